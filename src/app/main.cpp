@@ -1,0 +1,151 @@
+// llm-proxy entry point: flags, config, signals and wiring only.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/config.hpp"
+#include "http/worker.hpp"
+
+namespace {
+
+using namespace llmproxy;
+
+// Used when no --config is given: one demo provider, the bundled mock upstream on :9000.
+constexpr const char* kEmbeddedConfig = R"(
+server:
+  listen: "127.0.0.1:8080"
+providers:
+  - name: demo
+    base_url: "http://127.0.0.1:9000/v1"
+    models: ["*"]
+routing:
+  default_model: demo-model
+)";
+
+void PrintErrors(const core::ConfigResult& r) {
+    for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
+    for (const auto& e : r.errors) std::cerr << "error: " << e << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"llm-proxy: an OpenAI-compatible LLM gateway"};
+    std::string config_path, check_path, listen_override, log_level;
+    int workers_override = -1;
+    app.add_option("-c,--config", config_path, "YAML config file (default: embedded demo config)");
+    app.add_option("--check-config", check_path, "validate FILE, print problems and exit (0 = valid)");
+    app.add_option("--listen", listen_override, "override server.listen (host:port)");
+    app.add_option("--workers", workers_override, "override server.workers");
+    app.add_option("--log-level", log_level, "override logging.level");
+    app.set_version_flag("--version", "llm-proxy 0.1.0");
+    CLI11_PARSE(app, argc, argv);
+
+    if (!check_path.empty()) {
+        auto result = core::LoadConfigFile(check_path);
+        PrintErrors(result);
+        if (!result.errors.empty()) return 1;
+        std::cout << check_path << ": OK (" << result.config->providers.size() << " providers)\n";
+        return 0;
+    }
+
+    auto logger = spdlog::stderr_color_mt("llm-proxy");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+    auto result = config_path.empty() ? core::LoadConfigString(kEmbeddedConfig, "<embedded>")
+                                      : core::LoadConfigFile(config_path);
+    PrintErrors(result);
+    if (!result.errors.empty()) return 1;
+    auto config = std::make_shared<core::Config>(*result.config);
+    if (config_path.empty()) {
+        spdlog::warn("no --config given: using the embedded demo config (provider 'demo' at http://127.0.0.1:9000/v1)");
+    }
+    if (!listen_override.empty()) {
+        auto colon = listen_override.rfind(':');
+        if (colon == std::string::npos) {
+            std::cerr << "error: --listen must be host:port\n";
+            return 1;
+        }
+        config->server.listen = listen_override;
+        config->server.listen_host = listen_override.substr(0, colon);
+        config->server.listen_port = static_cast<uint16_t>(std::stoi(listen_override.substr(colon + 1)));
+    }
+    if (workers_override >= 0) config->server.workers = workers_override;
+    if (!log_level.empty()) config->logging.level = log_level;
+    spdlog::set_level(spdlog::level::from_str(config->logging.level));
+
+    std::signal(SIGPIPE, SIG_IGN);
+    int worker_count = config->server.workers > 0 ? config->server.workers
+                                                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    std::shared_ptr<const Snapshot> snapshot;
+    try {
+        snapshot = std::make_shared<const Snapshot>(config);
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";  // e.g. an unreadable ca_file
+        return 1;
+    }
+
+    SharedState shared;
+    std::vector<std::unique_ptr<Worker>> workers;
+    try {
+        auto address = asio::ip::make_address(config->server.listen_host);
+        uint16_t port = config->server.listen_port;
+        for (int i = 0; i < worker_count; ++i) {
+            workers.push_back(std::make_unique<Worker>(i, worker_count, snapshot, shared));
+            workers.back()->Start(tcp::endpoint(address, port));
+            port = workers.back()->bound_port();  // with port 0, the others join the first's port
+        }
+        spdlog::info("llm-proxy listening on {}:{} with {} workers, {} providers", config->server.listen_host, port,
+                     worker_count, config->providers.size());
+    } catch (const std::exception& e) {
+        spdlog::critical("cannot listen on {}: {}", config->server.listen, e.what());
+        return 1;
+    }
+
+    // Graceful shutdown: stop accepting, let in-flight requests and streams finish (up to
+    // drain_timeout), then exit 0. A second signal exits at once.
+    asio::io_context main_ioc;
+    asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
+    asio::steady_timer poll(main_ioc);
+    auto drain_deadline = std::chrono::steady_clock::time_point::max();
+    std::function<void()> check_drained = [&] {
+        if (shared.open_sessions.load() == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+            if (shared.open_sessions.load() != 0) {
+                spdlog::warn("drain timeout: closing {} sessions still open", shared.open_sessions.load());
+            }
+            main_ioc.stop();
+            return;
+        }
+        poll.expires_after(std::chrono::milliseconds(20));
+        poll.async_wait([&](const error_code& ec) {
+            if (!ec) check_drained();
+        });
+    };
+    std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int sig) {
+        if (ec) return;
+        if (shared.draining.exchange(true)) {
+            spdlog::warn("second signal: exiting now");
+            main_ioc.stop();
+            return;
+        }
+        spdlog::info("signal {}: draining (up to {} ms)", sig, config->server.drain_timeout.count());
+        drain_deadline = std::chrono::steady_clock::now() + config->server.drain_timeout;
+        for (auto& w : workers) w->BeginDrain();
+        signals.async_wait(on_signal);
+        check_drained();
+    };
+    signals.async_wait(on_signal);
+    main_ioc.run();
+
+    for (auto& w : workers) w->Stop();
+    for (auto& w : workers) w->Join();
+    spdlog::info("llm-proxy stopped");
+    return 0;
+}

@@ -1,0 +1,86 @@
+#pragma once
+// The typed, validated configuration. Built once by the loader and then only read:
+// workers share it as an immutable snapshot (std::shared_ptr<const Config>).
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace llmproxy::core {
+
+using Millis = std::chrono::milliseconds;
+
+struct UpstreamTimeouts {
+    Millis connect{5'000};       // TCP connect + TLS handshake
+    Millis first_byte{120'000};  // request sent -> response head received
+    Millis idle{120'000};        // between two body reads (stream chunks)
+    Millis total{600'000};       // whole exchange
+};
+
+struct ProviderConfig {
+    std::string name;
+    std::string type = "openai";
+    std::string base_url;
+    // Derived from base_url.
+    bool tls = false;
+    std::string host;
+    std::string port;
+    std::string base_path;  // e.g. "/v1"; upstream path = base_path + client path minus "/v1"
+    std::string host_header;
+
+    std::string api_key;  // secret: never logged
+    int weight = 1;
+    std::vector<std::string> models{"*"};  // public names or globs it serves
+    std::map<std::string, std::string> model_map;  // public name -> upstream name
+    std::vector<std::pair<std::string, std::string>> headers;  // extra upstream headers
+    UpstreamTimeouts timeouts;
+    int max_connections = 1024;  // per instance; divided across workers
+    Millis keepalive_idle{60'000};
+    bool tls_verify = true;
+    std::string ca_file;
+};
+
+struct ServerConfig {
+    std::string listen = "0.0.0.0:8080";
+    std::string listen_host = "0.0.0.0";
+    uint16_t listen_port = 8080;
+    int workers = 0;  // 0 = number of cores
+    std::size_t max_body_bytes = 32u << 20;
+    std::size_t max_header_bytes = 16u << 10;
+    Millis header_timeout{10'000};  // first byte of a request -> full header (slowloris)
+    Millis body_timeout{60'000};    // header -> full body
+    Millis idle_timeout{75'000};    // keep-alive wait for the next request; also client write stall
+    Millis drain_timeout{30'000};   // graceful shutdown
+    std::string admin_key;          // secret: used by the admin API (later)
+};
+
+struct RoutingConfig {
+    std::string strategy = "weighted_round_robin";
+    std::string strip_prefix;
+    std::string default_model;
+};
+
+struct LoggingConfig {
+    std::string level = "info";
+};
+
+struct Config {
+    ServerConfig server;
+    std::vector<ProviderConfig> providers;
+    RoutingConfig routing;
+    LoggingConfig logging;
+};
+
+struct ConfigResult {
+    std::shared_ptr<const Config> config;  // null when errors is not empty
+    std::vector<std::string> errors;       // "file:line:col: key: what is wrong"
+    std::vector<std::string> warnings;
+};
+
+ConfigResult LoadConfigFile(const std::string& path);
+ConfigResult LoadConfigString(const std::string& yaml, const std::string& source_name);
+
+}  // namespace llmproxy::core

@@ -1,0 +1,376 @@
+// YAML -> validated Config. Every problem is collected (not just the first) with the file,
+// line, column and dotted key path, so an operator can fix a config in one pass.
+#include <yaml-cpp/yaml.h>
+
+#include <boost/url/parse.hpp>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/config.hpp"
+#include "core/env_expand.hpp"
+#include "core/units.hpp"
+
+namespace llmproxy::core {
+namespace {
+
+class Reader {
+public:
+    Reader(std::string source, ConfigResult& result) : source_(std::move(source)), result_(result) {}
+
+    void Error(const YAML::Node& node, const std::string& path, const std::string& what) {
+        std::ostringstream os;
+        os << source_;
+        if (node.IsDefined() && node.Mark().line >= 0) {
+            os << ':' << node.Mark().line + 1 << ':' << node.Mark().column + 1;
+        }
+        os << ": " << path << ": " << what;
+        result_.errors.push_back(os.str());
+    }
+
+    void Warn(const std::string& what) { result_.warnings.push_back(source_ + ": " + what); }
+
+    // Rejects keys not in `allowed`: a typo must not silently fall back to a default.
+    bool Keys(const YAML::Node& node, const std::string& path, std::set<std::string> allowed) {
+        if (!node.IsMap()) {
+            Error(node, path, "must be a mapping");
+            return false;
+        }
+        for (const auto& kv : node) {
+            auto key = kv.first.as<std::string>();
+            if (!allowed.count(key)) {
+                std::string list;
+                for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+                Error(kv.first, Join(path, key), "unknown key (allowed: " + list + ")");
+            }
+        }
+        return true;
+    }
+
+    static std::string Join(const std::string& path, const std::string& key) {
+        return path.empty() ? key : path + "." + key;
+    }
+
+    std::optional<std::string> Str(const YAML::Node& node, const std::string& path) {
+        if (!node.IsScalar()) {
+            Error(node, path, "must be a string");
+            return std::nullopt;
+        }
+        auto expanded = ExpandEnv(node.Scalar());
+        if (!expanded.error.empty()) {
+            Error(node, path, expanded.error);
+            return std::nullopt;
+        }
+        for (const auto& name : expanded.unset) {
+            Warn(path + ": environment variable " + name + " is not set; using an empty value");
+        }
+        return expanded.value;
+    }
+
+    template <class Int>
+    void IntField(const YAML::Node& map, const std::string& path, const char* key, Int& out,
+                  long long min, long long max) {
+        auto node = map[key];
+        if (!node) return;
+        auto s = Str(node, Join(path, key));
+        if (!s) return;
+        try {
+            std::size_t used = 0;
+            long long v = std::stoll(*s, &used);
+            if (used != s->size()) throw std::invalid_argument("trailing");
+            if (v < min || v > max) {
+                Error(node, Join(path, key),
+                      "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                          " (got " + *s + ")");
+                return;
+            }
+            out = static_cast<Int>(v);
+        } catch (const std::exception&) {
+            Error(node, Join(path, key), "must be an integer (got \"" + *s + "\")");
+        }
+    }
+
+    void StrField(const YAML::Node& map, const std::string& path, const char* key, std::string& out) {
+        if (auto node = map[key]) {
+            if (auto s = Str(node, Join(path, key))) out = *s;
+        }
+    }
+
+    void BoolField(const YAML::Node& map, const std::string& path, const char* key, bool& out) {
+        auto node = map[key];
+        if (!node) return;
+        auto s = Str(node, Join(path, key));
+        if (!s) return;
+        if (*s == "true" || *s == "yes" || *s == "on") out = true;
+        else if (*s == "false" || *s == "no" || *s == "off") out = false;
+        else Error(node, Join(path, key), "must be true or false (got \"" + *s + "\")");
+    }
+
+    void DurationField(const YAML::Node& map, const std::string& path, const char* key, Millis& out) {
+        auto node = map[key];
+        if (!node) return;
+        auto s = Str(node, Join(path, key));
+        if (!s) return;
+        auto d = ParseDuration(*s);
+        if (!d || d->count() <= 0) {
+            Error(node, Join(path, key), "must be a positive duration such as 500ms, 10s, 2m (got \"" + *s + "\")");
+            return;
+        }
+        out = *d;
+    }
+
+    void SizeField(const YAML::Node& map, const std::string& path, const char* key, std::size_t& out) {
+        auto node = map[key];
+        if (!node) return;
+        auto s = Str(node, Join(path, key));
+        if (!s) return;
+        auto v = ParseSize(*s);
+        if (!v || *v == 0) {
+            Error(node, Join(path, key), "must be a positive size such as 65536, 64KiB, 32MiB (got \"" + *s + "\")");
+            return;
+        }
+        out = static_cast<std::size_t>(*v);
+    }
+
+    void StrList(const YAML::Node& map, const std::string& path, const char* key, std::vector<std::string>& out) {
+        auto node = map[key];
+        if (!node) return;
+        if (!node.IsSequence()) {
+            Error(node, Join(path, key), "must be a list of strings");
+            return;
+        }
+        out.clear();
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            if (auto s = Str(node[i], Join(path, key) + "[" + std::to_string(i) + "]")) out.push_back(*s);
+        }
+    }
+
+    template <class Out>
+    void StrMap(const YAML::Node& map, const std::string& path, const char* key, Out& out) {
+        auto node = map[key];
+        if (!node) return;
+        if (!node.IsMap()) {
+            Error(node, Join(path, key), "must be a mapping of strings");
+            return;
+        }
+        for (const auto& kv : node) {
+            auto k = kv.first.as<std::string>();
+            if (auto v = Str(kv.second, Join(path, key) + "." + k)) out.insert(out.end(), {k, *v});
+        }
+    }
+
+private:
+    std::string source_;
+    ConfigResult& result_;
+};
+
+void ParseServer(Reader& r, const YAML::Node& node, ServerConfig& s) {
+    const std::string p = "server";
+    if (!r.Keys(node, p, {"listen", "workers", "max_body_bytes", "max_header_bytes", "header_timeout",
+                          "body_timeout", "idle_timeout", "drain_timeout", "admin_key"})) {
+        return;
+    }
+    r.StrField(node, p, "listen", s.listen);
+    r.IntField(node, p, "workers", s.workers, 0, 256);
+    r.SizeField(node, p, "max_body_bytes", s.max_body_bytes);
+    r.SizeField(node, p, "max_header_bytes", s.max_header_bytes);
+    r.DurationField(node, p, "header_timeout", s.header_timeout);
+    r.DurationField(node, p, "body_timeout", s.body_timeout);
+    r.DurationField(node, p, "idle_timeout", s.idle_timeout);
+    r.DurationField(node, p, "drain_timeout", s.drain_timeout);
+    r.StrField(node, p, "admin_key", s.admin_key);
+
+    auto colon = s.listen.rfind(':');
+    int port = -1;
+    if (colon != std::string::npos) {
+        try {
+            std::size_t used = 0;
+            port = std::stoi(s.listen.substr(colon + 1), &used);
+            if (used != s.listen.size() - colon - 1) port = -1;
+        } catch (const std::exception&) {
+        }
+    }
+    if (colon == std::string::npos || port < 0 || port > 65535) {
+        r.Error(node["listen"], "server.listen", "must be host:port such as 0.0.0.0:8080 (got \"" + s.listen + "\")");
+        return;
+    }
+    s.listen_host = s.listen.substr(0, colon);
+    if (s.listen_host.size() > 1 && s.listen_host.front() == '[') {  // [::1]:8080
+        s.listen_host = s.listen_host.substr(1, s.listen_host.size() - 2);
+    }
+    if (s.listen_host.empty()) s.listen_host = "0.0.0.0";
+    s.listen_port = static_cast<uint16_t>(port);
+}
+
+void ParseBaseUrl(Reader& r, const YAML::Node& node, const std::string& path, ProviderConfig& p) {
+    auto url = boost::urls::parse_uri(p.base_url);
+    if (!url) {
+        r.Error(node, path, "is not a valid URL (got \"" + p.base_url + "\")");
+        return;
+    }
+    auto scheme = url->scheme();
+    if (scheme != "http" && scheme != "https") {
+        r.Error(node, path, "must start with http:// or https:// (got \"" + p.base_url + "\")");
+        return;
+    }
+    if (url->host().empty()) {
+        r.Error(node, path, "has no host (got \"" + p.base_url + "\")");
+        return;
+    }
+    if (url->has_query() || url->has_fragment() || url->has_userinfo()) {
+        r.Error(node, path, "must not contain a query, fragment or credentials (put keys in api_key)");
+        return;
+    }
+    p.tls = scheme == "https";
+    p.host = url->host_address();
+    if (url->host_type() == boost::urls::host_type::ipv6) p.host = url->host_ipv6_address().to_string();
+    p.port = url->has_port() ? std::string(url->port()) : (p.tls ? "443" : "80");
+    p.host_header = std::string(url->encoded_host_and_port());
+    p.base_path = std::string(url->encoded_path());
+    while (!p.base_path.empty() && p.base_path.back() == '/') p.base_path.pop_back();
+    if (p.base_path.empty()) p.base_path = "/v1";  // "http://vllm:8000" means the usual /v1 API
+}
+
+void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, ProviderConfig& p) {
+    if (!r.Keys(node, path, {"name", "type", "base_url", "api_key", "weight", "models", "model_map",
+                             "headers", "timeouts", "max_connections", "keepalive_idle", "tls_verify",
+                             "ca_file"})) {
+        return;
+    }
+    r.StrField(node, path, "name", p.name);
+    if (p.name.empty()) r.Error(node, path + ".name", "is required");
+    r.StrField(node, path, "type", p.type);
+    if (p.type == "anthropic") {
+        r.Error(node["type"], path + ".type", "anthropic translation is not supported yet; use type: openai");
+    } else if (p.type != "openai") {
+        r.Error(node["type"], path + ".type", "must be openai (got \"" + p.type + "\")");
+    }
+    r.StrField(node, path, "base_url", p.base_url);
+    if (p.base_url.empty()) r.Error(node, path + ".base_url", "is required");
+    else ParseBaseUrl(r, node["base_url"], path + ".base_url", p);
+    r.StrField(node, path, "api_key", p.api_key);
+    r.IntField(node, path, "weight", p.weight, 0, 1'000'000);
+    r.StrList(node, path, "models", p.models);
+    if (p.models.empty()) r.Error(node["models"], path + ".models", "must list at least one model or \"*\"");
+    r.StrMap(node, path, "model_map", p.model_map);
+    r.StrMap(node, path, "headers", p.headers);
+    if (auto t = node["timeouts"]) {
+        const std::string tp = path + ".timeouts";
+        if (r.Keys(t, tp, {"connect", "first_byte", "idle", "total"})) {
+            r.DurationField(t, tp, "connect", p.timeouts.connect);
+            r.DurationField(t, tp, "first_byte", p.timeouts.first_byte);
+            r.DurationField(t, tp, "idle", p.timeouts.idle);
+            r.DurationField(t, tp, "total", p.timeouts.total);
+        }
+    }
+    r.IntField(node, path, "max_connections", p.max_connections, 1, 1'000'000);
+    r.DurationField(node, path, "keepalive_idle", p.keepalive_idle);
+    r.BoolField(node, path, "tls_verify", p.tls_verify);
+    r.StrField(node, path, "ca_file", p.ca_file);
+    for (const auto& [from, to] : p.model_map) {
+        bool listed = false;
+        for (const auto& m : p.models) listed = listed || GlobMatch(m, from);
+        if (!listed) {
+            r.Error(node["model_map"], path + ".model_map." + from,
+                    "maps a model this provider does not serve (add it to models)");
+        }
+        if (to.empty()) r.Error(node["model_map"], path + ".model_map." + from, "maps to an empty name");
+    }
+}
+
+bool Served(const Config& c, const std::string& model) {
+    for (const auto& p : c.providers) {
+        if (p.weight == 0) continue;
+        for (const auto& m : p.models) {
+            if (GlobMatch(m, model)) return true;
+        }
+    }
+    return false;
+}
+
+void Parse(Reader& r, const YAML::Node& root, Config& c) {
+    if (!root.IsDefined() || root.IsNull()) {
+        r.Error(root, "(root)", "config is empty; it needs at least one provider");
+        return;
+    }
+    if (!r.Keys(root, "", {"server", "providers", "routing", "logging"})) return;
+    if (auto s = root["server"]) ParseServer(r, s, c.server);
+
+    auto providers = root["providers"];
+    if (!providers || !providers.IsSequence() || providers.size() == 0) {
+        r.Error(providers ? providers : root, "providers", "must be a non-empty list of providers");
+    } else {
+        std::set<std::string> names;
+        for (std::size_t i = 0; i < providers.size(); ++i) {
+            ProviderConfig p;
+            const std::string path = "providers[" + std::to_string(i) + "]";
+            ParseProvider(r, providers[i], path, p);
+            if (!p.name.empty() && !names.insert(p.name).second) {
+                r.Error(providers[i]["name"], path + ".name", "duplicate provider name \"" + p.name + "\"");
+            }
+            c.providers.push_back(std::move(p));
+        }
+    }
+
+    if (auto routing = root["routing"]) {
+        if (r.Keys(routing, "routing", {"strategy", "strip_prefix", "default_model"})) {
+            r.StrField(routing, "routing", "strategy", c.routing.strategy);
+            r.StrField(routing, "routing", "strip_prefix", c.routing.strip_prefix);
+            r.StrField(routing, "routing", "default_model", c.routing.default_model);
+            if (c.routing.strategy != "weighted_round_robin" && c.routing.strategy != "round_robin") {
+                r.Error(routing["strategy"], "routing.strategy",
+                        "must be weighted_round_robin or round_robin (got \"" + c.routing.strategy + "\")");
+            }
+            if (!c.routing.default_model.empty() && !c.providers.empty() && !Served(c, c.routing.default_model)) {
+                r.Error(routing["default_model"], "routing.default_model",
+                        "model \"" + c.routing.default_model + "\" is served by no provider");
+            }
+        }
+    }
+    if (auto logging = root["logging"]) {
+        if (r.Keys(logging, "logging", {"level"})) {
+            r.StrField(logging, "logging", "level", c.logging.level);
+            static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
+            if (!kLevels.count(c.logging.level)) {
+                r.Error(logging["level"], "logging.level", "must be one of trace, debug, info, warn, error, off");
+            }
+        }
+    }
+    bool any_weight = false;
+    for (const auto& p : c.providers) any_weight = any_weight || p.weight > 0;
+    if (!c.providers.empty() && !any_weight) {
+        r.Error(providers, "providers", "every provider has weight 0; nothing can be served");
+    }
+}
+
+}  // namespace
+
+ConfigResult LoadConfigString(const std::string& yaml, const std::string& source_name) {
+    ConfigResult result;
+    auto config = std::make_shared<Config>();
+    Reader reader(source_name, result);
+    try {
+        YAML::Node root = YAML::Load(yaml);
+        Parse(reader, root, *config);
+    } catch (const YAML::Exception& e) {
+        std::ostringstream os;
+        os << source_name << ':' << e.mark.line + 1 << ':' << e.mark.column + 1 << ": " << e.msg;
+        result.errors.push_back(os.str());
+    }
+    if (result.errors.empty()) result.config = std::move(config);
+    return result;
+}
+
+ConfigResult LoadConfigFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        ConfigResult result;
+        result.errors.push_back(path + ": cannot open file");
+        return result;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return LoadConfigString(ss.str(), path);
+}
+
+}  // namespace llmproxy::core

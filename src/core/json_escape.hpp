@@ -1,0 +1,16 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace llmproxy::core {
+
+/// Appends `text` to `out` as a JSON string literal, quotes included.
+void AppendJsonString(std::string& out, std::string_view text);
+
+inline std::string JsonString(std::string_view text) {
+    std::string out;
+    AppendJsonString(out, text);
+    return out;
+}
+
+}  // namespace llmproxy::core

@@ -1,0 +1,49 @@
+#pragma once
+// Per-worker keep-alive pool of connections to one provider, capped at `max_open`. Used only
+// from its worker's thread: no locks.
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "http/upstream_connection.hpp"
+
+namespace llmproxy::upstream {
+
+class UpstreamPool {
+public:
+    UpstreamPool(asio::any_io_executor ex, const core::ProviderConfig& provider, asio::ssl::context* tls,
+                 int max_open);
+
+    struct Lease {
+        std::shared_ptr<UpstreamConnection> conn;
+        error_code ec;  // set when no connection could be had
+    };
+
+    /// An idle connection, or a new one. Waits (up to the connect timeout) when the pool is at
+    /// its cap. `fresh` skips idle connections (used to retry after a stale keep-alive).
+    Task<Lease> Acquire(bool fresh);
+
+    /// Returns a connection after an exchange; `reusable` = the response was read completely
+    /// and both sides allow keep-alive.
+    void Release(std::shared_ptr<UpstreamConnection> conn, bool reusable);
+
+    std::size_t idle_count() const { return idle_.size(); }
+    int open_count() const { return open_; }
+
+private:
+    Task<error_code> ResolveIfNeeded();
+
+    asio::any_io_executor ex_;
+    const core::ProviderConfig& provider_;
+    asio::ssl::context* tls_;
+    int max_open_;
+    int open_ = 0;
+    std::vector<std::shared_ptr<UpstreamConnection>> idle_;  // LIFO: the warmest first
+    std::deque<asio::steady_timer*> waiters_;
+    std::vector<tcp::endpoint> endpoints_;
+    std::chrono::steady_clock::time_point resolved_at_{};
+};
+
+}  // namespace llmproxy::upstream

@@ -1,0 +1,64 @@
+#include "http/wire.hpp"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/status.hpp>
+
+namespace llmproxy::wire {
+
+bool IsHopByHop(std::string_view name, std::string_view connection) {
+    using beast::iequals;
+    static constexpr std::string_view kFixed[] = {"connection", "keep-alive", "proxy-connection",
+                                                  "proxy-authenticate", "proxy-authorization", "te",
+                                                  "trailer", "transfer-encoding", "upgrade"};
+    for (auto h : kFixed) {
+        if (iequals(name, h)) return true;
+    }
+    // Connection: close, X-Foo  -> X-Foo is hop-by-hop too.
+    while (!connection.empty()) {
+        auto comma = connection.find(',');
+        auto token = connection.substr(0, comma);
+        while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+        while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+        if (!token.empty() && iequals(token, name)) return true;
+        if (comma == std::string_view::npos) break;
+        connection.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append(kCrlf);
+}
+
+void AppendStatusLine(std::string& out, unsigned status, std::string_view reason) {
+    out.append("HTTP/1.1 ");
+    out.append(std::to_string(status));
+    out.push_back(' ');
+    if (reason.empty()) {
+        auto r = http::obsolete_reason(static_cast<http::status>(status));
+        out.append(r.data(), r.size());
+    } else {
+        out.append(reason);
+    }
+    out.append(kCrlf);
+}
+
+std::string_view ChunkSizeLine(std::size_t size, char (&buf)[24]) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = kHex[size & 0xf];
+        size >>= 4;
+    } while (size);
+    int len = 0;
+    while (n) buf[len++] = tmp[--n];
+    buf[len++] = '\r';
+    buf[len++] = '\n';
+    return {buf, static_cast<std::size_t>(len)};
+}
+
+}  // namespace llmproxy::wire

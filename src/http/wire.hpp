@@ -1,0 +1,28 @@
+#pragma once
+// HTTP/1.1 wire details shared by the server and the upstream client: hop-by-hop headers
+// (RFC 9110 §7.6.1), status lines, chunked framing.
+#include <string>
+#include <string_view>
+
+#include "http/asio_types.hpp"
+
+namespace llmproxy::wire {
+
+/// True for headers that describe one connection and must not be forwarded: Connection,
+/// Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade, or any named in `connection`
+/// (the value of the message's Connection header).
+bool IsHopByHop(std::string_view name, std::string_view connection);
+
+/// Appends "Name: value\r\n".
+void AppendHeader(std::string& out, std::string_view name, std::string_view value);
+
+/// "HTTP/1.1 404 Not Found\r\n"
+void AppendStatusLine(std::string& out, unsigned status, std::string_view reason = {});
+
+/// Hex size line of one chunk: "1a2\r\n" (written into `buf`, returns the view).
+std::string_view ChunkSizeLine(std::size_t size, char (&buf)[24]);
+
+inline constexpr std::string_view kCrlf = "\r\n";
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+}  // namespace llmproxy::wire

@@ -1,0 +1,117 @@
+#include "http/worker.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/session.hpp"
+
+namespace llmproxy {
+namespace {
+
+std::unique_ptr<asio::ssl::context> MakeTlsContext(const core::ProviderConfig& p) {
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    if (p.tls_verify) {
+        ctx->set_verify_mode(asio::ssl::verify_peer);
+        if (p.ca_file.empty()) ctx->set_default_verify_paths();
+        else ctx->load_verify_file(p.ca_file);
+    } else {
+        ctx->set_verify_mode(asio::ssl::verify_none);
+    }
+    return ctx;
+}
+
+}  // namespace
+
+Snapshot::Snapshot(std::shared_ptr<const core::Config> c) : config(c), routes(c) {
+    for (const auto& p : config->providers) tls.push_back(p.tls ? MakeTlsContext(p) : nullptr);
+}
+
+Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snapshot, SharedState& shared)
+    : index_(index), snapshot_(std::move(snapshot)), shared_(shared), acceptor_(ioc_) {
+    const auto& config = *snapshot_->config;
+    int workers = std::max(1, worker_count);
+    for (std::size_t i = 0; i < config.providers.size(); ++i) {
+        const auto& p = config.providers[i];
+        // max_connections is per instance: each worker gets its share (at least one).
+        int share = std::max(1, (p.max_connections + workers - 1) / workers);
+        pools_.push_back(std::make_unique<upstream::UpstreamPool>(ioc_.get_executor(), p, snapshot_->tls[i].get(), share));
+    }
+    for (std::size_t r = 0; r < snapshot_->routes.route_count(); ++r) {
+        balancers_.push_back(proxy::MakeBalancer(config.routing.strategy));
+    }
+}
+
+Worker::~Worker() {
+    Stop();
+    Join();
+}
+
+void Worker::Start(const tcp::endpoint& endpoint) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    // SO_REUSEPORT: every worker has its own accept queue; the kernel spreads connections.
+    using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+    acceptor_.set_option(reuse_port(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    bound_port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(ioc_, AcceptLoop(), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            spdlog::critical("accept loop failed: {}", ex.what());
+        }
+    });
+    thread_ = std::thread([this] {
+        try {
+            ioc_.run();
+        } catch (const std::exception& e) {
+            spdlog::critical("worker {} stopped: {}", index_, e.what());
+        }
+    });
+}
+
+Task<void> Worker::AcceptLoop() {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+            // EMFILE and friends: back off briefly instead of spinning.
+            spdlog::warn("accept failed: {}", ec.message());
+            asio::steady_timer timer(ioc_, std::chrono::milliseconds(50));
+            co_await timer.async_wait(kNoThrow);
+            continue;
+        }
+        asio::co_spawn(ioc_, RunSession(std::move(socket), *this), [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                spdlog::error("session ended with an exception: {}", ex.what());
+            }
+        });
+    }
+}
+
+void Worker::BeginDrain() {
+    asio::post(ioc_, [this] {
+        error_code ignored;
+        acceptor_.close(ignored);
+        for (auto* handle : sessions_) {
+            if (!handle->busy) handle->stream->socket().cancel(ignored);
+        }
+    });
+}
+
+void Worker::Stop() { ioc_.stop(); }
+
+void Worker::Join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace llmproxy

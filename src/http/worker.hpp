@@ -1,0 +1,75 @@
+#pragma once
+// A worker thread: its own io_context, listening socket (SO_REUSEPORT), upstream pools and
+// balancer state. Workers share only the immutable Snapshot and a few atomics.
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "http/asio_types.hpp"
+#include "http/upstream_pool.hpp"
+#include "proxy/balancer.hpp"
+#include "proxy/route_table.hpp"
+
+namespace llmproxy {
+
+/// Everything derived from one configuration; replaced as a whole (never mutated) on reload.
+struct Snapshot {
+    explicit Snapshot(std::shared_ptr<const core::Config> c);
+    std::shared_ptr<const core::Config> config;
+    proxy::RouteTable routes;
+    std::vector<std::unique_ptr<asio::ssl::context>> tls;  // per provider; null for http://
+};
+
+/// Process-wide state shared by workers (atomics only).
+struct SharedState {
+    std::atomic<bool> draining{false};
+    std::atomic<int> open_sessions{0};
+};
+
+/// Registered by each live client session so that a drain can close idle keep-alive ones.
+struct SessionHandle {
+    beast::tcp_stream* stream = nullptr;
+    bool busy = false;
+};
+
+class Worker {
+public:
+    Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snapshot, SharedState& shared);
+    ~Worker();
+
+    /// Binds (SO_REUSEPORT) and starts accepting on its own thread.
+    void Start(const tcp::endpoint& endpoint);
+    /// Stop accepting; close idle keep-alive sessions; busy ones close after their response.
+    void BeginDrain();
+    void Stop();
+    void Join();
+    uint16_t bound_port() const { return bound_port_; }
+
+    // Used by sessions/handlers on this worker's thread only.
+    const Snapshot& snapshot() const { return *snapshot_; }
+    upstream::UpstreamPool& Pool(std::size_t provider) { return *pools_[provider]; }
+    proxy::Balancer& BalancerFor(std::size_t route_id) { return *balancers_[route_id]; }
+    SharedState& shared() { return shared_; }
+    std::unordered_set<SessionHandle*>& sessions() { return sessions_; }
+    asio::io_context& io() { return ioc_; }
+
+private:
+    Task<void> AcceptLoop();
+
+    int index_;
+    std::shared_ptr<const Snapshot> snapshot_;
+    SharedState& shared_;
+    asio::io_context ioc_{1};  // concurrency hint 1: single-threaded, no internal locking
+    tcp::acceptor acceptor_;
+    uint16_t bound_port_ = 0;
+    std::vector<std::unique_ptr<upstream::UpstreamPool>> pools_;
+    std::vector<std::unique_ptr<proxy::Balancer>> balancers_;
+    std::unordered_set<SessionHandle*> sessions_;
+    std::thread thread_;
+};
+
+}  // namespace llmproxy

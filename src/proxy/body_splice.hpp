@@ -1,0 +1,13 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "proxy/body_scan.hpp"
+
+namespace llmproxy::proxy {
+
+/// Returns `body` with the top-level model value replaced by `model` (or, when the body has
+/// no model, inserted as the first member). Every other byte is kept as it was.
+std::string SpliceModel(std::string_view body, const BodyInfo& info, std::string_view model);
+
+}  // namespace llmproxy::proxy

@@ -1,0 +1,331 @@
+#include "proxy/forwarder.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <spdlog/spdlog.h>
+
+#include "http/wire.hpp"
+#include "proxy/sse_framer.hpp"
+
+namespace llmproxy::proxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using upstream::UpstreamConnection;
+
+// Watches the client socket while the upstream works: a client that closes its connection
+// cancels the upstream request at once, so the model server frees the slot. The callback owns
+// only this shared state, never the coroutine's locals.
+struct AbortWatch {
+    std::weak_ptr<UpstreamConnection> conn;
+    bool finished = false;
+    bool client_gone = false;
+};
+
+void WatchClient(tcp::socket& socket, const std::shared_ptr<AbortWatch>& watch) {
+    int fd = socket.native_handle();
+    socket.async_wait(tcp::socket::wait_read, [watch, fd](const error_code& ec) {
+        if (ec || watch->finished) return;
+        char byte;
+        ssize_t r = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r > 0) return;  // a pipelined request: not an abort (a later write would notice one)
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        watch->client_gone = true;
+        if (auto conn = watch->conn.lock()) conn->Close();
+    });
+}
+
+bool IsSkippedRequestHeader(std::string_view name, std::string_view connection,
+                            const core::ProviderConfig& p) {
+    using beast::iequals;
+    // The client's credentials are for the gateway, never for the upstream.
+    static constexpr std::string_view kDrop[] = {"host", "content-length", "expect", "authorization",
+                                                 "x-api-key", "api-key", "accept-encoding", "x-request-id"};
+    for (auto h : kDrop) {
+        if (iequals(name, h)) return true;
+    }
+    for (const auto& [h, v] : p.headers) {
+        if (iequals(name, h)) return true;  // provider-configured headers win
+    }
+    return wire::IsHopByHop(name, connection);
+}
+
+std::string BuildUpstreamHead(const ForwardInput& in) {
+    const auto& req = in.request;
+    const auto& p = in.provider;
+    std::string head;
+    head.reserve(512);
+    auto method = req.method_string();
+    head.append(method.data(), method.size());
+    head.push_back(' ');
+    head.append(in.upstream_target);
+    head.append(" HTTP/1.1\r\n");
+    wire::AppendHeader(head, "Host", p.host_header);
+    auto connection = req[http::field::connection];
+    std::string_view conn_sv(connection.data(), connection.size());
+    for (const auto& f : req) {
+        auto name = f.name_string();
+        std::string_view n(name.data(), name.size());
+        if (IsSkippedRequestHeader(n, conn_sv, p)) continue;
+        auto v = f.value();
+        wire::AppendHeader(head, n, std::string_view(v.data(), v.size()));
+    }
+    if (!p.api_key.empty()) {
+        head.append("Authorization: Bearer ");
+        head.append(p.api_key);
+        head.append(wire::kCrlf);
+    }
+    for (const auto& [h, v] : p.headers) wire::AppendHeader(head, h, v);
+    wire::AppendHeader(head, "X-Request-ID", in.request_id);
+    if (!in.body.empty() || req.method() == http::verb::post || req.method() == http::verb::put ||
+        req.method() == http::verb::patch) {
+        wire::AppendHeader(head, "Content-Length", std::to_string(in.body.size()));
+    }
+    head.append(wire::kCrlf);
+    return head;
+}
+
+using UpstreamResponse = http::response<http::buffer_body>;
+
+std::string BuildClientHead(const UpstreamResponse& res, std::string_view request_id, bool chunked,
+                            std::optional<std::uint64_t> length, bool keep_alive) {
+    std::string head;
+    head.reserve(512);
+    auto reason = res.reason();
+    wire::AppendStatusLine(head, res.result_int(), std::string_view(reason.data(), reason.size()));
+    auto connection = res[http::field::connection];
+    std::string_view conn_sv(connection.data(), connection.size());
+    for (const auto& f : res) {
+        auto name = f.name_string();
+        std::string_view n(name.data(), name.size());
+        auto value = f.value();
+        std::string_view v(value.data(), value.size());
+        if (beast::iequals(n, "content-length") || wire::IsHopByHop(n, conn_sv)) continue;
+        if (beast::iequals(n, "x-request-id")) {
+            // Clients correlate by our id; keep the upstream's for support tickets.
+            wire::AppendHeader(head, "x-upstream-request-id", v);
+            continue;
+        }
+        wire::AppendHeader(head, n, v);
+    }
+    wire::AppendHeader(head, "x-request-id", request_id);
+    if (chunked) head.append("Transfer-Encoding: chunked\r\n");
+    else if (length) wire::AppendHeader(head, "Content-Length", std::to_string(*length));
+    if (!keep_alive) head.append("Connection: close\r\n");
+    head.append(wire::kCrlf);
+    return head;
+}
+
+// One gather write: [head] [chunk size line, data, CRLF] [last chunk].
+Task<error_code> WriteToClient(beast::tcp_stream& client, std::string_view head, std::string_view data,
+                               bool chunked, bool last, core::Millis timeout) {
+    char size_line[24];
+    std::array<asio::const_buffer, 5> bufs{};
+    bufs[0] = asio::buffer(head);
+    if (!data.empty()) {
+        if (chunked) bufs[1] = asio::buffer(wire::ChunkSizeLine(data.size(), size_line));
+        bufs[2] = asio::buffer(data);
+        if (chunked) bufs[3] = asio::buffer(wire::kCrlf);
+    }
+    if (last && chunked) bufs[4] = asio::buffer(wire::kLastChunk);
+    if (asio::buffer_size(bufs) == 0) co_return error_code{};
+    client.expires_after(timeout);
+    auto [ec, n] = co_await asio::async_write(client, bufs, kNoThrow);
+    client.expires_never();
+    co_return ec;
+}
+
+bool IsTimeout(const error_code& ec) {
+    return ec == beast::error::timeout || ec == asio::error::timed_out;
+}
+
+core::LocalReply UpstreamError(const error_code& ec, const core::ProviderConfig& p, bool connecting) {
+    core::LocalReply r;
+    r.type = "upstream_error";
+    if (IsTimeout(ec)) {
+        r.status = 504;
+        r.code = "upstream_timeout";
+        r.message = std::string("upstream provider '") + p.name + "' timed out" +
+                    (connecting ? " while connecting" : " before responding");
+    } else {
+        r.status = 502;
+        r.code = connecting ? "upstream_unreachable" : "upstream_error";
+        r.message = std::string("upstream provider '") + p.name + "' " +
+                    (connecting ? "is unreachable: " : "failed: ") + ec.message();
+    }
+    return r;
+}
+
+std::string StreamErrorEvent(const error_code& ec, std::string_view request_id) {
+    core::LocalReply r;
+    r.type = "upstream_error";
+    if (IsTimeout(ec)) {
+        r.code = "upstream_idle_timeout";
+        r.message = "the upstream stopped sending data (idle timeout); the stream is incomplete";
+    } else {
+        r.code = "upstream_stream_interrupted";
+        r.message = "the upstream connection broke mid-stream (" + ec.message() + "); the stream is incomplete";
+    }
+    return "event: error\ndata: " + core::ErrorBody(r, request_id) + "\n\n";
+}
+
+bool IsStaleKeepAliveError(const error_code& ec) {
+    return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe || ec == http::error::partial_message;
+}
+
+}  // namespace
+
+Task<ForwardOutcome> Forward(beast::tcp_stream& client, const ForwardInput& in, upstream::UpstreamPool& pool) {
+    ForwardOutcome out;
+    const auto& t = in.provider.timeouts;
+    const auto deadline = Clock::now() + t.total;
+    auto op_timeout = [&](core::Millis limit) {
+        auto left = std::chrono::duration_cast<core::Millis>(deadline - Clock::now());
+        return std::max(core::Millis(1), std::min(limit, left));
+    };
+
+    const std::string head = BuildUpstreamHead(in);
+    auto watch = std::make_shared<AbortWatch>();
+    WatchClient(client.socket(), watch);
+    struct StopWatching {
+        AbortWatch& w;
+        tcp::socket& s;
+        ~StopWatching() {
+            w.finished = true;
+            error_code ignored;
+            s.cancel(ignored);  // completes the pending async_wait with operation_aborted
+        }
+    } stop_watching{*watch, client.socket()};
+
+    std::shared_ptr<UpstreamConnection> conn;
+    std::optional<upstream::ResponseParser> parser;
+    // A second attempt only when a reused keep-alive connection turned out to be closed by the
+    // upstream before it answered (the classic keep-alive race); anything else is reported.
+    for (int attempt = 0;; ++attempt) {
+        auto lease = co_await pool.Acquire(attempt > 0);
+        if (watch->client_gone) {
+            if (lease.conn) pool.Release(lease.conn, false);
+            out.client_aborted = true;
+            co_return out;
+        }
+        if (lease.ec) {
+            out.error = UpstreamError(lease.ec, in.provider, true);
+            co_return out;
+        }
+        conn = std::move(lease.conn);
+        watch->conn = conn;
+        const std::array<asio::const_buffer, 2> request_bytes{asio::buffer(head), asio::buffer(in.body)};
+        error_code ec = co_await conn->Write(request_bytes, op_timeout(t.first_byte));
+        if (!ec) {
+            parser.emplace();
+            parser->body_limit(boost::none);  // responses are relayed, not held
+            parser->header_limit(64 * 1024);
+            if (in.request.method() == http::verb::head) parser->skip(true);
+            ec = co_await conn->ReadHeader(*parser, op_timeout(t.first_byte));
+        }
+        if (!ec) break;
+        bool retry = attempt == 0 && conn->reused && IsStaleKeepAliveError(ec) && !watch->client_gone;
+        pool.Release(std::move(conn), false);
+        if (watch->client_gone) {
+            out.client_aborted = true;
+            co_return out;
+        }
+        if (!retry) {
+            out.error = UpstreamError(ec, in.provider, false);
+            co_return out;
+        }
+    }
+
+    auto& res = parser->get();
+    const unsigned status = res.result_int();
+    out.status = status;
+    auto ctype = res[http::field::content_type];
+    const bool sse = beast::iequals(std::string_view(ctype.data(), std::min<std::size_t>(ctype.size(), 17)),
+                                    "text/event-stream");
+    const bool no_body = status / 100 == 1 || status == 204 || status == 304 ||
+                         in.request.method() == http::verb::head;
+    const auto length = parser->content_length();
+    const bool chunked = !no_body && !length && in.request.version() >= 11;
+    const bool keep_client = in.request.keep_alive() && (chunked || length || no_body);
+    std::optional<std::uint64_t> out_length;
+    if (length) out_length = *length;
+    else if (no_body) out_length = 0;
+    const std::string client_head = BuildClientHead(res, in.request_id, chunked, out_length, keep_client);
+
+    SseFramer framer;
+    bool head_sent = false;
+    char* chunk = conn->read_chunk();
+    error_code ec;
+    while (!parser->is_done()) {
+        res.body().data = chunk;
+        res.body().size = UpstreamConnection::kReadChunk;
+        ec = co_await conn->ReadSome(*parser, op_timeout(t.idle));
+        std::string_view piece(chunk, UpstreamConnection::kReadChunk - res.body().size);
+        if (sse) piece = framer.Feed(piece);
+        const bool done = !ec && parser->is_done();
+        std::string tail;
+        if (done && sse) tail = framer.TakeRemainder();  // a last event without its blank line
+        const std::string_view head_now = head_sent ? std::string_view() : std::string_view(client_head);
+        if (!tail.empty()) {
+            error_code wec = co_await WriteToClient(client, head_now, piece, chunked, false, in.client_write_timeout);
+            if (wec) {
+                ec = wec;
+                watch->client_gone = true;
+                break;
+            }
+            head_sent = true;
+            piece = tail;
+        }
+        if (piece.empty() && !done && (head_sent || ec)) {
+            if (ec) break;
+            continue;  // an incomplete event: wait for its end
+        }
+        error_code wec = co_await WriteToClient(client, head_sent ? std::string_view() : std::string_view(client_head),
+                                                piece, chunked, done, in.client_write_timeout);
+        head_sent = true;
+        if (wec) {
+            watch->client_gone = true;
+            ec = wec;
+            break;
+        }
+        if (ec) break;
+    }
+    out.response_started = head_sent;
+    if (!ec && !head_sent) {  // no body at all (204, HEAD, empty body)
+        const std::string_view head_only = client_head;
+        error_code wec = co_await WriteToClient(client, head_only, {}, chunked, true, in.client_write_timeout);
+        if (wec) {
+            watch->client_gone = true;
+            ec = wec;
+        }
+        out.response_started = true;
+    }
+    if (ec) {
+        pool.Release(std::move(conn), false);
+        if (watch->client_gone) {
+            out.client_aborted = true;
+            co_return out;
+        }
+        if (!head_sent) {
+            out.error = UpstreamError(ec, in.provider, false);
+            co_return out;
+        }
+        out.upstream_failed = true;
+        spdlog::warn("request {}: upstream '{}' broke after the response started: {}", in.request_id,
+                     in.provider.name, ec.message());
+        if (sse && chunked) {
+            // Never invent [DONE]: say what happened in-band, then end the response.
+            const std::string event = StreamErrorEvent(ec, in.request_id);
+            const std::string_view event_view = event;
+            co_await WriteToClient(client, {}, event_view, true, true, in.client_write_timeout);
+        }
+        co_return out;  // keep_client stays false: a truncated non-SSE body ends with the close
+    }
+    pool.Release(std::move(conn), parser->keep_alive());
+    out.keep_client = keep_client;
+    co_return out;
+}
+
+}  // namespace llmproxy::proxy

@@ -1,0 +1,35 @@
+#pragma once
+// The terminal stage: sends one request to one upstream and relays the response to the client
+// as it arrives (SSE event by event, other bodies piece by piece), never buffering a stream.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/config.hpp"
+#include "core/openai_error.hpp"
+#include "http/asio_types.hpp"
+#include "http/upstream_pool.hpp"
+
+namespace llmproxy::proxy {
+
+struct ForwardInput {
+    const core::ProviderConfig& provider;
+    const http::request<http::string_body>& request;  // the client's head (method, headers)
+    std::string_view body;                             // what to send (model possibly spliced)
+    std::string_view upstream_target;                  // path + query on the upstream
+    std::string_view request_id;
+    core::Millis client_write_timeout;
+};
+
+struct ForwardOutcome {
+    bool response_started = false;  // some bytes already reached the client
+    bool keep_client = false;       // the client connection may serve another request
+    bool client_aborted = false;    // the client went away; the upstream was cancelled
+    bool upstream_failed = false;   // the upstream broke after the response started
+    unsigned status = 0;            // upstream status relayed (0 if none)
+    std::optional<core::LocalReply> error;  // set when nothing was sent: the gateway answers
+};
+
+Task<ForwardOutcome> Forward(beast::tcp_stream& client, const ForwardInput& in, upstream::UpstreamPool& pool);
+
+}  // namespace llmproxy::proxy

@@ -1,0 +1,288 @@
+// The request path, in order. Each step may answer the request itself (a LocalReply);
+// otherwise the request goes on to the next one and finally to the forwarder.
+//
+//   request id -> endpoint (method/path) -> body scan -> required fields -> model route
+//   -> balance -> model splice -> forward (relay) -> local error if nothing was sent
+//
+// Later stages (auth, limits, hooks, retries) slot in between "body scan" and "forward".
+#include "proxy/request_handler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/json_escape.hpp"
+#include "core/openai_error.hpp"
+#include "core/request_id.hpp"
+#include "http/wire.hpp"
+#include "http/worker.hpp"
+#include "proxy/body_scan.hpp"
+#include "proxy/body_splice.hpp"
+#include "proxy/forwarder.hpp"
+
+namespace llmproxy::proxy {
+namespace {
+
+enum class Endpoint { kChat, kCompletions, kEmbeddings, kResponses, kModels, kModel, kOtherV1, kHealth, kUnknown };
+
+struct EndpointInfo {
+    Endpoint kind = Endpoint::kUnknown;
+    std::string_view model_id;  // for GET /v1/models/{id}
+};
+
+EndpointInfo Classify(std::string_view path) {
+    if (path == "/v1/chat/completions") return {Endpoint::kChat};
+    if (path == "/v1/completions") return {Endpoint::kCompletions};
+    if (path == "/v1/embeddings") return {Endpoint::kEmbeddings};
+    if (path == "/v1/responses") return {Endpoint::kResponses};
+    if (path == "/v1/models") return {Endpoint::kModels};
+    if (path.starts_with("/v1/models/")) return {Endpoint::kModel, path.substr(11)};
+    if (path.starts_with("/v1/")) return {Endpoint::kOtherV1};
+    if (path == "/health" || path == "/healthz") return {Endpoint::kHealth};
+    return {};
+}
+
+// Which methods each endpoint accepts; anything else is 405 with an Allow header.
+std::string_view AllowedMethods(Endpoint e) {
+    switch (e) {
+        case Endpoint::kChat:
+        case Endpoint::kCompletions:
+        case Endpoint::kEmbeddings: return "POST";
+        case Endpoint::kResponses: return "GET, POST, DELETE";  // /v1/responses itself: POST
+        case Endpoint::kModels:
+        case Endpoint::kModel:
+        case Endpoint::kHealth: return "GET, HEAD";
+        case Endpoint::kOtherV1: return "GET, POST, DELETE";
+        case Endpoint::kUnknown: return "";
+    }
+    return "";
+}
+
+bool MethodAllowed(Endpoint e, http::verb m) {
+    switch (e) {
+        case Endpoint::kChat:
+        case Endpoint::kCompletions:
+        case Endpoint::kEmbeddings:
+        case Endpoint::kResponses: return m == http::verb::post;
+        case Endpoint::kModels:
+        case Endpoint::kModel:
+        case Endpoint::kHealth: return m == http::verb::get || m == http::verb::head;
+        case Endpoint::kOtherV1: return m == http::verb::get || m == http::verb::post || m == http::verb::delete_;
+        case Endpoint::kUnknown: return true;
+    }
+    return false;
+}
+
+// Body fields an endpoint cannot do without (OpenAI answers 400 for these too).
+std::optional<core::LocalReply> CheckRequired(Endpoint e, const BodyInfo& body) {
+    if (e == Endpoint::kChat && !body.has_messages) {
+        return core::BadRequest("Missing required parameter: 'messages'.", "missing_required_parameter", "messages");
+    }
+    if (e == Endpoint::kEmbeddings && !body.has_input) {
+        return core::BadRequest("Missing required parameter: 'input'.", "missing_required_parameter", "input");
+    }
+    if (e == Endpoint::kResponses && !body.has_input) {
+        return core::BadRequest("Missing required parameter: 'input'.", "missing_required_parameter", "input");
+    }
+    if (e == Endpoint::kCompletions && !body.has_prompt) {
+        return core::BadRequest("Missing required parameter: 'prompt'.", "missing_required_parameter", "prompt");
+    }
+    return std::nullopt;
+}
+
+// The OpenAI JSON endpoints are scanned whatever the Content-Type says (curl -d sends
+// x-www-form-urlencoded); other /v1 paths only when the body says it is JSON (multipart
+// uploads are forwarded untouched).
+bool IsJsonBody(const http::request<http::string_body>& req, bool json_endpoint) {
+    auto ct = req[http::field::content_type];
+    std::string_view v(ct.data(), ct.size());
+    if (v.find("multipart/") != std::string_view::npos) return false;
+    if (json_endpoint || v.find("json") != std::string_view::npos) return true;
+    auto first = req.body().find_first_not_of(" \t\r\n");
+    return first != std::string::npos && req.body()[first] == '{';
+}
+
+std::string ModelObject(const std::string& id) {
+    std::string out = R"({"id":)";
+    core::AppendJsonString(out, id);
+    out += R"(,"object":"model","created":0,"owned_by":"llm-proxy"})";
+    return out;
+}
+
+std::string ModelList(const RouteTable& routes) {
+    std::string out = R"({"object":"list","data":[)";
+    bool first = true;
+    for (const auto& id : routes.ListedModels()) {
+        if (!first) out.push_back(',');
+        first = false;
+        out += ModelObject(id);
+    }
+    out += "]}";
+    return out;
+}
+
+Task<bool> Reply(beast::tcp_stream& client, const core::LocalReply& r, std::string_view request_id, bool keep_alive) {
+    std::string extra;
+    if (!r.allow.empty()) wire::AppendHeader(extra, "Allow", r.allow);
+    const std::string body = core::ErrorBody(r, request_id);
+    co_return co_await WriteLocal(client, r.status, body, request_id, keep_alive, extra);
+}
+
+}  // namespace
+
+Task<bool> WriteLocal(beast::tcp_stream& client, unsigned status, std::string_view body,
+                      std::string_view request_id, bool keep_alive, std::string_view extra_headers) {
+    std::string head;
+    head.reserve(256);
+    wire::AppendStatusLine(head, status);
+    head.append("Content-Type: application/json\r\n");
+    wire::AppendHeader(head, "Content-Length", std::to_string(body.size()));
+    wire::AppendHeader(head, "x-request-id", request_id);
+    head.append(extra_headers);
+    if (!keep_alive) head.append("Connection: close\r\n");
+    head.append(wire::kCrlf);
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
+    client.expires_after(std::chrono::seconds(30));
+    auto [ec, n] = co_await asio::async_write(client, bufs, kNoThrow);
+    client.expires_never();
+    co_return !ec && keep_alive;
+}
+
+namespace {
+
+// What to do with a request, decided without I/O: answer locally or forward. Keeping the
+// decision synchronous keeps temporaries out of co_await expressions (GCC 12 coroutine
+// code has bugs with those) and makes each step plain code.
+struct Plan {
+    std::optional<core::LocalReply> error;
+    unsigned local_status = 0;  // > 0: answer locally with local_body
+    std::string local_body;
+    std::size_t provider = 0;
+    std::string public_model;
+    std::string spliced_body;  // empty: forward the client's body unchanged
+    bool splice = false;
+    std::string upstream_target;
+};
+
+Plan Decide(http::request<http::string_body>& req, Worker& worker) {
+    Plan plan;
+    const Snapshot& snap = worker.snapshot();
+    const auto& config = *snap.config;
+
+    // Endpoint and method.
+    std::string_view target(req.target().data(), req.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    const EndpointInfo ep = Classify(path);
+    if (ep.kind == Endpoint::kUnknown) {
+        plan.error = core::NotFound("Unknown path: " + std::string(path), "unknown_url");
+        return plan;
+    }
+    if (!MethodAllowed(ep.kind, req.method())) {
+        plan.error = core::LocalReply{405, "invalid_request_error", "method_not_allowed",
+                                      std::string(req.method_string()) + " is not allowed on " + std::string(path), {},
+                                      std::string(AllowedMethods(ep.kind))};
+        return plan;
+    }
+    if (ep.kind == Endpoint::kHealth) {
+        plan.local_status = 200;
+        plan.local_body = R"({"status":"ok"})";
+        return plan;
+    }
+    if (ep.kind == Endpoint::kModels) {
+        plan.local_status = 200;
+        plan.local_body = ModelList(snap.routes);
+        return plan;
+    }
+    if (ep.kind == Endpoint::kModel) {
+        auto id = std::string(ep.model_id);
+        if (snap.routes.Resolve(id).route == nullptr) {
+            plan.error = core::NotFound("The model '" + id + "' does not exist", "model_not_found");
+        } else {
+            plan.local_status = 200;
+            plan.local_body = ModelObject(id);
+        }
+        return plan;
+    }
+
+    // Body scan: only the fields routing needs; the bytes are forwarded as they are.
+    BodyInfo body;
+    const bool json = req.method() == http::verb::post && IsJsonBody(req, ep.kind != Endpoint::kOtherV1);
+    if (json) {
+        body = ScanBody(req.body());
+        if (!body.valid) {
+            plan.error = core::BadRequest("We could not parse the JSON body of your request: " + body.error, "invalid_json");
+            return plan;
+        }
+        if ((plan.error = CheckRequired(ep.kind, body))) return plan;
+    }
+
+    // Model route: strip_prefix, default_model, then the providers serving it.
+    Resolution res = snap.routes.Resolve(body.has_model ? std::string_view(body.model) : std::string_view());
+    if (res.public_model.empty()) {
+        plan.error = core::BadRequest("Missing required parameter: 'model'.", "missing_required_parameter", "model");
+        return plan;
+    }
+    if (res.route == nullptr) {
+        plan.error = core::NotFound(
+            "The model '" + res.public_model + "' does not exist or is not served by this gateway", "model_not_found");
+        return plan;
+    }
+
+    // Balance: one provider among the route's candidates (per-worker state, no locks).
+    const auto& candidates = res.route->candidates;
+    std::size_t pick = worker.BalancerFor(res.route->id).Pick(candidates, {});
+    if (pick >= candidates.size()) {
+        plan.error = core::LocalReply{503, "upstream_error", "no_available_provider",
+                                      "No provider is available for model '" + res.public_model + "'", {}, {}};
+        return plan;
+    }
+    plan.provider = candidates[pick].provider;
+    plan.public_model = res.public_model;
+    const auto& provider = config.providers[plan.provider];
+
+    // Splice the model only when the upstream must see a different name than the client sent.
+    const std::string& upstream_model = snap.routes.UpstreamModel(plan.provider, res.public_model);
+    if (json && (!body.has_model || upstream_model != body.model)) {
+        plan.spliced_body = SpliceModel(req.body(), body, upstream_model);
+        plan.splice = true;
+    }
+
+    // Upstream target: the provider's base path + the client path after "/v1" + the query.
+    plan.upstream_target = provider.base_path;
+    plan.upstream_target.append(target.substr(3));
+    return plan;
+}
+
+}  // namespace
+
+Task<bool> HandleRequest(beast::tcp_stream& client, http::request<http::string_body>& req, Worker& worker) {
+    // Request id first: every answer, errors included, carries it.
+    auto client_id = req["x-request-id"];
+    const std::string request_id = core::MakeRequestId(std::string_view(client_id.data(), client_id.size()));
+    const bool keep_alive = req.keep_alive() && !worker.shared().draining.load(std::memory_order_relaxed);
+
+    Plan plan = Decide(req, worker);
+    if (plan.error) {
+        const core::LocalReply& reply = *plan.error;
+        co_return co_await Reply(client, reply, request_id, keep_alive);
+    }
+    if (plan.local_status) {
+        const std::string_view body = plan.local_body;
+        co_return co_await WriteLocal(client, plan.local_status, body, request_id, keep_alive);
+    }
+
+    const auto& provider = worker.snapshot().config->providers[plan.provider];
+    const std::string_view send_body = plan.splice ? std::string_view(plan.spliced_body) : std::string_view(req.body());
+    const ForwardInput in{provider, req, send_body, plan.upstream_target, request_id,
+                          worker.snapshot().config->server.idle_timeout};
+    ForwardOutcome out = co_await Forward(client, in, worker.Pool(plan.provider));
+    spdlog::debug("{} {} {} model={} provider={} status={}{}", request_id, std::string_view(req.method_string()),
+                  plan.upstream_target, plan.public_model, provider.name, out.error ? out.error->status : out.status,
+                  out.client_aborted ? " (client aborted)" : "");
+    if (out.error && !out.response_started) {
+        spdlog::warn("request {}: {}", request_id, out.error->message);
+        const core::LocalReply& reply = *out.error;
+        co_return co_await Reply(client, reply, request_id, keep_alive);
+    }
+    co_return out.keep_client && keep_alive;
+}
+
+}  // namespace llmproxy::proxy

@@ -1,0 +1,18 @@
+#pragma once
+#include "http/asio_types.hpp"
+
+namespace llmproxy {
+class Worker;
+}
+
+namespace llmproxy::proxy {
+
+/// Answers one parsed request (locally or through an upstream). Returns whether the client
+/// connection may be kept alive. The caller owns `client` and `request` and co_awaits at once.
+Task<bool> HandleRequest(beast::tcp_stream& client, http::request<http::string_body>& request, Worker& worker);
+
+/// Writes a complete local response (JSON) in one write.
+Task<bool> WriteLocal(beast::tcp_stream& client, unsigned status, std::string_view body,
+                      std::string_view request_id, bool keep_alive, std::string_view extra_headers = {});
+
+}  // namespace llmproxy::proxy

@@ -1,0 +1,71 @@
+#include "proxy/sse_framer.hpp"
+
+namespace llmproxy::proxy {
+
+std::size_t SseFramer::Scan(std::string_view data) {
+    std::size_t boundary = 0;
+    auto end_of_line = [&](std::size_t end) {
+        if (line_len_ == 0) boundary = end;  // an empty line dispatches the event
+        line_len_ = 0;
+    };
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        char c = data[i];
+        if (cr_pending_) {
+            cr_pending_ = false;
+            if (c == '\n') {
+                end_of_line(i + 1);  // "\r\n" ends the line after the '\n'
+                continue;
+            }
+            end_of_line(i);  // a lone '\r' ended the line; c starts the next one
+        }
+        if (c == '\r') {
+            cr_pending_ = true;
+        } else if (c == '\n') {
+            end_of_line(i + 1);
+        } else {
+            ++line_len_;
+        }
+    }
+    return boundary;
+}
+
+std::string_view SseFramer::Feed(std::string_view data) {
+    if (pending_view_) {
+        held_.clear();
+        pending_view_ = false;
+    }
+    if (pending_.empty()) {
+        std::size_t boundary = Scan(data);
+        pending_.assign(data.substr(boundary));
+        if (pending_.size() > kMaxHeldBytes) {
+            // Pathological upstream: one event of many MiB. Forward it rather than grow forever.
+            held_ = std::move(pending_);
+            pending_.clear();
+            pending_view_ = true;
+            // data[0, boundary) + the oversized rest: simply return everything.
+            held_.insert(0, data.substr(0, boundary));
+            return held_;
+        }
+        return data.substr(0, boundary);  // common case: zero-copy
+    }
+    std::size_t old = pending_.size();
+    std::size_t boundary = Scan(data);
+    pending_.append(data);
+    std::size_t cut = boundary == 0 ? 0 : old + boundary;
+    if (cut == 0 && pending_.size() <= kMaxHeldBytes) return {};
+    if (cut == 0) cut = pending_.size();
+    held_.assign(pending_, 0, cut);
+    pending_.erase(0, cut);
+    pending_view_ = true;
+    return held_;
+}
+
+std::string SseFramer::TakeRemainder() {
+    std::string out = std::move(pending_);
+    pending_.clear();
+    line_len_ = 0;
+    cr_pending_ = false;
+    return out;
+}
+
+}  // namespace llmproxy::proxy

@@ -1,0 +1,38 @@
+#pragma once
+// Incremental SSE event framing (WHATWG "text/event-stream"): tells where complete events end
+// so that the relay forwards whole events only. A partial event is held until its blank line
+// arrives; it is useless to a client anyway, and holding it lets the gateway end a broken
+// stream with a clean error event instead of a half-written one.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace llmproxy::proxy {
+
+class SseFramer {
+public:
+    /// Feeds `data` (the next bytes of the stream). Returns the bytes of every event completed
+    /// by this call, in order and byte-exact (terminating blank line included); the view stays
+    /// valid until the next call to Feed/TakeRemainder. Bytes of an unfinished event are kept.
+    std::string_view Feed(std::string_view data);
+
+    /// The bytes of an unfinished event (e.g. when the stream ended without a blank line).
+    std::string TakeRemainder();
+
+    std::size_t pending_bytes() const { return pending_.size(); }
+
+    /// Events larger than this are flushed as they are, without waiting for their end.
+    static constexpr std::size_t kMaxHeldBytes = 4u << 20;
+
+private:
+    // Scans `data` and returns the offset just past the last event boundary (0 if none).
+    std::size_t Scan(std::string_view data);
+
+    std::string pending_;   // unfinished event bytes from previous calls
+    std::string held_;      // storage for the returned view when it spans old + new bytes
+    bool pending_view_ = false;
+    std::size_t line_len_ = 0;  // bytes in the current line so far
+    bool cr_pending_ = false;   // last byte seen was '\r' (maybe the first half of "\r\n")
+};
+
+}  // namespace llmproxy::proxy
