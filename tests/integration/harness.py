@@ -1,0 +1,162 @@
+"""Test harness: starts real llm-proxy and mock_upstream processes on 127.0.0.1.
+
+Binaries come from $LP_BIN_DIR (set by ctest). Every process is stopped in tearDown; every
+socket operation has a timeout so a broken gateway fails a test instead of hanging it.
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+BIN_DIR = os.environ.get("LP_BIN_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
+GATEWAY = os.path.join(BIN_DIR, "llm-proxy")
+MOCK = os.path.join(BIN_DIR, "mock_upstream")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"port {port} did not open")
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+class GatewayTest(unittest.TestCase):
+    """Base class: self.mock(), self.gateway(), self.request()."""
+
+    def setUp(self):
+        self.procs = []
+        self.tmp = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait(timeout=5)
+            for f in (p.stdout, p.stderr):
+                if f:
+                    f.close()
+        self.tmp.cleanup()
+
+    def spawn(self, args, **kw):
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+        self.procs.append(p)
+        return p
+
+    def mock(self, name="mock", *extra):
+        port = free_port()
+        p = self.spawn([MOCK, "--listen", f"127.0.0.1:{port}", "--name", name, *extra])
+        wait_port(port, p)
+        return port
+
+    def write_config(self, text):
+        path = os.path.join(self.tmp.name, f"config{len(self.procs)}.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def gateway(self, config_text, workers=2, extra_args=()):
+        port = free_port()
+        path = self.write_config(config_text)
+        p = self.spawn([GATEWAY, "--config", path, "--listen", f"127.0.0.1:{port}",
+                        "--workers", str(workers), *extra_args])
+        wait_port(port, p)
+        self.gw_port = port
+        self.gw_proc = p
+        return port
+
+    def simple_gateway(self, mock_port, extra_provider="", extra_top="", workers=2):
+        return self.gateway(f"""
+providers:
+  - name: m
+    base_url: http://127.0.0.1:{mock_port}/v1
+    api_key: sk-upstream-secret
+{extra_provider}
+{extra_top}
+""", workers=workers)
+
+    def request(self, method, path, body=None, headers=None, port=None, timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.gw_port, timeout=timeout)
+        try:
+            h = {"Content-Type": "application/json"}
+            h.update(headers or {})
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            conn.request(method, path, body=body, headers=h)
+            r = conn.getresponse()
+            data = r.read()
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+        finally:
+            conn.close()
+
+    def post(self, path, body, headers=None, **kw):
+        return self.request("POST", path, body, headers, **kw)
+
+    def mock_json(self, port, path):
+        return self.request("GET", path, port=port).json()
+
+    def assertOpenAIError(self, r, status, code=None):
+        self.assertEqual(r.status, status, r.body)
+        err = r.json()["error"]
+        for key in ("message", "type", "param", "code"):
+            self.assertIn(key, err)
+        if code is not None:
+            self.assertEqual(err["code"], code, r.body)
+        self.assertTrue(r.header("x-request-id"))
+        self.assertEqual(err["request_id"], r.header("x-request-id"))
+
+
+def raw_exchange(port, data, timeout=5.0, until_close=True):
+    """Sends raw bytes, returns everything read until the peer closes (or timeout)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        chunks = []
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            if not b:
+                break
+            chunks.append(b)
+            if not until_close:
+                break
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}

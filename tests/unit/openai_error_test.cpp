@@ -1,0 +1,36 @@
+#include <gtest/gtest.h>
+
+#include "core/json_escape.hpp"
+#include "core/openai_error.hpp"
+#include "core/request_id.hpp"
+
+using namespace llmproxy::core;
+
+TEST(OpenAiError, Shape) {
+    auto body = ErrorBody(NotFound("The model 'x' does not exist", "model_not_found"), "req_1");
+    EXPECT_EQ(body,
+              R"({"error":{"message":"The model 'x' does not exist","type":"invalid_request_error","param":null,)"
+              R"("code":"model_not_found","request_id":"req_1"}})");
+}
+
+TEST(OpenAiError, EscapesMessage) {
+    LocalReply r{400, "invalid_request_error", "", "bad \"quote\"\n\x01", "messages", {}};
+    auto body = ErrorBody(r, "id");
+    EXPECT_NE(body.find(R"("message":"bad \"quote\"\n\u0001")"), std::string::npos) << body;
+    EXPECT_NE(body.find(R"("param":"messages")"), std::string::npos);
+    EXPECT_NE(body.find(R"("code":null)"), std::string::npos);
+}
+
+TEST(JsonEscape, Utf8PassesThrough) {
+    EXPECT_EQ(JsonString("héllo 世界 🙂"), "\"héllo 世界 🙂\"");
+    EXPECT_EQ(JsonString("a\\b"), "\"a\\\\b\"");
+}
+
+TEST(RequestId, EchoesSafeClientIdsOnly) {
+    EXPECT_EQ(MakeRequestId("client-abc-123"), "client-abc-123");
+    auto generated = MakeRequestId("bad id with spaces");
+    EXPECT_EQ(generated.rfind("req_", 0), 0u);
+    EXPECT_EQ(generated.size(), 20u);
+    EXPECT_NE(MakeRequestId(""), MakeRequestId(""));
+    EXPECT_EQ(MakeRequestId(std::string(129, 'a')).rfind("req_", 0), 0u);
+}
