@@ -58,18 +58,33 @@ class GatewayTest(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory()
 
     def tearDown(self):
-        for p in self.procs:
+        problems = []
+        for p, log in self.procs:
             if p.poll() is None:
-                p.kill()
-            p.wait(timeout=5)
-            for f in (p.stdout, p.stderr):
-                if f:
-                    f.close()
+                p.send_signal(signal.SIGTERM)  # a clean exit lets LeakSanitizer report
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(timeout=5)
+            with open(log, errors="replace") as f:
+                text = f.read()
+            # Sanitizer reports (ASan/UBSan builds) and crashes fail the test that caused them.
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                           "double free", "Segmentation fault"):
+                if marker in text:
+                    problems.append(f"{os.path.basename(p.args[0])}: {marker}\n{text[-4000:]}")
+            if p.returncode is not None and p.returncode < 0 and p.returncode not in (-signal.SIGKILL, -signal.SIGTERM):
+                problems.append(f"{os.path.basename(p.args[0])} died with signal {-p.returncode}\n{text[-4000:]}")
         self.tmp.cleanup()
+        if problems:
+            self.fail("\n".join(problems))
 
     def spawn(self, args, **kw):
-        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
-        self.procs.append(p)
+        log = os.path.join(self.tmp.name, f"proc{len(self.procs)}.log")
+        with open(log, "w") as f:
+            p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=f, **kw)
+        self.procs.append((p, log))
         return p
 
     def mock(self, name="mock", *extra):
