@@ -22,6 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <csignal>
@@ -231,11 +232,23 @@ std::string Completion(const json::object& body, bool chat) {
 std::string Embeddings(const json::object& body) {
     std::size_t n = 1;
     if (auto* in = body.if_contains("input"); in && in->is_array()) n = in->as_array().size();
+    // The official SDKs ask for base64 (little-endian float32) by default.
+    const bool base64 = body.contains("encoding_format") && body.at("encoding_format") == "base64";
     json::array data;
     for (std::size_t i = 0; i < n; ++i) {
         json::array vec;
-        for (int d = 0; d < 8; ++d) vec.push_back(0.125 * d + 0.01 * static_cast<double>(i));
-        data.push_back(json::object{{"object", "embedding"}, {"index", i}, {"embedding", vec}});
+        float raw[8];
+        for (int d = 0; d < 8; ++d) {
+            raw[d] = static_cast<float>(0.125 * d + 0.01 * static_cast<double>(i));
+            vec.push_back(raw[d]);
+        }
+        json::value embedding = vec;
+        if (base64) {
+            std::string encoded(beast::detail::base64::encoded_size(sizeof raw), '\0');
+            encoded.resize(beast::detail::base64::encode(encoded.data(), raw, sizeof raw));
+            embedding = encoded;
+        }
+        data.push_back(json::object{{"object", "embedding"}, {"index", i}, {"embedding", embedding}});
     }
     json::object out{{"object", "list"}, {"data", data},
                      {"model", body.contains("model") ? body.at("model") : json::value("")},

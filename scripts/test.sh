@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The one test command: installs what is missing, builds (release, ASan/UBSan, clang fuzz),
+# and runs every test (unit, integration against real processes, SDK, sanitizer, fuzz) in one
+# ctest run that ends with ctest's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${LP_FUZZ_SECONDS:-30}
+
+bash scripts/install-deps.sh
+
+echo "== build: release"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$JOBS"
+
+echo "== build: ASan + UBSan (unit tests and servers)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLP_SANITIZE=ON \
+      -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+cmake --build build-asan -j "$JOBS" --target unit_tests llm-proxy mock_upstream
+
+echo "== build: libFuzzer targets (clang)"
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DLP_FUZZ=ON -DLP_BUILD_SERVERS=OFF -DLP_BUILD_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j "$JOBS"
+
+echo "== npm: official openai SDK for client tests"
+(cd tests/sdk && npm install --no-audit --no-fund --loglevel=error)
+
+# Wire the other trees into the release tree's ctest so one run covers everything.
+cmake -S . -B build -DLP_ASAN_DIR="$ROOT/build-asan" -DLP_FUZZ_DIR="$ROOT/build-fuzz" \
+      -DLP_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd build
+ctest --output-on-failure -j "$JOBS" "$@"

@@ -1,0 +1,146 @@
+// The official `openai` SDK (6.x) talking to a real llm-proxy in front of mock_upstream.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import OpenAI from 'openai';
+
+const BIN = process.env.LP_BIN_DIR ?? path.resolve(import.meta.dirname ?? '.', '../../build');
+const procs = [];
+let client;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+async function waitPort(port) {
+  const deadline = Date.now() + 10000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const c = connect(port, '127.0.0.1', () => { c.end(); resolve(true); });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  throw new Error(`port ${port} did not open`);
+}
+
+function start(bin, args) {
+  const p = spawn(path.join(BIN, bin), args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  procs.push(p);
+  return p;
+}
+
+before(async () => {
+  const mockPort = await freePort();
+  const gwPort = await freePort();
+  start('mock_upstream', ['--listen', `127.0.0.1:${mockPort}`, '--name', 'sdk-mock']);
+  await waitPort(mockPort);
+  const dir = mkdtempSync(path.join(tmpdir(), 'llm-proxy-sdk-'));
+  const config = path.join(dir, 'config.yaml');
+  writeFileSync(config, `
+providers:
+  - name: mock
+    base_url: http://127.0.0.1:${mockPort}/v1
+    models: ["gpt-4o-mini", "text-embedding-3-small", "gpt-3.5-turbo-instruct"]
+`);
+  start('llm-proxy', ['--config', config, '--listen', `127.0.0.1:${gwPort}`, '--workers', '1']);
+  await waitPort(gwPort);
+  client = new OpenAI({ baseURL: `http://127.0.0.1:${gwPort}/v1`, apiKey: 'sk-test', maxRetries: 0, timeout: 10000 });
+});
+
+after(() => { for (const p of procs) p.kill('SIGTERM'); });
+
+test('chat completion', async () => {
+  const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal(r.choices[0].message.content, 'Hello from sdk-mock');
+  assert.equal(r.model, 'gpt-4o-mini');
+  assert.ok(r.usage.total_tokens > 0);
+});
+
+test('chat stream', async () => {
+  const stream = await client.chat.completions.create({
+    model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true,
+  });
+  let text = '';
+  let chunks = 0;
+  for await (const chunk of stream) {
+    chunks++;
+    text += chunk.choices[0]?.delta?.content ?? '';
+  }
+  assert.equal(text, 'Hello tok1 tok2 tok3 tok4');
+  assert.equal(chunks, 6);
+});
+
+test('chat stream with usage', async () => {
+  const stream = await client.chat.completions.create({
+    model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true,
+    stream_options: { include_usage: true },
+  });
+  let usage = null;
+  for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
+  assert.equal(usage.completion_tokens, 5);
+});
+
+test('completions', async () => {
+  const r = await client.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say hi' });
+  assert.equal(r.choices[0].text, 'Hello from sdk-mock');
+});
+
+test('embeddings', async () => {
+  const r = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['a', 'b', 'c'] });
+  assert.equal(r.data.length, 3);
+  assert.equal(r.data[0].embedding.length, 8);
+});
+
+test('models', async () => {
+  const ids = [];
+  for await (const m of client.models.list()) ids.push(m.id);
+  assert.deepEqual(ids, ['gpt-3.5-turbo-instruct', 'gpt-4o-mini', 'text-embedding-3-small']);
+});
+
+test('unknown model raises NotFoundError with the request id', async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found' && e.requestID?.startsWith('req_'),
+  );
+});
+
+test('missing messages raises BadRequestError', async () => {
+  await assert.rejects(client.chat.completions.create({ model: 'gpt-4o-mini' }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'messages');
+});
+
+test('upstream 429 raises RateLimitError', async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] },
+      { headers: { 'x-mock-fault': '429' } }),
+    (e) => e instanceof OpenAI.RateLimitError && e.headers.get('retry-after') === '1',
+  );
+});
+
+test('upstream 500 raises InternalServerError', async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] },
+      { headers: { 'x-mock-fault': '500' } }),
+    (e) => e instanceof OpenAI.InternalServerError,
+  );
+});
+
+test('upstream reset mid-stream raises an APIError, not a clean end', async () => {
+  const stream = await client.chat.completions.create(
+    { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], stream: true },
+    { headers: { 'x-mock-fault': 'reset_mid_stream', 'x-mock-reset-after': '2' } });
+  let text = '';
+  await assert.rejects(async () => {
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+  }, (e) => e instanceof OpenAI.APIError && /mid-stream/.test(e.message));
+  assert.equal(text, 'Hello tok1');
+});
