@@ -92,6 +92,11 @@ int main(int argc, char** argv) {
         return 1;
     }
 
+    // Signals are hooked before any worker starts: a SIGTERM that arrives as soon as the port
+    // opens must still mean "drain", not the default "die".
+    asio::io_context main_ioc;
+    asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
+
     SharedState shared;
     std::vector<std::unique_ptr<Worker>> workers;
     try {
@@ -111,8 +116,6 @@ int main(int argc, char** argv) {
 
     // Graceful shutdown: stop accepting, let in-flight requests and streams finish (up to
     // drain_timeout), then exit 0. A second signal exits at once.
-    asio::io_context main_ioc;
-    asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
     asio::steady_timer poll(main_ioc);
     auto drain_deadline = std::chrono::steady_clock::time_point::max();
     std::function<void()> check_drained = [&] {

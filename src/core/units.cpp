@@ -33,6 +33,7 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     else if (unit == "m") ms = *value * 60'000;
     else if (unit == "h") ms = *value * 3'600'000;
     else return std::nullopt;
+    if (!(ms < 1e15)) return std::nullopt;  // ~30,000 years: also rejects inf/NaN before the cast
     return std::chrono::milliseconds(static_cast<long long>(std::llround(ms)));
 }
 
@@ -49,7 +50,9 @@ std::optional<std::uint64_t> ParseSize(std::string_view text) {
     else if (unit == "MB") mult = 1e6;
     else if (unit == "GB") mult = 1e9;
     else return std::nullopt;
-    return static_cast<std::uint64_t>(*value * mult);
+    const double bytes = *value * mult;
+    if (!(bytes < 1e18)) return std::nullopt;  // out of range for uint64 (found by fuzz_config)
+    return static_cast<std::uint64_t>(bytes);
 }
 
 bool GlobMatch(std::string_view pattern, std::string_view text) {

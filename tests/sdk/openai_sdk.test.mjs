@@ -40,9 +40,9 @@ function start(bin, args) {
 
 before(async () => {
   const mockPort = await freePort();
-  const gwPort = await freePort();
   start('mock_upstream', ['--listen', `127.0.0.1:${mockPort}`, '--name', 'sdk-mock']);
   await waitPort(mockPort);
+  const gwPort = await freePort();  // only after the mock holds its port, or both could get the same
   const dir = mkdtempSync(path.join(tmpdir(), 'llm-proxy-sdk-'));
   const config = path.join(dir, 'config.yaml');
   writeFileSync(config, `

@@ -176,6 +176,8 @@ TEST(Units, Sizes) {
     EXPECT_EQ(ParseSize("32MiB"), 32u << 20);
     EXPECT_EQ(ParseSize("5MB"), 5'000'000u);
     EXPECT_FALSE(ParseSize("lots"));
+    EXPECT_FALSE(ParseSize("99999999999999999999999999GiB"));  // no overflow UB
+    EXPECT_FALSE(ParseDuration(std::string(300, '9') + "h"));
 }
 
 TEST(Units, Glob) {
