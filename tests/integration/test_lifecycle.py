@@ -118,6 +118,7 @@ class EmbeddedDefaults(GatewayTest):
         # only run when both ports are free on this machine.
         for port in (8080, 9000):
             with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     s.bind(("127.0.0.1", port))
                 except OSError:
