@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
 
     // Graceful shutdown: stop accepting, let in-flight requests and streams finish (up to
     // drain_timeout), then exit 0. A second signal exits at once.
-    asio::steady_timer poll(main_ioc);
+    Timer poll(main_ioc);
     auto drain_deadline = std::chrono::steady_clock::time_point::max();
     std::function<void()> check_drained = [&] {
         if (shared.open_sessions.load() == 0 || std::chrono::steady_clock::now() >= drain_deadline) {

@@ -15,9 +15,9 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // After an error that leaves unread request bytes (413, malformed input), close gracefully:
 // send FIN, then read and discard for a moment so the client sees our answer rather than a
 // reset caused by unread data in our receive buffer.
-Task<void> LingeringClose(beast::tcp_stream& stream) {
+Task<void> LingeringClose(TcpStream& stream) {
     error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().shutdown(Socket::shutdown_send, ignored);
     static thread_local char sink[16384];
     stream.expires_after(std::chrono::seconds(1));
     for (std::size_t total = 0; total < (64u << 20);) {
@@ -55,9 +55,9 @@ std::optional<core::LocalReply> ReadErrorReply(const error_code& ec, const core:
 
 }  // namespace
 
-Task<void> RunSession(tcp::socket socket, Worker& worker) {
+Task<void> RunSession(Socket socket, Worker& worker) {
     const auto& server = worker.snapshot().config->server;
-    beast::tcp_stream stream(std::move(socket));
+    TcpStream stream(std::move(socket));
     error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);
     beast::flat_buffer buffer;
@@ -100,6 +100,10 @@ Task<void> RunSession(tcp::socket socket, Worker& worker) {
             }
         }
         if (!ec && !parser.is_done()) {
+            // Room for the JSON scanner's padding now, so the body is never copied to add it.
+            if (auto length = parser.content_length(); length && *length <= server.max_body_bytes) {
+                parser.get().body().reserve(static_cast<std::size_t>(*length) + 64);
+            }
             stream.expires_after(server.body_timeout);
             auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
             ec = bec;
@@ -117,14 +121,14 @@ Task<void> RunSession(tcp::socket socket, Worker& worker) {
         auto request = parser.release();
         bool keep_alive = false;
         try {
-            keep_alive = co_await proxy::HandleRequest(stream, request, worker);
+            keep_alive = co_await proxy::HandleRequest(stream, buffer, request, worker);
         } catch (const std::exception& e) {
             // Last-resort guard: a bug in one request must not take the process down.
             spdlog::error("unhandled exception while serving a request: {}", e.what());
         }
         if (!keep_alive) break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().shutdown(Socket::shutdown_send, ignored);
     stream.close();
 }
 

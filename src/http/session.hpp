@@ -6,6 +6,6 @@ class Worker;
 
 /// Serves one client connection: HTTP/1.1 keep-alive loop with header/body limits and
 /// timeouts. Runs on the worker's thread; `worker` outlives it.
-Task<void> RunSession(tcp::socket socket, Worker& worker);
+Task<void> RunSession(Socket socket, Worker& worker);
 
 }  // namespace llmproxy

@@ -1,7 +1,6 @@
 #include "http/upstream_connection.hpp"
 
 #include <openssl/ssl.h>
-#include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -9,19 +8,19 @@
 
 namespace llmproxy::upstream {
 namespace {
-using Plain = beast::tcp_stream;
-using Tls = beast::ssl_stream<beast::tcp_stream>;
+using Plain = TcpStream;
+using Tls = beast::ssl_stream<TcpStream>;
 
-std::variant<Plain, Tls> MakeStream(asio::any_io_executor ex, asio::ssl::context* tls) {
+std::variant<Plain, Tls> MakeStream(Executor ex, asio::ssl::context* tls) {
     if (tls) return std::variant<Plain, Tls>(std::in_place_type<Tls>, ex, *tls);
     return std::variant<Plain, Tls>(std::in_place_type<Plain>, ex);
 }
 }  // namespace
 
-UpstreamConnection::UpstreamConnection(asio::any_io_executor ex, asio::ssl::context* tls)
-    : stream_(MakeStream(ex, tls)), read_chunk_(new char[kReadChunk]) {}
+UpstreamConnection::UpstreamConnection(Executor ex, asio::ssl::context* tls)
+    : stream_(MakeStream(ex, tls)), read_chunk_(new char[kReadChunk]), idle_done_(ex) {}
 
-beast::tcp_stream& UpstreamConnection::Tcp() {
+TcpStream& UpstreamConnection::Tcp() {
     if (auto* plain = std::get_if<Plain>(&stream_)) return *plain;
     return beast::get_lowest_layer(std::get<Tls>(stream_));
 }
@@ -68,18 +67,41 @@ Task<error_code> UpstreamConnection::ReadSome(ResponseParser& parser, core::Mill
     co_return ec;
 }
 
-bool UpstreamConnection::IsStale() {
-    if (!is_open() || buffer_.size() != 0) return true;
-    // An idle keep-alive connection must have nothing to read: readable means the peer closed
-    // it (recv returns 0) or sent garbage / a TLS close_notify. Either way, don't reuse it.
-    char byte;
-    ssize_t r = ::recv(Tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return !(r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+void UpstreamConnection::StartIdleWatch() {
+    if (!is_open() || buffer_.size() != 0) {
+        idle_clean_ = false;  // leftover bytes after a response: never reuse
+        return;
+    }
+    idle_watching_ = true;
+    idle_watch_done_ = false;
+    idle_done_.expires_at(Timer::time_point::max());
+    // A read on the raw TCP socket (below TLS as well): any byte or EOF while idle makes the
+    // connection unusable, so the bytes themselves never matter. Speculative reads cost no
+    // syscall once the socket was drained, and no epoll_ctl.
+    Tcp().socket().async_read_some(asio::buffer(idle_byte_),
+                                   [self = shared_from_this()](const error_code& ec, std::size_t) {
+                                       self->idle_watch_done_ = true;
+                                       if (ec != asio::error::operation_aborted) self->idle_clean_ = false;
+                                       self->idle_done_.cancel();
+                                   });
+}
+
+Task<bool> UpstreamConnection::StopIdleWatch() {
+    if (idle_watching_) {
+        idle_watching_ = false;
+        if (!idle_watch_done_) {
+            error_code ignored;
+            Tcp().socket().cancel(ignored);
+            // Wait for the read's handler so that it never runs while the connection is in use.
+            co_await idle_done_.async_wait(kNoThrow);
+        }
+    }
+    co_return idle_clean_ && is_open();
 }
 
 void UpstreamConnection::Close() {
     error_code ignored;
-    Tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Tcp().socket().shutdown(Socket::shutdown_both, ignored);
     Tcp().close();
 }
 

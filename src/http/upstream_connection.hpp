@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/config.hpp"
@@ -18,11 +19,11 @@ namespace llmproxy::upstream {
 
 using ResponseParser = http::response_parser<http::buffer_body>;
 
-class UpstreamConnection {
+class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnection> {
 public:
     static constexpr std::size_t kReadChunk = 16 * 1024;
 
-    UpstreamConnection(asio::any_io_executor ex, asio::ssl::context* tls);
+    UpstreamConnection(Executor ex, asio::ssl::context* tls);
 
     /// TCP connect (trying each endpoint) then, for TLS, SNI + handshake + certificate check.
     /// `timeout` bounds the whole thing.
@@ -34,8 +35,11 @@ public:
     /// Reads and parses some body bytes into the parser's buffer_body (see kReadChunk).
     Task<error_code> ReadSome(ResponseParser& parser, core::Millis timeout);
 
-    /// True when the idle connection was closed or poisoned by the peer (checked before reuse).
-    bool IsStale();
+    /// While the connection sits idle in the pool, a read is kept pending on it: if the
+    /// upstream closes it (or sends anything), the pool learns it without a syscall per reuse.
+    void StartIdleWatch();
+    /// Ends the idle watch; true when the connection is still clean and usable.
+    Task<bool> StopIdleWatch();
     void Close();
     bool is_open() const;
 
@@ -44,11 +48,18 @@ public:
     bool reused = false;
 
 private:
-    beast::tcp_stream& Tcp();
+    TcpStream& Tcp();
 
-    std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>> stream_;
+    std::variant<TcpStream, beast::ssl_stream<TcpStream>> stream_;
     beast::flat_buffer buffer_;
     std::unique_ptr<char[]> read_chunk_;  // body bytes land here; kept out of coroutine frames
+
+    // Idle watch state (see StartIdleWatch).
+    bool idle_watching_ = false;
+    bool idle_watch_done_ = false;
+    bool idle_clean_ = true;  // false once the peer closed or sent bytes while idle
+    char idle_byte_[1];
+    Timer idle_done_;  // used as an event: cancelled when the watch read completes
 };
 
 }  // namespace llmproxy::upstream

@@ -10,14 +10,14 @@ namespace {
 constexpr auto kResolveTtl = std::chrono::seconds(30);
 }
 
-UpstreamPool::UpstreamPool(asio::any_io_executor ex, const core::ProviderConfig& provider,
+UpstreamPool::UpstreamPool(Executor ex, const core::ProviderConfig& provider,
                            asio::ssl::context* tls, int max_open)
     : ex_(std::move(ex)), provider_(provider), tls_(tls), max_open_(std::max(1, max_open)) {}
 
 Task<error_code> UpstreamPool::ResolveIfNeeded() {
     auto now = std::chrono::steady_clock::now();
     if (!endpoints_.empty() && now - resolved_at_ < kResolveTtl) co_return error_code{};
-    tcp::resolver resolver(ex_);
+    Resolver resolver(ex_);
     auto [ec, results] = co_await resolver.async_resolve(provider_.host, provider_.port, kNoThrow);
     if (ec) {
         // Keep serving from the last good answer if DNS has a hiccup.
@@ -33,7 +33,9 @@ Task<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh) {
     while (!fresh && !idle_.empty()) {
         auto conn = std::move(idle_.back());
         idle_.pop_back();
-        if (now - conn->idle_since < provider_.keepalive_idle && !conn->IsStale()) {
+        const bool fresh_enough = now - conn->idle_since < provider_.keepalive_idle;
+        const bool clean = co_await conn->StopIdleWatch();
+        if (fresh_enough && clean) {
             conn->reused = true;
             co_return Lease{std::move(conn), {}};
         }
@@ -41,13 +43,15 @@ Task<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh) {
         --open_;
     }
     if (open_ >= max_open_ && fresh && !idle_.empty()) {  // make room by dropping an idle one
-        idle_.front()->Close();
+        auto victim = std::move(idle_.front());
         idle_.erase(idle_.begin());
+        co_await victim->StopIdleWatch();
+        victim->Close();
         --open_;
     }
     auto deadline = now + provider_.timeouts.connect;
     while (open_ >= max_open_) {
-        asio::steady_timer timer(ex_, deadline);
+        Timer timer(ex_, deadline);
         waiters_.push_back(&timer);
         co_await timer.async_wait(kNoThrow);
         std::erase(waiters_, &timer);
@@ -77,6 +81,7 @@ Task<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh) {
 void UpstreamPool::Release(std::shared_ptr<UpstreamConnection> conn, bool reusable) {
     if (reusable && conn->is_open()) {
         conn->idle_since = std::chrono::steady_clock::now();
+        conn->StartIdleWatch();
         idle_.push_back(std::move(conn));
     } else {
         conn->Close();

@@ -13,7 +13,7 @@ namespace llmproxy::upstream {
 
 class UpstreamPool {
 public:
-    UpstreamPool(asio::any_io_executor ex, const core::ProviderConfig& provider, asio::ssl::context* tls,
+    UpstreamPool(Executor ex, const core::ProviderConfig& provider, asio::ssl::context* tls,
                  int max_open);
 
     struct Lease {
@@ -35,13 +35,13 @@ public:
 private:
     Task<error_code> ResolveIfNeeded();
 
-    asio::any_io_executor ex_;
+    Executor ex_;
     const core::ProviderConfig& provider_;
     asio::ssl::context* tls_;
     int max_open_;
     int open_ = 0;
     std::vector<std::shared_ptr<UpstreamConnection>> idle_;  // LIFO: the warmest first
-    std::deque<asio::steady_timer*> waiters_;
+    std::deque<Timer*> waiters_;
     std::vector<tcp::endpoint> endpoints_;
     std::chrono::steady_clock::time_point resolved_at_{};
 };

@@ -52,14 +52,14 @@ Worker::~Worker() {
 
 void Worker::Start(const tcp::endpoint& endpoint) {
     acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.set_option(Acceptor::reuse_address(true));
     // SO_REUSEPORT: every worker has its own accept queue; the kernel spreads connections.
     using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
     acceptor_.set_option(reuse_port(true));
     acceptor_.bind(endpoint);
     acceptor_.listen(asio::socket_base::max_listen_connections);
     bound_port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(ioc_, AcceptLoop(), [](std::exception_ptr e) {
+    asio::co_spawn(ioc_.get_executor(), AcceptLoop(), [](std::exception_ptr e) {
         if (!e) return;
         try {
             std::rethrow_exception(e);
@@ -83,11 +83,11 @@ Task<void> Worker::AcceptLoop() {
             if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
             // EMFILE and friends: back off briefly instead of spinning.
             spdlog::warn("accept failed: {}", ec.message());
-            asio::steady_timer timer(ioc_, std::chrono::milliseconds(50));
+            Timer timer(ioc_.get_executor(), std::chrono::milliseconds(50));
             co_await timer.async_wait(kNoThrow);
             continue;
         }
-        asio::co_spawn(ioc_, RunSession(std::move(socket), *this), [](std::exception_ptr e) {
+        asio::co_spawn(ioc_.get_executor(), RunSession(std::move(socket), *this), [](std::exception_ptr e) {
             if (!e) return;
             try {
                 std::rethrow_exception(e);

@@ -32,7 +32,7 @@ struct SharedState {
 
 /// Registered by each live client session so that a drain can close idle keep-alive ones.
 struct SessionHandle {
-    beast::tcp_stream* stream = nullptr;
+    TcpStream* stream = nullptr;
     bool busy = false;
 };
 
@@ -63,8 +63,11 @@ private:
     int index_;
     std::shared_ptr<const Snapshot> snapshot_;
     SharedState& shared_;
-    asio::io_context ioc_{1};  // concurrency hint 1: single-threaded, no internal locking
-    tcp::acceptor acceptor_;
+    // One thread runs this context. UNSAFE_IO drops the reactor's per-socket locks (only this
+    // thread touches the sockets); the scheduler keeps its lock for posts from other threads
+    // (resolver, drain, stop).
+    asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    Acceptor acceptor_;
     uint16_t bound_port_ = 0;
     std::vector<std::unique_ptr<upstream::UpstreamPool>> pools_;
     std::vector<std::unique_ptr<proxy::Balancer>> balancers_;

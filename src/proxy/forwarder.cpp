@@ -1,8 +1,8 @@
 #include "proxy/forwarder.hpp"
 
-#include <sys/socket.h>
-
 #include <algorithm>
+
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "http/wire.hpp"
@@ -14,23 +14,32 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using upstream::UpstreamConnection;
 
-// Watches the client socket while the upstream works: a client that closes its connection
-// cancels the upstream request at once, so the model server frees the slot. The callback owns
-// only this shared state, never the coroutine's locals.
-struct AbortWatch {
+// Watches the client connection while the upstream works: a client that hangs up cancels the
+// upstream request at once, so the model server frees the slot. It is a read kept pending on
+// the client socket (not async_wait, which costs an epoll_ctl per request): EOF means the
+// client left; bytes are the next pipelined request and are kept for the session. The read's
+// handler owns only this shared state, and Forward waits for it before returning, so it never
+// touches the session's buffer after Forward is done.
+struct ClientWatch {
+    explicit ClientWatch(Executor ex) : done(std::move(ex)) {
+        done.expires_at(Timer::time_point::max());
+    }
     std::weak_ptr<UpstreamConnection> conn;
-    bool finished = false;
+    bool completed = false;
     bool client_gone = false;
+    std::size_t pipelined = 0;  // bytes read into the session buffer's prepared area
+    Timer done;    // an event: cancelled when the read completes
 };
 
-void WatchClient(tcp::socket& socket, const std::shared_ptr<AbortWatch>& watch) {
-    int fd = socket.native_handle();
-    socket.async_wait(tcp::socket::wait_read, [watch, fd](const error_code& ec) {
-        if (ec || watch->finished) return;
-        char byte;
-        ssize_t r = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (r > 0) return;  // a pipelined request: not an abort (a later write would notice one)
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+void WatchClient(Socket& socket, beast::flat_buffer& buffer, const std::shared_ptr<ClientWatch>& watch) {
+    socket.async_read_some(buffer.prepare(4096), [watch](const error_code& ec, std::size_t n) {
+        watch->completed = true;
+        watch->done.cancel();
+        if (ec == asio::error::operation_aborted) return;  // we stopped watching
+        if (!ec && n > 0) {
+            watch->pipelined = n;
+            return;
+        }
         watch->client_gone = true;
         if (auto conn = watch->conn.lock()) conn->Close();
     });
@@ -118,7 +127,7 @@ std::string BuildClientHead(const UpstreamResponse& res, std::string_view reques
 }
 
 // One gather write: [head] [chunk size line, data, CRLF] [last chunk].
-Task<error_code> WriteToClient(beast::tcp_stream& client, std::string_view head, std::string_view data,
+Task<error_code> WriteToClient(TcpStream& client, std::string_view head, std::string_view data,
                                bool chunked, bool last, core::Millis timeout) {
     char size_line[24];
     std::array<asio::const_buffer, 5> bufs{};
@@ -177,7 +186,8 @@ bool IsStaleKeepAliveError(const error_code& ec) {
 
 }  // namespace
 
-Task<ForwardOutcome> Forward(beast::tcp_stream& client, const ForwardInput& in, upstream::UpstreamPool& pool) {
+Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstream::UpstreamPool& pool,
+                              const std::shared_ptr<ClientWatch>& watch) {
     ForwardOutcome out;
     const auto& t = in.provider.timeouts;
     const auto deadline = Clock::now() + t.total;
@@ -187,17 +197,6 @@ Task<ForwardOutcome> Forward(beast::tcp_stream& client, const ForwardInput& in, 
     };
 
     const std::string head = BuildUpstreamHead(in);
-    auto watch = std::make_shared<AbortWatch>();
-    WatchClient(client.socket(), watch);
-    struct StopWatching {
-        AbortWatch& w;
-        tcp::socket& s;
-        ~StopWatching() {
-            w.finished = true;
-            error_code ignored;
-            s.cancel(ignored);  // completes the pending async_wait with operation_aborted
-        }
-    } stop_watching{*watch, client.socket()};
 
     std::shared_ptr<UpstreamConnection> conn;
     std::optional<upstream::ResponseParser> parser;
@@ -325,6 +324,25 @@ Task<ForwardOutcome> Forward(beast::tcp_stream& client, const ForwardInput& in, 
     }
     pool.Release(std::move(conn), parser->keep_alive());
     out.keep_client = keep_client;
+    co_return out;
+}
+
+Task<ForwardOutcome> Forward(TcpStream& client, beast::flat_buffer& client_buffer, const ForwardInput& in,
+                             upstream::UpstreamPool& pool) {
+    auto watch = std::make_shared<ClientWatch>(client.get_executor());
+    if (client_buffer.size() == 0) {
+        WatchClient(client.socket(), client_buffer, watch);
+    } else {
+        watch->completed = true;  // a pipelined request is already buffered: no watch needed
+    }
+    ForwardOutcome out = co_await Exchange(client, in, pool, watch);
+    if (!watch->completed) {
+        error_code ignored;
+        client.socket().cancel(ignored);
+        co_await watch->done.async_wait(kNoThrow);
+    }
+    if (watch->pipelined) client_buffer.commit(watch->pipelined);
+    if (watch->client_gone) out.client_aborted = true;
     co_return out;
 }
 

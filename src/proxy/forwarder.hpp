@@ -30,6 +30,9 @@ struct ForwardOutcome {
     std::optional<core::LocalReply> error;  // set when nothing was sent: the gateway answers
 };
 
-Task<ForwardOutcome> Forward(beast::tcp_stream& client, const ForwardInput& in, upstream::UpstreamPool& pool);
+/// `client_buffer` is the session's read buffer: while the exchange runs, a pending read on the
+/// client notices a hang-up (and keeps any pipelined bytes in that buffer).
+Task<ForwardOutcome> Forward(TcpStream& client, beast::flat_buffer& client_buffer, const ForwardInput& in,
+                             upstream::UpstreamPool& pool);
 
 }  // namespace llmproxy::proxy

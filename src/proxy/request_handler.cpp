@@ -119,7 +119,7 @@ std::string ModelList(const RouteTable& routes) {
     return out;
 }
 
-Task<bool> Reply(beast::tcp_stream& client, const core::LocalReply& r, std::string_view request_id, bool keep_alive) {
+Task<bool> Reply(TcpStream& client, const core::LocalReply& r, std::string_view request_id, bool keep_alive) {
     std::string extra;
     if (!r.allow.empty()) wire::AppendHeader(extra, "Allow", r.allow);
     const std::string body = core::ErrorBody(r, request_id);
@@ -128,7 +128,7 @@ Task<bool> Reply(beast::tcp_stream& client, const core::LocalReply& r, std::stri
 
 }  // namespace
 
-Task<bool> WriteLocal(beast::tcp_stream& client, unsigned status, std::string_view body,
+Task<bool> WriteLocal(TcpStream& client, unsigned status, std::string_view body,
                       std::string_view request_id, bool keep_alive, std::string_view extra_headers) {
     std::string head;
     head.reserve(256);
@@ -253,7 +253,8 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
 
 }  // namespace
 
-Task<bool> HandleRequest(beast::tcp_stream& client, http::request<http::string_body>& req, Worker& worker) {
+Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::request<http::string_body>& req,
+                         Worker& worker) {
     // Request id first: every answer, errors included, carries it.
     auto client_id = req["x-request-id"];
     const std::string request_id = core::MakeRequestId(std::string_view(client_id.data(), client_id.size()));
@@ -273,7 +274,7 @@ Task<bool> HandleRequest(beast::tcp_stream& client, http::request<http::string_b
     const std::string_view send_body = plan.splice ? std::string_view(plan.spliced_body) : std::string_view(req.body());
     const ForwardInput in{provider, req, send_body, plan.upstream_target, request_id,
                           worker.snapshot().config->server.idle_timeout};
-    ForwardOutcome out = co_await Forward(client, in, worker.Pool(plan.provider));
+    ForwardOutcome out = co_await Forward(client, buffer, in, worker.Pool(plan.provider));
     spdlog::debug("{} {} {} model={} provider={} status={}{}", request_id, std::string_view(req.method_string()),
                   plan.upstream_target, plan.public_model, provider.name, out.error ? out.error->status : out.status,
                   out.client_aborted ? " (client aborted)" : "");

@@ -9,10 +9,11 @@ namespace llmproxy::proxy {
 
 /// Answers one parsed request (locally or through an upstream). Returns whether the client
 /// connection may be kept alive. The caller owns `client` and `request` and co_awaits at once.
-Task<bool> HandleRequest(beast::tcp_stream& client, http::request<http::string_body>& request, Worker& worker);
+Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer,
+                         http::request<http::string_body>& request, Worker& worker);
 
 /// Writes a complete local response (JSON) in one write.
-Task<bool> WriteLocal(beast::tcp_stream& client, unsigned status, std::string_view body,
+Task<bool> WriteLocal(TcpStream& client, unsigned status, std::string_view body,
                       std::string_view request_id, bool keep_alive, std::string_view extra_headers = {});
 
 }  // namespace llmproxy::proxy
