@@ -20,6 +20,21 @@ struct UpstreamTimeouts {
     Millis total{600'000};       // whole exchange
 };
 
+struct HealthCheckConfig {
+    bool enabled = false;
+    std::string path = "/health";  // absolute path on the provider host
+    Millis interval{10'000};
+    Millis timeout{2'000};
+    int healthy_threshold = 1;    // consecutive successes to mark healthy
+    int unhealthy_threshold = 2;  // consecutive failures to mark unhealthy
+};
+
+struct CircuitBreakerConfig {
+    int failure_threshold = 5;     // consecutive failures (connect, timeout, 5xx) that eject
+    Millis base_ejection{10'000};  // first ejection; doubles on each repeated ejection
+    Millis max_ejection{300'000};
+};
+
 struct ProviderConfig {
     std::string name;
     std::string type = "openai";
@@ -41,6 +56,8 @@ struct ProviderConfig {
     Millis keepalive_idle{60'000};
     bool tls_verify = true;
     std::string ca_file;
+    HealthCheckConfig health_check;  // from the provider, else the top-level health_check
+    CircuitBreakerConfig circuit_breaker;
 };
 
 struct ServerConfig {
@@ -57,10 +74,37 @@ struct ServerConfig {
     std::string admin_key;          // secret: used by the admin API (later)
 };
 
+struct RetryConfig {
+    int max_retries = 2;  // attempts after the first
+    Millis initial_wait{100};
+    Millis max_wait{2'000};
+    double multiplier = 2.0;
+    double jitter = 0.2;  // +-20% of each wait
+    // connect_error, timeout, 429, 500, 502, 503, 504
+    bool on_connect_error = true, on_timeout = true;
+    std::vector<int> on_status{429, 500, 502, 503, 504};
+    double budget_ratio = 0.2;       // retries may add at most this fraction of requests...
+    int budget_min_per_second = 10;  // ...plus this many per second (per worker)
+};
+
+struct ProviderFallback {
+    std::string primary;
+    std::vector<std::string> fallback;  // provider names, tried in order
+};
+
+struct ModelRouting {
+    std::string strategy;                      // empty: routing.strategy
+    std::vector<std::string> fallback_models;  // tried when every target of the model failed
+};
+
 struct RoutingConfig {
     std::string strategy = "weighted_round_robin";
     std::string strip_prefix;
     std::string default_model;
+    RetryConfig retry;
+    std::vector<ProviderFallback> fallback;
+    std::map<std::string, ModelRouting> models;  // per public model overrides
+    Millis max_request_timeout{600'000};         // cap for the x-llm-proxy-timeout header
 };
 
 struct LoggingConfig {

@@ -1,168 +1,13 @@
 // YAML -> validated Config. Every problem is collected (not just the first) with the file,
 // line, column and dotted key path, so an operator can fix a config in one pass.
-#include <yaml-cpp/yaml.h>
-
 #include <boost/url/parse.hpp>
 #include <fstream>
-#include <set>
-#include <sstream>
 
 #include "core/config.hpp"
-#include "core/env_expand.hpp"
-#include "core/units.hpp"
+#include "core/config_reader.hpp"
 
 namespace llmproxy::core {
-namespace {
-
-class Reader {
-public:
-    Reader(std::string source, ConfigResult& result) : source_(std::move(source)), result_(result) {}
-
-    void Error(const YAML::Node& node, const std::string& path, const std::string& what) {
-        std::ostringstream os;
-        os << source_;
-        if (node.IsDefined() && node.Mark().line >= 0) {
-            os << ':' << node.Mark().line + 1 << ':' << node.Mark().column + 1;
-        }
-        os << ": " << path << ": " << what;
-        result_.errors.push_back(os.str());
-    }
-
-    void Warn(const std::string& what) { result_.warnings.push_back(source_ + ": " + what); }
-
-    // Rejects keys not in `allowed`: a typo must not silently fall back to a default.
-    bool Keys(const YAML::Node& node, const std::string& path, std::set<std::string> allowed) {
-        if (!node.IsMap()) {
-            Error(node, path, "must be a mapping");
-            return false;
-        }
-        for (const auto& kv : node) {
-            auto key = kv.first.as<std::string>();
-            if (!allowed.count(key)) {
-                std::string list;
-                for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-                Error(kv.first, Join(path, key), "unknown key (allowed: " + list + ")");
-            }
-        }
-        return true;
-    }
-
-    static std::string Join(const std::string& path, const std::string& key) {
-        return path.empty() ? key : path + "." + key;
-    }
-
-    std::optional<std::string> Str(const YAML::Node& node, const std::string& path) {
-        if (!node.IsScalar()) {
-            Error(node, path, "must be a string");
-            return std::nullopt;
-        }
-        auto expanded = ExpandEnv(node.Scalar());
-        if (!expanded.error.empty()) {
-            Error(node, path, expanded.error);
-            return std::nullopt;
-        }
-        for (const auto& name : expanded.unset) {
-            Warn(path + ": environment variable " + name + " is not set; using an empty value");
-        }
-        return expanded.value;
-    }
-
-    template <class Int>
-    void IntField(const YAML::Node& map, const std::string& path, const char* key, Int& out,
-                  long long min, long long max) {
-        auto node = map[key];
-        if (!node) return;
-        auto s = Str(node, Join(path, key));
-        if (!s) return;
-        try {
-            std::size_t used = 0;
-            long long v = std::stoll(*s, &used);
-            if (used != s->size()) throw std::invalid_argument("trailing");
-            if (v < min || v > max) {
-                Error(node, Join(path, key),
-                      "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                          " (got " + *s + ")");
-                return;
-            }
-            out = static_cast<Int>(v);
-        } catch (const std::exception&) {
-            Error(node, Join(path, key), "must be an integer (got \"" + *s + "\")");
-        }
-    }
-
-    void StrField(const YAML::Node& map, const std::string& path, const char* key, std::string& out) {
-        if (auto node = map[key]) {
-            if (auto s = Str(node, Join(path, key))) out = *s;
-        }
-    }
-
-    void BoolField(const YAML::Node& map, const std::string& path, const char* key, bool& out) {
-        auto node = map[key];
-        if (!node) return;
-        auto s = Str(node, Join(path, key));
-        if (!s) return;
-        if (*s == "true" || *s == "yes" || *s == "on") out = true;
-        else if (*s == "false" || *s == "no" || *s == "off") out = false;
-        else Error(node, Join(path, key), "must be true or false (got \"" + *s + "\")");
-    }
-
-    void DurationField(const YAML::Node& map, const std::string& path, const char* key, Millis& out) {
-        auto node = map[key];
-        if (!node) return;
-        auto s = Str(node, Join(path, key));
-        if (!s) return;
-        auto d = ParseDuration(*s);
-        if (!d || d->count() <= 0) {
-            Error(node, Join(path, key), "must be a positive duration such as 500ms, 10s, 2m (got \"" + *s + "\")");
-            return;
-        }
-        out = *d;
-    }
-
-    void SizeField(const YAML::Node& map, const std::string& path, const char* key, std::size_t& out) {
-        auto node = map[key];
-        if (!node) return;
-        auto s = Str(node, Join(path, key));
-        if (!s) return;
-        auto v = ParseSize(*s);
-        if (!v || *v == 0) {
-            Error(node, Join(path, key), "must be a positive size such as 65536, 64KiB, 32MiB (got \"" + *s + "\")");
-            return;
-        }
-        out = static_cast<std::size_t>(*v);
-    }
-
-    void StrList(const YAML::Node& map, const std::string& path, const char* key, std::vector<std::string>& out) {
-        auto node = map[key];
-        if (!node) return;
-        if (!node.IsSequence()) {
-            Error(node, Join(path, key), "must be a list of strings");
-            return;
-        }
-        out.clear();
-        for (std::size_t i = 0; i < node.size(); ++i) {
-            if (auto s = Str(node[i], Join(path, key) + "[" + std::to_string(i) + "]")) out.push_back(*s);
-        }
-    }
-
-    template <class Out>
-    void StrMap(const YAML::Node& map, const std::string& path, const char* key, Out& out) {
-        auto node = map[key];
-        if (!node) return;
-        if (!node.IsMap()) {
-            Error(node, Join(path, key), "must be a mapping of strings");
-            return;
-        }
-        for (const auto& kv : node) {
-            auto k = kv.first.as<std::string>();
-            if (auto v = Str(kv.second, Join(path, key) + "." + k)) out.insert(out.end(), {k, *v});
-        }
-    }
-
-private:
-    std::string source_;
-    ConfigResult& result_;
-};
+namespace detail {
 
 void ParseServer(Reader& r, const YAML::Node& node, ServerConfig& s) {
     const std::string p = "server";
@@ -234,7 +79,7 @@ void ParseBaseUrl(Reader& r, const YAML::Node& node, const std::string& path, Pr
 void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, ProviderConfig& p) {
     if (!r.Keys(node, path, {"name", "type", "base_url", "api_key", "weight", "models", "model_map",
                              "headers", "timeouts", "max_connections", "keepalive_idle", "tls_verify",
-                             "ca_file"})) {
+                             "ca_file", "health_check", "circuit_breaker"})) {
         return;
     }
     r.StrField(node, path, "name", p.name);
@@ -267,6 +112,11 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
     r.DurationField(node, path, "keepalive_idle", p.keepalive_idle);
     r.BoolField(node, path, "tls_verify", p.tls_verify);
     r.StrField(node, path, "ca_file", p.ca_file);
+    if (auto hc = node["health_check"]) {
+        p.health_check.enabled = true;
+        ParseHealthCheck(r, hc, path + ".health_check", p.health_check);
+    }
+    if (auto cb = node["circuit_breaker"]) ParseCircuitBreaker(r, cb, path + ".circuit_breaker", p.circuit_breaker);
     for (const auto& [from, to] : p.model_map) {
         bool listed = false;
         for (const auto& m : p.models) listed = listed || GlobMatch(m, from);
@@ -293,8 +143,14 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
         r.Error(root, "(root)", "config is empty; it needs at least one provider");
         return;
     }
-    if (!r.Keys(root, "", {"server", "providers", "routing", "logging"})) return;
+    if (!r.Keys(root, "", {"server", "providers", "routing", "logging", "health_check"})) return;
     if (auto s = root["server"]) ParseServer(r, s, c.server);
+    // The top-level health_check is the default for every provider (and turns checks on).
+    HealthCheckConfig default_check;
+    if (auto hc = root["health_check"]) {
+        default_check.enabled = true;
+        ParseHealthCheck(r, hc, "health_check", default_check);
+    }
 
     auto providers = root["providers"];
     if (!providers || !providers.IsSequence() || providers.size() == 0) {
@@ -303,6 +159,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
         std::set<std::string> names;
         for (std::size_t i = 0; i < providers.size(); ++i) {
             ProviderConfig p;
+            p.health_check = default_check;
             const std::string path = "providers[" + std::to_string(i) + "]";
             ParseProvider(r, providers[i], path, p);
             if (!p.name.empty() && !names.insert(p.name).second) {
@@ -312,21 +169,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
         }
     }
 
-    if (auto routing = root["routing"]) {
-        if (r.Keys(routing, "routing", {"strategy", "strip_prefix", "default_model"})) {
-            r.StrField(routing, "routing", "strategy", c.routing.strategy);
-            r.StrField(routing, "routing", "strip_prefix", c.routing.strip_prefix);
-            r.StrField(routing, "routing", "default_model", c.routing.default_model);
-            if (c.routing.strategy != "weighted_round_robin" && c.routing.strategy != "round_robin") {
-                r.Error(routing["strategy"], "routing.strategy",
-                        "must be weighted_round_robin or round_robin (got \"" + c.routing.strategy + "\")");
-            }
-            if (!c.routing.default_model.empty() && !c.providers.empty() && !Served(c, c.routing.default_model)) {
-                r.Error(routing["default_model"], "routing.default_model",
-                        "model \"" + c.routing.default_model + "\" is served by no provider");
-            }
-        }
-    }
+    if (auto routing = root["routing"]) ParseRouting(r, routing, c);
     if (auto logging = root["logging"]) {
         if (r.Keys(logging, "logging", {"level"})) {
             r.StrField(logging, "logging", "level", c.logging.level);
@@ -343,15 +186,15 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
     }
 }
 
-}  // namespace
+}  // namespace detail
 
 ConfigResult LoadConfigString(const std::string& yaml, const std::string& source_name) {
     ConfigResult result;
     auto config = std::make_shared<Config>();
-    Reader reader(source_name, result);
+    detail::Reader reader(source_name, result);
     try {
         YAML::Node root = YAML::Load(yaml);
-        Parse(reader, root, *config);
+        detail::Parse(reader, root, *config);
     } catch (const YAML::Exception& e) {
         std::ostringstream os;
         os << source_name << ':' << e.mark.line + 1 << ':' << e.mark.column + 1 << ": " << e.msg;

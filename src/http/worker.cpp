@@ -27,11 +27,19 @@ std::unique_ptr<asio::ssl::context> MakeTlsContext(const core::ProviderConfig& p
 }  // namespace
 
 Snapshot::Snapshot(std::shared_ptr<const core::Config> c) : config(c), routes(c) {
-    for (const auto& p : config->providers) tls.push_back(p.tls ? MakeTlsContext(p) : nullptr);
+    for (const auto& p : config->providers) {
+        tls.push_back(p.tls ? MakeTlsContext(p) : nullptr);
+        health.push_back(std::make_unique<proxy::ProviderHealth>(p.circuit_breaker));
+    }
 }
 
 Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snapshot, SharedState& shared)
-    : index_(index), snapshot_(std::move(snapshot)), shared_(shared), acceptor_(ioc_) {
+    : index_(index),
+      snapshot_(std::move(snapshot)),
+      shared_(shared),
+      acceptor_(ioc_),
+      retry_budget_(snapshot_->config->routing.retry.budget_ratio, snapshot_->config->routing.retry.budget_min_per_second),
+      rng_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)) {
     const auto& config = *snapshot_->config;
     int workers = std::max(1, worker_count);
     for (std::size_t i = 0; i < config.providers.size(); ++i) {
@@ -41,7 +49,7 @@ Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snap
         pools_.push_back(std::make_unique<upstream::UpstreamPool>(ioc_.get_executor(), p, snapshot_->tls[i].get(), share));
     }
     for (std::size_t r = 0; r < snapshot_->routes.route_count(); ++r) {
-        balancers_.push_back(proxy::MakeBalancer(config.routing.strategy));
+        balancers_.push_back(proxy::MakeBalancer(snapshot_->routes.route(r).strategy, rng_()));
     }
 }
 

@@ -11,7 +11,11 @@
 
 #include "http/asio_types.hpp"
 #include "http/upstream_pool.hpp"
+#include <random>
+
 #include "proxy/balancer.hpp"
+#include "proxy/provider_health.hpp"
+#include "proxy/retry_policy.hpp"
 #include "proxy/route_table.hpp"
 
 namespace llmproxy {
@@ -22,6 +26,9 @@ struct Snapshot {
     std::shared_ptr<const core::Config> config;
     proxy::RouteTable routes;
     std::vector<std::unique_ptr<asio::ssl::context>> tls;  // per provider; null for http://
+    // Live health per provider, shared by all workers (atomics inside).
+    // TODO(reload): carry these over by provider name when config hot reload arrives.
+    std::vector<std::unique_ptr<proxy::ProviderHealth>> health;
 };
 
 /// Process-wide state shared by workers (atomics only).
@@ -53,6 +60,8 @@ public:
     const Snapshot& snapshot() const { return *snapshot_; }
     upstream::UpstreamPool& Pool(std::size_t provider) { return *pools_[provider]; }
     proxy::Balancer& BalancerFor(std::size_t route_id) { return *balancers_[route_id]; }
+    proxy::RetryBudget& retry_budget() { return retry_budget_; }
+    std::mt19937_64& rng() { return rng_; }
     SharedState& shared() { return shared_; }
     std::unordered_set<SessionHandle*>& sessions() { return sessions_; }
     asio::io_context& io() { return ioc_; }
@@ -71,6 +80,8 @@ private:
     uint16_t bound_port_ = 0;
     std::vector<std::unique_ptr<upstream::UpstreamPool>> pools_;
     std::vector<std::unique_ptr<proxy::Balancer>> balancers_;
+    proxy::RetryBudget retry_budget_;
+    std::mt19937_64 rng_;
     std::unordered_set<SessionHandle*> sessions_;
     std::thread thread_;
 };

@@ -1,6 +1,7 @@
 #include "proxy/forwarder.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
@@ -97,8 +98,8 @@ std::string BuildUpstreamHead(const ForwardInput& in) {
 
 using UpstreamResponse = http::response<http::buffer_body>;
 
-std::string BuildClientHead(const UpstreamResponse& res, std::string_view request_id, bool chunked,
-                            std::optional<std::uint64_t> length, bool keep_alive) {
+std::string BuildClientHead(const UpstreamResponse& res, std::string_view request_id, std::string_view extra,
+                            bool chunked, std::optional<std::uint64_t> length, bool keep_alive) {
     std::string head;
     head.reserve(512);
     auto reason = res.reason();
@@ -119,6 +120,7 @@ std::string BuildClientHead(const UpstreamResponse& res, std::string_view reques
         wire::AppendHeader(head, n, v);
     }
     wire::AppendHeader(head, "x-request-id", request_id);
+    head.append(extra);
     if (chunked) head.append("Transfer-Encoding: chunked\r\n");
     else if (length) wire::AppendHeader(head, "Content-Length", std::to_string(*length));
     if (!keep_alive) head.append("Connection: close\r\n");
@@ -143,6 +145,15 @@ Task<error_code> WriteToClient(TcpStream& client, std::string_view head, std::st
     auto [ec, n] = co_await asio::async_write(client, bufs, kNoThrow);
     client.expires_never();
     co_return ec;
+}
+
+// Retry-After in seconds (the HTTP-date form is rare from model APIs and is ignored).
+std::int64_t RetryAfterMs(const UpstreamResponse& res) {
+    auto v = res[http::field::retry_after];
+    std::int64_t seconds = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+    if (ec != std::errc() || seconds < 0) return -1;
+    return seconds * 1000;
 }
 
 bool IsTimeout(const error_code& ec) {
@@ -190,7 +201,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
                               const std::shared_ptr<ClientWatch>& watch) {
     ForwardOutcome out;
     const auto& t = in.provider.timeouts;
-    const auto deadline = Clock::now() + t.total;
+    const auto deadline = std::min(Clock::now() + t.total, in.deadline);
     auto op_timeout = [&](core::Millis limit) {
         auto left = std::chrono::duration_cast<core::Millis>(deadline - Clock::now());
         return std::max(core::Millis(1), std::min(limit, left));
@@ -211,11 +222,14 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         }
         if (lease.ec) {
             out.error = UpstreamError(lease.ec, in.provider, true);
+            out.connect_failed = true;
+            out.timed_out = IsTimeout(lease.ec);
             co_return out;
         }
         conn = std::move(lease.conn);
         watch->conn = conn;
         const std::array<asio::const_buffer, 2> request_bytes{asio::buffer(head), asio::buffer(in.body)};
+        const auto sent_at = Clock::now();
         error_code ec = co_await conn->Write(request_bytes, op_timeout(t.first_byte));
         if (!ec) {
             parser.emplace();
@@ -224,7 +238,10 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
             if (in.request.method() == http::verb::head) parser->skip(true);
             ec = co_await conn->ReadHeader(*parser, op_timeout(t.first_byte));
         }
-        if (!ec) break;
+        if (!ec) {
+            out.ttfb_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
+            break;
+        }
         bool retry = attempt == 0 && conn->reused && IsStaleKeepAliveError(ec) && !watch->client_gone;
         pool.Release(std::move(conn), false);
         if (watch->client_gone) {
@@ -233,6 +250,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         }
         if (!retry) {
             out.error = UpstreamError(ec, in.provider, false);
+            out.timed_out = IsTimeout(ec);
             co_return out;
         }
     }
@@ -240,6 +258,16 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     auto& res = parser->get();
     const unsigned status = res.result_int();
     out.status = status;
+    if (status == 429) out.retry_after_ms = RetryAfterMs(res);
+    if (std::find(in.hold_statuses.begin(), in.hold_statuses.end(), static_cast<int>(status)) !=
+        in.hold_statuses.end()) {
+        // Another attempt follows: the client never sees this answer. Closing the connection
+        // is cheaper than reading a body nobody wants.
+        out.held_status = status;
+        out.status = 0;
+        pool.Release(std::move(conn), false);
+        co_return out;
+    }
     auto ctype = res[http::field::content_type];
     const bool sse = beast::iequals(std::string_view(ctype.data(), std::min<std::size_t>(ctype.size(), 17)),
                                     "text/event-stream");
@@ -251,7 +279,8 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     std::optional<std::uint64_t> out_length;
     if (length) out_length = *length;
     else if (no_body) out_length = 0;
-    const std::string client_head = BuildClientHead(res, in.request_id, chunked, out_length, keep_client);
+    const std::string client_head =
+        BuildClientHead(res, in.request_id, in.extra_response_headers, chunked, out_length, keep_client);
 
     SseFramer framer;
     bool head_sent = false;

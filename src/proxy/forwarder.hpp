@@ -1,7 +1,9 @@
 #pragma once
 // The terminal stage: sends one request to one upstream and relays the response to the client
 // as it arrives (SSE event by event, other bodies piece by piece), never buffering a stream.
+#include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,6 +21,9 @@ struct ForwardInput {
     std::string_view upstream_target;                  // path + query on the upstream
     std::string_view request_id;
     core::Millis client_write_timeout;
+    std::chrono::steady_clock::time_point deadline;  // the request's own limit (x-llm-proxy-timeout)
+    std::span<const int> hold_statuses;  // answers not to relay because another attempt will follow
+    std::string_view extra_response_headers;  // "Name: value\r\n" lines added to the client head
 };
 
 struct ForwardOutcome {
@@ -27,6 +32,11 @@ struct ForwardOutcome {
     bool client_aborted = false;    // the client went away; the upstream was cancelled
     bool upstream_failed = false;   // the upstream broke after the response started
     unsigned status = 0;            // upstream status relayed (0 if none)
+    unsigned held_status = 0;       // a hold_statuses answer that was not relayed
+    bool timed_out = false;         // the error was a timeout (connect or first byte)
+    bool connect_failed = false;    // no connection could be made (or TLS failed)
+    std::int64_t retry_after_ms = -1;  // from a 429's Retry-After
+    double ttfb_ms = 0;                // request written -> response head read
     std::optional<core::LocalReply> error;  // set when nothing was sent: the gateway answers
 };
 

@@ -15,13 +15,16 @@
 #include "http/wire.hpp"
 #include "http/worker.hpp"
 #include "proxy/body_scan.hpp"
-#include "proxy/body_splice.hpp"
-#include "proxy/forwarder.hpp"
+#include "core/units.hpp"
+#include "proxy/attempt_loop.hpp"
+#include "proxy/health_report.hpp"
 
 namespace llmproxy::proxy {
 namespace {
 
-enum class Endpoint { kChat, kCompletions, kEmbeddings, kResponses, kModels, kModel, kOtherV1, kHealth, kUnknown };
+enum class Endpoint {
+    kChat, kCompletions, kEmbeddings, kResponses, kModels, kModel, kOtherV1, kHealth, kHealthDetailed, kUnknown
+};
 
 struct EndpointInfo {
     Endpoint kind = Endpoint::kUnknown;
@@ -37,6 +40,7 @@ EndpointInfo Classify(std::string_view path) {
     if (path.starts_with("/v1/models/")) return {Endpoint::kModel, path.substr(11)};
     if (path.starts_with("/v1/")) return {Endpoint::kOtherV1};
     if (path == "/health" || path == "/healthz") return {Endpoint::kHealth};
+    if (path == "/health/detailed") return {Endpoint::kHealthDetailed};
     return {};
 }
 
@@ -49,7 +53,8 @@ std::string_view AllowedMethods(Endpoint e) {
         case Endpoint::kResponses: return "GET, POST, DELETE";  // /v1/responses itself: POST
         case Endpoint::kModels:
         case Endpoint::kModel:
-        case Endpoint::kHealth: return "GET, HEAD";
+        case Endpoint::kHealth:
+        case Endpoint::kHealthDetailed: return "GET, HEAD";
         case Endpoint::kOtherV1: return "GET, POST, DELETE";
         case Endpoint::kUnknown: return "";
     }
@@ -64,7 +69,8 @@ bool MethodAllowed(Endpoint e, http::verb m) {
         case Endpoint::kResponses: return m == http::verb::post;
         case Endpoint::kModels:
         case Endpoint::kModel:
-        case Endpoint::kHealth: return m == http::verb::get || m == http::verb::head;
+        case Endpoint::kHealth:
+        case Endpoint::kHealthDetailed: return m == http::verb::get || m == http::verb::head;
         case Endpoint::kOtherV1: return m == http::verb::get || m == http::verb::post || m == http::verb::delete_;
         case Endpoint::kUnknown: return true;
     }
@@ -155,12 +161,17 @@ struct Plan {
     std::optional<core::LocalReply> error;
     unsigned local_status = 0;  // > 0: answer locally with local_body
     std::string local_body;
-    std::size_t provider = 0;
-    std::string public_model;
-    std::string spliced_body;  // empty: forward the client's body unchanged
-    bool splice = false;
-    std::string upstream_target;
+    RoutedRequest routed;
 };
+
+// x-llm-proxy-timeout: "30", "30s", "1500ms" — the client's own limit, capped by config.
+std::optional<core::Millis> RequestTimeout(const http::request<http::string_body>& req, core::Millis cap) {
+    auto it = req.find("x-llm-proxy-timeout");
+    if (it == req.end()) return std::nullopt;
+    auto d = core::ParseDuration(std::string_view(it->value().data(), it->value().size()));
+    if (!d || d->count() <= 0) return std::nullopt;
+    return std::min(*d, cap);
+}
 
 Plan Decide(http::request<http::string_body>& req, Worker& worker) {
     Plan plan;
@@ -186,6 +197,11 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
         plan.local_body = R"({"status":"ok"})";
         return plan;
     }
+    if (ep.kind == Endpoint::kHealthDetailed) {
+        plan.local_status = 200;
+        plan.local_body = DetailedHealthJson(config, snap.health, SteadyNowMs());
+        return plan;
+    }
     if (ep.kind == Endpoint::kModels) {
         plan.local_status = 200;
         plan.local_body = ModelList(snap.routes);
@@ -203,19 +219,21 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
     }
 
     // Body scan: only the fields routing needs; the bytes are forwarded as they are.
-    BodyInfo body;
-    const bool json = req.method() == http::verb::post && IsJsonBody(req, ep.kind != Endpoint::kOtherV1);
-    if (json) {
-        body = ScanBody(req.body());
-        if (!body.valid) {
-            plan.error = core::BadRequest("We could not parse the JSON body of your request: " + body.error, "invalid_json");
+    RoutedRequest& routed = plan.routed;
+    routed.json = req.method() == http::verb::post && IsJsonBody(req, ep.kind != Endpoint::kOtherV1);
+    if (routed.json) {
+        routed.body = ScanBody(req.body());
+        if (!routed.body.valid) {
+            plan.error =
+                core::BadRequest("We could not parse the JSON body of your request: " + routed.body.error, "invalid_json");
             return plan;
         }
-        if ((plan.error = CheckRequired(ep.kind, body))) return plan;
+        if ((plan.error = CheckRequired(ep.kind, routed.body))) return plan;
     }
 
     // Model route: strip_prefix, default_model, then the providers serving it.
-    Resolution res = snap.routes.Resolve(body.has_model ? std::string_view(body.model) : std::string_view());
+    Resolution res =
+        snap.routes.Resolve(routed.body.has_model ? std::string_view(routed.body.model) : std::string_view());
     if (res.public_model.empty()) {
         plan.error = core::BadRequest("Missing required parameter: 'model'.", "missing_required_parameter", "model");
         return plan;
@@ -225,29 +243,12 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
             "The model '" + res.public_model + "' does not exist or is not served by this gateway", "model_not_found");
         return plan;
     }
-
-    // Balance: one provider among the route's candidates (per-worker state, no locks).
-    const auto& candidates = res.route->candidates;
-    std::size_t pick = worker.BalancerFor(res.route->id).Pick(candidates, {});
-    if (pick >= candidates.size()) {
-        plan.error = core::LocalReply{503, "upstream_error", "no_available_provider",
-                                      "No provider is available for model '" + res.public_model + "'", {}, {}};
-        return plan;
+    routed.public_model = std::move(res.public_model);
+    routed.route = res.route;
+    routed.path_suffix = std::string(target.substr(3));  // after "/v1"
+    if (auto timeout = RequestTimeout(req, config.routing.max_request_timeout)) {
+        routed.deadline = std::chrono::steady_clock::now() + *timeout;
     }
-    plan.provider = candidates[pick].provider;
-    plan.public_model = res.public_model;
-    const auto& provider = config.providers[plan.provider];
-
-    // Splice the model only when the upstream must see a different name than the client sent.
-    const std::string& upstream_model = snap.routes.UpstreamModel(plan.provider, res.public_model);
-    if (json && (!body.has_model || upstream_model != body.model)) {
-        plan.spliced_body = SpliceModel(req.body(), body, upstream_model);
-        plan.splice = true;
-    }
-
-    // Upstream target: the provider's base path + the client path after "/v1" + the query.
-    plan.upstream_target = provider.base_path;
-    plan.upstream_target.append(target.substr(3));
     return plan;
 }
 
@@ -270,20 +271,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
         co_return co_await WriteLocal(client, plan.local_status, body, request_id, keep_alive);
     }
 
-    const auto& provider = worker.snapshot().config->providers[plan.provider];
-    const std::string_view send_body = plan.splice ? std::string_view(plan.spliced_body) : std::string_view(req.body());
-    const ForwardInput in{provider, req, send_body, plan.upstream_target, request_id,
-                          worker.snapshot().config->server.idle_timeout};
-    ForwardOutcome out = co_await Forward(client, buffer, in, worker.Pool(plan.provider));
-    spdlog::debug("{} {} {} model={} provider={} status={}{}", request_id, std::string_view(req.method_string()),
-                  plan.upstream_target, plan.public_model, provider.name, out.error ? out.error->status : out.status,
-                  out.client_aborted ? " (client aborted)" : "");
-    if (out.error && !out.response_started) {
-        spdlog::warn("request {}: {}", request_id, out.error->message);
-        const core::LocalReply& reply = *out.error;
-        co_return co_await Reply(client, reply, request_id, keep_alive);
-    }
-    co_return out.keep_client && keep_alive;
+    co_return co_await ForwardWithRetries(client, buffer, req, worker, plan.routed, request_id, keep_alive);
 }
 
 }  // namespace llmproxy::proxy

@@ -13,6 +13,20 @@ constexpr std::size_t kMaxGlobProviders = 10;  // 1023 subsets
 
 RouteTable::RouteTable(std::shared_ptr<const core::Config> config) : config_(std::move(config)) {
     const auto& providers = config_->providers;
+    fallbacks_.resize(providers.size());
+    for (const auto& f : config_->routing.fallback) {
+        auto index_of = [&](const std::string& name) {
+            for (std::size_t i = 0; i < providers.size(); ++i) {
+                if (providers[i].name == name) return i;
+            }
+            return providers.size();
+        };
+        std::size_t primary = index_of(f.primary);
+        if (primary == providers.size()) continue;
+        for (const auto& name : f.fallback) {
+            if (std::size_t i = index_of(name); i < providers.size()) fallbacks_[primary].push_back(i);
+        }
+    }
     std::set<std::string> names;
     for (const auto& p : providers) {
         for (const auto& m : p.models) {
@@ -25,6 +39,11 @@ RouteTable::RouteTable(std::shared_ptr<const core::Config> config) : config_(std
     auto make_route = [&](const std::string& model) {
         auto route = std::make_unique<Route>();
         route->id = routes_.size();
+        route->strategy = config_->routing.strategy;
+        if (auto it = config_->routing.models.find(model); it != config_->routing.models.end() &&
+                                                           !it->second.strategy.empty()) {
+            route->strategy = it->second.strategy;
+        }
         for (std::size_t i = 0; i < providers.size(); ++i) {
             for (const auto& pattern : providers[i].models) {
                 if (core::GlobMatch(pattern, model)) {
@@ -55,6 +74,7 @@ RouteTable::RouteTable(std::shared_ptr<const core::Config> config) : config_(std
         for (unsigned mask = 1; mask < (1u << glob_providers.size()); ++mask) {
             auto route = std::make_unique<Route>();
             route->id = routes_.size();
+            route->strategy = config_->routing.strategy;
             std::string key;
             for (std::size_t b = 0; b < glob_providers.size(); ++b) {
                 if (mask & (1u << b)) {
@@ -104,6 +124,16 @@ const std::string& RouteTable::UpstreamModel(std::size_t provider, const std::st
     const auto& map = config_->providers[provider].model_map;
     if (auto it = map.find(public_model); it != map.end()) return it->second;
     return public_model;
+}
+
+}  // namespace llmproxy::proxy
+
+namespace llmproxy::proxy {
+
+const std::vector<std::string>& RouteTable::FallbackModels(const std::string& public_model) const {
+    static const std::vector<std::string> kNone;
+    auto it = config_->routing.models.find(public_model);
+    return it == config_->routing.models.end() ? kNone : it->second.fallback_models;
 }
 
 }  // namespace llmproxy::proxy

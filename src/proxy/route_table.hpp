@@ -15,6 +15,7 @@ namespace llmproxy::proxy {
 struct Route {
     std::size_t id = 0;  // stable index: workers keep one balancer per route id
     std::vector<Candidate> candidates;
+    std::string strategy;  // routing.models[name].strategy, else routing.strategy
 };
 
 struct Resolution {
@@ -33,10 +34,17 @@ public:
     /// The name to send upstream for `public_model` at provider `p` (model_map or unchanged).
     const std::string& UpstreamModel(std::size_t provider, const std::string& public_model) const;
 
+    /// Provider-level fallbacks: providers to try, in order, after `provider` failed.
+    const std::vector<std::size_t>& FallbacksOf(std::size_t provider) const { return fallbacks_[provider]; }
+
+    /// Models to try when every target of `public_model` failed (routing.models.*.fallback_models).
+    const std::vector<std::string>& FallbackModels(const std::string& public_model) const;
+
     /// Public model names for GET /v1/models (explicit names, mapped names, default).
     const std::vector<std::string>& ListedModels() const { return listed_; }
 
     std::size_t route_count() const { return routes_.size(); }
+    const Route& route(std::size_t id) const { return *routes_[id]; }
     const core::Config& config() const { return *config_; }
 
 private:
@@ -48,6 +56,7 @@ private:
     // Routes for names matched only by globs, keyed by the set of matching providers.
     std::unordered_map<std::string, const Route*> glob_sets_;
     std::vector<std::string> listed_;
+    std::vector<std::vector<std::size_t>> fallbacks_;  // by provider index
 };
 
 }  // namespace llmproxy::proxy

@@ -1,0 +1,33 @@
+#pragma once
+// Sends a routed request upstream, attempt after attempt: target selection (fallbacks, strategy,
+// health), retries with backoff within the retry budget, model-level fallbacks, and the health
+// bookkeeping of every outcome. Retries happen only while nothing was sent to the client; the
+// body is replayed from memory.
+#include <chrono>
+#include <string>
+
+#include "http/asio_types.hpp"
+#include "proxy/body_scan.hpp"
+#include "proxy/route_table.hpp"
+
+namespace llmproxy {
+class Worker;
+}
+
+namespace llmproxy::proxy {
+
+struct RoutedRequest {
+    std::string public_model;
+    const Route* route = nullptr;
+    bool json = false;
+    BodyInfo body;
+    std::string path_suffix;  // client target after "/v1" (path + query)
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+/// Returns whether the client connection may be kept alive.
+Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, http::request<http::string_body>& req,
+                              Worker& worker, const RoutedRequest& routed, std::string_view request_id,
+                              bool keep_alive);
+
+}  // namespace llmproxy::proxy
