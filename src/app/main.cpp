@@ -11,6 +11,7 @@
 
 #include "core/config.hpp"
 #include "http/worker.hpp"
+#include "proxy/health_checker.hpp"
 
 namespace {
 
@@ -145,6 +146,9 @@ int main(int argc, char** argv) {
         check_drained();
     };
     signals.async_wait(on_signal);
+    // Active health checks run here, on the control thread, never on a worker.
+    proxy::HealthChecker health_checker(main_ioc, snapshot);
+    health_checker.Start();
     main_ioc.run();
 
     for (auto& w : workers) w->Stop();

@@ -76,17 +76,15 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
         if (route == nullptr) continue;
         std::vector<bool> tried(config.providers.size(), false);
         std::size_t last_failed = SIZE_MAX;
-        bool repeated = false;   // one more round over already-tried targets (single-target setups)
         bool last_was_429 = false;
         for (;;) {
             auto sel = selector.Select(*route, worker.BalancerFor(route->id), tried, last_failed, SteadyNowMs());
-            if (!sel && !repeated && !last_was_429 && attempt > 0 && attempt <= retry.max_retries &&
-                mi + 1 == models.size()) {
-                // Nothing untried is left but retries are: go round the same targets once more.
-                repeated = true;
+            if (!sel && attempt > 0 && attempt <= retry.max_retries && !last_was_429 && mi + 1 == models.size()) {
+                // Nothing untried is left but retries are (e.g. a single target): go round the
+                // same targets again. Not after a 429: its Retry-After asked us to stay away.
                 std::fill(tried.begin(), tried.end(), false);
                 last_failed = SIZE_MAX;
-                continue;
+                sel = selector.Select(*route, worker.BalancerFor(route->id), tried, last_failed, SteadyNowMs());
             }
             if (!sel) break;
             const std::size_t p = sel->provider;
@@ -100,7 +98,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
             std::vector<int> hold;
             if (retries_left) {
                 for (int s : retry.on_status) {
-                    if (more || (!repeated && s != 429)) hold.push_back(s);
+                    if (more || s != 429) hold.push_back(s);  // a lone target's 429 is relayed as is
                 }
             }
 

@@ -42,8 +42,16 @@ public:
     void OnFailure(std::int64_t now_ms, std::string_view why);
     /// A 429: not a fault of the target, but it asked for a pause.
     void OnRateLimited(std::int64_t now_ms, std::int64_t retry_after_ms);
-    /// Active health check verdict; a healthy verdict also ends a passive ejection.
+    /// Active health check verdict; a healthy verdict (after unhealthy) also ends a passive
+    /// ejection.
     void SetActiveHealthy(bool healthy, std::string_view why = {});
+    /// A passing active check while passively ejected: let one probe request through now
+    /// (half-open) instead of waiting out the cooldown; real traffic then decides.
+    void OnActiveCheckPassed() {
+        if (state_.load(std::memory_order_relaxed) == static_cast<int>(BreakerState::kOpen)) {
+            ejected_until_ms_.store(0);
+        }
+    }
     /// A half-open probe ended without a verdict (e.g. the client left): free the slot.
     void ReleaseProbe() { probe_in_flight_.store(false); }
 

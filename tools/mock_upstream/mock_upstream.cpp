@@ -263,9 +263,9 @@ std::string ErrorJson(std::string_view message, std::string_view type, std::stri
 
 // Returns false when the connection must close.
 asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& req) {
-    g_stats.requests++;
     const std::string target(req.target());
     const std::string path = target.substr(0, target.find('?'));
+    if (!path.starts_with("/mock/")) g_stats.requests++;  // introspection calls do not count
     if (path == "/mock/stats") {
         json::object st{{"name", g_opt.name},
                         {"requests", g_stats.requests.load()},

@@ -1,0 +1,101 @@
+#include "proxy/health_checker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "http/upstream_connection.hpp"
+#include "http/wire.hpp"
+#include "http/worker.hpp"
+
+namespace llmproxy::proxy {
+
+HealthChecker::HealthChecker(asio::io_context& ioc, std::shared_ptr<const Snapshot> snapshot)
+    : ioc_(ioc), snapshot_(std::move(snapshot)) {}
+
+void HealthChecker::Start() {
+    const auto& providers = snapshot_->config->providers;
+    for (std::size_t i = 0; i < providers.size(); ++i) {
+        if (!providers[i].health_check.enabled) continue;
+        asio::co_spawn(ioc_.get_executor(), Loop(i), [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                spdlog::error("health check loop stopped: {}", ex.what());
+            }
+        });
+    }
+}
+
+Task<bool> HealthChecker::CheckOnce(const Snapshot& snapshot, std::size_t provider, std::string& why) {
+    const auto& p = snapshot.config->providers[provider];
+    const auto& hc = p.health_check;
+    auto ex = co_await asio::this_coro::executor;
+    Resolver resolver(ex);
+    auto [rec, results] = co_await resolver.async_resolve(p.host, p.port, kNoThrow);
+    if (rec) {
+        why = "health check: cannot resolve host: " + rec.message();
+        co_return false;
+    }
+    std::vector<tcp::endpoint> endpoints(results.begin(), results.end());
+    auto conn = std::make_shared<upstream::UpstreamConnection>(ex, snapshot.tls[provider].get());
+    error_code ec = co_await conn->Connect(endpoints, p, hc.timeout);
+    std::string head;
+    if (!ec) {
+        head = "GET " + hc.path + " HTTP/1.1\r\n";
+        wire::AppendHeader(head, "Host", p.host_header);
+        wire::AppendHeader(head, "User-Agent", "llm-proxy-health-check");
+        if (!p.api_key.empty()) wire::AppendHeader(head, "Authorization", "Bearer " + p.api_key);
+        head += "Connection: close\r\n\r\n";
+        const std::array<asio::const_buffer, 2> bytes{asio::buffer(head), asio::const_buffer()};
+        ec = co_await conn->Write(bytes, hc.timeout);
+    }
+    upstream::ResponseParser parser;
+    if (!ec) ec = co_await conn->ReadHeader(parser, hc.timeout);
+    conn->Close();
+    if (ec) {
+        why = "health check failed: " + ec.message();
+        co_return false;
+    }
+    unsigned status = parser.get().result_int();
+    if (status / 100 != 2) {
+        why = "health check answered " + std::to_string(status);
+        co_return false;
+    }
+    co_return true;
+}
+
+Task<void> HealthChecker::Loop(std::size_t provider) {
+    const auto& p = snapshot_->config->providers[provider];
+    const auto& hc = p.health_check;
+    ProviderHealth& health = *snapshot_->health[provider];
+    Timer timer(ioc_.get_executor());
+    bool healthy = true;  // assumed until checks say otherwise
+    int successes = 0, failures = 0;
+    for (;;) {
+        std::string why;
+        bool ok = co_await CheckOnce(*snapshot_, provider, why);
+        if (ok) {
+            failures = 0;
+            ++successes;
+            if (!healthy && successes >= hc.healthy_threshold) {
+                healthy = true;
+                spdlog::info("provider '{}' is healthy again", p.name);
+                health.SetActiveHealthy(true);
+            } else if (healthy) {
+                health.OnActiveCheckPassed();
+            }
+        } else {
+            successes = 0;
+            ++failures;
+            if (healthy && failures >= hc.unhealthy_threshold) {
+                healthy = false;
+                spdlog::warn("provider '{}' is unhealthy: {}", p.name, why);
+                health.SetActiveHealthy(false, why);
+            }
+        }
+        timer.expires_after(hc.interval);
+        co_await timer.async_wait(kNoThrow);
+    }
+}
+
+}  // namespace llmproxy::proxy
