@@ -58,6 +58,7 @@ public:
 
     // Used by sessions/handlers on this worker's thread only.
     const Snapshot& snapshot() const { return *snapshot_; }
+    const std::shared_ptr<const Snapshot>& snapshot_ptr() const { return snapshot_; }
     upstream::UpstreamPool& Pool(std::size_t provider) { return *pools_[provider]; }
     proxy::Balancer& BalancerFor(std::size_t route_id) { return *balancers_[route_id]; }
     proxy::RetryBudget& retry_budget() { return retry_budget_; }

@@ -64,6 +64,46 @@ Task<bool> HealthChecker::CheckOnce(const Snapshot& snapshot, std::size_t provid
     co_return true;
 }
 
+Task<std::vector<ProbeResult>> HealthChecker::ProbeAll(std::shared_ptr<const Snapshot> snapshot) {
+    // Shared with the probe coroutines, which may outlive this one if they overrun the budget.
+    struct State {
+        explicit State(Executor ex, std::size_t n) : results(n), all_done(ex) {
+            all_done.expires_at(Timer::time_point::max());
+        }
+        std::vector<ProbeResult> results;
+        std::size_t running = 0;
+        Timer all_done;
+    };
+    auto ex = co_await asio::this_coro::executor;
+    const std::size_t n = snapshot->config->providers.size();
+    auto state = std::make_shared<State>(ex, n);
+    const auto give_up = std::chrono::steady_clock::now() + kProbeBudget;
+    for (std::size_t first = 0; first < n && std::chrono::steady_clock::now() < give_up;
+         first += kProbeConcurrency) {
+        const std::size_t last = std::min(n, first + kProbeConcurrency);
+        state->running = last - first;
+        state->all_done.expires_at(give_up);
+        for (std::size_t i = first; i < last; ++i) {
+            asio::co_spawn(
+                ex,
+                [](std::shared_ptr<const Snapshot> snap, std::shared_ptr<State> st, std::size_t i) -> Task<void> {
+                    auto t0 = std::chrono::steady_clock::now();
+                    std::string why;
+                    bool ok = co_await CheckOnce(*snap, i, why);
+                    auto& r = st->results[i];
+                    r.done = true;
+                    r.ok = ok;
+                    r.error = why;
+                    r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+                    if (--st->running == 0) st->all_done.cancel();
+                }(snapshot, state, i),
+                asio::detached);
+        }
+        co_await state->all_done.async_wait(kNoThrow);
+    }
+    co_return state->results;
+}
+
 Task<void> HealthChecker::Loop(std::size_t provider) {
     const auto& p = snapshot_->config->providers[provider];
     const auto& hc = p.health_check;

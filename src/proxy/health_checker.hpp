@@ -5,7 +5,11 @@
 #include <memory>
 #include <string>
 
+#include <chrono>
+#include <vector>
+
 #include "http/asio_types.hpp"
+#include "proxy/health_report.hpp"
 
 namespace llmproxy {
 struct Snapshot;
@@ -20,6 +24,12 @@ public:
 
     /// One check now; true when the provider answered 2xx within its timeout.
     static Task<bool> CheckOnce(const Snapshot& snapshot, std::size_t provider, std::string& why);
+
+    /// GET /health/detailed?probe=true: checks every provider now, at most kProbeConcurrency at
+    /// a time, and gives up on stragglers after kProbeBudget.
+    static Task<std::vector<ProbeResult>> ProbeAll(std::shared_ptr<const Snapshot> snapshot);
+    static constexpr std::size_t kProbeConcurrency = 8;
+    static constexpr std::chrono::milliseconds kProbeBudget{5000};
 
 private:
     Task<void> Loop(std::size_t provider);

@@ -17,7 +17,7 @@ const char* StateName(BreakerState s) {
 }  // namespace
 
 std::string DetailedHealthJson(const core::Config& config, const std::vector<std::unique_ptr<ProviderHealth>>& health,
-                               std::int64_t now_ms) {
+                               std::int64_t now_ms, const std::vector<ProbeResult>* probes) {
     std::string out = R"({"status":")";
     bool any_available = false;
     for (const auto& h : health) any_available = any_available || h->Available(now_ms);
@@ -41,6 +41,15 @@ std::string DetailedHealthJson(const core::Config& config, const std::vector<std
         out += buf;
         if (v.last_error.empty()) out += "null";
         else core::AppendJsonString(out, v.last_error);
+        if (probes) {
+            const ProbeResult& r = (*probes)[i];
+            std::snprintf(buf, sizeof buf, R"(,"probe":{"ok":%s,"latency_ms":%.3f,"error":)", r.ok ? "true" : "false",
+                          r.latency_ms);
+            out += buf;
+            if (r.ok) out += "null";
+            else core::AppendJsonString(out, r.done ? r.error : "probe did not finish in time");
+            out += '}';
+        }
         out += '}';
     }
     out += "]}";

@@ -11,7 +11,15 @@
 
 namespace llmproxy::proxy {
 
+struct ProbeResult {
+    bool done = false;
+    bool ok = false;
+    double latency_ms = 0;
+    std::string error;
+};
+
+/// `probes` (optional, one per provider) adds the result of an on-demand check to each entry.
 std::string DetailedHealthJson(const core::Config& config, const std::vector<std::unique_ptr<ProviderHealth>>& health,
-                               std::int64_t now_ms);
+                               std::int64_t now_ms, const std::vector<ProbeResult>* probes = nullptr);
 
 }  // namespace llmproxy::proxy

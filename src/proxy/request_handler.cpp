@@ -17,6 +17,7 @@
 #include "proxy/body_scan.hpp"
 #include "core/units.hpp"
 #include "proxy/attempt_loop.hpp"
+#include "proxy/health_checker.hpp"
 #include "proxy/health_report.hpp"
 
 namespace llmproxy::proxy {
@@ -161,6 +162,7 @@ struct Plan {
     std::optional<core::LocalReply> error;
     unsigned local_status = 0;  // > 0: answer locally with local_body
     std::string local_body;
+    bool probe = false;  // /health/detailed?probe=true
     RoutedRequest routed;
 };
 
@@ -199,7 +201,11 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
     }
     if (ep.kind == Endpoint::kHealthDetailed) {
         plan.local_status = 200;
-        plan.local_body = DetailedHealthJson(config, snap.health, SteadyNowMs());
+        if (target.find("probe=true") != std::string_view::npos) {
+            plan.probe = true;  // answered after the probes ran (HandleRequest)
+        } else {
+            plan.local_body = DetailedHealthJson(config, snap.health, SteadyNowMs());
+        }
         return plan;
     }
     if (ep.kind == Endpoint::kModels) {
@@ -265,6 +271,11 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
     if (plan.error) {
         const core::LocalReply& reply = *plan.error;
         co_return co_await Reply(client, reply, request_id, keep_alive);
+    }
+    if (plan.probe) {
+        // The snapshot is held by shared_ptr: probes that overrun the budget may outlive us.
+        std::vector<ProbeResult> probes = co_await HealthChecker::ProbeAll(worker.snapshot_ptr());
+        plan.local_body = DetailedHealthJson(*worker.snapshot().config, worker.snapshot().health, SteadyNowMs(), &probes);
     }
     if (plan.local_status) {
         const std::string_view body = plan.local_body;

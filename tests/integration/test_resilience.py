@@ -214,6 +214,21 @@ providers:
         self.assertOpenAIError(r, 504, "upstream_timeout")
         self.assertLess(time.time() - t0, 1.5)
 
+    def test_health_detailed_probe(self):
+        a, dead = free_port(), free_port()
+        self.mock_at(a, "alive")
+        self.gateway(f"""
+health_check: {{ path: /health, interval: 1h, timeout: 300ms }}
+providers:
+""" + provider("a", a) + provider("d", dead))
+        t0 = time.time()
+        d = {p["name"]: p for p in self.request("GET", "/health/detailed?probe=true").json()["providers"]}
+        self.assertLess(time.time() - t0, 2)
+        self.assertTrue(d["a"]["probe"]["ok"])
+        self.assertFalse(d["d"]["probe"]["ok"])
+        self.assertIn("refused", d["d"]["probe"]["error"])
+        self.assertNotIn("probe", self.detailed()["a"])
+
     def test_health_detailed_shape(self):
         a = self.mock("m")
         self.simple_gateway(a)
