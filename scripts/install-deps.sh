@@ -10,7 +10,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   nodejs npm
-  nginx-light wrk python3 procps
+  nginx-light wrk python3 procps prometheus openssl
 )
 
 missing=()

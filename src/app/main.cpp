@@ -105,8 +105,11 @@ int main(int argc, char** argv) {
         uint16_t port = config->server.listen_port;
         for (int i = 0; i < worker_count; ++i) {
             workers.push_back(std::make_unique<Worker>(i, worker_count, snapshot, shared));
-            workers.back()->Start(tcp::endpoint(address, port));
-            port = workers.back()->bound_port();  // with port 0, the others join the first's port
+            shared.metric_shards.push_back(&workers.back()->metrics());
+        }
+        for (auto& worker : workers) {  // only now: the shard list is complete and read-only
+            worker->Start(tcp::endpoint(address, port));
+            port = worker->bound_port();  // with port 0, the others join the first's port
         }
         spdlog::info("llm-proxy listening on {}:{} with {} workers, {} providers", config->server.listen_host, port,
                      worker_count, config->providers.size());

@@ -39,6 +39,7 @@ Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snap
       shared_(shared),
       acceptor_(ioc_),
       retry_budget_(snapshot_->config->routing.retry.budget_ratio, snapshot_->config->routing.retry.budget_min_per_second),
+      metrics_(snapshot_->config->providers.size()),
       rng_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)) {
     const auto& config = *snapshot_->config;
     int workers = std::max(1, worker_count);

@@ -13,6 +13,7 @@
 #include "http/upstream_pool.hpp"
 #include <random>
 
+#include "observe/metrics.hpp"
 #include "proxy/balancer.hpp"
 #include "proxy/provider_health.hpp"
 #include "proxy/retry_policy.hpp"
@@ -35,6 +36,8 @@ struct Snapshot {
 struct SharedState {
     std::atomic<bool> draining{false};
     std::atomic<int> open_sessions{0};
+    // Every worker's metrics shard; filled before any worker starts, read-only afterwards.
+    std::vector<const observe::MetricsShard*> metric_shards;
 };
 
 /// Registered by each live client session so that a drain can close idle keep-alive ones.
@@ -62,6 +65,7 @@ public:
     upstream::UpstreamPool& Pool(std::size_t provider) { return *pools_[provider]; }
     proxy::Balancer& BalancerFor(std::size_t route_id) { return *balancers_[route_id]; }
     proxy::RetryBudget& retry_budget() { return retry_budget_; }
+    observe::MetricsShard& metrics() { return metrics_; }
     std::mt19937_64& rng() { return rng_; }
     SharedState& shared() { return shared_; }
     std::unordered_set<SessionHandle*>& sessions() { return sessions_; }
@@ -82,6 +86,7 @@ private:
     std::vector<std::unique_ptr<upstream::UpstreamPool>> pools_;
     std::vector<std::unique_ptr<proxy::Balancer>> balancers_;
     proxy::RetryBudget retry_budget_;
+    observe::MetricsShard metrics_;
     std::mt19937_64 rng_;
     std::unordered_set<SessionHandle*> sessions_;
     std::thread thread_;

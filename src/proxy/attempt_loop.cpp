@@ -54,7 +54,7 @@ bool MoreTargets(const RouteTable& routes, const Route& route, const std::vector
 
 Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, http::request<http::string_body>& req,
                               Worker& worker, const RoutedRequest& routed, std::string_view request_id,
-                              bool keep_alive) {
+                              bool keep_alive, RequestRecord& record) {
     const Snapshot& snap = worker.snapshot();
     const auto& config = *snap.config;
     const auto& retry = config.routing.retry;
@@ -122,12 +122,18 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
             ForwardOutcome out = co_await Forward(client, buffer, in, worker.Pool(p));
             h.EndRequest();
             const std::int64_t now = SteadyNowMs();
+            if (out.ttfb_ms > 0) worker.metrics().ObserveProviderLatency(p, out.ttfb_ms / 1000.0);
+            record.provider = provider.name;
             if (out.client_aborted) {
                 h.ReleaseProbe();
+                record.status = 499;  // nginx's "client closed request"
+                record.first_event_at = out.first_event_at;
                 co_return false;
             }
             if (out.response_started) {
                 RecordRelayed(h, out, now);
+                record.status = out.status;
+                record.first_event_at = out.first_event_at;
                 if (attempt > 1) spdlog::info("request {}: served by '{}' on attempt {}", request_id, provider.name, attempt);
                 co_return out.keep_client && keep_alive;
             }
@@ -164,6 +170,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
                 out_of_retries = true;
                 break;
             }
+            worker.metrics().CountRetry(p);
             Timer timer(client.get_executor(), until);
             co_await timer.async_wait(kNoThrow);
             last_failed = p;
@@ -176,6 +183,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
                                                            {}, {}};
     std::string extra;
     if (reply.status == 429) wire::AppendHeader(extra, "Retry-After", "1");
+    record.status = reply.status;
     const std::string body = core::ErrorBody(reply, request_id);
     co_return co_await WriteLocal(client, reply.status, body, request_id, keep_alive, extra);
 }

@@ -4,6 +4,7 @@
 // bookkeeping of every outcome. Retries happen only while nothing was sent to the client; the
 // body is replayed from memory.
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "http/asio_types.hpp"
@@ -25,9 +26,16 @@ struct RoutedRequest {
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
+/// What the metrics and logs need to know about how a request ended.
+struct RequestRecord {
+    unsigned status = 0;
+    std::string_view provider = "none";  // the provider that served it (config-owned string)
+    std::optional<std::chrono::steady_clock::time_point> first_event_at;  // streams only
+};
+
 /// Returns whether the client connection may be kept alive.
 Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, http::request<http::string_body>& req,
                               Worker& worker, const RoutedRequest& routed, std::string_view request_id,
-                              bool keep_alive);
+                              bool keep_alive, RequestRecord& record);
 
 }  // namespace llmproxy::proxy

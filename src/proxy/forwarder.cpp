@@ -313,6 +313,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         error_code wec = co_await WriteToClient(client, head_sent ? std::string_view() : std::string_view(client_head),
                                                 piece, chunked, done, in.client_write_timeout);
         head_sent = true;
+        if (sse && !piece.empty() && !out.first_event_at) out.first_event_at = Clock::now();
         if (wec) {
             watch->client_gone = true;
             ec = wec;

@@ -37,6 +37,7 @@ struct ForwardOutcome {
     bool connect_failed = false;    // no connection could be made (or TLS failed)
     std::int64_t retry_after_ms = -1;  // from a 429's Retry-After
     double ttfb_ms = 0;                // request written -> response head read
+    std::optional<std::chrono::steady_clock::time_point> first_event_at;  // SSE: first event written
     std::optional<core::LocalReply> error;  // set when nothing was sent: the gateway answers
 };
 

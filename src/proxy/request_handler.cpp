@@ -17,15 +17,36 @@
 #include "proxy/body_scan.hpp"
 #include "core/units.hpp"
 #include "proxy/attempt_loop.hpp"
+#include "observe/prometheus_text.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/health_report.hpp"
 
 namespace llmproxy::proxy {
 namespace {
 
+constexpr std::string_view kVersion = "0.1.0";
+
 enum class Endpoint {
-    kChat, kCompletions, kEmbeddings, kResponses, kModels, kModel, kOtherV1, kHealth, kHealthDetailed, kUnknown
+    kChat, kCompletions, kEmbeddings, kResponses, kModels, kModel, kOtherV1, kHealth, kHealthDetailed, kMetrics, kUnknown
 };
+
+// The endpoint label of the metrics: bounded, whatever the client sends.
+std::string_view EndpointLabel(Endpoint e) {
+    switch (e) {
+        case Endpoint::kChat: return "/v1/chat/completions";
+        case Endpoint::kCompletions: return "/v1/completions";
+        case Endpoint::kEmbeddings: return "/v1/embeddings";
+        case Endpoint::kResponses: return "/v1/responses";
+        case Endpoint::kModels:
+        case Endpoint::kModel: return "/v1/models";
+        case Endpoint::kOtherV1: return "/v1/other";
+        case Endpoint::kHealth:
+        case Endpoint::kHealthDetailed: return "/health";
+        case Endpoint::kMetrics: return "/metrics";
+        case Endpoint::kUnknown: return "unknown";
+    }
+    return "unknown";
+}
 
 struct EndpointInfo {
     Endpoint kind = Endpoint::kUnknown;
@@ -42,6 +63,7 @@ EndpointInfo Classify(std::string_view path) {
     if (path.starts_with("/v1/")) return {Endpoint::kOtherV1};
     if (path == "/health" || path == "/healthz") return {Endpoint::kHealth};
     if (path == "/health/detailed") return {Endpoint::kHealthDetailed};
+    if (path == "/metrics") return {Endpoint::kMetrics};
     return {};
 }
 
@@ -55,7 +77,8 @@ std::string_view AllowedMethods(Endpoint e) {
         case Endpoint::kModels:
         case Endpoint::kModel:
         case Endpoint::kHealth:
-        case Endpoint::kHealthDetailed: return "GET, HEAD";
+        case Endpoint::kHealthDetailed:
+        case Endpoint::kMetrics: return "GET, HEAD";
         case Endpoint::kOtherV1: return "GET, POST, DELETE";
         case Endpoint::kUnknown: return "";
     }
@@ -71,7 +94,8 @@ bool MethodAllowed(Endpoint e, http::verb m) {
         case Endpoint::kModels:
         case Endpoint::kModel:
         case Endpoint::kHealth:
-        case Endpoint::kHealthDetailed: return m == http::verb::get || m == http::verb::head;
+        case Endpoint::kHealthDetailed:
+        case Endpoint::kMetrics: return m == http::verb::get || m == http::verb::head;
         case Endpoint::kOtherV1: return m == http::verb::get || m == http::verb::post || m == http::verb::delete_;
         case Endpoint::kUnknown: return true;
     }
@@ -136,11 +160,12 @@ Task<bool> Reply(TcpStream& client, const core::LocalReply& r, std::string_view 
 }  // namespace
 
 Task<bool> WriteLocal(TcpStream& client, unsigned status, std::string_view body,
-                      std::string_view request_id, bool keep_alive, std::string_view extra_headers) {
+                      std::string_view request_id, bool keep_alive, std::string_view extra_headers,
+                      std::string_view content_type) {
     std::string head;
     head.reserve(256);
     wire::AppendStatusLine(head, status);
-    head.append("Content-Type: application/json\r\n");
+    wire::AppendHeader(head, "Content-Type", content_type);
     wire::AppendHeader(head, "Content-Length", std::to_string(body.size()));
     wire::AppendHeader(head, "x-request-id", request_id);
     head.append(extra_headers);
@@ -159,7 +184,9 @@ namespace {
 // decision synchronous keeps temporaries out of co_await expressions (GCC 12 coroutine
 // code has bugs with those) and makes each step plain code.
 struct Plan {
+    Endpoint endpoint = Endpoint::kUnknown;
     std::optional<core::LocalReply> error;
+    std::string_view content_type = "application/json";
     unsigned local_status = 0;  // > 0: answer locally with local_body
     std::string local_body;
     bool probe = false;  // /health/detailed?probe=true
@@ -184,6 +211,7 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     const EndpointInfo ep = Classify(path);
+    plan.endpoint = ep.kind;
     if (ep.kind == Endpoint::kUnknown) {
         plan.error = core::NotFound("Unknown path: " + std::string(path), "unknown_url");
         return plan;
@@ -206,6 +234,13 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
         } else {
             plan.local_body = DetailedHealthJson(config, snap.health, SteadyNowMs());
         }
+        return plan;
+    }
+    if (ep.kind == Endpoint::kMetrics) {
+        observe::ScrapeInput scrape{worker.shared().metric_shards, &config, &snap.health, kVersion};
+        plan.local_status = 200;
+        plan.local_body = observe::RenderPrometheus(scrape);
+        plan.content_type = "text/plain; version=0.0.4; charset=utf-8";
         return plan;
     }
     if (ep.kind == Endpoint::kModels) {
@@ -262,27 +297,45 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
 
 Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::request<http::string_body>& req,
                          Worker& worker) {
+    const auto started = std::chrono::steady_clock::now();
+    worker.metrics().RequestStarted();
     // Request id first: every answer, errors included, carries it.
     auto client_id = req["x-request-id"];
     const std::string request_id = core::MakeRequestId(std::string_view(client_id.data(), client_id.size()));
     const bool keep_alive = req.keep_alive() && !worker.shared().draining.load(std::memory_order_relaxed);
 
     Plan plan = Decide(req, worker);
+    RequestRecord record;
+    bool keep = false;
     if (plan.error) {
         const core::LocalReply& reply = *plan.error;
-        co_return co_await Reply(client, reply, request_id, keep_alive);
-    }
-    if (plan.probe) {
-        // The snapshot is held by shared_ptr: probes that overrun the budget may outlive us.
-        std::vector<ProbeResult> probes = co_await HealthChecker::ProbeAll(worker.snapshot_ptr());
-        plan.local_body = DetailedHealthJson(*worker.snapshot().config, worker.snapshot().health, SteadyNowMs(), &probes);
-    }
-    if (plan.local_status) {
+        record.status = reply.status;
+        keep = co_await Reply(client, reply, request_id, keep_alive);
+    } else if (plan.local_status) {
+        if (plan.probe) {
+            // The snapshot is held by shared_ptr: probes that overrun the budget may outlive us.
+            std::vector<ProbeResult> probes = co_await HealthChecker::ProbeAll(worker.snapshot_ptr());
+            plan.local_body =
+                DetailedHealthJson(*worker.snapshot().config, worker.snapshot().health, SteadyNowMs(), &probes);
+        }
+        record.status = plan.local_status;
         const std::string_view body = plan.local_body;
-        co_return co_await WriteLocal(client, plan.local_status, body, request_id, keep_alive);
+        keep = co_await WriteLocal(client, plan.local_status, body, request_id, keep_alive, {}, plan.content_type);
+    } else {
+        keep = co_await ForwardWithRetries(client, buffer, req, worker, plan.routed, request_id, keep_alive, record);
     }
 
-    co_return co_await ForwardWithRetries(client, buffer, req, worker, plan.routed, request_id, keep_alive);
+    // Metrics: labels are bounded (endpoint from our table, model capped per worker).
+    const auto now = std::chrono::steady_clock::now();
+    const double duration = std::chrono::duration<double>(now - started).count();
+    const double ttft =
+        record.first_event_at ? std::chrono::duration<double>(*record.first_event_at - started).count() : -1.0;
+    const auto method = req.method_string();
+    observe::RequestLabels labels{std::string_view(method.data(), method.size()), EndpointLabel(plan.endpoint),
+                                  plan.routed.public_model, record.provider, record.status};
+    worker.metrics().RecordRequest(labels, duration, ttft);
+    worker.metrics().RequestFinished();
+    co_return keep;
 }
 
 }  // namespace llmproxy::proxy

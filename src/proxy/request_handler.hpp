@@ -14,6 +14,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer,
 
 /// Writes a complete local response (JSON) in one write.
 Task<bool> WriteLocal(TcpStream& client, unsigned status, std::string_view body,
-                      std::string_view request_id, bool keep_alive, std::string_view extra_headers = {});
+                      std::string_view request_id, bool keep_alive, std::string_view extra_headers = {},
+                      std::string_view content_type = "application/json");
 
 }  // namespace llmproxy::proxy

@@ -1,0 +1,62 @@
+#include "observe/metrics.hpp"
+
+#include <algorithm>
+
+namespace llmproxy::observe {
+
+void Histogram::Observe(double seconds) {
+    auto it = std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), seconds);
+    if (it != kLatencyBuckets.end()) buckets[it - kLatencyBuckets.begin()].Add();
+    count.Add();
+    sum.store(sum.load(std::memory_order_relaxed) + seconds, std::memory_order_relaxed);
+}
+
+MetricsShard::MetricsShard(std::size_t providers)
+    : provider_latency_(new Histogram[providers]), retries_(new Counter[providers]) {}
+
+std::string_view MetricsShard::BoundModel(std::string_view model) {
+    if (model.empty()) return "none";
+    // models_seen_ is owner-only, so no lock; the first kMaxModels names get their own label.
+    auto it = models_seen_.find(std::string(model));
+    if (it != models_seen_.end()) return model;
+    if (models_seen_.size() >= kMaxModels) return "other";
+    models_seen_.emplace(std::string(model), true);
+    return model;
+}
+
+void MetricsShard::RecordRequest(const RequestLabels& labels, double duration_s, double ttft_s) {
+    const std::string_view model = BoundModel(labels.model);
+    key_.clear();
+    key_.append(labels.method).push_back('\x1f');
+    key_.append(labels.endpoint).push_back('\x1f');
+    key_.append(model).push_back('\x1f');
+    key_.append(labels.provider).push_back('\x1f');
+    key_.append(std::to_string(labels.status));
+    auto it = series_.find(key_);
+    Series* s;
+    if (it == series_.end()) {
+        auto fresh = std::make_unique<Series>();
+        fresh->method = labels.method;
+        fresh->endpoint = labels.endpoint;
+        fresh->model = model;
+        fresh->provider = labels.provider;
+        fresh->status = labels.status;
+        s = fresh.get();
+        std::lock_guard lock(mu_);
+        series_.emplace(key_, std::move(fresh));
+    } else {
+        s = it->second.get();
+    }
+    s->count.Add();
+    s->duration.Observe(duration_s);
+    if (ttft_s >= 0) s->ttft.Observe(ttft_s);
+}
+
+void MetricsShard::Collect(std::vector<SeriesView>& out) const {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, s] : series_) {
+        out.push_back({s->method, s->endpoint, s->model, s->provider, s->status, s->count.Get(), &s->duration, &s->ttft});
+    }
+}
+
+}  // namespace llmproxy::observe

@@ -1,0 +1,90 @@
+#pragma once
+// Prometheus metrics. Each worker owns a MetricsShard and is its only writer (relaxed atomic
+// stores, no shared cache lines, no lock on the hot path); a scrape reads every shard and merges
+// them. The series map of a shard grows only when a new label combination first appears, under
+// the shard's mutex, which the scrape also takes.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace llmproxy::observe {
+
+/// Upper bounds (seconds) shared by every latency histogram.
+inline constexpr std::array<double, 15> kLatencyBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                        2.5,   5,    10,    30,   60,  120, 300};
+
+/// Single-writer counter readable from other threads.
+struct Counter {
+    std::atomic<std::uint64_t> value{0};
+    void Add(std::uint64_t n = 1) { value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    std::uint64_t Get() const { return value.load(std::memory_order_relaxed); }
+};
+
+struct Histogram {
+    std::array<Counter, kLatencyBuckets.size()> buckets;  // non-cumulative; the +Inf bucket is `count`
+    Counter count;
+    std::atomic<double> sum{0};
+    void Observe(double seconds);
+};
+
+/// Labels of one request series. Values are bounded: endpoints and statuses by the gateway,
+/// providers and models by the config (unknown model names collapse to "other").
+struct RequestLabels {
+    std::string_view method;
+    std::string_view endpoint;
+    std::string_view model;
+    std::string_view provider;
+    unsigned status = 0;
+};
+
+class MetricsShard {
+public:
+    explicit MetricsShard(std::size_t providers);
+
+    void RecordRequest(const RequestLabels& labels, double duration_s, double ttft_s /* <0: none */);
+    void ObserveProviderLatency(std::size_t provider, double seconds) { provider_latency_[provider].Observe(seconds); }
+    void CountRetry(std::size_t provider) { retries_[provider].Add(); }
+    void RequestStarted() { active_.Add(1); }
+    void RequestFinished() { finished_.Add(1); }
+
+    // Scrape side (any thread).
+    struct SeriesView {
+        std::string method, endpoint, model, provider;
+        unsigned status;
+        std::uint64_t count;
+        const Histogram* duration;
+        const Histogram* ttft;
+    };
+    void Collect(std::vector<SeriesView>& out) const;
+    std::int64_t active() const { return static_cast<std::int64_t>(active_.Get() - finished_.Get()); }
+    const Histogram& provider_latency(std::size_t p) const { return provider_latency_[p]; }
+    std::uint64_t retries(std::size_t p) const { return retries_[p].Get(); }
+
+    static constexpr std::size_t kMaxModels = 256;
+
+private:
+    struct Series {
+        std::string method, endpoint, model, provider;
+        unsigned status;
+        Counter count;
+        Histogram duration;
+        Histogram ttft;
+    };
+    std::string_view BoundModel(std::string_view model);
+
+    mutable std::mutex mu_;  // guards inserts into series_ (owner) against Collect (scraper)
+    std::unordered_map<std::string, std::unique_ptr<Series>> series_;
+    std::unordered_map<std::string, bool> models_seen_;  // owner thread only
+    std::string key_;                                     // owner thread scratch: no allocation per lookup
+    Counter active_, finished_;
+    std::unique_ptr<Histogram[]> provider_latency_;
+    std::unique_ptr<Counter[]> retries_;
+};
+
+}  // namespace llmproxy::observe

@@ -1,0 +1,148 @@
+#include "observe/prometheus_text.hpp"
+
+#include <cstdio>
+#include <map>
+
+namespace llmproxy::observe {
+namespace {
+
+struct HistogramSum {
+    std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};
+    std::uint64_t count = 0;
+    double sum = 0;
+    void Add(const Histogram& h) {
+        for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += h.buckets[i].Get();
+        count += h.count.Get();
+        sum += h.sum.load(std::memory_order_relaxed);
+    }
+};
+
+struct RequestSeries {
+    std::string labels;  // rendered label set without braces
+    std::uint64_t count = 0;
+    HistogramSum duration, ttft;
+};
+
+std::string Number(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+void Header(std::string& out, const char* name, const char* type, const char* help) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+void RenderHistogram(std::string& out, const char* name, const std::string& labels, const HistogramSum& h) {
+    std::uint64_t cumulative = 0;
+    const std::string sep = labels.empty() ? "" : ",";
+    for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+        cumulative += h.buckets[i];
+        out += name;
+        out += "_bucket{" + labels + sep + "le=\"" + Number(kLatencyBuckets[i]) + "\"} " + std::to_string(cumulative) + "\n";
+    }
+    // Shards are read while workers write: keep +Inf >= every finite bucket.
+    const std::uint64_t count = std::max(cumulative, h.count);
+    out += name;
+    out += "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(count) + "\n";
+    out += name;
+    out += "_sum" + (labels.empty() ? std::string() : "{" + labels + "}") + " " + Number(h.sum) + "\n";
+    out += name;
+    out += "_count" + (labels.empty() ? std::string() : "{" + labels + "}") + " " + std::to_string(count) + "\n";
+}
+
+}  // namespace
+
+std::string EscapeLabel(std::string_view v) {
+    std::string out;
+    out.reserve(v.size());
+    for (char c : v) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+std::string RenderPrometheus(const ScrapeInput& in) {
+    std::map<std::string, RequestSeries> series;  // sorted: stable output
+    std::vector<MetricsShard::SeriesView> views;
+    std::int64_t active = 0;
+    for (const auto* shard : in.shards) {
+        views.clear();
+        shard->Collect(views);
+        active += shard->active();
+        for (const auto& v : views) {
+            std::string labels = "method=\"" + EscapeLabel(v.method) + "\",endpoint=\"" + EscapeLabel(v.endpoint) +
+                                 "\",model=\"" + EscapeLabel(v.model) + "\",provider=\"" + EscapeLabel(v.provider) +
+                                 "\",status_code=\"" + std::to_string(v.status) + "\"";
+            auto& s = series[labels];
+            s.labels = labels;
+            s.count += v.count;
+            s.duration.Add(*v.duration);
+            s.ttft.Add(*v.ttft);
+        }
+    }
+    std::string out;
+    out.reserve(4096 + series.size() * 2048);
+    Header(out, "llm_proxy_build_info", "gauge", "Build information.");
+    out += "llm_proxy_build_info{version=\"" + EscapeLabel(in.version) + "\"} 1\n";
+
+    Header(out, "llm_proxy_requests_total", "counter", "Requests answered, by endpoint, model, provider and status.");
+    for (const auto& [k, s] : series) out += "llm_proxy_requests_total{" + s.labels + "} " + std::to_string(s.count) + "\n";
+
+    Header(out, "llm_proxy_request_duration_seconds", "histogram", "Time from request to the end of the response.");
+    for (const auto& [k, s] : series) RenderHistogram(out, "llm_proxy_request_duration_seconds", s.labels, s.duration);
+
+    Header(out, "llm_proxy_time_to_first_token_seconds", "histogram",
+           "Streams: time from request to the first event relayed to the client.");
+    for (const auto& [k, s] : series) {
+        if (s.ttft.count) RenderHistogram(out, "llm_proxy_time_to_first_token_seconds", s.labels, s.ttft);
+    }
+
+    Header(out, "llm_proxy_active_requests", "gauge", "Requests in progress.");
+    out += "llm_proxy_active_requests " + std::to_string(std::max<std::int64_t>(0, active)) + "\n";
+
+    if (in.config && in.health) {
+        const auto now = proxy::SteadyNowMs();
+        const auto& providers = in.config->providers;
+        Header(out, "llm_proxy_provider_health", "gauge",
+               "1 when the provider takes traffic (healthy, not ejected, not cooling down), else 0.");
+        for (std::size_t i = 0; i < providers.size(); ++i) {
+            out += "llm_proxy_provider_health{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
+                   ((*in.health)[i]->Available(now) ? "1" : "0") + "\n";
+        }
+        Header(out, "llm_proxy_provider_in_flight", "gauge", "Requests in flight to the provider.");
+        for (std::size_t i = 0; i < providers.size(); ++i) {
+            out += "llm_proxy_provider_in_flight{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
+                   std::to_string(std::max(0, (*in.health)[i]->in_flight())) + "\n";
+        }
+        Header(out, "llm_proxy_provider_latency_seconds", "histogram",
+               "Upstream time to first byte (request sent to response head), per attempt.");
+        for (std::size_t i = 0; i < providers.size(); ++i) {
+            HistogramSum h;
+            for (const auto* shard : in.shards) h.Add(shard->provider_latency(i));
+            RenderHistogram(out, "llm_proxy_provider_latency_seconds",
+                            "provider=\"" + EscapeLabel(providers[i].name) + "\"", h);
+        }
+        Header(out, "llm_proxy_upstream_retries_total", "counter", "Retries after a failed attempt at the provider.");
+        for (std::size_t i = 0; i < providers.size(); ++i) {
+            std::uint64_t n = 0;
+            for (const auto* shard : in.shards) n += shard->retries(i);
+            out += "llm_proxy_upstream_retries_total{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
+                   std::to_string(n) + "\n";
+        }
+    }
+    return out;
+}
+
+}  // namespace llmproxy::observe

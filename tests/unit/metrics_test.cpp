@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include "core/config.hpp"
+#include "observe/metrics.hpp"
+#include "observe/prometheus_text.hpp"
+
+using namespace llmproxy;
+using namespace llmproxy::observe;
+
+TEST(Histogram, BucketsAreUpperBoundsInclusive) {
+    Histogram h;
+    h.Observe(0.005);  // le=0.005
+    h.Observe(0.0051);  // le=0.01
+    h.Observe(1000);   // only +Inf
+    EXPECT_EQ(h.buckets[0].Get(), 1u);
+    EXPECT_EQ(h.buckets[1].Get(), 1u);
+    EXPECT_EQ(h.count.Get(), 3u);
+    EXPECT_NEAR(h.sum.load(), 1000.0101, 1e-9);
+}
+
+TEST(MetricsShard, SeriesByLabelsAndModelCap) {
+    MetricsShard shard(1);
+    for (int i = 0; i < 3; ++i) shard.RecordRequest({"POST", "/v1/chat/completions", "gpt-4o", "a", 200}, 0.01, -1);
+    shard.RecordRequest({"POST", "/v1/chat/completions", "gpt-4o", "a", 502}, 0.02, -1);
+    for (std::size_t i = 0; i < MetricsShard::kMaxModels + 10; ++i) {
+        shard.RecordRequest({"POST", "/v1/chat/completions", "m" + std::to_string(i), "a", 200}, 0.01, 0.005);
+    }
+    std::vector<MetricsShard::SeriesView> views;
+    shard.Collect(views);
+    std::uint64_t other = 0, gpt200 = 0;
+    for (const auto& v : views) {
+        if (v.model == "other") other += v.count;
+        if (v.model == "gpt-4o" && v.status == 200) gpt200 = v.count;
+    }
+    EXPECT_EQ(gpt200, 3u);
+    EXPECT_EQ(other, 11u);  // gpt-4o took one of the 256 slots
+    EXPECT_LE(views.size(), MetricsShard::kMaxModels + 2);
+}
+
+TEST(PrometheusText, MergesShardsAndEscapes) {
+    MetricsShard a(1), b(1);
+    a.RecordRequest({"POST", "/v1/embeddings", "we\"ird\\", "p", 200}, 0.5, -1);
+    b.RecordRequest({"POST", "/v1/embeddings", "we\"ird\\", "p", 200}, 1.5, -1);
+    a.RequestStarted();
+    ScrapeInput in{{&a, &b}, nullptr, nullptr, "test"};
+    std::string text = RenderPrometheus(in);
+    EXPECT_NE(text.find("llm_proxy_requests_total{method=\"POST\",endpoint=\"/v1/embeddings\",model=\"we\\\"ird\\\\\","
+                        "provider=\"p\",status_code=\"200\"} 2\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("le=\"1\"} 1\n"), std::string::npos);
+    EXPECT_NE(text.find("le=\"2.5\"} 2\n"), std::string::npos);
+    EXPECT_NE(text.find("llm_proxy_active_requests 1\n"), std::string::npos);
+    EXPECT_EQ(text.find("llm_proxy_time_to_first_token_seconds_bucket"), std::string::npos);  // no streams
+}
+
+TEST(PrometheusText, ProviderGauges) {
+    auto r = core::LoadConfigString("providers:\n  - { name: a, base_url: 'http://h:1' }\n", "t.yaml");
+    ASSERT_TRUE(r.errors.empty());
+    std::vector<std::unique_ptr<proxy::ProviderHealth>> health;
+    health.push_back(std::make_unique<proxy::ProviderHealth>(r.config->providers[0].circuit_breaker));
+    MetricsShard shard(1);
+    shard.ObserveProviderLatency(0, 0.02);
+    ScrapeInput in{{&shard}, r.config.get(), &health, "t"};
+    EXPECT_NE(RenderPrometheus(in).find("llm_proxy_provider_health{provider=\"a\"} 1\n"), std::string::npos);
+    health[0]->SetActiveHealthy(false, "down");
+    std::string text = RenderPrometheus(in);
+    EXPECT_NE(text.find("llm_proxy_provider_health{provider=\"a\"} 0\n"), std::string::npos);
+    EXPECT_NE(text.find("llm_proxy_provider_latency_seconds_count{provider=\"a\"} 1\n"), std::string::npos);
+}
