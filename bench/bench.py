@@ -181,7 +181,7 @@ http {{
 server: {{ listen: "127.0.0.1:{gw_port}", workers: {args.workers}, max_body_bytes: 64MiB }}
 providers:
   - {{ name: mock, base_url: "http://127.0.0.1:{mock_port}/v1", models: ["*"] }}
-logging: {{ level: warn }}
+logging: {{ level: warn, access_log: "off" }}
 """)
         gw = subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", gw_conf], stderr=subprocess.DEVNULL)
         procs.append(gw)

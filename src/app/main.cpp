@@ -99,6 +99,14 @@ int main(int argc, char** argv) {
     asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
 
     SharedState shared;
+    std::unique_ptr<observe::AccessLog> access_log;
+    try {
+        access_log = observe::AccessLog::Open(config->logging.access_log);
+    } catch (const std::exception& e) {
+        std::cerr << "error: cannot open access log " << config->logging.access_log << ": " << e.what() << "\n";
+        return 1;
+    }
+    shared.access_log = access_log.get();
     std::vector<std::unique_ptr<Worker>> workers;
     try {
         auto address = asio::ip::make_address(config->server.listen_host);
@@ -157,5 +165,6 @@ int main(int argc, char** argv) {
     for (auto& w : workers) w->Stop();
     for (auto& w : workers) w->Join();
     spdlog::info("llm-proxy stopped");
+    spdlog::shutdown();  // flushes the async access log
     return 0;
 }

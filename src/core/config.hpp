@@ -56,6 +56,9 @@ struct ProviderConfig {
     Millis keepalive_idle{60'000};
     bool tls_verify = true;
     std::string ca_file;
+    // Ask streams for usage (stream_options.include_usage) even when the client did not, and
+    // hide that extra chunk from the client. Off for servers that reject the field.
+    bool stream_usage = true;
     HealthCheckConfig health_check;  // from the provider, else the top-level health_check
     CircuitBreakerConfig circuit_breaker;
 };
@@ -109,6 +112,7 @@ struct RoutingConfig {
 
 struct LoggingConfig {
     std::string level = "info";
+    std::string access_log = "stdout";  // stdout | stderr | off | a file path
 };
 
 struct Config {

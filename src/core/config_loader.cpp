@@ -79,7 +79,7 @@ void ParseBaseUrl(Reader& r, const YAML::Node& node, const std::string& path, Pr
 void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, ProviderConfig& p) {
     if (!r.Keys(node, path, {"name", "type", "base_url", "api_key", "weight", "models", "model_map",
                              "headers", "timeouts", "max_connections", "keepalive_idle", "tls_verify",
-                             "ca_file", "health_check", "circuit_breaker"})) {
+                             "ca_file", "health_check", "circuit_breaker", "stream_usage"})) {
         return;
     }
     r.StrField(node, path, "name", p.name);
@@ -112,6 +112,7 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
     r.DurationField(node, path, "keepalive_idle", p.keepalive_idle);
     r.BoolField(node, path, "tls_verify", p.tls_verify);
     r.StrField(node, path, "ca_file", p.ca_file);
+    r.BoolField(node, path, "stream_usage", p.stream_usage);
     if (auto hc = node["health_check"]) {
         p.health_check.enabled = true;
         ParseHealthCheck(r, hc, path + ".health_check", p.health_check);
@@ -171,8 +172,9 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
 
     if (auto routing = root["routing"]) ParseRouting(r, routing, c);
     if (auto logging = root["logging"]) {
-        if (r.Keys(logging, "logging", {"level"})) {
+        if (r.Keys(logging, "logging", {"level", "access_log"})) {
             r.StrField(logging, "logging", "level", c.logging.level);
+            r.StrField(logging, "logging", "access_log", c.logging.access_log);
             static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
             if (!kLevels.count(c.logging.level)) {
                 r.Error(logging["level"], "logging.level", "must be one of trace, debug, info, warn, error, off");

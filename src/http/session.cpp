@@ -61,6 +61,7 @@ Task<void> RunSession(Socket socket, Worker& worker) {
     error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);
     beast::flat_buffer buffer;
+    const std::string client_ip = stream.socket().remote_endpoint(ignored).address().to_string();
     SessionHandle handle{&stream, false};
     worker.sessions().insert(&handle);
     worker.shared().open_sessions.fetch_add(1, std::memory_order_relaxed);
@@ -121,7 +122,7 @@ Task<void> RunSession(Socket socket, Worker& worker) {
         auto request = parser.release();
         bool keep_alive = false;
         try {
-            keep_alive = co_await proxy::HandleRequest(stream, buffer, request, worker);
+            keep_alive = co_await proxy::HandleRequest(stream, buffer, request, worker, client_ip);
         } catch (const std::exception& e) {
             // Last-resort guard: a bug in one request must not take the process down.
             spdlog::error("unhandled exception while serving a request: {}", e.what());

@@ -13,6 +13,7 @@
 #include "http/upstream_pool.hpp"
 #include <random>
 
+#include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
 #include "proxy/balancer.hpp"
 #include "proxy/provider_health.hpp"
@@ -38,6 +39,7 @@ struct SharedState {
     std::atomic<int> open_sessions{0};
     // Every worker's metrics shard; filled before any worker starts, read-only afterwards.
     std::vector<const observe::MetricsShard*> metric_shards;
+    observe::AccessLog* access_log = nullptr;  // null when logging.access_log is off
 };
 
 /// Registered by each live client session so that a drain can close idle keep-alive ones.

@@ -52,6 +52,33 @@ void MetricsShard::RecordRequest(const RequestLabels& labels, double duration_s,
     if (ttft_s >= 0) s->ttft.Observe(ttft_s);
 }
 
+void MetricsShard::CountTokens(std::string_view model_in, std::string_view provider, std::int64_t prompt,
+                               std::int64_t completion) {
+    const std::string_view model = BoundModel(model_in);
+    key_.clear();
+    key_.append(model).push_back('\x1f');
+    key_.append(provider);
+    auto it = tokens_.find(key_);
+    Tokens* t;
+    if (it == tokens_.end()) {
+        auto fresh = std::make_unique<Tokens>();
+        fresh->model = model;
+        fresh->provider = provider;
+        t = fresh.get();
+        std::lock_guard lock(mu_);
+        tokens_.emplace(key_, std::move(fresh));
+    } else {
+        t = it->second.get();
+    }
+    if (prompt > 0) t->prompt.Add(static_cast<std::uint64_t>(prompt));
+    if (completion > 0) t->completion.Add(static_cast<std::uint64_t>(completion));
+}
+
+void MetricsShard::CollectTokens(std::vector<TokenView>& out) const {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, t] : tokens_) out.push_back({t->model, t->provider, t->prompt.Get(), t->completion.Get()});
+}
+
 void MetricsShard::Collect(std::vector<SeriesView>& out) const {
     std::lock_guard lock(mu_);
     for (const auto& [key, s] : series_) {

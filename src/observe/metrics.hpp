@@ -50,6 +50,7 @@ public:
     void RecordRequest(const RequestLabels& labels, double duration_s, double ttft_s /* <0: none */);
     void ObserveProviderLatency(std::size_t provider, double seconds) { provider_latency_[provider].Observe(seconds); }
     void CountRetry(std::size_t provider) { retries_[provider].Add(); }
+    void CountTokens(std::string_view model, std::string_view provider, std::int64_t prompt, std::int64_t completion);
     void RequestStarted() { active_.Add(1); }
     void RequestFinished() { finished_.Add(1); }
 
@@ -62,6 +63,11 @@ public:
         const Histogram* ttft;
     };
     void Collect(std::vector<SeriesView>& out) const;
+    struct TokenView {
+        std::string model, provider;
+        std::uint64_t prompt, completion;
+    };
+    void CollectTokens(std::vector<TokenView>& out) const;
     std::int64_t active() const { return static_cast<std::int64_t>(active_.Get() - finished_.Get()); }
     const Histogram& provider_latency(std::size_t p) const { return provider_latency_[p]; }
     std::uint64_t retries(std::size_t p) const { return retries_[p].Get(); }
@@ -80,6 +86,11 @@ private:
 
     mutable std::mutex mu_;  // guards inserts into series_ (owner) against Collect (scraper)
     std::unordered_map<std::string, std::unique_ptr<Series>> series_;
+    struct Tokens {
+        std::string model, provider;
+        Counter prompt, completion;
+    };
+    std::unordered_map<std::string, std::unique_ptr<Tokens>> tokens_;
     std::unordered_map<std::string, bool> models_seen_;  // owner thread only
     std::string key_;                                     // owner thread scratch: no allocation per lookup
     Counter active_, finished_;

@@ -109,6 +109,23 @@ std::string RenderPrometheus(const ScrapeInput& in) {
         if (s.ttft.count) RenderHistogram(out, "llm_proxy_time_to_first_token_seconds", s.labels, s.ttft);
     }
 
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> tokens;
+    std::vector<MetricsShard::TokenView> token_views;
+    for (const auto* shard : in.shards) {
+        token_views.clear();
+        shard->CollectTokens(token_views);
+        for (const auto& t : token_views) {
+            auto& sum = tokens["model=\"" + EscapeLabel(t.model) + "\",provider=\"" + EscapeLabel(t.provider) + "\""];
+            sum.first += t.prompt;
+            sum.second += t.completion;
+        }
+    }
+    Header(out, "llm_proxy_tokens_total", "counter", "Tokens metered from upstream usage, by model, provider and type.");
+    for (const auto& [labels, sum] : tokens) {
+        out += "llm_proxy_tokens_total{" + labels + ",token_type=\"prompt\"} " + std::to_string(sum.first) + "\n";
+        out += "llm_proxy_tokens_total{" + labels + ",token_type=\"completion\"} " + std::to_string(sum.second) + "\n";
+    }
+
     Header(out, "llm_proxy_active_requests", "gauge", "Requests in progress.");
     out += "llm_proxy_active_requests " + std::to_string(std::max<std::int64_t>(0, active)) + "\n";
 

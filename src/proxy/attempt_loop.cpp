@@ -110,6 +110,13 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
                 spliced = SpliceModel(req.body(), routed.body, upstream_model);
                 send_body = spliced;
             }
+            // Metering needs usage on streams: ask for it, and hide the extra chunk.
+            const bool inject_usage = routed.json && routed.body.stream && !routed.body.has_stream_options &&
+                                      provider.stream_usage;
+            if (inject_usage) {
+                spliced = InjectIncludeUsage(send_body);
+                send_body = spliced;
+            }
             const std::string target = provider.base_path + routed.path_suffix;
             extra_headers.clear();
             wire::AppendHeader(extra_headers, "x-llm-proxy-provider", provider.name);
@@ -117,13 +124,22 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
 
             ProviderHealth& h = *health[p];
             const ForwardInput in{provider, req, send_body, target, request_id, config.server.idle_timeout,
-                                  routed.deadline, hold, extra_headers};
+                                  routed.deadline, hold, extra_headers, inject_usage};
             h.BeginRequest();
             ForwardOutcome out = co_await Forward(client, buffer, in, worker.Pool(p));
             h.EndRequest();
             const std::int64_t now = SteadyNowMs();
             if (out.ttfb_ms > 0) worker.metrics().ObserveProviderLatency(p, out.ttfb_ms / 1000.0);
             record.provider = provider.name;
+            record.attempts = attempt;
+            if (!record.attempt_log.empty()) record.attempt_log.push_back(',');
+            record.attempt_log += provider.name + ":" +
+                                  std::to_string(out.client_aborted       ? 499
+                                                 : out.held_status        ? out.held_status
+                                                 : out.response_started   ? out.status
+                                                 : out.error              ? out.error->status
+                                                                          : 0);
+            record.usage = out.usage;
             if (out.client_aborted) {
                 h.ReleaseProbe();
                 record.status = 499;  // nginx's "client closed request"

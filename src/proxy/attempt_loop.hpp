@@ -10,6 +10,7 @@
 #include "http/asio_types.hpp"
 #include "proxy/body_scan.hpp"
 #include "proxy/route_table.hpp"
+#include "usage/usage.hpp"
 
 namespace llmproxy {
 class Worker;
@@ -31,6 +32,9 @@ struct RequestRecord {
     unsigned status = 0;
     std::string_view provider = "none";  // the provider that served it (config-owned string)
     std::optional<std::chrono::steady_clock::time_point> first_event_at;  // streams only
+    std::optional<usage::Usage> usage;  // as reported by the upstream that served it
+    int attempts = 0;
+    std::string attempt_log;  // "a:502,b:200": every attempt's provider and outcome
 };
 
 /// Returns whether the client connection may be kept alive.

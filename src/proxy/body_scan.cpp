@@ -91,6 +91,7 @@ simdjson::error_code ScanField(std::string_view key, od::value value, const char
         return simdjson::INCORRECT_TYPE;
     }
     if (key == "stream_options") {
+        info.has_stream_options = true;
         od::json_type type;
         if (auto e = value.type().get(type)) return e;
         if (type != od::json_type::object) return SkipValue(value);

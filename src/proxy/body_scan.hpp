@@ -20,6 +20,7 @@ struct BodyInfo {
 
     bool stream = false;
     bool include_usage = false;  // stream_options.include_usage
+    bool has_stream_options = false;
     bool has_messages = false;
     bool has_input = false;
     bool has_prompt = false;

@@ -25,4 +25,15 @@ std::string SpliceModel(std::string_view body, const BodyInfo& info, std::string
     return out;
 }
 
+std::string InjectIncludeUsage(std::string_view body) {
+    static constexpr std::string_view kMember = R"("stream_options":{"include_usage":true},)";
+    auto brace = body.find('{');
+    std::string out;
+    out.reserve(body.size() + kMember.size());
+    out.append(body.substr(0, brace + 1));
+    out.append(kMember);
+    out.append(body.substr(brace + 1));
+    return out;  // the body has at least "stream": true, so the trailing comma is followed by a member
+}
+
 }  // namespace llmproxy::proxy

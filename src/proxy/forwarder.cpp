@@ -190,6 +190,53 @@ std::string StreamErrorEvent(const error_code& ec, std::string_view request_id) 
     return "event: error\ndata: " + core::ErrorBody(r, request_id) + "\n\n";
 }
 
+constexpr std::size_t kMaxCapturedBody = 4u << 20;
+
+// Appends `event` without its `"usage":null` member (present in every chunk once include_usage
+// is set). Inside JSON strings quotes are escaped, so the pattern can only be a real member.
+void AppendWithoutNullUsage(std::string& out, std::string_view event) {
+    for (;;) {
+        std::size_t at = event.find("\"usage\":null");
+        std::size_t len = 12;
+        if (at == std::string_view::npos) {
+            at = event.find("\"usage\": null");
+            len = 13;
+        }
+        if (at == std::string_view::npos) break;
+        std::size_t begin = at, end = at + len;
+        if (begin > 0 && event[begin - 1] == ',') --begin;          // ...,"usage":null}
+        else if (end < event.size() && event[end] == ',') ++end;  // {"usage":null,...
+        out.append(event.substr(0, begin));
+        event.remove_prefix(end);
+    }
+    out.append(event);
+}
+
+// Reads usage from the complete events of `block` as they pass. When the gateway injected
+// include_usage (the client did not ask), it also hides what that changed: the usage-only chunk
+// and the "usage":null member of the other chunks. Returns the bytes to relay (the block itself
+// unless something changed, then `filtered`).
+std::string_view InspectEvents(std::string_view block, bool strip_usage, ForwardOutcome& out, std::string& filtered) {
+    if (block.find("usage") == std::string_view::npos && block.find("eval_count") == std::string_view::npos) {
+        return block;  // the common case: plain content chunks
+    }
+    bool changed = false;
+    filtered.clear();
+    ForEachEvent(block, [&](std::string_view event) {
+        std::string data = usage::SseData(event);
+        if (auto u = usage::ParseUsage(data)) out.usage = u;
+        if (!strip_usage) return;
+        if (usage::IsUsageOnlyChunk(data)) {
+            changed = true;
+            return;
+        }
+        std::size_t before = filtered.size();
+        AppendWithoutNullUsage(filtered, event);
+        changed = changed || filtered.size() - before != event.size();
+    });
+    return changed ? std::string_view(filtered) : block;
+}
+
 bool IsStaleKeepAliveError(const error_code& ec) {
     return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
            ec == asio::error::broken_pipe || ec == http::error::partial_message;
@@ -283,6 +330,10 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         BuildClientHead(res, in.request_id, in.extra_response_headers, chunked, out_length, keep_client);
 
     SseFramer framer;
+    // Non-stream JSON bodies are copied aside (up to a cap) to read "usage" at the end.
+    const bool capture = !sse && !no_body && (ctype.find("json") != beast::string_view::npos);
+    std::string captured;
+    std::string filtered;  // an SSE block with the injected usage chunk removed
     bool head_sent = false;
     char* chunk = conn->read_chunk();
     error_code ec;
@@ -291,7 +342,12 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         res.body().size = UpstreamConnection::kReadChunk;
         ec = co_await conn->ReadSome(*parser, op_timeout(t.idle));
         std::string_view piece(chunk, UpstreamConnection::kReadChunk - res.body().size);
-        if (sse) piece = framer.Feed(piece);
+        if (sse) {
+            piece = framer.Feed(piece);
+            piece = InspectEvents(piece, in.strip_usage_chunk, out, filtered);
+        } else if (capture && captured.size() + piece.size() <= kMaxCapturedBody) {
+            captured.append(piece);
+        }
         const bool done = !ec && parser->is_done();
         std::string tail;
         if (done && sse) tail = framer.TakeRemainder();  // a last event without its blank line
@@ -354,6 +410,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     }
     pool.Release(std::move(conn), parser->keep_alive());
     out.keep_client = keep_client;
+    if (capture && !captured.empty()) out.usage = usage::ParseUsage(captured);
     co_return out;
 }
 

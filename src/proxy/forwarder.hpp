@@ -11,6 +11,7 @@
 #include "core/openai_error.hpp"
 #include "http/asio_types.hpp"
 #include "http/upstream_pool.hpp"
+#include "usage/usage.hpp"
 
 namespace llmproxy::proxy {
 
@@ -24,6 +25,7 @@ struct ForwardInput {
     std::chrono::steady_clock::time_point deadline;  // the request's own limit (x-llm-proxy-timeout)
     std::span<const int> hold_statuses;  // answers not to relay because another attempt will follow
     std::string_view extra_response_headers;  // "Name: value\r\n" lines added to the client head
+    bool strip_usage_chunk = false;  // we asked for stream usage; the client did not: drop that chunk
 };
 
 struct ForwardOutcome {
@@ -38,6 +40,7 @@ struct ForwardOutcome {
     std::int64_t retry_after_ms = -1;  // from a 429's Retry-After
     double ttfb_ms = 0;                // request written -> response head read
     std::optional<std::chrono::steady_clock::time_point> first_event_at;  // SSE: first event written
+    std::optional<usage::Usage> usage;  // as reported by the upstream
     std::optional<core::LocalReply> error;  // set when nothing was sent: the gateway answers
 };
 

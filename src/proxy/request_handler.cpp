@@ -296,7 +296,7 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
 }  // namespace
 
 Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::request<http::string_body>& req,
-                         Worker& worker) {
+                         Worker& worker, std::string_view client_ip) {
     const auto started = std::chrono::steady_clock::now();
     worker.metrics().RequestStarted();
     // Request id first: every answer, errors included, carries it.
@@ -334,7 +334,31 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
     observe::RequestLabels labels{std::string_view(method.data(), method.size()), EndpointLabel(plan.endpoint),
                                   plan.routed.public_model, record.provider, record.status};
     worker.metrics().RecordRequest(labels, duration, ttft);
+    if (record.usage) {
+        worker.metrics().CountTokens(plan.routed.public_model, record.provider, record.usage->prompt_tokens,
+                                     record.usage->completion_tokens);
+    }
     worker.metrics().RequestFinished();
+    if (auto* log = worker.shared().access_log) {
+        const auto target = req.target();
+        observe::AccessRecord a{request_id,
+                                labels.method,
+                                std::string_view(target.data(), target.size()),
+                                plan.routed.public_model,
+                                record.provider,
+                                record.attempt_log,
+                                client_ip,
+                                record.status,
+                                duration * 1000.0,
+                                ttft >= 0 ? ttft * 1000.0 : -1.0,
+                                plan.routed.body.stream};
+        if (record.usage) {
+            a.prompt_tokens = record.usage->prompt_tokens;
+            a.completion_tokens = record.usage->completion_tokens;
+            a.total_tokens = record.usage->total_tokens;
+        }
+        log->Write(a);
+    }
     co_return keep;
 }
 

@@ -35,4 +35,29 @@ private:
     bool cr_pending_ = false;   // last byte seen was '\r' (maybe the first half of "\r\n")
 };
 
+/// Splits a block of complete events (as returned by Feed) into single events, each with its
+/// terminating blank line, byte-exact.
+template <class Fn>
+void ForEachEvent(std::string_view block, Fn&& fn) {
+    std::size_t start = 0, line_len = 0;
+    for (std::size_t i = 0; i < block.size(); ++i) {
+        char c = block[i];
+        if (c != '\r' && c != '\n') {
+            ++line_len;
+            continue;
+        }
+        std::size_t end = i + 1;
+        if (c == '\r' && end < block.size() && block[end] == '\n') {
+            ++i;
+            ++end;
+        }
+        if (line_len == 0) {  // blank line: the event ends here
+            fn(block.substr(start, end - start));
+            start = end;
+        }
+        line_len = 0;
+    }
+    if (start < block.size()) fn(block.substr(start));  // trailing bytes (only after TakeRemainder)
+}
+
 }  // namespace llmproxy::proxy

@@ -113,3 +113,61 @@ scrape_configs:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Usage(GatewayTest):
+    def setUp(self):
+        super().setUp()
+        self.up = self.mock("m1")
+        self.log_path = os.path.join(self.tmp.name, "access.log")
+        self.gateway(f"""
+providers:
+  - {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1", models: ["gpt-4o"] }}
+  - {{ name: plain, base_url: "http://127.0.0.1:{self.up}/v1", models: ["no-inject"], stream_usage: false }}
+logging: {{ access_log: "{self.log_path}" }}
+""")
+
+    def events(self, body):
+        return [e for e in body.decode().split("\\n\\n") if e]
+
+    def test_stream_usage_is_metered_but_invisible(self):
+        injected = self.post("/v1/chat/completions", dict(CHAT, stream=True))
+        upstream_body = json.loads(self.mock_json(self.up, "/mock/last")["body"])
+        self.assertEqual(upstream_body["stream_options"], {"include_usage": True})
+        plain = self.post("/v1/chat/completions", dict(CHAT, model="no-inject", stream=True))
+        # The client sees exactly what it would have seen without the injected include_usage.
+        self.assertEqual(injected.body.decode().replace("gpt-4o", "X"), plain.body.decode().replace("no-inject", "X"))
+        self.assertNotIn("usage", injected.body.decode())
+        text = self.request("GET", "/metrics").body.decode()
+        self.assertEqual(metric(text, "llm_proxy_tokens_total", model="gpt-4o", token_type="completion"), 5)
+        self.assertIsNone(metric(text, "llm_proxy_tokens_total", model="no-inject", token_type="completion"))
+
+    def test_client_asked_usage_passes_through(self):
+        r = self.post("/v1/chat/completions", dict(CHAT, stream=True, stream_options={"include_usage": True}))
+        usage_events = [e for e in self.events(r.body) if '"usage":{' in e]
+        self.assertEqual(len(usage_events), 1)
+        text = self.request("GET", "/metrics").body.decode()
+        self.assertEqual(metric(text, "llm_proxy_tokens_total", model="gpt-4o", token_type="completion"), 5)
+
+    def test_non_stream_usage_and_access_log(self):
+        r = self.post("/v1/chat/completions", CHAT, headers={"X-Request-ID": "log-me-1"})
+        usage = r.json()["usage"]
+        text = self.request("GET", "/metrics").body.decode()
+        self.assertEqual(metric(text, "llm_proxy_tokens_total", model="gpt-4o", token_type="prompt"),
+                         usage["prompt_tokens"])
+        deadline = time.time() + 5
+        lines = []
+        while time.time() < deadline:
+            with open(self.log_path) as f:
+                lines = [json.loads(l) for l in f if l.strip()]
+            if any(l["request_id"] == "log-me-1" for l in lines):
+                break
+            time.sleep(0.05)
+        entry = next(l for l in lines if l["request_id"] == "log-me-1")
+        self.assertEqual(entry["status"], 200)
+        self.assertEqual(entry["provider"], "m")
+        self.assertEqual(entry["model"], "gpt-4o")
+        self.assertEqual(entry["attempts"], "m:200")
+        self.assertEqual(entry["total_tokens"], usage["total_tokens"])
+        self.assertEqual(entry["client_ip"], "127.0.0.1")
+        self.assertGreater(entry["latency_ms"], 0)
