@@ -68,7 +68,7 @@ http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};
                 cfg = os.path.join(tmp, f"{strategy}-{n}.yaml")
                 with open(cfg, "w") as f:
                     f.write(f"server: {{ listen: '127.0.0.1:{port}', workers: 1 }}\n{health}providers:\n{providers}"
-                            f"routing: {{ strategy: {strategy.split('+')[0]} }}\nlogging: {{ level: warn, access_log: "off" }}\n")
+                            f"routing: {{ strategy: {strategy.split('+')[0]} }}\nlogging: {{ level: warn, access_log: 'off' }}\n")
                 start([os.path.join(args.build, "llm-proxy"), "--config", cfg])
                 wait_port(port)
                 targets[f"llm-proxy {strategy} ({n} targets)"] = port
