@@ -14,25 +14,55 @@ bool SafeToEcho(std::string_view v) {
     return true;
 }
 
-}  // namespace
 
-std::string MakeRequestId(std::string_view client_value) {
-    if (SafeToEcho(client_value)) return std::string(client_value);
-    // Per-thread random base + counter: no shared state between workers, unique across runs.
+// Per-thread random base + counter (splitmix64): no shared state between workers, unique
+// across runs, cheap.
+std::uint64_t NextRandom() {
     thread_local std::uint64_t state = [] {
         std::random_device rd;
         return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     }();
-    // splitmix64 step: cheap, well distributed.
     std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
+    return z ^ (z >> 31);
+}
+
+void AppendHex(std::string& out, std::uint64_t v) {
     static constexpr char kHex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; ++i) out.push_back(kHex[(v >> (60 - 4 * i)) & 0xf]);
+}
+
+bool IsLowerHex(std::string_view v) {
+    for (char c : v) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string MakeRequestId(std::string_view client_value) {
+    if (SafeToEcho(client_value)) return std::string(client_value);
     std::string id = "req_";
-    id.resize(4 + 16);
-    for (int i = 0; i < 16; ++i) id[4 + i] = kHex[(z >> (60 - 4 * i)) & 0xf];
+    AppendHex(id, NextRandom());
     return id;
+}
+
+std::string MakeTraceparent(std::string_view v) {
+    // version "00", 32-hex trace id (not all zero), 16-hex parent id (not all zero), flags.
+    if (v.size() == 55 && v.substr(0, 3) == "00-" && v[35] == '-' && v[52] == '-' && IsLowerHex(v.substr(3, 32)) &&
+        IsLowerHex(v.substr(36, 16)) && IsLowerHex(v.substr(53, 2)) &&
+        v.substr(3, 32) != std::string(32, '0') && v.substr(36, 16) != std::string(16, '0')) {
+        return std::string(v);
+    }
+    std::string out = "00-";
+    AppendHex(out, NextRandom());
+    AppendHex(out, NextRandom());
+    out += '-';
+    AppendHex(out, NextRandom());
+    out += "-01";
+    return out;
 }
 
 }  // namespace llmproxy::core

@@ -8,4 +8,11 @@ namespace llmproxy::core {
 /// spaces), otherwise a new id "req_<16 hex>" unique within and across process runs.
 std::string MakeRequestId(std::string_view client_value);
 
+/// W3C trace context: the client's `traceparent` when well-formed, else a new sampled one
+/// ("00-<32 hex trace id>-<16 hex parent id>-01").
+std::string MakeTraceparent(std::string_view client_value);
+
+/// The trace id part of a traceparent made by MakeTraceparent.
+inline std::string_view TraceId(std::string_view traceparent) { return traceparent.substr(3, 32); }
+
 }  // namespace llmproxy::core

@@ -65,6 +65,7 @@ std::string AccessLog::Format(const AccessRecord& r) {
     Integer(out, "total_tokens", r.total_tokens);
     Field(out, "attempts", r.attempts);
     Field(out, "client_ip", r.client_ip);
+    if (!r.trace_id.empty()) Field(out, "trace_id", r.trace_id);
     out += '}';
     return out;
 }

@@ -21,6 +21,7 @@ struct AccessRecord {
     double ttft_ms = -1;  // streams only
     bool stream = false;
     std::optional<std::int64_t> prompt_tokens, completion_tokens, total_tokens;
+    std::string_view trace_id;  // from the W3C traceparent sent upstream
 };
 
 class AccessLog {

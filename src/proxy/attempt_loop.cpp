@@ -124,7 +124,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
 
             ProviderHealth& h = *health[p];
             const ForwardInput in{provider, req, send_body, target, request_id, config.server.idle_timeout,
-                                  routed.deadline, hold, extra_headers, inject_usage};
+                                  routed.deadline, hold, extra_headers, inject_usage, routed.traceparent};
             h.BeginRequest();
             ForwardOutcome out = co_await Forward(client, buffer, in, worker.Pool(p));
             h.EndRequest();

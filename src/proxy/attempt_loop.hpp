@@ -25,6 +25,7 @@ struct RoutedRequest {
     BodyInfo body;
     std::string path_suffix;  // client target after "/v1" (path + query)
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    std::string traceparent;
 };
 
 /// What the metrics and logs need to know about how a request ended.

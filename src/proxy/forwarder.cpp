@@ -50,8 +50,9 @@ bool IsSkippedRequestHeader(std::string_view name, std::string_view connection,
                             const core::ProviderConfig& p) {
     using beast::iequals;
     // The client's credentials are for the gateway, never for the upstream.
-    static constexpr std::string_view kDrop[] = {"host", "content-length", "expect", "authorization",
-                                                 "x-api-key", "api-key", "accept-encoding", "x-request-id"};
+    static constexpr std::string_view kDrop[] = {"host",      "content-length",  "expect",       "authorization",
+                                                 "x-api-key", "api-key",         "accept-encoding", "x-request-id",
+                                                 "traceparent"};
     for (auto h : kDrop) {
         if (iequals(name, h)) return true;
     }
@@ -88,6 +89,7 @@ std::string BuildUpstreamHead(const ForwardInput& in) {
     }
     for (const auto& [h, v] : p.headers) wire::AppendHeader(head, h, v);
     wire::AppendHeader(head, "X-Request-ID", in.request_id);
+    if (!in.traceparent.empty()) wire::AppendHeader(head, "traceparent", in.traceparent);
     if (!in.body.empty() || req.method() == http::verb::post || req.method() == http::verb::put ||
         req.method() == http::verb::patch) {
         wire::AppendHeader(head, "Content-Length", std::to_string(in.body.size()));

@@ -26,6 +26,7 @@ struct ForwardInput {
     std::span<const int> hold_statuses;  // answers not to relay because another attempt will follow
     std::string_view extra_response_headers;  // "Name: value\r\n" lines added to the client head
     bool strip_usage_chunk = false;  // we asked for stream usage; the client did not: drop that chunk
+    std::string_view traceparent;    // W3C trace context sent upstream (the client's or ours)
 };
 
 struct ForwardOutcome {

@@ -287,6 +287,8 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
     routed.public_model = std::move(res.public_model);
     routed.route = res.route;
     routed.path_suffix = std::string(target.substr(3));  // after "/v1"
+    auto traceparent = req["traceparent"];
+    routed.traceparent = core::MakeTraceparent(std::string_view(traceparent.data(), traceparent.size()));
     if (auto timeout = RequestTimeout(req, config.routing.max_request_timeout)) {
         routed.deadline = std::chrono::steady_clock::now() + *timeout;
     }
@@ -352,6 +354,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
                                 duration * 1000.0,
                                 ttft >= 0 ? ttft * 1000.0 : -1.0,
                                 plan.routed.body.stream};
+        if (!plan.routed.traceparent.empty()) a.trace_id = core::TraceId(plan.routed.traceparent);
         if (record.usage) {
             a.prompt_tokens = record.usage->prompt_tokens;
             a.completion_tokens = record.usage->completion_tokens;

@@ -112,6 +112,15 @@ class Endpoints(GatewayTest):
         self.assertEqual(h["x-request-id"], "my-trace-1")
         self.assertEqual(h["host"], f"127.0.0.1:{self.up}")
 
+    def test_traceparent_propagated_or_created(self):
+        tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        self.post("/v1/chat/completions", CHAT, headers={"traceparent": tp})
+        h = {k.lower(): v for k, v in self.last()["headers"].items()}
+        self.assertEqual(h["traceparent"], tp)
+        self.post("/v1/chat/completions", CHAT)
+        h = {k.lower(): v for k, v in self.last()["headers"].items()}
+        self.assertRegex(h["traceparent"], r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
+
     def test_request_id_echoed(self):
         r = self.post("/v1/chat/completions", CHAT, headers={"X-Request-ID": "abc-123"})
         self.assertEqual(r.header("x-request-id"), "abc-123")

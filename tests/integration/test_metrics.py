@@ -35,6 +35,7 @@ class Metrics(GatewayTest):
         self.simple_gateway(self.up)
 
     def scrape(self):
+        time.sleep(0.1)  # a request is recorded just after its last byte reached the client
         r = self.request("GET", "/metrics")
         self.assertEqual(r.status, 200)
         self.assertTrue(r.header("content-type").startswith("text/plain; version=0.0.4"))
@@ -138,6 +139,7 @@ logging: {{ access_log: "{self.log_path}" }}
         # The client sees exactly what it would have seen without the injected include_usage.
         self.assertEqual(injected.body.decode().replace("gpt-4o", "X"), plain.body.decode().replace("no-inject", "X"))
         self.assertNotIn("usage", injected.body.decode())
+        time.sleep(0.1)
         text = self.request("GET", "/metrics").body.decode()
         self.assertEqual(metric(text, "llm_proxy_tokens_total", model="gpt-4o", token_type="completion"), 5)
         self.assertIsNone(metric(text, "llm_proxy_tokens_total", model="no-inject", token_type="completion"))
@@ -146,12 +148,15 @@ logging: {{ access_log: "{self.log_path}" }}
         r = self.post("/v1/chat/completions", dict(CHAT, stream=True, stream_options={"include_usage": True}))
         usage_events = [e for e in self.events(r.body) if '"usage":{' in e]
         self.assertEqual(len(usage_events), 1)
+        time.sleep(0.1)
         text = self.request("GET", "/metrics").body.decode()
         self.assertEqual(metric(text, "llm_proxy_tokens_total", model="gpt-4o", token_type="completion"), 5)
 
     def test_non_stream_usage_and_access_log(self):
-        r = self.post("/v1/chat/completions", CHAT, headers={"X-Request-ID": "log-me-1"})
+        r = self.post("/v1/chat/completions", CHAT, headers={
+            "X-Request-ID": "log-me-1", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
         usage = r.json()["usage"]
+        time.sleep(0.1)
         text = self.request("GET", "/metrics").body.decode()
         self.assertEqual(metric(text, "llm_proxy_tokens_total", model="gpt-4o", token_type="prompt"),
                          usage["prompt_tokens"])
@@ -170,4 +175,5 @@ logging: {{ access_log: "{self.log_path}" }}
         self.assertEqual(entry["attempts"], "m:200")
         self.assertEqual(entry["total_tokens"], usage["total_tokens"])
         self.assertEqual(entry["client_ip"], "127.0.0.1")
+        self.assertEqual(entry["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736")
         self.assertGreater(entry["latency_ms"], 0)

@@ -34,3 +34,18 @@ TEST(RequestId, EchoesSafeClientIdsOnly) {
     EXPECT_NE(MakeRequestId(""), MakeRequestId(""));
     EXPECT_EQ(MakeRequestId(std::string(129, 'a')).rfind("req_", 0), 0u);
 }
+
+TEST(Traceparent, KeepsValidMakesNew) {
+    const std::string valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    EXPECT_EQ(MakeTraceparent(valid), valid);
+    EXPECT_EQ(TraceId(valid), "4bf92f3577b34da6a3ce929d0e0e4736");
+    for (std::string bad : {"", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"}) {
+        auto made = MakeTraceparent(bad);
+        EXPECT_EQ(made.size(), 55u) << bad;
+        EXPECT_EQ(made.rfind("00-", 0), 0u);
+        EXPECT_EQ(made.substr(52), "-01");
+        EXPECT_NE(made, bad);
+    }
+    EXPECT_NE(MakeTraceparent(""), MakeTraceparent(""));
+}

@@ -1,0 +1,18 @@
+# Multi-stage build on Debian 12 (the same packages scripts/install-deps.sh installs).
+FROM debian:12 AS build
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake ninja-build pkg-config \
+      libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev libssl-dev \
+      libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+COPY . /src
+RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLP_BUILD_TESTS=OFF -DLP_PORTABLE=ON \
+    && cmake --build /build --target llm-proxy mock_upstream
+
+FROM debian:12-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libssl3 libyaml-cpp0.7 \
+      libspdlog1.10 libfmt9 libboost-url1.81.0 libboost-json1.81.0 libsimdjson14 \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /build/llm-proxy /build/mock_upstream /usr/local/bin/
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/llm-proxy"]
+CMD ["--config", "/etc/llm-proxy/config.yaml"]
