@@ -1,6 +1,7 @@
 #pragma once
 // The typed, validated configuration. Built once by the loader and then only read:
 // workers share it as an immutable snapshot (std::shared_ptr<const Config>).
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -75,6 +76,7 @@ struct ServerConfig {
     Millis idle_timeout{75'000};    // keep-alive wait for the next request; also client write stall
     Millis drain_timeout{30'000};   // graceful shutdown
     std::string admin_key;          // secret: used by the admin API (later)
+    std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For is believed
 };
 
 struct RetryConfig {
@@ -110,6 +112,23 @@ struct RoutingConfig {
     Millis max_request_timeout{600'000};         // cap for the x-llm-proxy-timeout header
 };
 
+struct ApiKeyConfig {
+    std::string name;
+    std::string user_id;
+    std::array<unsigned char, 32> hash{};  // SHA-256 of the key; the key itself is not kept
+    std::string key_hint;                  // "sk-...abcd" for logs (last 4 characters only)
+    bool active = true;                    // status: active | disabled
+    std::vector<std::string> allowed_models{"*"};  // globs
+    std::vector<std::string> allowed_ips;          // CIDRs; empty = any
+    std::int64_t expires_at = 0;                   // unix seconds; 0 = never
+    std::map<std::string, std::string> metadata;
+};
+
+struct AuthConfig {
+    bool enabled = false;  // true as soon as keys are configured, unless set explicitly
+    std::vector<ApiKeyConfig> keys;
+};
+
 struct LoggingConfig {
     std::string level = "info";
     std::string access_log = "stdout";  // stdout | stderr | off | a file path
@@ -119,6 +138,7 @@ struct Config {
     ServerConfig server;
     std::vector<ProviderConfig> providers;
     RoutingConfig routing;
+    AuthConfig auth;
     LoggingConfig logging;
 };
 

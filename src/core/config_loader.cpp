@@ -12,7 +12,7 @@ namespace detail {
 void ParseServer(Reader& r, const YAML::Node& node, ServerConfig& s) {
     const std::string p = "server";
     if (!r.Keys(node, p, {"listen", "workers", "max_body_bytes", "max_header_bytes", "header_timeout",
-                          "body_timeout", "idle_timeout", "drain_timeout", "admin_key"})) {
+                          "body_timeout", "idle_timeout", "drain_timeout", "admin_key", "trusted_proxies"})) {
         return;
     }
     r.StrField(node, p, "listen", s.listen);
@@ -24,6 +24,8 @@ void ParseServer(Reader& r, const YAML::Node& node, ServerConfig& s) {
     r.DurationField(node, p, "idle_timeout", s.idle_timeout);
     r.DurationField(node, p, "drain_timeout", s.drain_timeout);
     r.StrField(node, p, "admin_key", s.admin_key);
+    r.StrList(node, p, "trusted_proxies", s.trusted_proxies);
+    CheckTrustedProxies(r, node, s);
 
     auto colon = s.listen.rfind(':');
     int port = -1;
@@ -144,7 +146,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
         r.Error(root, "(root)", "config is empty; it needs at least one provider");
         return;
     }
-    if (!r.Keys(root, "", {"server", "providers", "routing", "logging", "health_check"})) return;
+    if (!r.Keys(root, "", {"server", "providers", "routing", "logging", "health_check", "auth"})) return;
     if (auto s = root["server"]) ParseServer(r, s, c.server);
     // The top-level health_check is the default for every provider (and turns checks on).
     HealthCheckConfig default_check;
@@ -171,6 +173,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
     }
 
     if (auto routing = root["routing"]) ParseRouting(r, routing, c);
+    if (auto auth = root["auth"]) ParseAuth(r, auth, c);
     if (auto logging = root["logging"]) {
         if (r.Keys(logging, "logging", {"level", "access_log"})) {
             r.StrField(logging, "logging", "level", c.logging.level);

@@ -187,5 +187,7 @@ void ParseRouting(Reader& r, const YAML::Node& node, Config& c);
 void ParseHealthCheck(Reader& r, const YAML::Node& node, const std::string& path, HealthCheckConfig& out);
 void ParseCircuitBreaker(Reader& r, const YAML::Node& node, const std::string& path, CircuitBreakerConfig& out);
 bool Served(const Config& c, const std::string& model);
+void ParseAuth(Reader& r, const YAML::Node& node, Config& c);
+void CheckTrustedProxies(Reader& r, const YAML::Node& server, const ServerConfig& s);
 
 }  // namespace llmproxy::core::detail

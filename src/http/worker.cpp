@@ -26,7 +26,10 @@ std::unique_ptr<asio::ssl::context> MakeTlsContext(const core::ProviderConfig& p
 
 }  // namespace
 
-Snapshot::Snapshot(std::shared_ptr<const core::Config> c) : config(c), routes(c) {
+Snapshot::Snapshot(std::shared_ptr<const core::Config> c) : config(c), routes(c), keys(c->auth) {
+    for (const auto& p : config->server.trusted_proxies) {
+        if (auto cidr = core::Cidr::Parse(p)) trusted_proxies.push_back(*cidr);
+    }
     for (const auto& p : config->providers) {
         tls.push_back(p.tls ? MakeTlsContext(p) : nullptr);
         health.push_back(std::make_unique<proxy::ProviderHealth>(p.circuit_breaker));

@@ -15,6 +15,7 @@
 
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
+#include "proxy/auth.hpp"
 #include "proxy/balancer.hpp"
 #include "proxy/provider_health.hpp"
 #include "proxy/retry_policy.hpp"
@@ -31,6 +32,8 @@ struct Snapshot {
     // Live health per provider, shared by all workers (atomics inside).
     // TODO(reload): carry these over by provider name when config hot reload arrives.
     std::vector<std::unique_ptr<proxy::ProviderHealth>> health;
+    proxy::KeyIndex keys;
+    std::vector<core::Cidr> trusted_proxies;
 };
 
 /// Process-wide state shared by workers (atomics only).

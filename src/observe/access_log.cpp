@@ -66,6 +66,11 @@ std::string AccessLog::Format(const AccessRecord& r) {
     Field(out, "attempts", r.attempts);
     Field(out, "client_ip", r.client_ip);
     if (!r.trace_id.empty()) Field(out, "trace_id", r.trace_id);
+    if (!r.key_name.empty()) {
+        Field(out, "key_name", r.key_name);
+        Field(out, "user_id", r.user_id);
+        Field(out, "api_key", r.api_key);
+    }
     out += '}';
     return out;
 }

@@ -22,6 +22,7 @@ struct AccessRecord {
     bool stream = false;
     std::optional<std::int64_t> prompt_tokens, completion_tokens, total_tokens;
     std::string_view trace_id;  // from the W3C traceparent sent upstream
+    std::string_view key_name, user_id, api_key;  // api_key is masked ("sk-...abcd")
 };
 
 class AccessLog {

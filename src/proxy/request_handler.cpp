@@ -16,6 +16,8 @@
 #include "http/worker.hpp"
 #include "proxy/body_scan.hpp"
 #include "core/units.hpp"
+#include "proxy/auth.hpp"
+#include <ctime>
 #include "proxy/attempt_loop.hpp"
 #include "observe/prometheus_text.hpp"
 #include "proxy/health_checker.hpp"
@@ -138,17 +140,6 @@ std::string ModelObject(const std::string& id) {
     return out;
 }
 
-std::string ModelList(const RouteTable& routes) {
-    std::string out = R"({"object":"list","data":[)";
-    bool first = true;
-    for (const auto& id : routes.ListedModels()) {
-        if (!first) out.push_back(',');
-        first = false;
-        out += ModelObject(id);
-    }
-    out += "]}";
-    return out;
-}
 
 Task<bool> Reply(TcpStream& client, const core::LocalReply& r, std::string_view request_id, bool keep_alive) {
     std::string extra;
@@ -185,6 +176,7 @@ namespace {
 // code has bugs with those) and makes each step plain code.
 struct Plan {
     Endpoint endpoint = Endpoint::kUnknown;
+    const core::ApiKeyConfig* key = nullptr;  // the caller's key (null when auth is off)
     std::optional<core::LocalReply> error;
     std::string_view content_type = "application/json";
     unsigned local_status = 0;  // > 0: answer locally with local_body
@@ -202,7 +194,25 @@ std::optional<core::Millis> RequestTimeout(const http::request<http::string_body
     return std::min(*d, cap);
 }
 
-Plan Decide(http::request<http::string_body>& req, Worker& worker) {
+std::string_view Header(const http::request<http::string_body>& req, std::string_view name) {
+    auto v = req[beast::string_view(name.data(), name.size())];
+    return {v.data(), v.size()};
+}
+
+std::string ModelList(const RouteTable& routes, const core::ApiKeyConfig* key) {
+    std::string out = R"({"object":"list","data":[)";
+    bool first = true;
+    for (const auto& id : routes.ListedModels()) {
+        if (key && !ModelAllowed(*key, id)) continue;  // a key sees only what it may use
+        if (!first) out.push_back(',');
+        first = false;
+        out += ModelObject(id);
+    }
+    out += "]}";
+    return out;
+}
+
+Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_view peer_ip) {
     Plan plan;
     const Snapshot& snap = worker.snapshot();
     const auto& config = *snap.config;
@@ -243,14 +253,25 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
         plan.content_type = "text/plain; version=0.0.4; charset=utf-8";
         return plan;
     }
+    // Auth: everything below needs a key (when auth is on). Health and metrics stay open for
+    // load balancers and Prometheus.
+    const auto peer = core::IpAddress::Parse(peer_ip).value_or(core::IpAddress{});
+    const auto client = ClientAddress(peer, Header(req, "x-forwarded-for"), snap.trusted_proxies);
+    const Credentials creds{Header(req, "authorization"), Header(req, "x-api-key"), Header(req, "api-key")};
+    AuthResult auth = Authenticate(snap.keys, creds, client, std::time(nullptr));
+    if (auth.error) {
+        plan.error = std::move(auth.error);
+        return plan;
+    }
+    plan.key = auth.key;
     if (ep.kind == Endpoint::kModels) {
         plan.local_status = 200;
-        plan.local_body = ModelList(snap.routes);
+        plan.local_body = ModelList(snap.routes, plan.key);
         return plan;
     }
     if (ep.kind == Endpoint::kModel) {
         auto id = std::string(ep.model_id);
-        if (snap.routes.Resolve(id).route == nullptr) {
+        if (snap.routes.Resolve(id).route == nullptr || (plan.key && !ModelAllowed(*plan.key, id))) {
             plan.error = core::NotFound("The model '" + id + "' does not exist", "model_not_found");
         } else {
             plan.local_status = 200;
@@ -284,6 +305,13 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker) {
             "The model '" + res.public_model + "' does not exist or is not served by this gateway", "model_not_found");
         return plan;
     }
+    if (plan.key && !ModelAllowed(*plan.key, res.public_model)) {
+        plan.error = core::LocalReply{403, "permission_error", "model_not_allowed",
+                                      "The API key '" + plan.key->name + "' may not use the model '" +
+                                          res.public_model + "'.",
+                                      "model", {}};
+        return plan;
+    }
     routed.public_model = std::move(res.public_model);
     routed.route = res.route;
     routed.path_suffix = std::string(target.substr(3));  // after "/v1"
@@ -306,7 +334,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
     const std::string request_id = core::MakeRequestId(std::string_view(client_id.data(), client_id.size()));
     const bool keep_alive = req.keep_alive() && !worker.shared().draining.load(std::memory_order_relaxed);
 
-    Plan plan = Decide(req, worker);
+    Plan plan = Decide(req, worker, client_ip);
     RequestRecord record;
     bool keep = false;
     if (plan.error) {
@@ -355,6 +383,11 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
                                 ttft >= 0 ? ttft * 1000.0 : -1.0,
                                 plan.routed.body.stream};
         if (!plan.routed.traceparent.empty()) a.trace_id = core::TraceId(plan.routed.traceparent);
+        if (plan.key) {
+            a.key_name = plan.key->name;
+            a.user_id = plan.key->user_id;
+            a.api_key = plan.key->key_hint;
+        }
         if (record.usage) {
             a.prompt_tokens = record.usage->prompt_tokens;
             a.completion_tokens = record.usage->completion_tokens;

@@ -11,6 +11,7 @@ import OpenAI from 'openai';
 const BIN = process.env.LP_BIN_DIR ?? path.resolve(import.meta.dirname ?? '.', '../../build');
 const procs = [];
 let client;
+let authedPort;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -54,6 +55,46 @@ providers:
   start('llm-proxy', ['--config', config, '--listen', `127.0.0.1:${gwPort}`, '--workers', '1']);
   await waitPort(gwPort);
   client = new OpenAI({ baseURL: `http://127.0.0.1:${gwPort}/v1`, apiKey: 'sk-test', maxRetries: 0, timeout: 10000 });
+
+  // A second gateway with API keys on.
+  const authConfig = path.join(dir, 'auth.yaml');
+  writeFileSync(authConfig, `
+providers:
+  - { name: mock, base_url: "http://127.0.0.1:${mockPort}/v1", models: ["gpt-4o-mini", "claude-3"] }
+auth:
+  keys:
+    - { key: sk-sdk-good-123456, name: good, allowed_models: ["gpt-*"] }
+    - { key: sk-sdk-disabled-1234, name: off, status: disabled }
+logging: { access_log: "off" }
+`);
+  authedPort = await freePort();
+  start('llm-proxy', ['--config', authConfig, '--listen', `127.0.0.1:${authedPort}`, '--workers', '1']);
+  await waitPort(authedPort);
+});
+
+function authed(apiKey) {
+  return new OpenAI({ baseURL: `http://127.0.0.1:${authedPort}/v1`, apiKey, maxRetries: 0, timeout: 10000 });
+}
+
+test('a good key works; the SDK sends it as a Bearer token', async () => {
+  const r = await authed('sk-sdk-good-123456').chat.completions.create(
+    { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal(r.choices[0].message.content, 'Hello from sdk-mock');
+});
+
+test('a wrong key raises AuthenticationError', async () => {
+  await assert.rejects(
+    authed('sk-sdk-wrong-000000').chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.AuthenticationError && e.code === 'invalid_api_key');
+});
+
+test('a disabled key and a forbidden model raise PermissionDeniedError', async () => {
+  await assert.rejects(
+    authed('sk-sdk-disabled-1234').chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.PermissionDeniedError && e.code === 'api_key_disabled');
+  await assert.rejects(
+    authed('sk-sdk-good-123456').chat.completions.create({ model: 'claude-3', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.PermissionDeniedError && e.code === 'model_not_allowed');
 });
 
 after(() => { for (const p of procs) p.kill('SIGTERM'); });

@@ -1,0 +1,51 @@
+#include "core/secret_hash.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+namespace llmproxy::core {
+
+KeyHash Sha256(std::string_view data) {
+    KeyHash out{};
+    unsigned int len = 0;
+    EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+    return out;
+}
+
+std::optional<KeyHash> ParseKeyHash(std::string_view text) {
+    if (text.starts_with("sha256:")) text.remove_prefix(7);
+    if (text.size() != 64) return std::nullopt;
+    KeyHash out{};
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < 32; ++i) {
+        int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out[i] = static_cast<unsigned char>(hi << 4 | lo);
+    }
+    return out;
+}
+
+std::string HexOf(const KeyHash& hash) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : hash) {
+        out.push_back(kHex[b >> 4]);
+        out.push_back(kHex[b & 0xf]);
+    }
+    return out;
+}
+
+bool ConstantTimeEqual(const KeyHash& a, const KeyHash& b) { return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }
+
+std::string MaskKey(std::string_view key) {
+    if (key.size() < 12) return "***";
+    std::size_t head = key.starts_with("sk-") ? 3 : 0;
+    return std::string(key.substr(0, head)) + "..." + std::string(key.substr(key.size() - 4));
+}
+
+}  // namespace llmproxy::core

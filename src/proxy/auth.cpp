@@ -1,0 +1,122 @@
+#include "proxy/auth.hpp"
+
+#include <cstring>
+
+#include "core/units.hpp"
+
+namespace llmproxy::proxy {
+namespace {
+
+std::uint64_t Prefix(const core::KeyHash& h) {
+    std::uint64_t v;
+    std::memcpy(&v, h.data(), sizeof v);
+    return v;
+}
+
+std::string_view Trim(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+}
+
+std::string_view PresentedKey(const Credentials& c) {
+    std::string_view auth = Trim(c.authorization);
+    if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) {
+        return Trim(auth.substr(7));
+    }
+    if (!c.x_api_key.empty()) return Trim(c.x_api_key);
+    return Trim(c.api_key);
+}
+
+core::LocalReply Unauthorized(std::string message) {
+    return {401, "invalid_request_error", "invalid_api_key", std::move(message), {}, {}};
+}
+
+core::LocalReply Forbidden(std::string code, std::string message) {
+    return {403, "permission_error", std::move(code), std::move(message), {}, {}};
+}
+
+}  // namespace
+
+KeyIndex::KeyIndex(const core::AuthConfig& auth) : enabled_(auth.enabled), auth_(auth) {
+    for (std::size_t i = 0; i < auth.keys.size(); ++i) {
+        by_prefix_.emplace(Prefix(auth.keys[i].hash), i);
+        std::vector<core::Cidr> ranges;
+        for (const auto& ip : auth.keys[i].allowed_ips) {
+            if (auto c = core::Cidr::Parse(ip)) ranges.push_back(*c);
+        }
+        allowed_ips_.push_back(std::move(ranges));
+    }
+}
+
+const core::ApiKeyConfig* KeyIndex::Find(const core::KeyHash& hash) const {
+    auto [begin, end] = by_prefix_.equal_range(Prefix(hash));
+    const core::ApiKeyConfig* found = nullptr;
+    for (auto it = begin; it != end; ++it) {
+        // Full 32-byte comparison in constant time; the bucket only narrows the search.
+        if (core::ConstantTimeEqual(auth_.keys[it->second].hash, hash)) found = &auth_.keys[it->second];
+    }
+    return found;
+}
+
+const std::vector<core::Cidr>& KeyIndex::AllowedIps(const core::ApiKeyConfig& key) const {
+    return allowed_ips_[static_cast<std::size_t>(&key - auth_.keys.data())];
+}
+
+AuthResult Authenticate(const KeyIndex& index, const Credentials& creds, const core::IpAddress& client_ip,
+                        std::int64_t now_s) {
+    AuthResult r;
+    if (!index.enabled()) return r;
+    const std::string_view presented = PresentedKey(creds);
+    if (presented.empty()) {
+        r.error = Unauthorized(
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (or x-api-key / api-key).");
+        return r;
+    }
+    const core::ApiKeyConfig* key = index.Find(core::Sha256(presented));
+    if (key == nullptr) {
+        r.error = Unauthorized("Incorrect API key provided: " + core::MaskKey(presented) + ".");
+        return r;
+    }
+    if (!key->active) {
+        r.error = Forbidden("api_key_disabled", "The API key '" + key->name + "' is disabled.");
+        return r;
+    }
+    if (key->expires_at != 0 && now_s >= key->expires_at) {
+        r.error = Forbidden("api_key_expired", "The API key '" + key->name + "' has expired.");
+        return r;
+    }
+    const auto& ranges = index.AllowedIps(*key);
+    if (!ranges.empty() && !core::AnyContains(ranges, client_ip)) {
+        r.error = Forbidden("ip_not_allowed", "The API key '" + key->name + "' may not be used from this address.");
+        return r;
+    }
+    r.key = key;
+    return r;
+}
+
+bool ModelAllowed(const core::ApiKeyConfig& key, std::string_view model) {
+    for (const auto& pattern : key.allowed_models) {
+        if (core::GlobMatch(pattern, model)) return true;
+    }
+    return false;
+}
+
+core::IpAddress ClientAddress(const core::IpAddress& peer, std::string_view xff,
+                              const std::vector<core::Cidr>& trusted_proxies) {
+    if (xff.empty() || !core::AnyContains(trusted_proxies, peer)) return peer;
+    core::IpAddress client = peer;
+    // Walk from the right: each hop appended the address it saw; stop at the first untrusted.
+    while (!xff.empty()) {
+        auto comma = xff.rfind(',');
+        std::string_view hop = Trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
+        xff = comma == std::string_view::npos ? std::string_view() : xff.substr(0, comma);
+        auto ip = core::IpAddress::Parse(hop);
+        if (!ip) break;  // garbage: keep the last address we could trust
+        client = *ip;
+        if (!core::AnyContains(trusted_proxies, *ip)) break;
+    }
+    return client;
+}
+
+}  // namespace llmproxy::proxy

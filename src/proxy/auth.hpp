@@ -1,0 +1,56 @@
+#pragma once
+// The auth stage: who is calling (API key from Authorization: Bearer, x-api-key or api-key,
+// looked up by SHA-256 hash and compared in constant time), from where (the socket peer, or
+// X-Forwarded-For when the peer is a trusted proxy), and what that key may do.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/cidr.hpp"
+#include "core/config.hpp"
+#include "core/openai_error.hpp"
+#include "core/secret_hash.hpp"
+
+namespace llmproxy::proxy {
+
+/// The credentials a request presented (header values, empty when absent).
+struct Credentials {
+    std::string_view authorization, x_api_key, api_key;
+};
+
+/// Built once per config snapshot; shared read-only by workers.
+class KeyIndex {
+public:
+    explicit KeyIndex(const core::AuthConfig& auth);
+    const core::ApiKeyConfig* Find(const core::KeyHash& hash) const;
+    const std::vector<core::Cidr>& AllowedIps(const core::ApiKeyConfig& key) const;
+    bool enabled() const { return enabled_; }
+
+private:
+    bool enabled_;
+    const core::AuthConfig& auth_;
+    std::unordered_multimap<std::uint64_t, std::size_t> by_prefix_;  // first 8 hash bytes -> key index
+    std::vector<std::vector<core::Cidr>> allowed_ips_;
+};
+
+struct AuthResult {
+    const core::ApiKeyConfig* key = nullptr;  // null when auth is off
+    std::optional<core::LocalReply> error;
+};
+
+/// Checks the key, its status, expiry and IP allow-list. `now_s` is unix seconds.
+AuthResult Authenticate(const KeyIndex& index, const Credentials& creds, const core::IpAddress& client_ip,
+                        std::int64_t now_s);
+
+/// May this key use this public model? (allowed_models globs)
+bool ModelAllowed(const core::ApiKeyConfig& key, std::string_view model);
+
+/// The client's address: the peer, or — when the peer is a trusted proxy — the right-most
+/// X-Forwarded-For entry that is not itself a trusted proxy.
+core::IpAddress ClientAddress(const core::IpAddress& peer, std::string_view x_forwarded_for,
+                              const std::vector<core::Cidr>& trusted_proxies);
+
+}  // namespace llmproxy::proxy

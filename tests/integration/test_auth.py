@@ -1,0 +1,89 @@
+"""API keys from the config: the three header forms, 401/403 answers, model and IP allow-lists,
+X-Forwarded-For from trusted proxies only, open health/metrics, masked keys in the access log."""
+import json
+import os
+import time
+import unittest
+
+from harness import CHAT, GatewayTest
+
+
+class Auth(GatewayTest):
+    def setUp(self):
+        super().setUp()
+        self.up = self.mock("m1")
+        self.log_path = os.path.join(self.tmp.name, "access.log")
+        self.gateway(f"""
+server: {{ trusted_proxies: ["127.0.0.1/32"] }}
+providers:
+  - {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1", models: ["gpt-4o", "gpt-4o-mini", "claude-3"],
+       api_key: sk-upstream-secret }}
+auth:
+  keys:
+    - {{ key: sk-team-a-123456789, name: team-a, user_id: u-1, allowed_models: ["gpt-*"] }}
+    - {{ key: sk-disabled-0000000, name: gone, status: disabled }}
+    - {{ key: sk-expired-0000000, name: old, expires_at: "2020-01-01T00:00:00Z" }}
+    - {{ key: sk-office-000000000, name: office, allowed_ips: ["10.20.0.0/16"] }}
+logging: {{ access_log: "{self.log_path}" }}
+""")
+
+    def auth(self, key):
+        return {"Authorization": f"Bearer {key}"}
+
+    def test_header_forms(self):
+        for h in ({"Authorization": "Bearer sk-team-a-123456789"}, {"x-api-key": "sk-team-a-123456789"},
+                  {"api-key": "sk-team-a-123456789"}):
+            self.assertEqual(self.post("/v1/chat/completions", CHAT, headers=h).status, 200, h)
+
+    def test_401_and_403(self):
+        r = self.post("/v1/chat/completions", CHAT)
+        self.assertOpenAIError(r, 401, "invalid_api_key")
+        r = self.post("/v1/chat/completions", CHAT, headers=self.auth("sk-wrong-0000000000"))
+        self.assertOpenAIError(r, 401, "invalid_api_key")
+        self.assertNotIn("sk-wrong-0000000000", r.body.decode())
+        self.assertOpenAIError(self.post("/v1/chat/completions", CHAT, headers=self.auth("sk-disabled-0000000")),
+                               403, "api_key_disabled")
+        self.assertOpenAIError(self.post("/v1/chat/completions", CHAT, headers=self.auth("sk-expired-0000000")),
+                               403, "api_key_expired")
+        self.assertOpenAIError(self.post("/v1/chat/completions", dict(CHAT, model="claude-3"),
+                                         headers=self.auth("sk-team-a-123456789")), 403, "model_not_allowed")
+        self.assertOpenAIError(self.post("/v1/chat/completions", CHAT, headers=self.auth("sk-office-000000000")),
+                               403, "ip_not_allowed")
+        self.assertEqual(self.mock_json(self.up, "/mock/stats")["requests"], 0)  # none got through
+
+    def test_forwarded_for_from_trusted_proxy(self):
+        h = dict(self.auth("sk-office-000000000"), **{"X-Forwarded-For": "10.20.3.4"})
+        self.assertEqual(self.post("/v1/chat/completions", CHAT, headers=h).status, 200)
+
+    def test_models_list_is_filtered_and_open_endpoints(self):
+        r = self.request("GET", "/v1/models", headers=self.auth("sk-team-a-123456789"))
+        self.assertEqual([m["id"] for m in r.json()["data"]], ["gpt-4o", "gpt-4o-mini"])
+        self.assertOpenAIError(self.request("GET", "/v1/models"), 401)
+        self.assertEqual(self.request("GET", "/health").status, 200)
+        self.assertEqual(self.request("GET", "/metrics").status, 200)
+
+    def test_client_key_never_forwarded_and_log_is_masked(self):
+        r = self.post("/v1/chat/completions", CHAT, headers=dict(self.auth("sk-team-a-123456789"),
+                                                                 **{"X-Request-ID": "auth-log-1"}))
+        self.assertEqual(r.status, 200)
+        h = {k.lower(): v for k, v in self.mock_json(self.up, "/mock/last")["headers"].items()}
+        self.assertEqual(h["authorization"], "Bearer sk-upstream-secret")
+        deadline = time.time() + 5
+        entry = None
+        while time.time() < deadline and entry is None:
+            with open(self.log_path) as f:
+                for line in f:
+                    if '"auth-log-1"' in line:
+                        entry = json.loads(line)
+            time.sleep(0.05)
+        self.assertEqual(entry["key_name"], "team-a")
+        self.assertEqual(entry["user_id"], "u-1")
+        self.assertEqual(entry["api_key"], "sk-...6789")
+        with open(self.log_path) as f:
+            text = f.read()
+        self.assertNotIn("sk-team-a-123456789", text)
+        self.assertNotIn("sk-upstream-secret", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
