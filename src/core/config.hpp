@@ -112,6 +112,23 @@ struct RoutingConfig {
     Millis max_request_timeout{600'000};         // cap for the x-llm-proxy-timeout header
 };
 
+/// Per-key limits; a negative value means "not set" (then key_defaults, then unlimited; 0 also
+/// means unlimited).
+struct KeyLimits {
+    double requests_per_second = -1;
+    double requests_per_minute = -1;
+    double tokens_per_minute = -1;
+    int max_concurrent = -1;
+};
+
+struct RateLimitConfig {
+    std::string storage = "memory";
+    double global_requests_per_second = 0;  // 0 = unlimited
+    double global_burst = 0;                // 0 = requests_per_second
+    int global_max_concurrent = 0;
+    KeyLimits key_defaults;
+};
+
 struct ApiKeyConfig {
     std::string name;
     std::string user_id;
@@ -122,6 +139,7 @@ struct ApiKeyConfig {
     std::vector<std::string> allowed_ips;          // CIDRs; empty = any
     std::int64_t expires_at = 0;                   // unix seconds; 0 = never
     std::map<std::string, std::string> metadata;
+    KeyLimits limits;  // merged with rate_limit.key_defaults at load
 };
 
 struct AuthConfig {
@@ -139,6 +157,7 @@ struct Config {
     std::vector<ProviderConfig> providers;
     RoutingConfig routing;
     AuthConfig auth;
+    RateLimitConfig rate_limit;
     LoggingConfig logging;
 };
 

@@ -27,12 +27,12 @@ void ParseKey(Reader& r, const YAML::Node& node, const std::string& path, ApiKey
                              "expires_at", "metadata", "total_quota", "quota_reset_period", "rate_limit"})) {
         return;
     }
-    for (const char* later : {"total_quota", "quota_reset_period", "rate_limit"}) {
+    for (const char* later : {"total_quota", "quota_reset_period"}) {
         if (node[later]) {
-            r.Error(node[later], path + "." + later,
-                    "quotas and rate limits are not implemented yet; remove it rather than trust it");
+            r.Error(node[later], path + "." + later, "quotas are not implemented yet; remove it rather than trust it");
         }
     }
+    if (auto rl = node["rate_limit"]) ParseKeyLimits(r, rl, path + ".rate_limit", k.limits);
     std::string key, key_hash;
     r.StrField(node, path, "key", key);
     r.StrField(node, path, "key_hash", key_hash);
@@ -71,6 +71,41 @@ void ParseKey(Reader& r, const YAML::Node& node, const std::string& path, ApiKey
 }
 
 }  // namespace
+
+void ParseKeyLimits(Reader& r, const YAML::Node& node, const std::string& path, KeyLimits& out) {
+    if (!r.Keys(node, path, {"requests_per_second", "requests_per_minute", "tokens_per_minute", "max_concurrent"})) {
+        return;
+    }
+    r.DoubleField(node, path, "requests_per_second", out.requests_per_second, 0, 1e9);
+    r.DoubleField(node, path, "requests_per_minute", out.requests_per_minute, 0, 1e12);
+    r.DoubleField(node, path, "tokens_per_minute", out.tokens_per_minute, 0, 1e15);
+    r.IntField(node, path, "max_concurrent", out.max_concurrent, 0, 1'000'000);
+}
+
+void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c) {
+    if (!r.Keys(node, "rate_limit", {"storage", "global", "key_defaults"})) return;
+    r.StrField(node, "rate_limit", "storage", c.rate_limit.storage);
+    if (c.rate_limit.storage != "memory") {
+        r.Error(node["storage"], "rate_limit.storage",
+                "only memory is implemented yet (redis comes with shared limits)");
+    }
+    if (auto g = node["global"]) {
+        if (r.Keys(g, "rate_limit.global", {"requests_per_second", "burst", "max_concurrent"})) {
+            r.DoubleField(g, "rate_limit.global", "requests_per_second", c.rate_limit.global_requests_per_second, 0, 1e9);
+            r.DoubleField(g, "rate_limit.global", "burst", c.rate_limit.global_burst, 0, 1e9);
+            r.IntField(g, "rate_limit.global", "max_concurrent", c.rate_limit.global_max_concurrent, 0, 10'000'000);
+        }
+    }
+    if (auto d = node["key_defaults"]) ParseKeyLimits(r, d, "rate_limit.key_defaults", c.rate_limit.key_defaults);
+    // Each key's unset limits come from the defaults.
+    for (auto& k : c.auth.keys) {
+        const auto& d = c.rate_limit.key_defaults;
+        if (k.limits.requests_per_second < 0) k.limits.requests_per_second = d.requests_per_second;
+        if (k.limits.requests_per_minute < 0) k.limits.requests_per_minute = d.requests_per_minute;
+        if (k.limits.tokens_per_minute < 0) k.limits.tokens_per_minute = d.tokens_per_minute;
+        if (k.limits.max_concurrent < 0) k.limits.max_concurrent = d.max_concurrent;
+    }
+}
 
 void ParseAuth(Reader& r, const YAML::Node& node, Config& c) {
     if (!r.Keys(node, "auth", {"enabled", "keys"})) return;

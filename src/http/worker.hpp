@@ -17,6 +17,7 @@
 #include "observe/metrics.hpp"
 #include "proxy/auth.hpp"
 #include "proxy/balancer.hpp"
+#include "proxy/rate_limiter.hpp"
 #include "proxy/provider_health.hpp"
 #include "proxy/retry_policy.hpp"
 #include "proxy/route_table.hpp"
@@ -34,6 +35,7 @@ struct Snapshot {
     std::vector<std::unique_ptr<proxy::ProviderHealth>> health;
     proxy::KeyIndex keys;
     std::vector<core::Cidr> trusted_proxies;
+    std::unique_ptr<proxy::RateLimiter> limiter;  // shared counters (atomics) behind a const snapshot
 };
 
 /// Process-wide state shared by workers (atomics only).

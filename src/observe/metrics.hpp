@@ -52,6 +52,9 @@ public:
     void CountRetry(std::size_t provider) { retries_[provider].Add(); }
     void CountTokens(std::string_view model, std::string_view provider, std::int64_t prompt, std::int64_t completion);
     void RequestStarted() { active_.Add(1); }
+    static constexpr std::size_t kLimitReasons = 6;  // proxy::LimitReason values
+    void CountRateLimited(std::size_t reason) { rate_limited_[reason].Add(); }
+    std::uint64_t rate_limited(std::size_t reason) const { return rate_limited_[reason].Get(); }
     void RequestFinished() { finished_.Add(1); }
 
     // Scrape side (any thread).
@@ -94,6 +97,7 @@ private:
     std::unordered_map<std::string, bool> models_seen_;  // owner thread only
     std::string key_;                                     // owner thread scratch: no allocation per lookup
     Counter active_, finished_;
+    std::array<Counter, kLimitReasons> rate_limited_;
     std::unique_ptr<Histogram[]> provider_latency_;
     std::unique_ptr<Counter[]> retries_;
 };

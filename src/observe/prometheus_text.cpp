@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <map>
 
+#include "proxy/rate_limiter.hpp"
+
 namespace llmproxy::observe {
 namespace {
 
@@ -124,6 +126,14 @@ std::string RenderPrometheus(const ScrapeInput& in) {
     for (const auto& [labels, sum] : tokens) {
         out += "llm_proxy_tokens_total{" + labels + ",token_type=\"prompt\"} " + std::to_string(sum.first) + "\n";
         out += "llm_proxy_tokens_total{" + labels + ",token_type=\"completion\"} " + std::to_string(sum.second) + "\n";
+    }
+
+    Header(out, "llm_proxy_rate_limited_total", "counter", "Requests refused by a rate or concurrency limit.");
+    for (std::size_t r = 0; r < MetricsShard::kLimitReasons; ++r) {
+        std::uint64_t n = 0;
+        for (const auto* shard : in.shards) n += shard->rate_limited(r);
+        out += std::string("llm_proxy_rate_limited_total{reason=\"") +
+               proxy::LimitReasonName(static_cast<proxy::LimitReason>(r)) + "\"} " + std::to_string(n) + "\n";
     }
 
     Header(out, "llm_proxy_active_requests", "gauge", "Requests in progress.");

@@ -141,8 +141,9 @@ std::string ModelObject(const std::string& id) {
 }
 
 
-Task<bool> Reply(TcpStream& client, const core::LocalReply& r, std::string_view request_id, bool keep_alive) {
-    std::string extra;
+Task<bool> Reply(TcpStream& client, const core::LocalReply& r, std::string_view request_id, bool keep_alive,
+                 std::string_view more_headers = {}) {
+    std::string extra(more_headers);
     if (!r.allow.empty()) wire::AppendHeader(extra, "Allow", r.allow);
     const std::string body = core::ErrorBody(r, request_id);
     co_return co_await WriteLocal(client, r.status, body, request_id, keep_alive, extra);
@@ -176,6 +177,8 @@ namespace {
 // code has bugs with those) and makes each step plain code.
 struct Plan {
     Endpoint endpoint = Endpoint::kUnknown;
+    Admission admission;          // holds concurrency slots until the request ends
+    std::string error_headers;    // extra headers for `error` (e.g. Retry-After)
     const core::ApiKeyConfig* key = nullptr;  // the caller's key (null when auth is off)
     std::optional<core::LocalReply> error;
     std::string_view content_type = "application/json";
@@ -312,6 +315,19 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
                                       "model", {}};
         return plan;
     }
+    // Limits: after auth (limits are per key) and the body scan (TPM needs the estimate).
+    const double estimated_tokens = static_cast<double>(req.body().size()) / 4.0 +
+                                    static_cast<double>(routed.body.max_tokens.value_or(0));
+    const int key_index = plan.key ? static_cast<int>(plan.key - config.auth.keys.data()) : -1;
+    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch()).count();
+    plan.admission = snap.limiter->Admit(key_index, estimated_tokens, now_ns);
+    if (plan.admission.denied()) {
+        worker.metrics().CountRateLimited(static_cast<std::size_t>(plan.admission.reason));
+        plan.error = plan.admission.reply;
+        plan.error_headers = plan.admission.headers;
+        return plan;
+    }
     routed.public_model = std::move(res.public_model);
     routed.route = res.route;
     routed.path_suffix = std::string(target.substr(3));  // after "/v1"
@@ -340,7 +356,8 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
     if (plan.error) {
         const core::LocalReply& reply = *plan.error;
         record.status = reply.status;
-        keep = co_await Reply(client, reply, request_id, keep_alive);
+        const std::string_view more = plan.error_headers;
+        keep = co_await Reply(client, reply, request_id, keep_alive, more);
     } else if (plan.local_status) {
         if (plan.probe) {
             // The snapshot is held by shared_ptr: probes that overrun the budget may outlive us.
@@ -364,6 +381,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
     observe::RequestLabels labels{std::string_view(method.data(), method.size()), EndpointLabel(plan.endpoint),
                                   plan.routed.public_model, record.provider, record.status};
     worker.metrics().RecordRequest(labels, duration, ttft);
+    if (record.usage) plan.admission.SetActualTokens(record.usage->total_tokens);
     if (record.usage) {
         worker.metrics().CountTokens(plan.routed.public_model, record.provider, record.usage->prompt_tokens,
                                      record.usage->completion_tokens);

@@ -87,3 +87,62 @@ logging: {{ access_log: "{self.log_path}" }}
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Limits(GatewayTest):
+    def setUp(self):
+        super().setUp()
+        self.up = self.mock("m1")
+        self.gateway(f"""
+providers:
+  - {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1" }}
+auth:
+  keys:
+    - {{ key: sk-rpm-00000000000, name: rpm, rate_limit: {{ requests_per_minute: 5 }} }}
+    - {{ key: sk-conc-0000000000, name: conc, rate_limit: {{ max_concurrent: 2 }} }}
+    - {{ key: sk-tpm-00000000000, name: tpm, rate_limit: {{ tokens_per_minute: 250 }} }}
+logging: {{ access_log: "off" }}
+""")
+
+    def test_requests_per_minute(self):
+        h = {"Authorization": "Bearer sk-rpm-00000000000"}
+        for i in range(5):
+            self.assertEqual(self.post("/v1/chat/completions", CHAT, headers=h).status, 200, i)
+        r = self.post("/v1/chat/completions", CHAT, headers=h)
+        self.assertOpenAIError(r, 429, "rate_limit_exceeded")
+        self.assertEqual(r.header("x-ratelimit-limit-requests"), "5")
+        self.assertEqual(r.header("x-ratelimit-remaining-requests"), "0")
+        self.assertTrue(r.header("x-ratelimit-reset-requests"))
+        self.assertGreaterEqual(int(r.header("retry-after")), 1)
+        time.sleep(0.1)
+        text = self.request("GET", "/metrics").body.decode()
+        self.assertIn('llm_proxy_rate_limited_total{reason="key_rpm"} 1', text)
+        self.assertEqual(self.mock_json(self.up, "/mock/stats")["requests"], 5)
+
+    def test_max_concurrent_streams(self):
+        from test_streaming import open_stream, read_until
+        key = b"Authorization: Bearer sk-conc-0000000000\r\n"
+        streams = [open_stream(self.gw_port, chunks=40, delay_ms=50, extra_headers=key) for _ in range(2)]
+        try:
+            for s in streams:
+                read_until(s, b"Hello")
+            r = self.post("/v1/chat/completions", CHAT, headers={"Authorization": "Bearer sk-conc-0000000000"})
+            self.assertOpenAIError(r, 429, "rate_limit_exceeded")
+        finally:
+            for s in streams:
+                s.close()
+        deadline = time.time() + 3
+        status = 0
+        while time.time() < deadline and status != 200:  # slots come back when the streams end
+            status = self.post("/v1/chat/completions", CHAT, headers={"Authorization": "Bearer sk-conc-0000000000"}).status
+            time.sleep(0.05)
+        self.assertEqual(status, 200)
+
+    def test_tokens_per_minute_admits_on_estimate_then_corrects(self):
+        h = {"Authorization": "Bearer sk-tpm-00000000000"}
+        body = dict(CHAT, max_tokens=150)  # estimate ~170; the mock reports ~15 real tokens
+        self.assertEqual(self.post("/v1/chat/completions", body, headers=h).status, 200)
+        # Without the correction, 2 x 170 > 250 would be refused.
+        self.assertEqual(self.post("/v1/chat/completions", body, headers=h).status, 200)
+        big = dict(CHAT, max_tokens=1000)
+        self.assertOpenAIError(self.post("/v1/chat/completions", big, headers=h), 429, "rate_limit_exceeded")

@@ -65,6 +65,7 @@ auth:
   keys:
     - { key: sk-sdk-good-123456, name: good, allowed_models: ["gpt-*"] }
     - { key: sk-sdk-disabled-1234, name: off, status: disabled }
+    - { key: sk-sdk-limited-1234, name: limited, rate_limit: { requests_per_minute: 1 } }
 logging: { access_log: "off" }
 `);
   authedPort = await freePort();
@@ -184,4 +185,12 @@ test('upstream reset mid-stream raises an APIError, not a clean end', async () =
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
   }, (e) => e instanceof OpenAI.APIError && /mid-stream/.test(e.message));
   assert.equal(text, 'Hello tok1');
+});
+
+test('a key over its rate limit raises RateLimitError with the OpenAI headers', async () => {
+  const c = authed('sk-sdk-limited-1234');
+  await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] });
+  await assert.rejects(c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.RateLimitError && e.code === 'rate_limit_exceeded' &&
+      e.headers.get('x-ratelimit-limit-requests') === '1' && Number(e.headers.get('retry-after')) >= 1);
 });

@@ -118,7 +118,7 @@ auth:
     - { name: both, key: a, key_hash: b }
     - { key: sk-x, name: dup }
     - { key: sk-y, name: dup, expires_at: "tomorrow", allowed_ips: ["300.1.1.1"] }
-    - { key: sk-z, name: limited, rate_limit: { requests_per_second: 1 } }
+    - { key: sk-z, name: limited, total_quota: 5 }
 )", "t.yaml");
     std::string all;
     for (const auto& e : r.errors) all += e + "\n";
@@ -127,6 +127,5 @@ auth:
     EXPECT_NE(all.find("auth.keys[2].name: duplicate key name"), std::string::npos) << all;
     EXPECT_NE(all.find("auth.keys[2].expires_at: must be UTC"), std::string::npos) << all;
     EXPECT_NE(all.find("auth.keys[2].allowed_ips: \"300.1.1.1\""), std::string::npos) << all;
-    EXPECT_NE(all.find("auth.keys[3].rate_limit: quotas and rate limits are not implemented yet"), std::string::npos)
-        << all;
+    EXPECT_NE(all.find("auth.keys[3].total_quota: quotas are not implemented yet"), std::string::npos) << all;
 }
