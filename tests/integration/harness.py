@@ -152,6 +152,18 @@ providers:
         self.assertEqual(err["request_id"], r.header("x-request-id"))
 
 
+def eventually(fn, timeout=5.0, interval=0.02):
+    """Polls fn() until it returns a truthy value (returned) or timeout (returns the last value).
+    Metrics, health and logs are recorded just after a response's last byte, so a test that
+    reads them right after a response must wait a moment rather than race."""
+    deadline = time.time() + timeout
+    value = fn()
+    while not value and time.time() < deadline:
+        time.sleep(interval)
+        value = fn()
+    return value
+
+
 def raw_exchange(port, data, timeout=5.0, until_close=True):
     """Sends raw bytes, returns everything read until the peer closes (or timeout)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)

@@ -10,7 +10,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from harness import CHAT, MOCK, GatewayTest, free_port, wait_port
+from harness import CHAT, MOCK, GatewayTest, eventually, free_port, wait_port
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -34,8 +34,11 @@ class Metrics(GatewayTest):
         self.up = self.mock("m1")
         self.simple_gateway(self.up)
 
-    def scrape(self):
-        time.sleep(0.1)  # a request is recorded just after its last byte reached the client
+    def scrape(self, expect=None):
+        # A request is recorded just after its last byte reached the client: when the test
+        # knows what it waits for, poll until it is there.
+        if expect:
+            eventually(lambda: expect in self.request("GET", "/metrics").body.decode())
         r = self.request("GET", "/metrics")
         self.assertEqual(r.status, 200)
         self.assertTrue(r.header("content-type").startswith("text/plain; version=0.0.4"))
@@ -47,7 +50,7 @@ class Metrics(GatewayTest):
         self.post("/v1/chat/completions", dict(CHAT, stream=True))
         self.request("GET", "/nope")
         self.post("/v1/chat/completions", "{bad")
-        text = self.scrape()
+        text = self.scrape('status_code="400"} 1')
         self.assertEqual(metric(text, "llm_proxy_requests_total", endpoint="/v1/chat/completions", model="gpt-4o",
                                 provider="m", status_code="200"), 6)
         self.assertEqual(metric(text, "llm_proxy_requests_total", endpoint="unknown", status_code="404"), 1)
@@ -64,7 +67,8 @@ class Metrics(GatewayTest):
         self.post("/v1/chat/completions", CHAT)
         self.post("/v1/chat/completions", dict(CHAT, stream=True))
         self.post("/v1/embeddings", {"model": "e", "input": "x"})
-        r = subprocess.run([PROMTOOL, "check", "metrics"], input=self.scrape(), capture_output=True, text=True,
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=self.scrape("/v1/embeddings"), capture_output=True,
+                           text=True,
                            timeout=30)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
@@ -77,7 +81,8 @@ routing: {{ retry: {{ max_retries: 0 }} }}
 """)
         for _ in range(2):
             self.post("/v1/chat/completions", CHAT)
-        self.assertEqual(metric(self.scrape(), "llm_proxy_provider_health", provider="dead"), 0)
+        self.assertEqual(metric(self.scrape('llm_proxy_provider_health{provider="dead"} 0'),
+                                "llm_proxy_provider_health", provider="dead"), 0)
 
     @unittest.skipUnless(PROMETHEUS, "prometheus not installed")
     def test_real_prometheus_scrapes_the_request_count(self):
@@ -139,8 +144,8 @@ logging: {{ access_log: "{self.log_path}" }}
         # The client sees exactly what it would have seen without the injected include_usage.
         self.assertEqual(injected.body.decode().replace("gpt-4o", "X"), plain.body.decode().replace("no-inject", "X"))
         self.assertNotIn("usage", injected.body.decode())
-        time.sleep(0.1)
-        text = self.request("GET", "/metrics").body.decode()
+        text = eventually(lambda: (lambda t: t if "llm_proxy_tokens_total{" in t else None)(
+            self.request("GET", "/metrics").body.decode()))
         self.assertEqual(metric(text, "llm_proxy_tokens_total", model="gpt-4o", token_type="completion"), 5)
         self.assertIsNone(metric(text, "llm_proxy_tokens_total", model="no-inject", token_type="completion"))
 
@@ -148,16 +153,16 @@ logging: {{ access_log: "{self.log_path}" }}
         r = self.post("/v1/chat/completions", dict(CHAT, stream=True, stream_options={"include_usage": True}))
         usage_events = [e for e in self.events(r.body) if '"usage":{' in e]
         self.assertEqual(len(usage_events), 1)
-        time.sleep(0.1)
-        text = self.request("GET", "/metrics").body.decode()
+        text = eventually(lambda: (lambda t: t if "llm_proxy_tokens_total{" in t else None)(
+            self.request("GET", "/metrics").body.decode()))
         self.assertEqual(metric(text, "llm_proxy_tokens_total", model="gpt-4o", token_type="completion"), 5)
 
     def test_non_stream_usage_and_access_log(self):
         r = self.post("/v1/chat/completions", CHAT, headers={
             "X-Request-ID": "log-me-1", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
         usage = r.json()["usage"]
-        time.sleep(0.1)
-        text = self.request("GET", "/metrics").body.decode()
+        text = eventually(lambda: (lambda t: t if "llm_proxy_tokens_total{" in t else None)(
+            self.request("GET", "/metrics").body.decode()))
         self.assertEqual(metric(text, "llm_proxy_tokens_total", model="gpt-4o", token_type="prompt"),
                          usage["prompt_tokens"])
         deadline = time.time() + 5

@@ -10,7 +10,7 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import CHAT, MOCK, GatewayTest, free_port, wait_port
+from harness import CHAT, MOCK, GatewayTest, eventually, free_port, wait_port
 from test_streaming import open_stream, read_until
 
 
@@ -233,7 +233,9 @@ providers:
         a = self.mock("m")
         self.simple_gateway(a)
         self.post("/v1/chat/completions", CHAT)
-        d = self.request("GET", "/health/detailed").json()
+        d = eventually(lambda: (lambda j: j if j["providers"][0]["ewma_ttfb_ms"] > 0 else None)(
+            self.request("GET", "/health/detailed").json()))
+        self.assertIsNotNone(d)
         self.assertEqual(d["status"], "ok")
         p = d["providers"][0]
         for key in ("name", "available", "healthy", "breaker", "ejected_for_ms", "in_flight", "ewma_ttfb_ms", "last_error"):
