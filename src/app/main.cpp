@@ -12,6 +12,7 @@
 #include "core/config.hpp"
 #include "http/worker.hpp"
 #include "proxy/health_checker.hpp"
+#include "usage/webhook_sink.hpp"
 
 namespace {
 
@@ -107,6 +108,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     shared.access_log = access_log.get();
+    std::unique_ptr<usage::WebhookSink> webhook;
+    if (config->usage_hook.enabled) {
+        webhook = std::make_unique<usage::WebhookSink>(config->usage_hook, static_cast<std::size_t>(worker_count));
+        webhook->Start();  // replays a spool left by an earlier run first
+        shared.webhook = webhook.get();
+    }
     std::vector<std::unique_ptr<Worker>> workers;
     try {
         auto address = asio::ip::make_address(config->server.listen_host);
@@ -164,6 +171,7 @@ int main(int argc, char** argv) {
 
     for (auto& w : workers) w->Stop();
     for (auto& w : workers) w->Join();
+    if (webhook) webhook->Stop();  // after the workers: every event is queued; undelivered ones go to the spool
     spdlog::info("llm-proxy stopped");
     spdlog::shutdown();  // flushes the async access log
     return 0;

@@ -147,6 +147,23 @@ struct AuthConfig {
     std::vector<ApiKeyConfig> keys;
 };
 
+struct UsageHookConfig {
+    bool enabled = false;
+    std::string url;
+    // Derived from url.
+    bool tls = false;
+    std::string host, port, path, host_header;
+    Millis timeout{1'000};
+    int retry = 2;               // extra attempts per batch before it goes to the spool
+    Millis backoff{1'000};       // pause after a failed delivery
+    int batch_size = 1;          // 1: one JSON object per POST; more: a JSON array
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string secret;          // HMAC-SHA256 key for X-LLM-Proxy-Signature (secret: never logged)
+    std::string spool_dir = "llm-proxy-spool";
+    bool include_request_body = false;
+    std::size_t queue_size = 65536;  // per worker; beyond it events are counted as dropped
+};
+
 struct LoggingConfig {
     std::string level = "info";
     std::string access_log = "stdout";  // stdout | stderr | off | a file path
@@ -158,6 +175,7 @@ struct Config {
     RoutingConfig routing;
     AuthConfig auth;
     RateLimitConfig rate_limit;
+    UsageHookConfig usage_hook;
     LoggingConfig logging;
 };
 

@@ -146,7 +146,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
         r.Error(root, "(root)", "config is empty; it needs at least one provider");
         return;
     }
-    if (!r.Keys(root, "", {"server", "providers", "routing", "logging", "health_check", "auth", "rate_limit"})) return;
+    if (!r.Keys(root, "", {"server", "providers", "routing", "logging", "health_check", "auth", "rate_limit", "usage_hook"})) return;
     if (auto s = root["server"]) ParseServer(r, s, c.server);
     // The top-level health_check is the default for every provider (and turns checks on).
     HealthCheckConfig default_check;
@@ -176,6 +176,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
     if (auto auth = root["auth"]) ParseAuth(r, auth, c);
     // After auth: fills each key's unset limits from rate_limit.key_defaults.
     if (auto rl = root["rate_limit"]) ParseRateLimit(r, rl, c);
+    if (auto hook = root["usage_hook"]) ParseUsageHook(r, hook, c);
     if (auto logging = root["logging"]) {
         if (r.Keys(logging, "logging", {"level", "access_log"})) {
             r.StrField(logging, "logging", "level", c.logging.level);

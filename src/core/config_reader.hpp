@@ -190,6 +190,7 @@ bool Served(const Config& c, const std::string& model);
 void ParseAuth(Reader& r, const YAML::Node& node, Config& c);
 void ParseKeyLimits(Reader& r, const YAML::Node& node, const std::string& path, KeyLimits& out);
 void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c);
+void ParseUsageHook(Reader& r, const YAML::Node& node, Config& c);
 void CheckTrustedProxies(Reader& r, const YAML::Node& server, const ServerConfig& s);
 
 }  // namespace llmproxy::core::detail

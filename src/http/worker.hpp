@@ -14,6 +14,7 @@
 #include <random>
 
 #include "observe/access_log.hpp"
+#include "usage/webhook_sink.hpp"
 #include "observe/metrics.hpp"
 #include "proxy/auth.hpp"
 #include "proxy/balancer.hpp"
@@ -45,6 +46,7 @@ struct SharedState {
     // Every worker's metrics shard; filled before any worker starts, read-only afterwards.
     std::vector<const observe::MetricsShard*> metric_shards;
     observe::AccessLog* access_log = nullptr;  // null when logging.access_log is off
+    usage::WebhookSink* webhook = nullptr;     // null when usage_hook is off
 };
 
 /// Registered by each live client session so that a drain can close idle keep-alive ones.
@@ -77,6 +79,7 @@ public:
     SharedState& shared() { return shared_; }
     std::unordered_set<SessionHandle*>& sessions() { return sessions_; }
     asio::io_context& io() { return ioc_; }
+    int index() const { return index_; }
 
 private:
     Task<void> AcceptLoop();

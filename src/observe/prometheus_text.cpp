@@ -136,6 +136,15 @@ std::string RenderPrometheus(const ScrapeInput& in) {
                proxy::LimitReasonName(static_cast<proxy::LimitReason>(r)) + "\"} " + std::to_string(n) + "\n";
     }
 
+    Header(out, "llm_proxy_webhook_deliveries_total", "counter",
+           "Usage webhook outcomes: events delivered, failed attempts, events spooled to disk, events dropped.");
+    out += "llm_proxy_webhook_deliveries_total{result=\"success\"} " + std::to_string(in.webhook.success) + "\n";
+    out += "llm_proxy_webhook_deliveries_total{result=\"failure\"} " + std::to_string(in.webhook.failure) + "\n";
+    out += "llm_proxy_webhook_deliveries_total{result=\"spooled\"} " + std::to_string(in.webhook.spooled) + "\n";
+    out += "llm_proxy_webhook_deliveries_total{result=\"dropped\"} " + std::to_string(in.webhook.dropped) + "\n";
+    Header(out, "llm_proxy_webhook_queue_depth", "gauge", "Usage events waiting in memory for the webhook.");
+    out += "llm_proxy_webhook_queue_depth " + std::to_string(in.webhook.depth) + "\n";
+
     Header(out, "llm_proxy_active_requests", "gauge", "Requests in progress.");
     out += "llm_proxy_active_requests " + std::to_string(std::max<std::int64_t>(0, active)) + "\n";
 

@@ -11,11 +11,17 @@
 
 namespace llmproxy::observe {
 
+struct WebhookStats {
+    bool enabled = false;
+    std::uint64_t success = 0, failure = 0, spooled = 0, dropped = 0, depth = 0;
+};
+
 struct ScrapeInput {
     std::vector<const MetricsShard*> shards;
     const core::Config* config = nullptr;
     const std::vector<std::unique_ptr<proxy::ProviderHealth>>* health = nullptr;
     std::string_view version;
+    WebhookStats webhook;
 };
 
 std::string RenderPrometheus(const ScrapeInput& in);

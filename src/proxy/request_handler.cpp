@@ -17,6 +17,7 @@
 #include "proxy/body_scan.hpp"
 #include "core/units.hpp"
 #include "proxy/auth.hpp"
+#include "usage/usage_event.hpp"
 #include <ctime>
 #include "proxy/attempt_loop.hpp"
 #include "observe/prometheus_text.hpp"
@@ -250,7 +251,10 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
         return plan;
     }
     if (ep.kind == Endpoint::kMetrics) {
-        observe::ScrapeInput scrape{worker.shared().metric_shards, &config, &snap.health, kVersion};
+        observe::ScrapeInput scrape{worker.shared().metric_shards, &config, &snap.health, kVersion, {}};
+        if (const auto* hook = worker.shared().webhook) {
+            scrape.webhook = {true, hook->delivered(), hook->failed(), hook->spooled(), hook->dropped(), hook->depth()};
+        }
         plan.local_status = 200;
         plan.local_body = observe::RenderPrometheus(scrape);
         plan.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -387,6 +391,31 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
                                      record.usage->completion_tokens);
     }
     worker.metrics().RequestFinished();
+    if (auto* hook = worker.shared().webhook; hook && record.attempts > 0) {
+        const auto& cfg = *worker.snapshot().config;
+        usage::UsageEvent e;
+        e.request_id = request_id;
+        if (plan.key) {
+            e.user_id = plan.key->user_id;
+            e.key_name = plan.key->name;
+            e.api_key = plan.key->key_hint;
+        }
+        e.model = plan.routed.public_model;
+        e.provider = record.provider;
+        for (const auto& p : cfg.providers) {
+            if (p.name == record.provider) e.backend_url = p.base_url;
+        }
+        e.endpoint = EndpointLabel(plan.endpoint);
+        e.is_stream = plan.routed.body.stream;
+        e.usage = record.usage;
+        e.latency_ms = duration * 1000.0;
+        e.ttft_ms = ttft >= 0 ? ttft * 1000.0 : -1.0;
+        e.status_code = record.status;
+        e.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+        if (cfg.usage_hook.include_request_body) e.request_body = std::string_view(req.body());
+        hook->Enqueue(static_cast<std::size_t>(worker.index()), usage::ToJson(e));
+    }
     if (auto* log = worker.shared().access_log) {
         const auto target = req.target();
         observe::AccessRecord a{request_id,

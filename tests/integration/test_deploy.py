@@ -59,7 +59,7 @@ class Deploy(GatewayTest):
         with open(os.path.join(DEPLOY, "grafana", "dashboards", "llm-proxy.json")) as f:
             titles = " | ".join(p["title"] for p in json.load(f)["panels"]).lower()
         for word in ("request rate", "status", "latency", "first token", "tokens", "provider load", "health",
-                     "active requests"):
+                     "active requests", "webhook", "rate-limited"):
             self.assertIn(word, titles)
 
 

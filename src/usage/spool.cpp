@@ -1,0 +1,72 @@
+#include "usage/spool.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace llmproxy::usage {
+
+Spool::Spool(std::string dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    data_path_ = dir + "/usage.jsonl";
+    offset_path_ = dir + "/usage.offset";
+    size_ = std::filesystem::exists(data_path_, ec) ? std::filesystem::file_size(data_path_, ec) : 0;
+    std::ifstream in(offset_path_);
+    if (!(in >> offset_)) offset_ = 0;
+    if (offset_ > size_) offset_ = size_;
+}
+
+bool Spool::Append(const std::vector<std::string>& events) {
+    if (events.empty()) return true;
+    int fd = ::open(data_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd < 0) return false;
+    std::string buf;
+    for (const auto& e : events) {
+        buf += e;
+        buf += '\n';
+    }
+    bool ok = ::write(fd, buf.data(), buf.size()) == static_cast<ssize_t>(buf.size());
+    ok = ok && ::fdatasync(fd) == 0;  // the point of a spool: still there after a crash
+    ::close(fd);
+    if (ok) size_ += buf.size();
+    return ok;
+}
+
+std::vector<std::string> Spool::Peek(std::size_t max, std::uint64_t& bytes) {
+    std::vector<std::string> out;
+    bytes = 0;
+    std::ifstream in(data_path_, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(offset_));
+    std::string line;
+    while (out.size() < max && std::getline(in, line)) {
+        bytes += line.size() + 1;
+        if (!line.empty()) out.push_back(std::move(line));
+    }
+    return out;
+}
+
+void Spool::Advance(std::uint64_t bytes) {
+    offset_ += bytes;
+    if (offset_ >= size_) {  // all delivered: start afresh
+        std::error_code ec;
+        std::filesystem::resize_file(data_path_, 0, ec);
+        offset_ = size_ = 0;
+    }
+    SaveOffset();
+}
+
+void Spool::SaveOffset() {
+    const std::string tmp = offset_path_ + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << offset_;
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, offset_path_, ec);  // atomic replace
+}
+
+}  // namespace llmproxy::usage

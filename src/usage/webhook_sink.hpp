@@ -1,0 +1,58 @@
+#pragma once
+// Delivers usage events to the usage_hook URL, off the request path and without losing any:
+// workers hand events over through per-worker lock-free queues; this sink's own thread posts
+// them (batched, HMAC-signed, retried) and, while the receiver is down or slow, appends them to
+// an on-disk spool that is replayed first when it comes back — and after a restart.
+// At-least-once: receivers de-duplicate by request_id.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/lockfree/spsc_queue.hpp>
+
+#include "core/config.hpp"
+#include "http/asio_types.hpp"
+
+namespace llmproxy::usage {
+
+class Spool;
+
+class WebhookSink {
+public:
+    WebhookSink(const core::UsageHookConfig& config, std::size_t workers);
+    ~WebhookSink();
+
+    void Start();
+    /// Stops after moving whatever is still in memory to the spool.
+    void Stop();
+    /// From worker `worker` only (single producer per queue). False when its queue is full.
+    bool Enqueue(std::size_t worker, std::string event_json);
+
+    // Metrics (any thread).
+    std::uint64_t delivered() const { return delivered_.load(); }
+    std::uint64_t failed() const { return failed_.load(); }
+    std::uint64_t spooled() const { return spooled_.load(); }
+    std::uint64_t dropped() const { return dropped_.load(); }
+    std::uint64_t depth() const { return depth_.load(); }
+
+private:
+    Task<void> Run();
+    Task<bool> Deliver(const std::vector<std::string>& batch);
+    Task<bool> PostOnce(const std::string& body);
+    void Drain(std::vector<std::string>& into);
+
+    const core::UsageHookConfig config_;
+    core::ProviderConfig target_;  // the receiver, as an upstream (host, port, TLS)
+    std::unique_ptr<asio::ssl::context> tls_;
+    std::vector<std::unique_ptr<boost::lockfree::spsc_queue<std::string>>> queues_;
+    std::unique_ptr<Spool> spool_;
+    asio::io_context ioc_;
+    std::thread thread_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<std::uint64_t> delivered_{0}, failed_{0}, spooled_{0}, dropped_{0}, depth_{0};
+};
+
+}  // namespace llmproxy::usage

@@ -1,0 +1,68 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "usage/spool.hpp"
+#include "usage/usage_event.hpp"
+
+using namespace llmproxy::usage;
+
+namespace {
+std::string TempDir() {
+    auto dir = std::filesystem::temp_directory_path() / ("lp-spool-" + std::to_string(::getpid()) + "-" +
+                                                         std::to_string(std::rand()));
+    std::filesystem::remove_all(dir);
+    return dir.string();
+}
+}  // namespace
+
+TEST(Spool, AppendPeekAdvanceAndResume) {
+    const std::string dir = TempDir();
+    {
+        Spool s(dir);
+        EXPECT_TRUE(s.empty());
+        ASSERT_TRUE(s.Append({R"({"request_id":"a"})", R"({"request_id":"b"})", R"({"request_id":"c"})"}));
+        std::uint64_t bytes = 0;
+        auto batch = s.Peek(2, bytes);
+        ASSERT_EQ(batch.size(), 2u);
+        EXPECT_EQ(batch[1], R"({"request_id":"b"})");
+        s.Advance(bytes);
+        EXPECT_FALSE(s.empty());
+    }
+    {
+        Spool again(dir);  // a restart resumes after what was delivered
+        std::uint64_t bytes = 0;
+        auto batch = again.Peek(10, bytes);
+        ASSERT_EQ(batch.size(), 1u);
+        EXPECT_EQ(batch[0], R"({"request_id":"c"})");
+        again.Advance(bytes);
+        EXPECT_TRUE(again.empty());
+        EXPECT_EQ(std::filesystem::file_size(dir + "/usage.jsonl"), 0u);  // fully delivered: truncated
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST(UsageEvent, LlmProxyFormat) {
+    UsageEvent e;
+    e.request_id = "req_1";
+    e.user_id = "u1";
+    e.api_key = "sk-...abcd";
+    e.model = "gpt-4o";
+    e.provider = "a";
+    e.endpoint = "/v1/chat/completions";
+    e.is_stream = true;
+    e.usage = Usage{10, 5, 15};
+    e.latency_ms = 12.5;
+    e.status_code = 200;
+    e.timestamp_ms = 1'700'000'000'123;
+    std::string json = ToJson(e);
+    EXPECT_NE(json.find(R"("usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15})"), std::string::npos);
+    EXPECT_NE(json.find(R"("timestamp":"2023-11-14T22:13:20.123Z")"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("is_stream":true)"), std::string::npos);
+    EXPECT_EQ(json.find("request_body"), std::string::npos);
+    e.request_body = std::string_view(R"({"q":"x"})");
+    e.usage.reset();
+    json = ToJson(e);
+    EXPECT_NE(json.find(R"("request_body":"{\"q\":\"x\"}")"), std::string::npos);
+    EXPECT_NE(json.find(R"("usage":null)"), std::string::npos);
+}
