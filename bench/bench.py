@@ -143,6 +143,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--workers", type=int, default=1, help="llm-proxy workers = nginx worker_processes")
     ap.add_argument("--ttft-requests", type=int, default=300)
+    ap.add_argument("--metering", action="store_true",
+                    help="add llm-proxy with metering on (access log to a file + usage webhook, batch 100)")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="llm-proxy-bench-")
@@ -195,6 +197,23 @@ logging: {{ level: warn, access_log: "off" }}
                     f"wrk.body = {json.dumps(CHAT_BODY)}\n")
 
         targets = {"direct": mock_port, "nginx": nginx_port, "llm-proxy": gw_port}
+        if args.metering:
+            # The mock's /usage endpoint is the webhook receiver (counts events, answers at once).
+            hook_port = mock_port
+            metered_port = free_port()
+            metered_conf = os.path.join(tmp, "metered.yaml")
+            with open(metered_conf, "w") as f:
+                f.write(f"""
+server: {{ listen: "127.0.0.1:{metered_port}", workers: {args.workers}, max_body_bytes: 64MiB }}
+providers:
+  - {{ name: mock, base_url: "http://127.0.0.1:{mock_port}/v1", models: ["*"] }}
+usage_hook: {{ url: "http://127.0.0.1:{hook_port}/usage", batch_size: 100, spool_dir: "{tmp}/spool" }}
+logging: {{ level: warn, access_log: "{tmp}/access.log" }}
+""")
+            procs.append(subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", metered_conf],
+                                          stderr=subprocess.DEVNULL))
+            wait_port(metered_port)
+            targets["llm-proxy metering on"] = metered_port
         thr = {k: [] for k in targets}
         lat = {k: {50: [], 99: []} for k in targets}
         for port in targets.values():  # warm-up: pools, caches

@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
     SharedState shared;
     std::unique_ptr<observe::AccessLog> access_log;
     try {
-        access_log = observe::AccessLog::Open(config->logging.access_log);
+        access_log = observe::AccessLog::Open(config->logging.access_log, static_cast<std::size_t>(worker_count));
     } catch (const std::exception& e) {
         std::cerr << "error: cannot open access log " << config->logging.access_log << ": " << e.what() << "\n";
         return 1;

@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <spdlog/async.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 #include "core/json_escape.hpp"
 
@@ -75,24 +77,57 @@ std::string AccessLog::Format(const AccessRecord& r) {
     return out;
 }
 
-std::unique_ptr<AccessLog> AccessLog::Open(const std::string& target) {
+std::unique_ptr<AccessLog> AccessLog::Open(const std::string& target, std::size_t workers) {
     if (target.empty() || target == "off") return nullptr;
-    static std::once_flag pool_once;
-    std::call_once(pool_once, [] { spdlog::init_thread_pool(8192, 1); });
-    auto log = std::make_unique<AccessLog>();
-    if (target == "stdout") {
-        log->logger_ = spdlog::create_async_nb<spdlog::sinks::stdout_sink_mt>("access");
-    } else if (target == "stderr") {
-        log->logger_ = spdlog::create_async_nb<spdlog::sinks::stderr_sink_mt>("access");
-    } else {
-        log->logger_ = spdlog::create_async_nb<spdlog::sinks::basic_file_sink_mt>("access", target);
-    }
-    log->logger_->set_pattern("%v");
-    log->logger_->set_level(spdlog::level::info);
-    log->logger_->flush_on(spdlog::level::info);
-    return log;
+    if (target == "stdout") return std::make_unique<AccessLog>(1, false, workers);
+    if (target == "stderr") return std::make_unique<AccessLog>(2, false, workers);
+    int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) throw std::runtime_error(std::strerror(errno));
+    return std::make_unique<AccessLog>(fd, true, workers);
 }
 
-void AccessLog::Write(const AccessRecord& r) { logger_->info(Format(r)); }
+AccessLog::AccessLog(int fd, bool owns_fd, std::size_t workers) : fd_(fd), owns_fd_(owns_fd) {
+    for (std::size_t i = 0; i < workers; ++i) {
+        queues_.push_back(std::make_unique<boost::lockfree::spsc_queue<std::string>>(65536));
+    }
+    thread_ = std::thread([this] { Run(); });
+}
+
+AccessLog::~AccessLog() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+    Flush();
+    if (owns_fd_) ::close(fd_);
+}
+
+void AccessLog::Write(std::size_t worker, const AccessRecord& r) {
+    if (!queues_[worker]->push(Format(r))) dropped_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool AccessLog::Flush() {
+    batch_.clear();
+    for (auto& q : queues_) {
+        q->consume_all([&](std::string& line) {
+            batch_ += line;
+            batch_ += '\n';
+        });
+    }
+    std::size_t done = 0;
+    while (done < batch_.size()) {
+        ssize_t n = ::write(fd_, batch_.data() + done, batch_.size() - done);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            break;  // a full disk or closed stdout: the lines are lost, the gateway goes on
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return !batch_.empty();
+}
+
+void AccessLog::Run() {
+    while (!stopping_.load()) {
+        if (!Flush()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
 
 }  // namespace llmproxy::observe

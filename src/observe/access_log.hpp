@@ -1,16 +1,20 @@
 #pragma once
-// Structured access log: one JSON line per finished request, written by spdlog's background
-// thread (workers only enqueue). A full queue overwrites the oldest line rather than block a
-// worker. TODO(issue 5): spill to disk instead of overwriting, and a request log with bodies.
+// Structured access log: one JSON line per finished request. Workers only push the line into
+// their own lock-free queue (no lock, no syscall on the request path); a writer thread drains
+// all queues every few milliseconds and writes them with one write() per batch. A full queue
+// drops the line and counts it rather than block a worker.
+// TODO(issue 5): a request log with bodies and redaction.
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace spdlog {
-class logger;
-}
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <boost/lockfree/spsc_queue.hpp>
 
 namespace llmproxy::observe {
 
@@ -27,13 +31,28 @@ struct AccessRecord {
 
 class AccessLog {
 public:
-    /// target: "stdout", "stderr", "off", or a file path.
-    static std::unique_ptr<AccessLog> Open(const std::string& target);
-    void Write(const AccessRecord& r);
+    /// target: "stdout", "stderr", "off" (returns null), or a file path (appended to).
+    /// Throws when the file cannot be opened.
+    static std::unique_ptr<AccessLog> Open(const std::string& target, std::size_t workers);
+    AccessLog(int fd, bool owns_fd, std::size_t workers);
+    ~AccessLog();  // writes what is still queued
+
+    /// From worker `worker` only (single producer per queue).
+    void Write(std::size_t worker, const AccessRecord& r);
     static std::string Format(const AccessRecord& r);  // the JSON line (tested)
+    std::uint64_t dropped() const { return dropped_.load(); }
 
 private:
-    std::shared_ptr<spdlog::logger> logger_;
+    void Run();
+    bool Flush();  // true when something was written
+
+    int fd_;
+    bool owns_fd_;
+    std::vector<std::unique_ptr<boost::lockfree::spsc_queue<std::string>>> queues_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<std::uint64_t> dropped_{0};
+    std::string batch_;
+    std::thread thread_;
 };
 
 }  // namespace llmproxy::observe

@@ -440,7 +440,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
             a.completion_tokens = record.usage->completion_tokens;
             a.total_tokens = record.usage->total_tokens;
         }
-        log->Write(a);
+        log->Write(static_cast<std::size_t>(worker.index()), a);
     }
     co_return keep;
 }

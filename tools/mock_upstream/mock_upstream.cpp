@@ -50,7 +50,7 @@ struct Options {
 
 struct Stats {
     std::atomic<long> requests{0}, streams_started{0}, streams_completed{0}, streams_cancelled{0},
-        active_streams{0};
+        active_streams{0}, usage_events{0};
     std::mutex mu;
     std::string last_request = "{}";
 };
@@ -272,7 +272,8 @@ asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& r
                         {"streams_started", g_stats.streams_started.load()},
                         {"streams_completed", g_stats.streams_completed.load()},
                         {"streams_cancelled", g_stats.streams_cancelled.load()},
-                        {"active_streams", g_stats.active_streams.load()}};
+                        {"active_streams", g_stats.active_streams.load()},
+                        {"usage_events", g_stats.usage_events.load()}};
         auto b = json::serialize(st);
         co_return co_await Send(s, Head(200, "OK", "application/json", "", b.size(), false) + b);
     }
@@ -287,6 +288,16 @@ asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& r
     if (path == "/mock/reset") {
         g_stats.requests = 0;
         g_stats.streams_started = g_stats.streams_completed = g_stats.streams_cancelled = 0;
+        co_return co_await Send(s, Head(200, "OK", "application/json", "", 2, false) + "{}");
+    }
+    if (path.ends_with("/usage")) {
+        // A usage-webhook receiver for benchmarks: counts events, answers at once.
+        long n = 0;
+        for (std::size_t at = req.body().find("\"request_id\""); at != std::string::npos;
+             at = req.body().find("\"request_id\"", at + 1)) {
+            ++n;
+        }
+        g_stats.usage_events += n;
         co_return co_await Send(s, Head(200, "OK", "application/json", "", 2, false) + "{}");
     }
     RecordLast(req);
