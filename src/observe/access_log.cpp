@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/fast_format.hpp"
 #include "core/json_escape.hpp"
 
 namespace llmproxy::observe {
@@ -23,9 +24,10 @@ void Field(std::string& out, const char* name, std::string_view value) {
 }
 
 void Number(std::string& out, const char* name, double value) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, ",\"%s\":%.3f", name, value);
-    out += buf;
+    out += ",\"";
+    out += name;
+    out += "\":";
+    core::AppendMillis3(out, value);
 }
 
 void Integer(std::string& out, const char* name, std::optional<std::int64_t> value) {
@@ -35,24 +37,16 @@ void Integer(std::string& out, const char* name, std::optional<std::int64_t> val
     out += value ? std::to_string(*value) : "null";
 }
 
-std::string Timestamp() {
-    auto now = std::chrono::system_clock::now();
-    auto secs = std::chrono::system_clock::to_time_t(now);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    return buf;
-}
-
 }  // namespace
 
 std::string AccessLog::Format(const AccessRecord& r) {
     std::string out;
-    out.reserve(384);
-    out += "{\"ts\":\"" + Timestamp() + "\"";
+    out.reserve(512);
+    out += "{\"ts\":\"";
+    core::AppendUtcTimestamp(out, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+    out += '"';
     Field(out, "request_id", r.request_id);
     Field(out, "method", r.method);
     Field(out, "path", r.path);
@@ -125,8 +119,10 @@ bool AccessLog::Flush() {
 }
 
 void AccessLog::Run() {
+    // One write per 10 ms at most: under load that is hundreds of lines per syscall.
     while (!stopping_.load()) {
-        if (!Flush()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        Flush();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/fast_format.hpp"
 #include "core/json_escape.hpp"
 
 namespace llmproxy::usage {
@@ -36,19 +37,17 @@ std::string ToJson(const UsageEvent& e) {
     } else {
         out += ",\"usage\":null";
     }
-    char buf[160];
-    std::snprintf(buf, sizeof buf, ",\"latency_ms\":%.3f,\"status_code\":%u", e.latency_ms, e.status_code);
-    out += buf;
+    out += ",\"latency_ms\":";
+    core::AppendMillis3(out, e.latency_ms);
+    out += ",\"status_code\":";
+    out += std::to_string(e.status_code);
     if (e.ttft_ms >= 0) {
-        std::snprintf(buf, sizeof buf, ",\"ttft_ms\":%.3f", e.ttft_ms);
-        out += buf;
+        out += ",\"ttft_ms\":";
+        core::AppendMillis3(out, e.ttft_ms);
     }
-    std::time_t secs = static_cast<std::time_t>(e.timestamp_ms / 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    std::snprintf(buf, sizeof buf, ",\"timestamp\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(e.timestamp_ms % 1000));
-    out += buf;
+    out += ",\"timestamp\":\"";
+    core::AppendUtcTimestamp(out, e.timestamp_ms);
+    out += '"';
     if (e.request_body) {
         out += ",\"request_body\":";
         core::AppendJsonString(out, *e.request_body);

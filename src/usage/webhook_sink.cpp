@@ -24,6 +24,8 @@ std::string Hmac(const std::string& key, const std::string& body) {
 }
 
 constexpr std::size_t kMaxPendingInMemory = 10'000;
+// A partial batch waits this long for company before it is sent.
+constexpr auto kMaxBatchWait = std::chrono::milliseconds(50);
 
 std::string BatchBody(const std::vector<std::string>& batch, bool single) {
     if (single) return batch.front();
@@ -134,10 +136,12 @@ Task<void> WebhookSink::Run() {
     std::deque<std::string> pending;
     std::vector<std::string> drained;
     auto down_until = std::chrono::steady_clock::time_point{};
+    auto oldest_pending = std::chrono::steady_clock::time_point{};  // when pending last became non-empty
     const std::size_t batch_size = static_cast<std::size_t>(config_.batch_size);
     for (;;) {
         drained.clear();
         Drain(drained);
+        if (pending.empty() && !drained.empty()) oldest_pending = std::chrono::steady_clock::now();
         for (auto& e : drained) pending.push_back(std::move(e));
         const bool stopping = stopping_.load();
         const bool down = std::chrono::steady_clock::now() < down_until;
@@ -171,7 +175,8 @@ Task<void> WebhookSink::Run() {
             }
             down_until = std::chrono::steady_clock::now() + config_.backoff;
             spdlog::warn("usage webhook: receiver unreachable; spooling to {}", config_.spool_dir);
-        } else if (!pending.empty()) {
+        } else if (!pending.empty() && (pending.size() >= batch_size ||
+                                        std::chrono::steady_clock::now() - oldest_pending >= kMaxBatchWait)) {
             std::vector<std::string> batch;
             while (!pending.empty() && batch.size() < batch_size) {
                 batch.push_back(std::move(pending.front()));
@@ -180,6 +185,7 @@ Task<void> WebhookSink::Run() {
             if (co_await Deliver(batch)) {
                 delivered_.fetch_add(batch.size());
                 depth_.fetch_sub(batch.size());
+                if (!pending.empty()) oldest_pending = std::chrono::steady_clock::now();
                 continue;
             }
             if (spool_->Append(batch)) spooled_.fetch_add(batch.size());

@@ -1,0 +1,37 @@
+#include "core/fast_format.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+
+namespace llmproxy::core {
+
+void AppendMillis3(std::string& out, double value) {
+    char buf[48];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, 3);
+    if (ec != std::errc()) {
+        out += "0.000";
+        return;
+    }
+    out.append(buf, end);
+}
+
+void AppendUtcTimestamp(std::string& out, std::int64_t unix_ms) {
+    thread_local std::int64_t cached_second = -1;
+    thread_local char cached[24];  // "YYYY-MM-DDTHH:MM:SS"
+    const std::int64_t second = unix_ms / 1000;
+    if (second != cached_second) {
+        std::time_t t = static_cast<std::time_t>(second);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_second = second;
+    }
+    out.append(cached, 19);
+    const int ms = static_cast<int>(unix_ms % 1000);
+    char frac[5] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                    static_cast<char>('0' + ms % 10), 'Z'};
+    out.append(frac, 5);
+}
+
+}  // namespace llmproxy::core
