@@ -7,6 +7,14 @@ namespace llmproxy::core {
 /// Appends `text` to `out` as a JSON string literal, quotes included.
 void AppendJsonString(std::string& out, std::string_view text);
 
+/// Appends `,"name":"value"` (value escaped): one member of an object being built by hand.
+inline void AppendJsonField(std::string& out, std::string_view name, std::string_view value) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+    AppendJsonString(out, value);
+}
+
 inline std::string JsonString(std::string_view text) {
     std::string out;
     AppendJsonString(out, text);

@@ -5,6 +5,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/log_on_exception.hpp"
+
 #include "http/session.hpp"
 
 namespace llmproxy {
@@ -72,14 +74,7 @@ void Worker::Start(const tcp::endpoint& endpoint) {
     acceptor_.bind(endpoint);
     acceptor_.listen(asio::socket_base::max_listen_connections);
     bound_port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(ioc_.get_executor(), AcceptLoop(), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            spdlog::critical("accept loop failed: {}", ex.what());
-        }
-    });
+    asio::co_spawn(ioc_.get_executor(), AcceptLoop(), LogOnException{"accept loop"});
     thread_ = std::thread([this] {
         try {
             ioc_.run();
@@ -100,14 +95,7 @@ Task<void> Worker::AcceptLoop() {
             co_await timer.async_wait(kNoThrow);
             continue;
         }
-        asio::co_spawn(ioc_.get_executor(), RunSession(std::move(socket), *this), [](std::exception_ptr e) {
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                spdlog::error("session ended with an exception: {}", ex.what());
-            }
-        });
+        asio::co_spawn(ioc_.get_executor(), RunSession(std::move(socket), *this), LogOnException{"client session"});
     }
 }
 

@@ -16,12 +16,7 @@
 namespace llmproxy::observe {
 namespace {
 
-void Field(std::string& out, const char* name, std::string_view value) {
-    out += ",\"";
-    out += name;
-    out += "\":";
-    core::AppendJsonString(out, value);
-}
+using core::AppendJsonField;
 
 void Number(std::string& out, const char* name, double value) {
     out += ",\"";
@@ -47,11 +42,11 @@ std::string AccessLog::Format(const AccessRecord& r) {
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count());
     out += '"';
-    Field(out, "request_id", r.request_id);
-    Field(out, "method", r.method);
-    Field(out, "path", r.path);
-    Field(out, "model", r.model);
-    Field(out, "provider", r.provider);
+    AppendJsonField(out, "request_id", r.request_id);
+    AppendJsonField(out, "method", r.method);
+    AppendJsonField(out, "path", r.path);
+    AppendJsonField(out, "model", r.model);
+    AppendJsonField(out, "provider", r.provider);
     out += ",\"status\":" + std::to_string(r.status);
     Number(out, "latency_ms", r.latency_ms);
     if (r.ttft_ms >= 0) Number(out, "ttft_ms", r.ttft_ms);
@@ -59,13 +54,13 @@ std::string AccessLog::Format(const AccessRecord& r) {
     Integer(out, "prompt_tokens", r.prompt_tokens);
     Integer(out, "completion_tokens", r.completion_tokens);
     Integer(out, "total_tokens", r.total_tokens);
-    Field(out, "attempts", r.attempts);
-    Field(out, "client_ip", r.client_ip);
-    if (!r.trace_id.empty()) Field(out, "trace_id", r.trace_id);
+    AppendJsonField(out, "attempts", r.attempts);
+    AppendJsonField(out, "client_ip", r.client_ip);
+    if (!r.trace_id.empty()) AppendJsonField(out, "trace_id", r.trace_id);
     if (!r.key_name.empty()) {
-        Field(out, "key_name", r.key_name);
-        Field(out, "user_id", r.user_id);
-        Field(out, "api_key", r.api_key);
+        AppendJsonField(out, "key_name", r.key_name);
+        AppendJsonField(out, "user_id", r.user_id);
+        AppendJsonField(out, "api_key", r.api_key);
     }
     out += '}';
     return out;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/log_on_exception.hpp"
+
 #include "http/upstream_connection.hpp"
 #include "http/wire.hpp"
 #include "http/worker.hpp"
@@ -15,14 +17,7 @@ void HealthChecker::Start() {
     const auto& providers = snapshot_->config->providers;
     for (std::size_t i = 0; i < providers.size(); ++i) {
         if (!providers[i].health_check.enabled) continue;
-        asio::co_spawn(ioc_.get_executor(), Loop(i), [](std::exception_ptr e) {
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                spdlog::error("health check loop stopped: {}", ex.what());
-            }
-        });
+        asio::co_spawn(ioc_.get_executor(), Loop(i), LogOnException{"health check loop"});
     }
 }
 

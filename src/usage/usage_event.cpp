@@ -7,28 +7,21 @@
 #include "core/json_escape.hpp"
 
 namespace llmproxy::usage {
-namespace {
-void Str(std::string& out, const char* key, std::string_view v) {
-    out += ",\"";
-    out += key;
-    out += "\":";
-    core::AppendJsonString(out, v);
-}
-}  // namespace
+using core::AppendJsonField;
 
 std::string ToJson(const UsageEvent& e) {
     std::string out;
     out.reserve(512 + (e.request_body ? e.request_body->size() : 0));
     out += "{\"request_id\":";
     core::AppendJsonString(out, e.request_id);
-    Str(out, "user_id", e.user_id);
-    Str(out, "key_name", e.key_name);
-    Str(out, "api_key", e.api_key);
-    Str(out, "model", e.model);
-    Str(out, "upstream_model", e.upstream_model);
-    Str(out, "provider", e.provider);
-    Str(out, "backend_url", e.backend_url);
-    Str(out, "endpoint", e.endpoint);
+    AppendJsonField(out, "user_id", e.user_id);
+    AppendJsonField(out, "key_name", e.key_name);
+    AppendJsonField(out, "api_key", e.api_key);
+    AppendJsonField(out, "model", e.model);
+    AppendJsonField(out, "upstream_model", e.upstream_model);
+    AppendJsonField(out, "provider", e.provider);
+    AppendJsonField(out, "backend_url", e.backend_url);
+    AppendJsonField(out, "endpoint", e.endpoint);
     out += e.is_stream ? ",\"is_stream\":true" : ",\"is_stream\":false";
     if (e.usage) {
         out += ",\"usage\":{\"prompt_tokens\":" + std::to_string(e.usage->prompt_tokens) +

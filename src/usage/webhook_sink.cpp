@@ -5,6 +5,8 @@
 #include <deque>
 #include <spdlog/spdlog.h>
 
+#include "http/log_on_exception.hpp"
+
 #include "core/secret_hash.hpp"
 #include "http/upstream_connection.hpp"
 #include "http/wire.hpp"
@@ -59,14 +61,7 @@ WebhookSink::WebhookSink(const core::UsageHookConfig& config, std::size_t worker
 WebhookSink::~WebhookSink() { Stop(); }
 
 void WebhookSink::Start() {
-    asio::co_spawn(ioc_.get_executor(), Run(), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            spdlog::error("usage webhook stopped: {}", ex.what());
-        }
-    });
+    asio::co_spawn(ioc_.get_executor(), Run(), LogOnException{"usage webhook"});
     thread_ = std::thread([this] { ioc_.run(); });
 }
 
