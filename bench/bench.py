@@ -136,6 +136,18 @@ def rss_mb(pid):
     return float("nan")
 
 
+def stop_all(procs, tmp):
+    """Ends every process a benchmark started and removes its scratch folder."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -249,14 +261,7 @@ logging: {{ level: warn, access_log: "{tmp}/access.log" }}
         print(f"\nllm-proxy RSS: idle {idle_rss:.1f} MB, after load {loaded_rss:.1f} MB")
         print(f"raw RPS per round: {json.dumps({k: [round(x) for x in v] for k, v in thr.items()})}")
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_all(procs, tmp)
 
 
 if __name__ == "__main__":

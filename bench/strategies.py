@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import CHAT_BODY, ROOT, free_port, wait_port, wrk  # noqa: E402
+from bench import CHAT_BODY, ROOT, free_port, stop_all, wait_port, wrk  # noqa: E402
 
 STRATEGIES = ["round_robin", "weighted_round_robin", "weighted_random", "least_connections", "latency_based"]
 
@@ -94,14 +94,7 @@ http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};
             print(f"| {k} | {med(rps[k]):.0f} | {med(rps[k]) / ng:.2f} | {med(p50[k]):.0f} | {med(p50[k]) - d50:+.0f} | "
                   f"{med(p99[k]):.0f} | {med(p99[k]) - d99:+.0f} |")
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_all(procs, tmp)
 
 
 if __name__ == "__main__":

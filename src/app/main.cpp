@@ -173,6 +173,6 @@ int main(int argc, char** argv) {
     for (auto& w : workers) w->Join();
     if (webhook) webhook->Stop();  // after the workers: every event is queued; undelivered ones go to the spool
     spdlog::info("llm-proxy stopped");
-    spdlog::shutdown();  // flushes the async access log
+    spdlog::shutdown();  // flush the diagnostic log (the access log flushed in its destructor)
     return 0;
 }

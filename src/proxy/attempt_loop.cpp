@@ -63,15 +63,16 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
     RetryBudget& budget = worker.retry_budget();
     budget.OnRequest(SteadyNowMs());
 
-    std::vector<std::string> models{routed.public_model};
-    for (const auto& m : snap.routes.FallbackModels(routed.public_model)) models.push_back(m);
+    // The model, then its fallback_models (read in place: no copy per request).
+    const auto& fallback_models = snap.routes.FallbackModels(routed.public_model);
+    const std::size_t model_count = 1 + fallback_models.size();
 
     std::optional<core::LocalReply> last_error;
     std::string extra_headers;
     int attempt = 0;
     bool out_of_retries = false;
-    for (std::size_t mi = 0; mi < models.size() && !out_of_retries; ++mi) {
-        const std::string& model = models[mi];
+    for (std::size_t mi = 0; mi < model_count && !out_of_retries; ++mi) {
+        const std::string& model = mi == 0 ? routed.public_model : fallback_models[mi - 1];
         const Route* route = mi == 0 ? routed.route : snap.routes.Resolve(model).route;
         if (route == nullptr) continue;
         std::vector<bool> tried(config.providers.size(), false);
@@ -79,7 +80,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
         bool last_was_429 = false;
         for (;;) {
             auto sel = selector.Select(*route, worker.BalancerFor(route->id), tried, last_failed, SteadyNowMs());
-            if (!sel && attempt > 0 && attempt <= retry.max_retries && !last_was_429 && mi + 1 == models.size()) {
+            if (!sel && attempt > 0 && attempt <= retry.max_retries && !last_was_429 && mi + 1 == model_count) {
                 // Nothing untried is left but retries are (e.g. a single target): go round the
                 // same targets again. Not after a 429: its Retry-After asked us to stay away.
                 std::fill(tried.begin(), tried.end(), false);
@@ -94,7 +95,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
 
             // May this attempt's answer be held back for another try?
             const bool retries_left = attempt <= retry.max_retries && budget.tokens() >= 1 && Clock::now() < routed.deadline;
-            const bool more = MoreTargets(snap.routes, *route, tried, p, mi + 1 < models.size());
+            const bool more = MoreTargets(snap.routes, *route, tried, p, mi + 1 < model_count);
             std::vector<int> hold;
             if (retries_left) {
                 for (int s : retry.on_status) {
@@ -131,6 +132,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
             const std::int64_t now = SteadyNowMs();
             if (out.ttfb_ms > 0) worker.metrics().ObserveProviderLatency(p, out.ttfb_ms / 1000.0);
             record.provider = provider.name;
+            record.provider_index = p;
             record.attempts = attempt;
             if (!record.attempt_log.empty()) record.attempt_log.push_back(',');
             record.attempt_log += provider.name + ":" +

@@ -32,6 +32,7 @@ struct RoutedRequest {
 struct RequestRecord {
     unsigned status = 0;
     std::string_view provider = "none";  // the provider that served it (config-owned string)
+    std::size_t provider_index = SIZE_MAX;
     std::optional<std::chrono::steady_clock::time_point> first_event_at;  // streams only
     std::optional<usage::Usage> usage;  // as reported by the upstream that served it
     int attempts = 0;

@@ -78,7 +78,7 @@ std::size_t LatencyBased::Pick(const PickInput& in) {
     std::size_t a = dist(rng_), b = dist(rng_);
     while (b == a) b = dist(rng_);
     double sa = Score(in, usable[a]), sb = Score(in, usable[b]);
-    if (sa == sb) return usable[std::min(a, b) == a ? a : b];
+    if (sa == sb) return usable[std::min(a, b)];
     return sa < sb ? usable[a] : usable[b];
 }
 

@@ -226,9 +226,12 @@ std::string_view InspectEvents(std::string_view block, bool strip_usage, Forward
     filtered.clear();
     ForEachEvent(block, [&](std::string_view event) {
         std::string data = usage::SseData(event);
-        if (auto u = usage::ParseUsage(data)) out.usage = u;
+        auto u = usage::ParseUsage(data);
+        if (u) out.usage = u;
         if (!strip_usage) return;
-        if (usage::IsUsageOnlyChunk(data)) {
+        // Only a chunk with a usage object can be the usage-only chunk: no second parse of the
+        // ordinary "usage":null chunks.
+        if (u && usage::IsUsageOnlyChunk(data)) {
             changed = true;
             return;
         }
@@ -244,7 +247,6 @@ bool IsStaleKeepAliveError(const error_code& ec) {
            ec == asio::error::broken_pipe || ec == http::error::partial_message;
 }
 
-}  // namespace
 
 Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstream::UpstreamPool& pool,
                               const std::shared_ptr<ClientWatch>& watch) {
@@ -415,6 +417,8 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     if (capture && !captured.empty()) out.usage = usage::ParseUsage(captured);
     co_return out;
 }
+
+}  // namespace
 
 Task<ForwardOutcome> Forward(TcpStream& client, beast::flat_buffer& client_buffer, const ForwardInput& in,
                              upstream::UpstreamPool& pool) {

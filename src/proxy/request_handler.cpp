@@ -7,6 +7,7 @@
 // Later stages (auth, limits, hooks, retries) slot in between "body scan" and "forward".
 #include "proxy/request_handler.hpp"
 
+#include <ctime>
 #include <spdlog/spdlog.h>
 
 #include "core/json_escape.hpp"
@@ -402,9 +403,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
         }
         e.model = plan.routed.public_model;
         e.provider = record.provider;
-        for (const auto& p : cfg.providers) {
-            if (p.name == record.provider) e.backend_url = p.base_url;
-        }
+        if (record.provider_index < cfg.providers.size()) e.backend_url = cfg.providers[record.provider_index].base_url;
         e.endpoint = EndpointLabel(plan.endpoint);
         e.is_stream = plan.routed.body.stream;
         e.usage = record.usage;

@@ -100,7 +100,6 @@ TEST(Auth, OffMeansOpen) {
 
 TEST(Auth, ForwardedForOnlyFromTrustedProxies) {
     std::vector<Cidr> trusted{*Cidr::Parse("127.0.0.1"), *Cidr::Parse("10.0.0.0/8")};
-    EXPECT_TRUE(ConstantTimeEqual(Sha256("x"), Sha256("x")));
     auto from_proxy = ClientAddress(Ip("127.0.0.1"), "203.0.113.9, 10.1.1.1", trusted);
     EXPECT_EQ(from_proxy.bytes, Ip("203.0.113.9").bytes);
     auto spoofed = ClientAddress(Ip("198.51.100.7"), "10.0.1.5", trusted);  // untrusted peer: ignored
