@@ -9,9 +9,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "app/keys_command.hpp"
 #include "core/config.hpp"
 #include "http/worker.hpp"
 #include "proxy/health_checker.hpp"
+#include "store/state_sync.hpp"
+#include "store/store.hpp"
 #include "usage/webhook_sink.hpp"
 
 namespace {
@@ -47,7 +50,9 @@ int main(int argc, char** argv) {
     app.add_option("--workers", workers_override, "override server.workers");
     app.add_option("--log-level", log_level, "override logging.level");
     app.set_version_flag("--version", "llm-proxy 0.1.0");
+    app::KeysCommand keys_command(app);
     CLI11_PARSE(app, argc, argv);
+    if (keys_command.parsed()) return keys_command.Run(config_path);
 
     if (!check_path.empty()) {
         auto result = core::LoadConfigFile(check_path);
@@ -114,6 +119,29 @@ int main(int argc, char** argv) {
         webhook->Start();  // replays a spool left by an earlier run first
         shared.webhook = webhook.get();
     }
+    // Keys and quota totals are loaded before the port opens: a restarted gateway must not
+    // serve a request on a quota it has forgotten.
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<store::QuotaBackend> quota_backend;
+    proxy::KeyDirectory key_directory;
+    shared.keys = &key_directory;
+    try {
+        if (!config->database.url.empty()) {
+            store = store::Store::Open(config->database.url);
+            quota_backend = std::make_unique<store::StoreQuotaBackend>(*store);
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "error: database: " << e.what() << "\n";
+        return 1;
+    }
+    store::StateSync state_sync(config, store.get(), quota_backend.get(), key_directory);
+    try {
+        state_sync.Initialize();
+    } catch (const std::exception& e) {
+        std::cerr << "error: cannot load keys and quotas: " << e.what() << "\n";
+        return 1;
+    }
+    state_sync.Start();
     std::vector<std::unique_ptr<Worker>> workers;
     try {
         auto address = asio::ip::make_address(config->server.listen_host);
@@ -171,6 +199,7 @@ int main(int argc, char** argv) {
 
     for (auto& w : workers) w->Stop();
     for (auto& w : workers) w->Join();
+    state_sync.Stop();  // after the workers: writes the last requests' quota usage
     if (webhook) webhook->Stop();  // after the workers: every event is queued; undelivered ones go to the spool
     spdlog::info("llm-proxy stopped");
     spdlog::shutdown();  // flush the diagnostic log (the access log flushed in its destructor)

@@ -122,12 +122,16 @@ struct KeyLimits {
 };
 
 struct RateLimitConfig {
-    std::string storage = "memory";
+    std::string storage = "memory";  // memory (per instance) | redis (shared by instances)
+    bool fail_open = true;           // redis unreachable: admit (fail_open) or answer 503 (fail_closed)
     double global_requests_per_second = 0;  // 0 = unlimited
     double global_burst = 0;                // 0 = requests_per_second
     int global_max_concurrent = 0;
     KeyLimits key_defaults;
 };
+
+/// Quota windows start at UTC boundaries: midnight, Monday midnight, the 1st of the month.
+enum class QuotaPeriod { kNever, kDaily, kWeekly, kMonthly };
 
 struct ApiKeyConfig {
     std::string name;
@@ -140,6 +144,8 @@ struct ApiKeyConfig {
     std::int64_t expires_at = 0;                   // unix seconds; 0 = never
     std::map<std::string, std::string> metadata;
     KeyLimits limits;  // merged with rate_limit.key_defaults at load
+    std::int64_t total_quota = 0;  // tokens per quota period; 0 = no quota
+    QuotaPeriod quota_period = QuotaPeriod::kNever;
 };
 
 struct AuthConfig {
@@ -164,6 +170,24 @@ struct UsageHookConfig {
     std::size_t queue_size = 65536;  // per worker; beyond it events are counted as dropped
 };
 
+/// The persistent store: API keys written at run time, quota counters (and later the usage
+/// ledger). sqlite://path (embedded) or postgres://... (shared by instances). Empty: none.
+struct DatabaseConfig {
+    std::string url;
+    Millis poll_interval{2'000};  // how often the gateway looks for key changes
+    Millis sync_interval{1'000};  // how often quota counters are written and re-read
+};
+
+/// Redis for counters shared by instances (rate_limit.storage: redis, quotas).
+struct RedisConfig {
+    std::string url;  // redis://[:password@]host[:port][/db]
+    // Derived from url.
+    std::string host, port = "6379", password;
+    int db = 0;
+    Millis timeout{100};          // a limit check that takes longer counts as Redis unreachable
+    Millis connect_timeout{500};
+};
+
 struct LoggingConfig {
     std::string level = "info";
     std::string access_log = "stdout";  // stdout | stderr | off | a file path
@@ -177,6 +201,8 @@ struct Config {
     RateLimitConfig rate_limit;
     UsageHookConfig usage_hook;
     LoggingConfig logging;
+    DatabaseConfig database;
+    RedisConfig redis;
 };
 
 struct ConfigResult {

@@ -1,37 +1,26 @@
 // Parsing of `auth:` (API keys) and server.trusted_proxies.
 #include <ctime>
 
+#include <boost/url/parse.hpp>
+
 #include "core/cidr.hpp"
 #include "core/config_reader.hpp"
+#include "core/quota_period.hpp"
 #include "core/secret_hash.hpp"
 
 namespace llmproxy::core::detail {
 namespace {
-
-// "2026-12-31T23:59:59Z" (UTC only) -> unix seconds.
-std::optional<std::int64_t> ParseUtc(const std::string& text) {
-    std::tm tm{};
-    char z = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                    &tm.tm_min, &tm.tm_sec, &z) != 7 ||
-        z != 'Z') {
-        return std::nullopt;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<std::int64_t>(timegm(&tm));
-}
 
 void ParseKey(Reader& r, const YAML::Node& node, const std::string& path, ApiKeyConfig& k) {
     if (!r.Keys(node, path, {"key", "key_hash", "name", "user_id", "status", "allowed_models", "allowed_ips",
                              "expires_at", "metadata", "total_quota", "quota_reset_period", "rate_limit"})) {
         return;
     }
-    for (const char* later : {"total_quota", "quota_reset_period"}) {
-        if (node[later]) {
-            r.Error(node[later], path + "." + later, "quotas are not implemented yet; remove it rather than trust it");
-        }
-    }
+    r.IntField(node, path, "total_quota", k.total_quota, 0, 1'000'000'000'000'000LL);
+    std::string period = "never";
+    r.StrField(node, path, "quota_reset_period", period);
+    if (auto p = ParseQuotaPeriod(period)) k.quota_period = *p;
+    else r.Error(node["quota_reset_period"], path + ".quota_reset_period", "must be daily, weekly, monthly or never");
     if (auto rl = node["rate_limit"]) ParseKeyLimits(r, rl, path + ".rate_limit", k.limits);
     std::string key, key_hash;
     r.StrField(node, path, "key", key);
@@ -64,7 +53,7 @@ void ParseKey(Reader& r, const YAML::Node& node, const std::string& path, ApiKey
     std::string expires;
     r.StrField(node, path, "expires_at", expires);
     if (!expires.empty()) {
-        if (auto t = ParseUtc(expires)) k.expires_at = *t;
+        if (auto t = ParseUtcTime(expires)) k.expires_at = *t;
         else r.Error(node["expires_at"], path + ".expires_at", "must be UTC like 2026-12-31T23:59:59Z");
     }
     r.StrMap(node, path, "metadata", k.metadata);
@@ -83,12 +72,20 @@ void ParseKeyLimits(Reader& r, const YAML::Node& node, const std::string& path, 
 }
 
 void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c) {
-    if (!r.Keys(node, "rate_limit", {"storage", "global", "key_defaults"})) return;
+    if (!r.Keys(node, "rate_limit", {"storage", "global", "key_defaults", "on_redis_error"})) return;
     r.StrField(node, "rate_limit", "storage", c.rate_limit.storage);
-    if (c.rate_limit.storage != "memory") {
-        r.Error(node["storage"], "rate_limit.storage",
-                "only memory is implemented yet (redis comes with shared limits)");
+    if (c.rate_limit.storage != "memory" && c.rate_limit.storage != "redis") {
+        r.Error(node["storage"], "rate_limit.storage", "must be memory or redis");
     }
+    if (c.rate_limit.storage == "redis" && c.redis.url.empty()) {
+        r.Error(node["storage"], "rate_limit.storage", "is redis but redis.url is not set");
+    }
+    std::string mode = "fail_open";
+    r.StrField(node, "rate_limit", "on_redis_error", mode);
+    if (mode != "fail_open" && mode != "fail_closed") {
+        r.Error(node["on_redis_error"], "rate_limit.on_redis_error", "must be fail_open or fail_closed");
+    }
+    c.rate_limit.fail_open = mode == "fail_open";
     if (auto g = node["global"]) {
         if (r.Keys(g, "rate_limit.global", {"requests_per_second", "burst", "max_concurrent"})) {
             r.DoubleField(g, "rate_limit.global", "requests_per_second", c.rate_limit.global_requests_per_second, 0, 1e9);
@@ -126,8 +123,51 @@ void ParseAuth(Reader& r, const YAML::Node& node, Config& c) {
     }
     c.auth.enabled = !c.auth.keys.empty();
     r.BoolField(node, "auth", "enabled", c.auth.enabled);
-    if (c.auth.enabled && c.auth.keys.empty()) {
-        r.Error(node, "auth", "is enabled but has no keys: every request would be refused");
+}
+
+void CheckAuth(Reader& r, const YAML::Node& node, const Config& c) {
+    if (c.auth.enabled && c.auth.keys.empty() && c.database.url.empty()) {
+        r.Error(node, "auth", "is enabled but has no keys and no database.url to read keys from: every request would be refused");
+    }
+    bool quotas = false;
+    for (const auto& k : c.auth.keys) quotas = quotas || k.total_quota > 0;
+    if (quotas && c.database.url.empty() && c.rate_limit.storage != "redis") {
+        r.Warn("auth.keys: quotas are counted in memory only (set database.url or rate_limit.storage: redis to keep them across restarts)");
+    }
+}
+
+void ParseDatabase(Reader& r, const YAML::Node& node, Config& c) {
+    if (!r.Keys(node, "database", {"url", "poll_interval", "sync_interval"})) return;
+    r.StrField(node, "database", "url", c.database.url);
+    r.DurationField(node, "database", "poll_interval", c.database.poll_interval);
+    r.DurationField(node, "database", "sync_interval", c.database.sync_interval);
+    const auto& u = c.database.url;
+    if (!u.empty() && !u.starts_with("sqlite://") && !u.starts_with("postgres://") && !u.starts_with("postgresql://")) {
+        r.Error(node["url"], "database.url", "must start with sqlite:// or postgres:// (got \"" + u + "\")");
+    }
+}
+
+void ParseRedis(Reader& r, const YAML::Node& node, Config& c) {
+    if (!r.Keys(node, "redis", {"url", "timeout", "connect_timeout"})) return;
+    auto& rc = c.redis;
+    r.StrField(node, "redis", "url", rc.url);
+    r.DurationField(node, "redis", "timeout", rc.timeout);
+    r.DurationField(node, "redis", "connect_timeout", rc.connect_timeout);
+    auto url = boost::urls::parse_uri(rc.url);
+    if (!url || url->scheme() != "redis" || url->host().empty()) {
+        r.Error(node["url"] ? node["url"] : node, "redis.url", "must be redis://[:password@]host[:port][/db]");
+        return;
+    }
+    rc.host = url->host_address();
+    if (url->has_port()) rc.port = std::string(url->port());
+    if (url->has_password()) rc.password = std::string(url->password());
+    std::string db = std::string(url->path());
+    if (!db.empty() && db != "/") {
+        try {
+            rc.db = std::stoi(db.substr(1));
+        } catch (const std::exception&) {
+            r.Error(node["url"], "redis.url", "the path must be a database number like /0");
+        }
     }
 }
 

@@ -146,7 +146,8 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
         r.Error(root, "(root)", "config is empty; it needs at least one provider");
         return;
     }
-    if (!r.Keys(root, "", {"server", "providers", "routing", "logging", "health_check", "auth", "rate_limit", "usage_hook"})) return;
+    if (!r.Keys(root, "", {"server", "providers", "routing", "logging", "health_check", "auth", "rate_limit", "usage_hook",
+                         "database", "redis"})) return;
     if (auto s = root["server"]) ParseServer(r, s, c.server);
     // The top-level health_check is the default for every provider (and turns checks on).
     HealthCheckConfig default_check;
@@ -174,6 +175,8 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
 
     if (auto routing = root["routing"]) ParseRouting(r, routing, c);
     if (auto auth = root["auth"]) ParseAuth(r, auth, c);
+    if (auto db = root["database"]) ParseDatabase(r, db, c);
+    if (auto redis = root["redis"]) ParseRedis(r, redis, c);
     // After auth: fills each key's unset limits from rate_limit.key_defaults.
     if (auto rl = root["rate_limit"]) ParseRateLimit(r, rl, c);
     if (auto hook = root["usage_hook"]) ParseUsageHook(r, hook, c);
@@ -187,6 +190,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
             }
         }
     }
+    if (auto auth = root["auth"]) CheckAuth(r, auth, c);
     bool any_weight = false;
     for (const auto& p : c.providers) any_weight = any_weight || p.weight > 0;
     if (!c.providers.empty() && !any_weight) {

@@ -191,6 +191,9 @@ void ParseAuth(Reader& r, const YAML::Node& node, Config& c);
 void ParseKeyLimits(Reader& r, const YAML::Node& node, const std::string& path, KeyLimits& out);
 void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c);
 void ParseUsageHook(Reader& r, const YAML::Node& node, Config& c);
+void CheckAuth(Reader& r, const YAML::Node& node, const Config& c);
+void ParseDatabase(Reader& r, const YAML::Node& node, Config& c);
+void ParseRedis(Reader& r, const YAML::Node& node, Config& c);
 void CheckTrustedProxies(Reader& r, const YAML::Node& server, const ServerConfig& s);
 
 }  // namespace llmproxy::core::detail

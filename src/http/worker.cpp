@@ -29,7 +29,7 @@ std::unique_ptr<asio::ssl::context> MakeTlsContext(const core::ProviderConfig& p
 }  // namespace
 
 Snapshot::Snapshot(std::shared_ptr<const core::Config> c)
-    : config(c), routes(c), keys(c->auth), limiter(std::make_unique<proxy::RateLimiter>(*c)) {
+    : config(c), routes(c), limiter(std::make_unique<proxy::RateLimiter>(*c)) {
     for (const auto& p : config->server.trusted_proxies) {
         if (auto cidr = core::Cidr::Parse(p)) trusted_proxies.push_back(*cidr);
     }

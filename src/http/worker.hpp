@@ -17,6 +17,7 @@
 #include "usage/webhook_sink.hpp"
 #include "observe/metrics.hpp"
 #include "proxy/auth.hpp"
+#include "proxy/key_set.hpp"
 #include "proxy/balancer.hpp"
 #include "proxy/rate_limiter.hpp"
 #include "proxy/provider_health.hpp"
@@ -34,7 +35,6 @@ struct Snapshot {
     // Live health per provider, shared by all workers (atomics inside).
     // TODO(reload): carry these over by provider name when config hot reload arrives.
     std::vector<std::unique_ptr<proxy::ProviderHealth>> health;
-    proxy::KeyIndex keys;
     std::vector<core::Cidr> trusted_proxies;
     std::unique_ptr<proxy::RateLimiter> limiter;  // shared counters (atomics) behind a const snapshot
 };
@@ -47,6 +47,7 @@ struct SharedState {
     std::vector<const observe::MetricsShard*> metric_shards;
     observe::AccessLog* access_log = nullptr;  // null when logging.access_log is off
     usage::WebhookSink* webhook = nullptr;     // null when usage_hook is off
+    proxy::KeyDirectory* keys = nullptr;       // the current API keys (swapped by the sync thread)
 };
 
 /// Registered by each live client session so that a drain can close idle keep-alive ones.
@@ -76,6 +77,15 @@ public:
     proxy::RetryBudget& retry_budget() { return retry_budget_; }
     observe::MetricsShard& metrics() { return metrics_; }
     std::mt19937_64& rng() { return rng_; }
+    /// The current key set; picks up a newly published one with one atomic load per call.
+    const std::shared_ptr<const proxy::KeySet>& keys() {
+        const auto version = shared_.keys->version();
+        if (version != keys_version_) {
+            keys_ = shared_.keys->Load();
+            keys_version_ = version;
+        }
+        return keys_;
+    }
     SharedState& shared() { return shared_; }
     std::unordered_set<SessionHandle*>& sessions() { return sessions_; }
     asio::io_context& io() { return ioc_; }
@@ -99,6 +109,8 @@ private:
     observe::MetricsShard metrics_;
     std::mt19937_64 rng_;
     std::unordered_set<SessionHandle*> sessions_;
+    std::shared_ptr<const proxy::KeySet> keys_;
+    std::uint64_t keys_version_ = ~std::uint64_t{0};
     std::thread thread_;
 };
 

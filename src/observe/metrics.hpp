@@ -52,9 +52,12 @@ public:
     void CountRetry(std::size_t provider) { retries_[provider].Add(); }
     void CountTokens(std::string_view model, std::string_view provider, std::int64_t prompt, std::int64_t completion);
     void RequestStarted() { active_.Add(1); }
-    static constexpr std::size_t kLimitReasons = 6;  // proxy::LimitReason values
+    static constexpr std::size_t kLimitReasons = 8;  // proxy::LimitReason values (checked in prometheus_text.cpp)
     void CountRateLimited(std::size_t reason) { rate_limited_[reason].Add(); }
     std::uint64_t rate_limited(std::size_t reason) const { return rate_limited_[reason].Get(); }
+    /// A shared (Redis) limit check failed; the request was admitted (fail_open) or refused.
+    void CountLimitStoreError(bool admitted) { limit_store_errors_[admitted ? 1 : 0].Add(); }
+    std::uint64_t limit_store_errors(bool admitted) const { return limit_store_errors_[admitted ? 1 : 0].Get(); }
     void RequestFinished() { finished_.Add(1); }
 
     // Scrape side (any thread).
@@ -98,6 +101,7 @@ private:
     std::string key_;                                     // owner thread scratch: no allocation per lookup
     Counter active_, finished_;
     std::array<Counter, kLimitReasons> rate_limited_;
+    std::array<Counter, 2> limit_store_errors_;
     std::unique_ptr<Histogram[]> provider_latency_;
     std::unique_ptr<Counter[]> retries_;
 };

@@ -5,6 +5,9 @@
 
 #include "proxy/rate_limiter.hpp"
 
+static_assert(llmproxy::observe::MetricsShard::kLimitReasons ==
+              static_cast<std::size_t>(llmproxy::proxy::LimitReason::kCount));
+
 namespace llmproxy::observe {
 namespace {
 
@@ -134,6 +137,15 @@ std::string RenderPrometheus(const ScrapeInput& in) {
         for (const auto* shard : in.shards) n += shard->rate_limited(r);
         out += std::string("llm_proxy_rate_limited_total{reason=\"") +
                proxy::LimitReasonName(static_cast<proxy::LimitReason>(r)) + "\"} " + std::to_string(n) + "\n";
+    }
+
+    Header(out, "llm_proxy_rate_limit_store_errors_total", "counter",
+           "Shared (Redis) limit checks that failed, by what the gateway did: admitted (fail_open) or refused.");
+    for (bool admitted : {true, false}) {
+        std::uint64_t n = 0;
+        for (const auto* shard : in.shards) n += shard->limit_store_errors(admitted);
+        out += std::string("llm_proxy_rate_limit_store_errors_total{outcome=\"") + (admitted ? "admitted" : "refused") +
+               "\"} " + std::to_string(n) + "\n";
     }
 
     Header(out, "llm_proxy_webhook_deliveries_total", "counter",

@@ -1,17 +1,10 @@
 #include "proxy/auth.hpp"
 
-#include <cstring>
 
 #include "core/units.hpp"
 
 namespace llmproxy::proxy {
 namespace {
-
-std::uint64_t Prefix(const core::KeyHash& h) {
-    std::uint64_t v;
-    std::memcpy(&v, h.data(), sizeof v);
-    return v;
-}
 
 std::string_view Trim(std::string_view v) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -38,32 +31,7 @@ core::LocalReply Forbidden(std::string code, std::string message) {
 
 }  // namespace
 
-KeyIndex::KeyIndex(const core::AuthConfig& auth) : enabled_(auth.enabled), auth_(auth) {
-    for (std::size_t i = 0; i < auth.keys.size(); ++i) {
-        by_prefix_.emplace(Prefix(auth.keys[i].hash), i);
-        std::vector<core::Cidr> ranges;
-        for (const auto& ip : auth.keys[i].allowed_ips) {
-            if (auto c = core::Cidr::Parse(ip)) ranges.push_back(*c);
-        }
-        allowed_ips_.push_back(std::move(ranges));
-    }
-}
-
-const core::ApiKeyConfig* KeyIndex::Find(const core::KeyHash& hash) const {
-    auto [begin, end] = by_prefix_.equal_range(Prefix(hash));
-    const core::ApiKeyConfig* found = nullptr;
-    for (auto it = begin; it != end; ++it) {
-        // Full 32-byte comparison in constant time; the bucket only narrows the search.
-        if (core::ConstantTimeEqual(auth_.keys[it->second].hash, hash)) found = &auth_.keys[it->second];
-    }
-    return found;
-}
-
-const std::vector<core::Cidr>& KeyIndex::AllowedIps(const core::ApiKeyConfig& key) const {
-    return allowed_ips_[static_cast<std::size_t>(&key - auth_.keys.data())];
-}
-
-AuthResult Authenticate(const KeyIndex& index, const Credentials& creds, const core::IpAddress& client_ip,
+AuthResult Authenticate(const KeySet& index, const Credentials& creds, const core::IpAddress& client_ip,
                         std::int64_t now_s) {
     AuthResult r;
     if (!index.enabled()) return r;
@@ -73,11 +41,12 @@ AuthResult Authenticate(const KeyIndex& index, const Credentials& creds, const c
             "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (or x-api-key / api-key).");
         return r;
     }
-    const core::ApiKeyConfig* key = index.Find(core::Sha256(presented));
-    if (key == nullptr) {
+    const KeyEntry* entry = index.Find(core::Sha256(presented));
+    if (entry == nullptr) {
         r.error = Unauthorized("Incorrect API key provided: " + core::MaskKey(presented) + ".");
         return r;
     }
+    const core::ApiKeyConfig* key = &entry->config;
     if (!key->active) {
         r.error = Forbidden("api_key_disabled", "The API key '" + key->name + "' is disabled.");
         return r;
@@ -86,12 +55,12 @@ AuthResult Authenticate(const KeyIndex& index, const Credentials& creds, const c
         r.error = Forbidden("api_key_expired", "The API key '" + key->name + "' has expired.");
         return r;
     }
-    const auto& ranges = index.AllowedIps(*key);
+    const auto& ranges = entry->allowed_ips;
     if (!ranges.empty() && !core::AnyContains(ranges, client_ip)) {
         r.error = Forbidden("ip_not_allowed", "The API key '" + key->name + "' may not be used from this address.");
         return r;
     }
-    r.key = key;
+    r.key = entry;
     return r;
 }
 

@@ -6,13 +6,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/cidr.hpp"
 #include "core/config.hpp"
 #include "core/openai_error.hpp"
 #include "core/secret_hash.hpp"
+#include "proxy/key_set.hpp"
 
 namespace llmproxy::proxy {
 
@@ -21,28 +21,13 @@ struct Credentials {
     std::string_view authorization, x_api_key, api_key;
 };
 
-/// Built once per config snapshot; shared read-only by workers.
-class KeyIndex {
-public:
-    explicit KeyIndex(const core::AuthConfig& auth);
-    const core::ApiKeyConfig* Find(const core::KeyHash& hash) const;
-    const std::vector<core::Cidr>& AllowedIps(const core::ApiKeyConfig& key) const;
-    bool enabled() const { return enabled_; }
-
-private:
-    bool enabled_;
-    const core::AuthConfig& auth_;
-    std::unordered_multimap<std::uint64_t, std::size_t> by_prefix_;  // first 8 hash bytes -> key index
-    std::vector<std::vector<core::Cidr>> allowed_ips_;
-};
-
 struct AuthResult {
-    const core::ApiKeyConfig* key = nullptr;  // null when auth is off
+    const KeyEntry* key = nullptr;  // null when auth is off
     std::optional<core::LocalReply> error;
 };
 
 /// Checks the key, its status, expiry and IP allow-list. `now_s` is unix seconds.
-AuthResult Authenticate(const KeyIndex& index, const Credentials& creds, const core::IpAddress& client_ip,
+AuthResult Authenticate(const KeySet& keys, const Credentials& creds, const core::IpAddress& client_ip,
                         std::int64_t now_s);
 
 /// May this key use this public model? (allowed_models globs)

@@ -1,6 +1,9 @@
 #include "proxy/rate_limiter.hpp"
 
 #include <cmath>
+#include <limits>
+
+#include "core/quota_period.hpp"
 
 
 namespace llmproxy::proxy {
@@ -22,8 +25,21 @@ void AppendHeader(std::string& out, const std::string& name, const std::string& 
     out += "\r\n";
 }
 
-core::LocalReply TooMany(const std::string& message) {
-    return {429, "rate_limit_error", "rate_limit_exceeded", message, {}, {}};
+const char* DenialMessage(LimitReason r) {
+    switch (r) {
+        case LimitReason::kGlobalRate: return "The gateway is over its request rate limit.";
+        case LimitReason::kGlobalConcurrency: return "The gateway is at its limit of concurrent requests.";
+        case LimitReason::kKeyRps: return "Rate limit reached for requests per second.";
+        case LimitReason::kKeyRpm: return "Rate limit reached for requests per minute.";
+        case LimitReason::kKeyTpm: return "Rate limit reached for tokens per minute.";
+        case LimitReason::kKeyConcurrency: return "Too many concurrent requests for this API key.";
+        case LimitReason::kKeyQuota:
+            return "You exceeded your current quota of tokens for this API key; it resets at the start of the next "
+                   "quota period.";
+        case LimitReason::kStoreUnavailable: return "The rate limit store is unavailable; try again shortly.";
+        case LimitReason::kCount: break;
+    }
+    return "Rate limit reached.";
 }
 
 }  // namespace
@@ -36,6 +52,8 @@ const char* LimitReasonName(LimitReason r) {
         case LimitReason::kKeyRpm: return "key_rpm";
         case LimitReason::kKeyTpm: return "key_tpm";
         case LimitReason::kKeyConcurrency: return "key_concurrency";
+        case LimitReason::kKeyQuota: return "key_quota";
+        case LimitReason::kStoreUnavailable: return "store_unavailable";
         case LimitReason::kCount: break;
     }
     return "none";
@@ -50,6 +68,7 @@ Admission& Admission::operator=(Admission&& o) noexcept {
         global_gate_ = std::exchange(o.global_gate_, nullptr);
         key_gate_ = std::exchange(o.key_gate_, nullptr);
         tpm_ = std::exchange(o.tpm_, nullptr);
+        quota_ = std::exchange(o.quota_, nullptr);
         tpm_charged_ = o.tpm_charged_;
     }
     return *this;
@@ -61,10 +80,47 @@ Admission::~Admission() {
     global_gate_ = key_gate_ = nullptr;
 }
 
-void Admission::SetActualTokens(std::int64_t tokens) {
-    if (!tpm_) return;
-    tpm_->Adjust(static_cast<double>(tokens) - tpm_charged_);
+void Admission::SetActualTokens(std::int64_t tokens, std::int64_t now_s) {
+    if (tpm_) tpm_->Adjust(static_cast<double>(tokens) - tpm_charged_);
+    if (quota_) quota_->Consume(tokens, now_s);
     tpm_ = nullptr;
+    quota_ = nullptr;
+}
+
+KeyCounters::KeyCounters(const core::ApiKeyConfig& key)
+    : limits(key.limits), quota(key.total_quota, key.quota_period) {
+    const auto& l = key.limits;
+    if (l.requests_per_second > 0) rps = std::make_unique<Gcra>(l.requests_per_second, l.requests_per_second);
+    if (l.requests_per_minute > 0) rpm = std::make_unique<Gcra>(l.requests_per_minute / 60.0, l.requests_per_minute);
+    if (l.tokens_per_minute > 0) tpm = std::make_unique<Gcra>(l.tokens_per_minute / 60.0, l.tokens_per_minute);
+    if (l.max_concurrent > 0) concurrency = std::make_unique<ConcurrencyGate>(l.max_concurrent);
+}
+
+bool KeyCounters::SameLimits(const core::ApiKeyConfig& key) const {
+    const auto& l = key.limits;
+    return l.requests_per_second == limits.requests_per_second && l.requests_per_minute == limits.requests_per_minute &&
+           l.tokens_per_minute == limits.tokens_per_minute && l.max_concurrent == limits.max_concurrent &&
+           key.total_quota == quota.limit() && key.quota_period == quota.period();
+}
+
+void DenyAdmission(Admission& a, LimitReason reason, std::int64_t retry_after_ns, const char* kind, std::int64_t limit,
+                   std::int64_t remaining, std::int64_t reset_ns) {
+    a.reason = reason;
+    if (reason == LimitReason::kKeyQuota) {
+        a.reply = core::LocalReply{429, "insufficient_quota", "insufficient_quota", DenialMessage(reason), {}, {}};
+    } else if (reason == LimitReason::kStoreUnavailable) {
+        a.reply = core::LocalReply{503, "api_error", "rate_limit_store_unavailable", DenialMessage(reason), {}, {}};
+    } else {
+        a.reply = core::LocalReply{429, "rate_limit_error", "rate_limit_exceeded", DenialMessage(reason), {}, {}};
+    }
+    const std::int64_t retry_s = std::max<std::int64_t>(1, (retry_after_ns + 999'999'999) / 1'000'000'000);
+    AppendHeader(a.headers, "Retry-After", std::to_string(retry_s));
+    if (kind) {
+        const std::string k = kind;
+        AppendHeader(a.headers, "x-ratelimit-limit-" + k, std::to_string(limit));
+        AppendHeader(a.headers, "x-ratelimit-remaining-" + k, std::to_string(remaining));
+        AppendHeader(a.headers, "x-ratelimit-reset-" + k, ResetText(reset_ns));
+    }
 }
 
 RateLimiter::RateLimiter(const core::Config& config) {
@@ -74,74 +130,61 @@ RateLimiter::RateLimiter(const core::Config& config) {
                                               rl.global_burst > 0 ? rl.global_burst : rl.global_requests_per_second);
     }
     if (rl.global_max_concurrent > 0) global_concurrency_ = std::make_unique<ConcurrencyGate>(rl.global_max_concurrent);
-    for (const auto& k : config.auth.keys) {
-        KeyState s;
-        const auto& l = k.limits;
-        if (l.requests_per_second > 0) s.rps = std::make_unique<Gcra>(l.requests_per_second, l.requests_per_second);
-        if (l.requests_per_minute > 0) s.rpm = std::make_unique<Gcra>(l.requests_per_minute / 60.0, l.requests_per_minute);
-        if (l.tokens_per_minute > 0) s.tpm = std::make_unique<Gcra>(l.tokens_per_minute / 60.0, l.tokens_per_minute);
-        if (l.max_concurrent > 0) s.concurrency = std::make_unique<ConcurrencyGate>(l.max_concurrent);
-        keys_.push_back(std::move(s));
-    }
 }
 
-Admission RateLimiter::Admit(int key_index, double estimated_tokens, std::int64_t now_ns) {
+Admission RateLimiter::Admit(KeyCounters* key, double estimated_tokens, std::int64_t now_ns, std::int64_t now_s,
+                             bool key_limits_elsewhere) {
     Admission a;
-    auto deny = [&](LimitReason reason, const std::string& message, const Gcra::Decision* d, const char* kind,
-                    std::int64_t limit) {
-        a.reason = reason;
-        a.reply = TooMany(message);
-        const std::int64_t retry_ns = d ? d->retry_after_ns : 1'000'000'000;
-        AppendHeader(a.headers, "Retry-After", std::to_string(std::max<std::int64_t>(1, (retry_ns + 999'999'999) / 1'000'000'000)));
-        if (d && kind) {
-            const std::string k = kind;
-            AppendHeader(a.headers, "x-ratelimit-limit-" + k, std::to_string(limit));
-            AppendHeader(a.headers, "x-ratelimit-remaining-" + k, std::to_string(d->remaining));
-            AppendHeader(a.headers, "x-ratelimit-reset-" + k, ResetText(d->reset_ns));
-        }
-        // Slots taken before the denial are released by the destructor of `a`... but a denied
-        // admission must hold nothing:
+    auto deny = [&](LimitReason reason, const Gcra::Decision* d, const char* kind, std::int64_t limit,
+                    std::int64_t retry_ns = 1'000'000'000) {
+        // A denied admission holds nothing: give back what was taken before the denial.
         if (a.global_gate_) a.global_gate_->Leave();
         if (a.key_gate_) a.key_gate_->Leave();
+        if (a.tpm_) a.tpm_->Adjust(-a.tpm_charged_);
         a.global_gate_ = a.key_gate_ = nullptr;
+        a.tpm_ = nullptr;
+        a.quota_ = nullptr;
+        DenyAdmission(a, reason, d ? d->retry_after_ns : retry_ns, d ? kind : nullptr, limit,
+                      d ? d->remaining : 0, d ? d->reset_ns : 0);
         return std::move(a);
     };
     if (global_rate_) {
         auto d = global_rate_->TryTake(now_ns);
-        if (!d.allowed) return deny(LimitReason::kGlobalRate, "The gateway is over its request rate limit.", &d, nullptr, 0);
+        if (!d.allowed) return deny(LimitReason::kGlobalRate, &d, nullptr, 0);
     }
     if (global_concurrency_) {
-        if (!global_concurrency_->TryEnter()) {
-            return deny(LimitReason::kGlobalConcurrency, "The gateway is at its limit of concurrent requests.", nullptr,
-                        nullptr, 0);
-        }
+        if (!global_concurrency_->TryEnter()) return deny(LimitReason::kGlobalConcurrency, nullptr, nullptr, 0);
         a.global_gate_ = global_concurrency_.get();
     }
-    if (key_index < 0 || key_index >= static_cast<int>(keys_.size())) return a;
-    auto& s = keys_[static_cast<std::size_t>(key_index)];
-    if (s.rps) {
-        auto d = s.rps->TryTake(now_ns);
-        if (!d.allowed) return deny(LimitReason::kKeyRps, "Rate limit reached for requests per second.", &d, "requests", s.rps->limit());
+    if (key == nullptr) return a;
+    if (key->quota.enabled()) {
+        if (key->quota.Exhausted(now_s)) {
+            const std::int64_t end = core::PeriodEnd(key->quota.period(), now_s);
+            const std::int64_t wait_ns =
+                end == std::numeric_limits<std::int64_t>::max() ? 86'400'000'000'000 : (end - now_s) * 1'000'000'000;
+            return deny(LimitReason::kKeyQuota, nullptr, nullptr, 0, wait_ns);
+        }
+        a.quota_ = &key->quota;
     }
-    if (s.rpm) {
-        auto d = s.rpm->TryTake(now_ns);
-        if (!d.allowed) return deny(LimitReason::kKeyRpm, "Rate limit reached for requests per minute.", &d, "requests", s.rpm->limit());
+    if (key_limits_elsewhere) return a;
+    if (key->rps) {
+        auto d = key->rps->TryTake(now_ns);
+        if (!d.allowed) return deny(LimitReason::kKeyRps, &d, "requests", key->rps->limit());
     }
-    if (s.tpm) {
+    if (key->rpm) {
+        auto d = key->rpm->TryTake(now_ns);
+        if (!d.allowed) return deny(LimitReason::kKeyRpm, &d, "requests", key->rpm->limit());
+    }
+    if (key->tpm) {
         const double cost = std::max(1.0, std::ceil(estimated_tokens));
-        auto d = s.tpm->TryTake(now_ns, cost);
-        if (!d.allowed) return deny(LimitReason::kKeyTpm, "Rate limit reached for tokens per minute.", &d, "tokens", s.tpm->limit());
-        a.tpm_ = s.tpm.get();
+        auto d = key->tpm->TryTake(now_ns, cost);
+        if (!d.allowed) return deny(LimitReason::kKeyTpm, &d, "tokens", key->tpm->limit());
+        a.tpm_ = key->tpm.get();
         a.tpm_charged_ = cost;
     }
-    if (s.concurrency) {
-        if (!s.concurrency->TryEnter()) {
-            if (a.tpm_) a.tpm_->Adjust(-a.tpm_charged_);  // not admitted: give the tokens back
-            a.tpm_ = nullptr;
-            return deny(LimitReason::kKeyConcurrency, "Too many concurrent requests for this API key.", nullptr,
-                        nullptr, 0);
-        }
-        a.key_gate_ = s.concurrency.get();
+    if (key->concurrency) {
+        if (!key->concurrency->TryEnter()) return deny(LimitReason::kKeyConcurrency, nullptr, nullptr, 0);
+        a.key_gate_ = key->concurrency.get();
     }
     return a;
 }

@@ -11,11 +11,31 @@
 #include "core/config.hpp"
 #include "core/openai_error.hpp"
 #include "proxy/gcra.hpp"
+#include "proxy/quota.hpp"
 
 namespace llmproxy::proxy {
 
-enum class LimitReason { kGlobalRate, kGlobalConcurrency, kKeyRps, kKeyRpm, kKeyTpm, kKeyConcurrency, kCount };
+enum class LimitReason {
+    kGlobalRate, kGlobalConcurrency, kKeyRps, kKeyRpm, kKeyTpm, kKeyConcurrency, kKeyQuota, kStoreUnavailable, kCount
+};
 const char* LimitReasonName(LimitReason r);
+
+/// One key's limit state. Owned by the key set (shared_ptr) and carried over when the key set
+/// is rebuilt, so reloading keys does not reset anyone's counters.
+struct KeyCounters {
+    explicit KeyCounters(const core::ApiKeyConfig& key);
+    bool SameLimits(const core::ApiKeyConfig& key) const;
+
+    core::KeyLimits limits;
+    std::unique_ptr<Gcra> rps, rpm, tpm;
+    std::unique_ptr<ConcurrencyGate> concurrency;
+    QuotaCounter quota;
+};
+
+/// The 429 for a denied limit, with Retry-After and the x-ratelimit-* headers OpenAI sends.
+/// `kind` is "requests" or "tokens" (null: no x-ratelimit headers).
+void DenyAdmission(class Admission& a, LimitReason reason, std::int64_t retry_after_ns, const char* kind,
+                   std::int64_t limit, std::int64_t remaining, std::int64_t reset_ns);
 
 class RateLimiter;
 
@@ -28,8 +48,10 @@ public:
     ~Admission();
 
     bool denied() const { return reply.has_value(); }
-    /// The request's real token count is known: correct the TPM charge made on the estimate.
-    void SetActualTokens(std::int64_t tokens);
+    /// The request finished with this real token count: correct the TPM charge made on the
+    /// estimate and count it against the key's quota.
+    void SetActualTokens(std::int64_t tokens, std::int64_t now_s);
+    double tpm_charged() const { return tpm_charged_; }
 
     std::optional<core::LocalReply> reply;  // 429 when denied
     std::string headers;                    // Retry-After and x-ratelimit-* for the 429
@@ -40,23 +62,21 @@ private:
     ConcurrencyGate* global_gate_ = nullptr;
     ConcurrencyGate* key_gate_ = nullptr;
     Gcra* tpm_ = nullptr;
+    QuotaCounter* quota_ = nullptr;
     double tpm_charged_ = 0;
 };
 
 class RateLimiter {
 public:
     explicit RateLimiter(const core::Config& config);
-    /// `key_index` is the caller's position in auth.keys (-1 without a key).
-    Admission Admit(int key_index, double estimated_tokens, std::int64_t now_ns);
+    /// `key` is the caller's counters (null without a key). With `key_limits_elsewhere` (Redis
+    /// storage) only the global limits and the quota are checked here.
+    Admission Admit(KeyCounters* key, double estimated_tokens, std::int64_t now_ns, std::int64_t now_s,
+                    bool key_limits_elsewhere = false);
 
 private:
-    struct KeyState {
-        std::unique_ptr<Gcra> rps, rpm, tpm;
-        std::unique_ptr<ConcurrencyGate> concurrency;
-    };
     std::unique_ptr<Gcra> global_rate_;
     std::unique_ptr<ConcurrencyGate> global_concurrency_;
-    std::vector<KeyState> keys_;
 };
 
 }  // namespace llmproxy::proxy

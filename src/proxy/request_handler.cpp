@@ -179,9 +179,12 @@ namespace {
 // code has bugs with those) and makes each step plain code.
 struct Plan {
     Endpoint endpoint = Endpoint::kUnknown;
-    Admission admission;          // holds concurrency slots until the request ends
-    std::string error_headers;    // extra headers for `error` (e.g. Retry-After)
-    const core::ApiKeyConfig* key = nullptr;  // the caller's key (null when auth is off)
+    // The key set is held for the whole request: `key` and the admission's counters live in it
+    // (declared first, destroyed last).
+    std::shared_ptr<const KeySet> keys;
+    const KeyEntry* key = nullptr;  // the caller's key (null when auth is off)
+    Admission admission;            // holds concurrency slots until the request ends
+    std::string error_headers;      // extra headers for `error` (e.g. Retry-After)
     std::optional<core::LocalReply> error;
     std::string_view content_type = "application/json";
     unsigned local_status = 0;  // > 0: answer locally with local_body
@@ -266,7 +269,9 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
     const auto peer = core::IpAddress::Parse(peer_ip).value_or(core::IpAddress{});
     const auto client = ClientAddress(peer, Header(req, "x-forwarded-for"), snap.trusted_proxies);
     const Credentials creds{Header(req, "authorization"), Header(req, "x-api-key"), Header(req, "api-key")};
-    AuthResult auth = Authenticate(snap.keys, creds, client, std::time(nullptr));
+    plan.keys = worker.keys();
+    const std::int64_t now_s = std::time(nullptr);
+    AuthResult auth = Authenticate(*plan.keys, creds, client, now_s);
     if (auth.error) {
         plan.error = std::move(auth.error);
         return plan;
@@ -274,12 +279,12 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
     plan.key = auth.key;
     if (ep.kind == Endpoint::kModels) {
         plan.local_status = 200;
-        plan.local_body = ModelList(snap.routes, plan.key);
+        plan.local_body = ModelList(snap.routes, plan.key ? &plan.key->config : nullptr);
         return plan;
     }
     if (ep.kind == Endpoint::kModel) {
         auto id = std::string(ep.model_id);
-        if (snap.routes.Resolve(id).route == nullptr || (plan.key && !ModelAllowed(*plan.key, id))) {
+        if (snap.routes.Resolve(id).route == nullptr || (plan.key && !ModelAllowed(plan.key->config, id))) {
             plan.error = core::NotFound("The model '" + id + "' does not exist", "model_not_found");
         } else {
             plan.local_status = 200;
@@ -313,9 +318,9 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
             "The model '" + res.public_model + "' does not exist or is not served by this gateway", "model_not_found");
         return plan;
     }
-    if (plan.key && !ModelAllowed(*plan.key, res.public_model)) {
+    if (plan.key && !ModelAllowed(plan.key->config, res.public_model)) {
         plan.error = core::LocalReply{403, "permission_error", "model_not_allowed",
-                                      "The API key '" + plan.key->name + "' may not use the model '" +
+                                      "The API key '" + plan.key->config.name + "' may not use the model '" +
                                           res.public_model + "'.",
                                       "model", {}};
         return plan;
@@ -323,10 +328,10 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
     // Limits: after auth (limits are per key) and the body scan (TPM needs the estimate).
     const double estimated_tokens = static_cast<double>(req.body().size()) / 4.0 +
                                     static_cast<double>(routed.body.max_tokens.value_or(0));
-    const int key_index = plan.key ? static_cast<int>(plan.key - config.auth.keys.data()) : -1;
     const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             std::chrono::steady_clock::now().time_since_epoch()).count();
-    plan.admission = snap.limiter->Admit(key_index, estimated_tokens, now_ns);
+    plan.admission =
+        snap.limiter->Admit(plan.key ? plan.key->counters.get() : nullptr, estimated_tokens, now_ns, now_s);
     if (plan.admission.denied()) {
         worker.metrics().CountRateLimited(static_cast<std::size_t>(plan.admission.reason));
         plan.error = plan.admission.reply;
@@ -386,7 +391,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
     observe::RequestLabels labels{std::string_view(method.data(), method.size()), EndpointLabel(plan.endpoint),
                                   plan.routed.public_model, record.provider, record.status};
     worker.metrics().RecordRequest(labels, duration, ttft);
-    if (record.usage) plan.admission.SetActualTokens(record.usage->total_tokens);
+    if (record.usage) plan.admission.SetActualTokens(record.usage->total_tokens, std::time(nullptr));
     if (record.usage) {
         worker.metrics().CountTokens(plan.routed.public_model, record.provider, record.usage->prompt_tokens,
                                      record.usage->completion_tokens);
@@ -397,9 +402,9 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
         usage::UsageEvent e;
         e.request_id = request_id;
         if (plan.key) {
-            e.user_id = plan.key->user_id;
-            e.key_name = plan.key->name;
-            e.api_key = plan.key->key_hint;
+            e.user_id = plan.key->config.user_id;
+            e.key_name = plan.key->config.name;
+            e.api_key = plan.key->config.key_hint;
         }
         e.model = plan.routed.public_model;
         e.provider = record.provider;
@@ -430,9 +435,9 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
                                 plan.routed.body.stream};
         if (!plan.routed.traceparent.empty()) a.trace_id = core::TraceId(plan.routed.traceparent);
         if (plan.key) {
-            a.key_name = plan.key->name;
-            a.user_id = plan.key->user_id;
-            a.api_key = plan.key->key_hint;
+            a.key_name = plan.key->config.name;
+            a.user_id = plan.key->config.user_id;
+            a.api_key = plan.key->config.key_hint;
         }
         if (record.usage) {
             a.prompt_tokens = record.usage->prompt_tokens;

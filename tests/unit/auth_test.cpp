@@ -66,13 +66,14 @@ TEST(SecretHash, HashingCompareAndMask) {
 
 TEST(Auth, HeadersAndOutcomes) {
     auto config = Load(Config1());
-    KeyIndex index(config->auth);
+    auto keys = BuildKeySet(*config, {}, nullptr);
+    const KeySet& index = *keys;
     auto any = Ip("127.0.0.1");
     auto ok = Authenticate(index, {"Bearer sk-team-a-0123456789", "", ""}, any, 1000);
     ASSERT_FALSE(ok.error);
-    EXPECT_EQ(ok.key->name, "team-a");
-    EXPECT_EQ(Authenticate(index, {"", "sk-team-a-0123456789", ""}, any, 0).key->name, "team-a");
-    EXPECT_EQ(Authenticate(index, {"", "", "sk-from-hash-999999"}, any, 0).key->name, "hashed");
+    EXPECT_EQ(ok.key->config.name, "team-a");
+    EXPECT_EQ(Authenticate(index, {"", "sk-team-a-0123456789", ""}, any, 0).key->config.name, "team-a");
+    EXPECT_EQ(Authenticate(index, {"", "", "sk-from-hash-999999"}, any, 0).key->config.name, "hashed");
     auto missing = Authenticate(index, {"", "", ""}, any, 0);
     EXPECT_EQ(missing.error->status, 401);
     auto wrong = Authenticate(index, {"Bearer sk-wrong-key-00000000", "", ""}, any, 0);
@@ -86,14 +87,14 @@ TEST(Auth, HeadersAndOutcomes) {
     EXPECT_EQ(Authenticate(index, {"Bearer sk-office-00000000", "", ""}, Ip("10.0.9.1"), 0).error->code,
               "ip_not_allowed");
     EXPECT_FALSE(Authenticate(index, {"Bearer sk-office-00000000", "", ""}, Ip("::ffff:10.0.1.5"), 0).error);
-    EXPECT_TRUE(ModelAllowed(*ok.key, "gpt-4o"));
-    EXPECT_FALSE(ModelAllowed(*ok.key, "claude-3"));
+    EXPECT_TRUE(ModelAllowed(ok.key->config, "gpt-4o"));
+    EXPECT_FALSE(ModelAllowed(ok.key->config, "claude-3"));
 }
 
 TEST(Auth, OffMeansOpen) {
     auto config = Load("providers: [ { name: a, base_url: 'http://h:1' } ]\n");
-    KeyIndex index(config->auth);
-    auto r = Authenticate(index, {"", "", ""}, Ip("1.2.3.4"), 0);
+    auto keys = BuildKeySet(*config, {}, nullptr);
+    auto r = Authenticate(*keys, {"", "", ""}, Ip("1.2.3.4"), 0);
     EXPECT_FALSE(r.error);
     EXPECT_EQ(r.key, nullptr);
 }
@@ -117,7 +118,7 @@ auth:
     - { name: both, key: a, key_hash: b }
     - { key: sk-x, name: dup }
     - { key: sk-y, name: dup, expires_at: "tomorrow", allowed_ips: ["300.1.1.1"] }
-    - { key: sk-z, name: limited, total_quota: 5 }
+    - { key: sk-z, name: limited, total_quota: 5, quota_reset_period: hourly }
 )", "t.yaml");
     std::string all;
     for (const auto& e : r.errors) all += e + "\n";
@@ -126,5 +127,5 @@ auth:
     EXPECT_NE(all.find("auth.keys[2].name: duplicate key name"), std::string::npos) << all;
     EXPECT_NE(all.find("auth.keys[2].expires_at: must be UTC"), std::string::npos) << all;
     EXPECT_NE(all.find("auth.keys[2].allowed_ips: \"300.1.1.1\""), std::string::npos) << all;
-    EXPECT_NE(all.find("auth.keys[3].total_quota: quotas are not implemented yet"), std::string::npos) << all;
+    EXPECT_NE(all.find("auth.keys[3].quota_reset_period: must be daily, weekly, monthly or never"), std::string::npos) << all;
 }

@@ -4,6 +4,7 @@
 
 #include "core/config.hpp"
 #include "proxy/gcra.hpp"
+#include "proxy/key_set.hpp"
 #include "proxy/rate_limiter.hpp"
 
 using namespace llmproxy;
@@ -77,14 +78,17 @@ rate_limit: { key_defaults: { requests_per_minute: 100, max_concurrent: 1 } }
     EXPECT_EQ(r.config->auth.keys[0].limits.requests_per_minute, 3);
     EXPECT_EQ(r.config->auth.keys[0].limits.max_concurrent, 1);  // from defaults
     RateLimiter limiter(*r.config);
+    auto keys = BuildKeySet(*r.config, {}, nullptr);
+    KeyCounters* a = keys->entries()[0].counters.get();
+    KeyCounters* b = keys->entries()[1].counters.get();
     {
         std::vector<Admission> held;
         for (int i = 0; i < 3; ++i) {
-            held.push_back(limiter.Admit(0, 10, 0));
+            held.push_back(limiter.Admit(a, 10, 0, 0));
             EXPECT_FALSE(held.back().denied()) << i;
             held.pop_back();  // finished: releases the concurrency slot
         }
-        auto over = limiter.Admit(0, 10, 0);
+        auto over = limiter.Admit(a, 10, 0, 0);
         ASSERT_TRUE(over.denied());
         EXPECT_EQ(over.reply->status, 429);
         EXPECT_EQ(over.reply->code, "rate_limit_exceeded");
@@ -94,9 +98,9 @@ rate_limit: { key_defaults: { requests_per_minute: 100, max_concurrent: 1 } }
         EXPECT_NE(over.headers.find("x-ratelimit-remaining-requests: 0\r\n"), std::string::npos);
         EXPECT_NE(over.headers.find("x-ratelimit-reset-requests: 1m0s\r\n"), std::string::npos) << over.headers;
     }
-    auto first = limiter.Admit(1, 10, 0);
+    auto first = limiter.Admit(b, 10, 0, 0);
     EXPECT_FALSE(first.denied());
-    auto second = limiter.Admit(1, 10, 0);  // max_concurrent 1 while `first` is in flight
+    auto second = limiter.Admit(b, 10, 0, 0);  // max_concurrent 1 while `first` is in flight
     ASSERT_TRUE(second.denied());
     EXPECT_EQ(second.reason, LimitReason::kKeyConcurrency);
 }
@@ -108,22 +112,106 @@ rate_limit: { global: { requests_per_second: 2, burst: 2, max_concurrent: 10 } }
 )", "t.yaml");
     ASSERT_TRUE(r.errors.empty());
     RateLimiter limiter(*r.config);
-    EXPECT_FALSE(limiter.Admit(-1, 0, 0).denied());
-    EXPECT_FALSE(limiter.Admit(-1, 0, 0).denied());
-    auto third = limiter.Admit(-1, 0, 0);
+    EXPECT_FALSE(limiter.Admit(nullptr, 0, 0, 0).denied());
+    EXPECT_FALSE(limiter.Admit(nullptr, 0, 0, 0).denied());
+    auto third = limiter.Admit(nullptr, 0, 0, 0);
     EXPECT_TRUE(third.denied());
     EXPECT_EQ(third.reason, LimitReason::kGlobalRate);
-    EXPECT_FALSE(limiter.Admit(-1, 0, kSec / 2).denied());
+    EXPECT_FALSE(limiter.Admit(nullptr, 0, kSec / 2, 0).denied());
 }
 
-TEST(RateLimiter, ConfigRefusesWhatIsNotBuiltYet) {
+TEST(RateLimiter, RedisStorageNeedsRedisUrl) {
     auto r = core::LoadConfigString(R"(
 providers: [ { name: a, base_url: "http://h:1" } ]
-rate_limit: { storage: redis }
-auth: { keys: [ { key: sk-x-00000000000, name: x, total_quota: 1000 } ] }
+rate_limit: { storage: redis, on_redis_error: maybe }
 )", "t.yaml");
     std::string all;
     for (const auto& e : r.errors) all += e + "\n";
-    EXPECT_NE(all.find("rate_limit.storage: only memory is implemented yet"), std::string::npos) << all;
-    EXPECT_NE(all.find("total_quota: quotas are not implemented yet"), std::string::npos) << all;
+    EXPECT_NE(all.find("rate_limit.storage: is redis but redis.url is not set"), std::string::npos) << all;
+    EXPECT_NE(all.find("rate_limit.on_redis_error: must be fail_open or fail_closed"), std::string::npos) << all;
+    auto ok = core::LoadConfigString(R"(
+providers: [ { name: a, base_url: "http://h:1" } ]
+redis: { url: "redis://:s3cret@127.0.0.1:6390/2", timeout: 20ms }
+rate_limit: { storage: redis, on_redis_error: fail_closed }
+)", "t.yaml");
+    ASSERT_TRUE(ok.errors.empty()) << ok.errors[0];
+    EXPECT_EQ(ok.config->redis.port, "6390");
+    EXPECT_EQ(ok.config->redis.password, "s3cret");
+    EXPECT_EQ(ok.config->redis.db, 2);
+    EXPECT_FALSE(ok.config->rate_limit.fail_open);
+}
+
+TEST(Quota, ExhaustedKeyGetsInsufficientQuotaUntilTheWindowRolls) {
+    auto r = core::LoadConfigString(R"(
+providers: [ { name: a, base_url: "http://h:1" } ]
+auth: { keys: [ { key: sk-q-00000000000, name: q, total_quota: 100, quota_reset_period: daily } ] }
+)", "t.yaml");
+    ASSERT_TRUE(r.errors.empty()) << r.errors[0];
+    RateLimiter limiter(*r.config);
+    auto keys = BuildKeySet(*r.config, {}, nullptr);
+    KeyCounters* q = keys->entries()[0].counters.get();
+    const std::int64_t day = 1'767'225'600;  // 2026-01-01T00:00:00Z
+    {
+        auto a = limiter.Admit(q, 10, 0, day + 10);
+        ASSERT_FALSE(a.denied());
+        a.SetActualTokens(99, day + 11);  // real usage counts, not the estimate
+    }
+    EXPECT_EQ(q->quota.Used(day + 12), 99);
+    {
+        auto a = limiter.Admit(q, 10, 0, day + 12);  // 99 < 100: still admitted
+        ASSERT_FALSE(a.denied());
+        a.SetActualTokens(5, day + 13);
+    }
+    auto over = limiter.Admit(q, 10, 0, day + 14);
+    ASSERT_TRUE(over.denied());
+    EXPECT_EQ(over.reply->status, 429);
+    EXPECT_EQ(over.reply->code, "insufficient_quota");
+    EXPECT_EQ(over.reply->type, "insufficient_quota");
+    EXPECT_EQ(over.reason, LimitReason::kKeyQuota);
+    EXPECT_NE(over.headers.find("Retry-After: 86386\r\n"), std::string::npos) << over.headers;  // to midnight
+    EXPECT_FALSE(limiter.Admit(q, 10, 0, day + 86'400).denied());  // next day: a fresh window
+}
+
+TEST(Quota, SyncMergesOtherInstancesAndKeepsLocalAdditions) {
+    QuotaCounter q(1000, core::QuotaPeriod::kMonthly);
+    const std::int64_t t = 1'767'225'600;
+    q.Consume(30, t);
+    auto pending = q.TakeUnsynced(t);
+    EXPECT_EQ(pending.delta, 30);
+    q.Consume(5, t);                                      // finished while the write was in flight
+    q.SetSyncedTotal(pending.period_start, 30 + 400);     // another instance used 400
+    EXPECT_EQ(q.Used(t), 435);
+    EXPECT_EQ(q.TakeUnsynced(t).delta, 5);
+    auto lost = q.TakeUnsynced(t);
+    EXPECT_EQ(lost.delta, 0);
+    q.Consume(7, t);
+    auto failed = q.TakeUnsynced(t);
+    q.ReturnUnsynced(failed);                             // the store was down: retried next time
+    EXPECT_EQ(q.TakeUnsynced(t).delta, 7);
+}
+
+TEST(KeySet, RebuildKeepsCountersOfUnchangedKeys) {
+    auto r = core::LoadConfigString(R"(
+providers: [ { name: a, base_url: "http://h:1" } ]
+auth: { keys: [ { key: sk-c-00000000000, name: c, rate_limit: { max_concurrent: 1 } } ] }
+)", "t.yaml");
+    ASSERT_TRUE(r.errors.empty());
+    core::ApiKeyConfig stored;
+    stored.name = "s";
+    stored.hash = core::Sha256("sk-stored-0000000");
+    stored.limits.max_concurrent = 2;
+    auto first = BuildKeySet(*r.config, {stored}, nullptr);
+    ASSERT_EQ(first->entries().size(), 2u);
+    ASSERT_NE(first->Find(core::Sha256("sk-stored-0000000")), nullptr);
+    core::ApiKeyConfig clash = stored;  // same name as a config key: ignored
+    clash.name = "c";
+    clash.hash = core::Sha256("sk-other-00000000");
+    std::vector<std::string> warnings;
+    auto second = BuildKeySet(*r.config, {stored, clash}, first.get(), &warnings);
+    EXPECT_EQ(second->entries().size(), 2u);
+    EXPECT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(second->entries()[1].counters, first->entries()[1].counters);  // same limits: carried over
+    stored.limits.max_concurrent = 3;
+    auto third = BuildKeySet(*r.config, {stored}, second.get());
+    EXPECT_NE(third->entries()[1].counters, second->entries()[1].counters);  // new limits: new counters
 }

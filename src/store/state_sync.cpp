@@ -1,0 +1,109 @@
+#include "store/state_sync.hpp"
+
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+#include "core/quota_period.hpp"
+
+namespace llmproxy::store {
+
+StateSync::StateSync(std::shared_ptr<const core::Config> config, Store* store, QuotaBackend* quotas,
+                     proxy::KeyDirectory& keys)
+    : config_(std::move(config)), store_(store), quotas_(quotas), keys_(keys) {}
+
+StateSync::~StateSync() {
+    Stop();
+}
+
+void StateSync::Initialize() {
+    if (store_) {
+        keys_version_ = store_->KeysVersion();
+        auto previous = keys_.Load();
+        keys_.Publish(proxy::BuildKeySet(*config_, store_->ListKeys(), previous.get()));
+    } else {
+        keys_.Publish(proxy::BuildKeySet(*config_, {}, nullptr));
+    }
+    SyncQuotas();
+}
+
+void StateSync::Start() {
+    if (!store_ && !quotas_) return;  // nothing to keep in sync
+    thread_ = std::thread([this] { Run(); });
+}
+
+void StateSync::Stop() {
+    {
+        std::lock_guard lock(mu_);
+        if (stop_) return;
+        stop_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    try {
+        SyncQuotas();  // the last requests' usage must not be lost on shutdown
+    } catch (const std::exception& e) {
+        spdlog::error("quota flush at shutdown failed: {}", e.what());
+    }
+}
+
+void StateSync::Run() {
+    using clock = std::chrono::steady_clock;
+    auto next_poll = clock::now() + config_->database.poll_interval;
+    auto next_sync = clock::now() + config_->database.sync_interval;
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+        wake_.wait_until(lock, std::min(next_poll, next_sync), [&] { return stop_; });
+        if (stop_) break;
+        lock.unlock();
+        const auto now = clock::now();
+        try {
+            if (store_ && now >= next_poll) {
+                next_poll = now + config_->database.poll_interval;
+                ReloadKeysIfChanged(false);
+            }
+            if (now >= next_sync) {
+                next_sync = now + config_->database.sync_interval;
+                SyncQuotas();
+            }
+        } catch (const std::exception& e) {
+            // The store is down or busy: workers keep the last keys and local counts.
+            spdlog::warn("state sync: {}", e.what());
+        }
+        lock.lock();
+    }
+}
+
+void StateSync::ReloadKeysIfChanged(bool force) {
+    const std::int64_t version = store_->KeysVersion();
+    if (!force && version == keys_version_) return;
+    std::vector<std::string> warnings;
+    auto previous = keys_.Load();
+    auto next = proxy::BuildKeySet(*config_, store_->ListKeys(), previous.get(), &warnings);
+    for (const auto& w : warnings) spdlog::warn("keys: {}", w);
+    spdlog::info("keys: reloaded from the store ({} keys, version {})", next->entries().size(), version);
+    keys_.Publish(std::move(next));
+    keys_version_ = version;
+}
+
+void StateSync::SyncQuotas() {
+    if (!quotas_) return;
+    auto keys = keys_.Load();
+    if (!keys) return;
+    const std::int64_t now = std::time(nullptr);
+    for (const auto& entry : keys->entries()) {
+        auto& quota = entry.counters->quota;
+        if (!quota.enabled()) continue;
+        const auto pending = quota.TakeUnsynced(now);
+        try {
+            const std::int64_t total =
+                quotas_->Add(entry.id, pending.period_start, core::PeriodEnd(quota.period(), now), pending.delta);
+            quota.SetSyncedTotal(pending.period_start, total);
+        } catch (...) {
+            quota.ReturnUnsynced(pending);
+            throw;
+        }
+    }
+}
+
+}  // namespace llmproxy::store

@@ -1,0 +1,43 @@
+#pragma once
+// The persistent store: API keys written at run time (CLI now, admin API later) and quota
+// counters, over SQLite or PostgreSQL. Schema migrations are built in and versioned.
+// Blocking: used by the sync thread and the CLI, never by a worker.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "store/sql_connection.hpp"
+
+namespace llmproxy::store {
+
+class Store {
+public:
+    explicit Store(std::unique_ptr<SqlConnection> sql);  // migrates the schema
+    static std::unique_ptr<Store> Open(const std::string& url);
+
+    // Keys. Limits left unset (< 0) take rate_limit.key_defaults when the gateway loads them.
+    std::vector<core::ApiKeyConfig> ListKeys();
+    void AddKey(const core::ApiKeyConfig& key);  // throws SqlError on a duplicate name or key
+    bool SetKeyActive(const std::string& name, bool active);
+    bool DeleteKey(const std::string& name);
+    /// Bumped by every key write: the gateway reloads its keys when it changes.
+    std::int64_t KeysVersion();
+
+    /// Adds `delta` tokens to a key's counter for the window starting at `period_start` and
+    /// returns the window's total (all instances sharing the store).
+    std::int64_t AddQuotaUsage(const std::string& key_id, std::int64_t period_start, std::int64_t delta);
+
+    int schema_version() const { return schema_version_; }
+    SqlConnection& sql() { return *sql_; }
+
+private:
+    void Migrate();
+    void BumpKeysVersion();
+
+    std::unique_ptr<SqlConnection> sql_;
+    int schema_version_ = 0;
+};
+
+}  // namespace llmproxy::store

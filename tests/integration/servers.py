@@ -1,0 +1,86 @@
+"""Real Redis and PostgreSQL servers for tests, on 127.0.0.1 and a free port, in a temporary
+directory; stopped by stop() (tests call it from addCleanup)."""
+import os
+import pwd
+import shutil
+import subprocess
+import time
+
+from harness import free_port, wait_port
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+class RedisServer:
+    def __init__(self, workdir, port=None):
+        self.port = port or free_port()
+        self.dir = workdir
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        # No persistence: a restart of this server loses the counters, like a failover would.
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, self.proc)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.proc = None
+
+    def cli(self, *args):
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+
+
+class PostgresServer:
+    """initdb + postgres on a free loopback port. PostgreSQL refuses to run as root, so as root
+    the cluster belongs to the 'postgres' system user."""
+
+    def __init__(self, workdir):
+        self.port = free_port()
+        self.dir = os.path.join(workdir, "pg")
+        self.run_as = []
+        if os.geteuid() == 0:
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        os.makedirs(self.dir)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            os.chmod(workdir, 0o755)  # let the postgres user reach its directory
+        subprocess.run(self.run_as + [f"{PG_BIN}/initdb", "-D", self.dir, "-A", "trust", "-U", "llmproxy",
+                                      "--no-sync"], check=True, capture_output=True, timeout=120)
+        self.proc = subprocess.Popen(
+            self.run_as + [f"{PG_BIN}/postgres", "-D", self.dir, "-h", "127.0.0.1", "-p", str(self.port), "-k",
+                           self.dir, "-c", "fsync=off"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            r = subprocess.run([f"{PG_BIN}/pg_isready", "-h", "127.0.0.1", "-p", str(self.port)],
+                               capture_output=True, timeout=5)
+            if r.returncode == 0:
+                break
+            time.sleep(0.1)
+        wait_port(self.port, self.proc)
+        subprocess.run([f"{PG_BIN}/createdb" if os.path.exists(f"{PG_BIN}/createdb") else "createdb", "-h",
+                        "127.0.0.1", "-p", str(self.port), "-U", "llmproxy", "llmproxy"], check=True,
+                       capture_output=True, timeout=30)
+
+    @property
+    def url(self):
+        return f"postgres://llmproxy@127.0.0.1:{self.port}/llmproxy"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()  # the runuser wrapper forwards it; postgres does a fast shutdown
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,138 @@
+"""Keys and quotas in the persistent store: the `llm-proxy keys` CLI against SQLite and a real
+PostgreSQL, the gateway picking up key changes while running, quotas that survive restarts and
+are shared by two instances."""
+import json
+import os
+import re
+import subprocess
+import unittest
+
+from harness import CHAT, GATEWAY, GatewayTest, eventually
+from servers import PostgresServer
+
+
+class StoreBase(GatewayTest):
+    def keys(self, db_url, *args, check=True):
+        r = subprocess.run([GATEWAY, "keys", "--database", db_url, *args], capture_output=True, text=True,
+                           timeout=30)
+        if check:
+            self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def add_key(self, db_url, name, *args):
+        out = self.keys(db_url, "add", "--name", name, *args).stdout
+        m = re.search(r"(sk-[A-Za-z0-9]{48})", out)
+        self.assertTrue(m, out)
+        return m.group(1)
+
+    def store_gateway(self, db_url, config_keys=""):
+        return self.gateway(f"""
+providers: [ {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1" }} ]
+auth:
+  enabled: true
+{config_keys}
+database: {{ url: "{db_url}", poll_interval: 100ms, sync_interval: 100ms }}
+""")
+
+    def chat(self, key, port=None):
+        return self.post("/v1/chat/completions", CHAT, headers={"Authorization": f"Bearer {key}"}, port=port)
+
+    def use_up_quota(self, key, ports):
+        """Sends chats round-robin over `ports` until the quota answers 429; returns how many passed."""
+        passed = 0
+        for i in range(200):
+            port = ports[i % len(ports)]
+            r = self.chat(key, port)
+            if r.status == 429:
+                self.assertOpenAIError(r, 429, "insufficient_quota")
+                self.assertEqual(r.json()["error"]["type"], "insufficient_quota")
+                return passed
+            self.assertEqual(r.status, 200, r.body)
+            passed += 1
+            # Counters are written every 100 ms: let the instances see each other's usage.
+            eventually(lambda: False, timeout=0.12)
+        self.fail("the quota never ran out")
+
+
+class SqliteStore(StoreBase):
+    def setUp(self):
+        super().setUp()
+        self.up = self.mock("m1")
+        self.db = "sqlite://" + os.path.join(self.tmp.name, "keys.db")
+
+    def test_cli_and_live_key_changes(self):
+        key = self.add_key(self.db, "alice", "--user-id", "u-7", "--models", "gpt-*,o1", "--metadata", "team=ml")
+        listed = json.loads(self.keys(self.db, "list", "--json").stdout)
+        self.assertEqual(listed[0]["name"], "alice")
+        self.assertEqual(listed[0]["key"], "sk-..." + key[-4:])
+        self.assertEqual(listed[0]["allowed_models"], ["gpt-*", "o1"])
+        self.assertNotIn(key, self.keys(self.db, "list").stdout)  # never shown again
+        with open(self.db[len("sqlite://"):], "rb") as f:
+            self.assertNotIn(key.encode(), f.read())  # only the hash is stored
+        self.assertNotEqual(self.keys(self.db, "add", "--name", "alice", check=False).returncode, 0)
+        self.assertNotEqual(self.keys(self.db, "disable", "nobody", check=False).returncode, 0)
+
+        self.store_gateway(self.db, "  keys: [ { key: sk-config-key-000001, name: cfg } ]")
+        self.assertEqual(self.chat(key).status, 200)
+        self.assertEqual(self.chat("sk-config-key-000001").status, 200)  # config keys still work
+        self.assertOpenAIError(self.post("/v1/chat/completions", dict(CHAT, model="claude-3"),
+                                         headers={"Authorization": f"Bearer {key}"}), 403, "model_not_allowed")
+
+        # Written while the gateway runs: seen within a poll interval.
+        bob = self.add_key(self.db, "bob")
+        self.assertEqual(eventually(lambda: self.chat(bob).status == 200), True)
+        self.keys(self.db, "disable", "alice")
+        self.assertTrue(eventually(lambda: self.chat(key).status == 403))
+        self.assertOpenAIError(self.chat(key), 403, "api_key_disabled")
+        self.keys(self.db, "enable", "alice")
+        self.assertTrue(eventually(lambda: self.chat(key).status == 200))
+        self.keys(self.db, "delete", "alice")
+        self.assertTrue(eventually(lambda: self.chat(key).status == 401))
+        self.assertOpenAIError(self.chat(key), 401, "invalid_api_key")
+
+    def test_quota_survives_restart(self):
+        key = self.add_key(self.db, "q", "--quota", "60", "--quota-period", "daily")
+        self.store_gateway(self.db)
+        passed = self.use_up_quota(key, [self.gw_port])
+        self.assertGreater(passed, 0)
+        self.gw_proc.terminate()
+        self.gw_proc.wait(timeout=10)
+        self.store_gateway(self.db)  # a new process: the counter comes from the store
+        self.assertOpenAIError(self.chat(key), 429, "insufficient_quota")
+        other = self.add_key(self.db, "fresh", "--quota", "60")
+        self.assertTrue(eventually(lambda: self.chat(other).status == 200))  # quotas are per key
+
+
+class PostgresStore(StoreBase):
+    def setUp(self):
+        super().setUp()
+        self.up = self.mock("m1")
+        self.pg = PostgresServer(self.tmp.name)
+        self.addCleanup(self.pg.stop)
+
+    def test_two_instances_share_keys_and_quota_across_restarts(self):
+        key = self.add_key(self.pg.url, "shared", "--quota", "80", "--quota-period", "monthly")
+        a = self.store_gateway(self.pg.url)
+        proc_a = self.gw_proc
+        b = self.store_gateway(self.pg.url)
+        proc_b = self.gw_proc
+        passed = self.use_up_quota(key, [a, b])
+        # Per request usage is prompt + 4 completion tokens (the mock's), so 80 tokens allow a few
+        # requests in all: not a few per instance.
+        one = self.chat_tokens()
+        self.assertLessEqual(passed, 80 // one + 2, passed)
+        for p in (proc_a, proc_b):
+            p.terminate()
+            p.wait(timeout=10)
+        a = self.store_gateway(self.pg.url)
+        self.assertOpenAIError(self.chat(key, a), 429, "insufficient_quota")
+        late = self.add_key(self.pg.url, "late")
+        self.assertTrue(eventually(lambda: self.chat(late, a).status == 200))
+
+    def chat_tokens(self):
+        r = self.post("/v1/chat/completions", CHAT, port=self.up)
+        return r.json()["usage"]["total_tokens"]
+
+
+if __name__ == "__main__":
+    unittest.main()

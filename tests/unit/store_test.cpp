@@ -1,0 +1,101 @@
+// The SQL store against a real SQLite file (PostgreSQL is covered by the integration suite
+// with a real server).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <unistd.h>
+
+#include "core/secret_hash.hpp"
+#include "store/store.hpp"
+
+using namespace llmproxy;
+
+namespace {
+
+struct TempDb {
+    std::string path = (std::filesystem::temp_directory_path() /
+                        ("lp-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".db"))
+                           .string();
+    ~TempDb() {
+        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    }
+    static inline int counter = 0;
+};
+
+core::ApiKeyConfig Key(const std::string& name, const std::string& secret) {
+    core::ApiKeyConfig k;
+    k.name = name;
+    k.hash = core::Sha256(secret);
+    k.key_hint = core::MaskKey(secret);
+    return k;
+}
+
+}  // namespace
+
+TEST(Store, KeysRoundTripAndVersion) {
+    TempDb db;
+    auto store = store::Store::Open("sqlite://" + db.path);
+    EXPECT_EQ(store->schema_version(), 1);
+    const auto v0 = store->KeysVersion();
+    auto k = Key("alice", "sk-alice-0000000000");
+    k.user_id = "u1";
+    k.allowed_models = {"gpt-*", "claude-?"};
+    k.allowed_ips = {"10.0.0.0/8"};
+    k.metadata = {{"team", "ml"}};
+    k.limits.requests_per_minute = 60;
+    k.total_quota = 5000;
+    k.quota_period = core::QuotaPeriod::kWeekly;
+    k.expires_at = 1'900'000'000;
+    store->AddKey(k);
+    EXPECT_THROW(store->AddKey(Key("alice", "sk-other-000000000")), store::SqlError);  // duplicate name
+    EXPECT_THROW(store->AddKey(Key("bob", "sk-alice-0000000000")), store::SqlError);   // duplicate key
+    EXPECT_GT(store->KeysVersion(), v0);
+
+    auto keys = store->ListKeys();
+    ASSERT_EQ(keys.size(), 1u);
+    const auto& got = keys[0];
+    EXPECT_EQ(got.name, "alice");
+    EXPECT_TRUE(core::ConstantTimeEqual(got.hash, core::Sha256("sk-alice-0000000000")));
+    EXPECT_EQ(got.key_hint, "sk-...0000");
+    EXPECT_EQ(got.user_id, "u1");
+    EXPECT_EQ(got.allowed_models, (std::vector<std::string>{"gpt-*", "claude-?"}));
+    EXPECT_EQ(got.allowed_ips, (std::vector<std::string>{"10.0.0.0/8"}));
+    EXPECT_EQ(got.metadata.at("team"), "ml");
+    EXPECT_EQ(got.limits.requests_per_minute, 60);
+    EXPECT_LT(got.limits.requests_per_second, 0);  // unset: the gateway applies key_defaults
+    EXPECT_LT(got.limits.max_concurrent, 0);
+    EXPECT_EQ(got.total_quota, 5000);
+    EXPECT_EQ(got.quota_period, core::QuotaPeriod::kWeekly);
+    EXPECT_EQ(got.expires_at, 1'900'000'000);
+    EXPECT_TRUE(got.active);
+
+    const auto v1 = store->KeysVersion();
+    EXPECT_TRUE(store->SetKeyActive("alice", false));
+    EXPECT_FALSE(store->ListKeys()[0].active);
+    EXPECT_FALSE(store->SetKeyActive("nobody", false));
+    EXPECT_GT(store->KeysVersion(), v1);
+    EXPECT_TRUE(store->DeleteKey("alice"));
+    EXPECT_FALSE(store->DeleteKey("alice"));
+    EXPECT_TRUE(store->ListKeys().empty());
+}
+
+TEST(Store, QuotaCountersAddUpAcrossConnectionsAndReopen) {
+    TempDb db;
+    {
+        auto a = store::Store::Open("sqlite://" + db.path);
+        auto b = store::Store::Open("sqlite://" + db.path);  // a second instance on the same file
+        EXPECT_EQ(a->AddQuotaUsage("k1", 100, 30), 30);
+        EXPECT_EQ(b->AddQuotaUsage("k1", 100, 12), 42);
+        EXPECT_EQ(a->AddQuotaUsage("k1", 100, 0), 42);   // a read
+        EXPECT_EQ(a->AddQuotaUsage("k1", 200, 5), 5);    // a new window starts at zero
+        EXPECT_EQ(a->AddQuotaUsage("k2", 100, 7), 7);
+    }
+    auto reopened = store::Store::Open("sqlite://" + db.path);  // migrations are not re-run
+    EXPECT_EQ(reopened->schema_version(), 1);
+    EXPECT_EQ(reopened->AddQuotaUsage("k1", 100, 0), 42);
+}
+
+TEST(Store, BadUrlIsAnError) {
+    EXPECT_THROW(store::Store::Open("mysql://x"), store::SqlError);
+    EXPECT_THROW(store::Store::Open("sqlite:///nonexistent-dir/x/y.db"), store::SqlError);
+}
