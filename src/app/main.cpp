@@ -13,6 +13,7 @@
 #include "core/config.hpp"
 #include "http/worker.hpp"
 #include "proxy/health_checker.hpp"
+#include "store/redis_quota_backend.hpp"
 #include "store/state_sync.hpp"
 #include "store/store.hpp"
 #include "usage/webhook_sink.hpp"
@@ -126,8 +127,11 @@ int main(int argc, char** argv) {
     proxy::KeyDirectory key_directory;
     shared.keys = &key_directory;
     try {
-        if (!config->database.url.empty()) {
-            store = store::Store::Open(config->database.url);
+        if (!config->database.url.empty()) store = store::Store::Open(config->database.url);
+        // Quotas live beside the shared rate limits when those are in Redis, else in the store.
+        if (config->rate_limit.storage == "redis") {
+            quota_backend = std::make_unique<store::RedisQuotaBackend>(config->redis);
+        } else if (store) {
             quota_backend = std::make_unique<store::StoreQuotaBackend>(*store);
         }
     } catch (const std::exception& e) {

@@ -1,5 +1,9 @@
 #include "http/worker.hpp"
 
+#include <cstdio>
+
+#include "proxy/shared_limits.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -55,6 +59,15 @@ Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snap
         int share = std::max(1, (p.max_connections + workers - 1) / workers);
         pools_.push_back(std::make_unique<upstream::UpstreamPool>(ioc_.get_executor(), p, snapshot_->tls[i].get(), share));
     }
+    if (config.rate_limit.storage == "redis") {
+        admit_sha_ = store::ScriptSha1(proxy::kAdmitScript);
+        release_sha_ = store::ScriptSha1(proxy::kReleaseScript);
+        redis_ = std::make_unique<store::RedisClient>(ioc_.get_executor(), config.redis,
+                                                      std::vector<std::string>{proxy::kAdmitScript, proxy::kReleaseScript});
+        char prefix[32];
+        std::snprintf(prefix, sizeof prefix, "%016llx:%d:", static_cast<unsigned long long>(rng_()), index);
+        slot_prefix_ = prefix;
+    }
     for (std::size_t r = 0; r < snapshot_->routes.route_count(); ++r) {
         balancers_.push_back(proxy::MakeBalancer(snapshot_->routes.route(r).strategy, rng_()));
     }
@@ -75,6 +88,7 @@ void Worker::Start(const tcp::endpoint& endpoint) {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     bound_port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(ioc_.get_executor(), AcceptLoop(), LogOnException{"accept loop"});
+    if (redis_) redis_->Start();
     thread_ = std::thread([this] {
         try {
             ioc_.run();
@@ -110,6 +124,13 @@ void Worker::BeginDrain() {
 }
 
 void Worker::Stop() { ioc_.stop(); }
+
+bool Worker::ShouldLog(std::chrono::steady_clock::time_point& last, std::chrono::seconds every) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < every) return false;
+    last = now;
+    return true;
+}
 
 void Worker::Join() {
     if (thread_.joinable()) thread_.join();

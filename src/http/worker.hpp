@@ -23,6 +23,7 @@
 #include "proxy/provider_health.hpp"
 #include "proxy/retry_policy.hpp"
 #include "proxy/route_table.hpp"
+#include "store/redis_client.hpp"
 
 namespace llmproxy {
 
@@ -89,6 +90,15 @@ public:
     SharedState& shared() { return shared_; }
     std::unordered_set<SessionHandle*>& sessions() { return sessions_; }
     asio::io_context& io() { return ioc_; }
+    /// Shared limits (rate_limit.storage: redis); null with memory storage.
+    store::RedisClient* redis() { return redis_.get(); }
+    const std::string& admit_sha() const { return admit_sha_; }
+    const std::string& release_sha() const { return release_sha_; }
+    /// A name for one request's concurrency slot in Redis, unique across instances.
+    std::string NextSlotName() { return slot_prefix_ + std::to_string(++slot_seq_); }
+    /// Rate-limits a repeated warning (e.g. Redis down) to one line per interval per worker.
+    bool ShouldLog(std::chrono::steady_clock::time_point& last, std::chrono::seconds every);
+    std::chrono::steady_clock::time_point last_redis_warning{};
     int index() const { return index_; }
 
 private:
@@ -110,6 +120,9 @@ private:
     std::mt19937_64 rng_;
     std::unordered_set<SessionHandle*> sessions_;
     std::shared_ptr<const proxy::KeySet> keys_;
+    std::unique_ptr<store::RedisClient> redis_;  // after ioc_: destroyed before it
+    std::string admit_sha_, release_sha_, slot_prefix_;
+    std::uint64_t slot_seq_ = 0;
     std::uint64_t keys_version_ = ~std::uint64_t{0};
     std::thread thread_;
 };

@@ -3,6 +3,7 @@
 // requests per second / minute, tokens per minute and concurrent requests. State is shared by
 // all workers through lock-free atomics (see gcra.hpp), so the limits hold for the instance.
 // TPM admits on an estimate (prompt bytes / 4 + max_tokens) and is corrected with real usage.
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,9 @@ struct KeyCounters {
     std::unique_ptr<Gcra> rps, rpm, tpm;
     std::unique_ptr<ConcurrencyGate> concurrency;
     QuotaCounter quota;
+    // Shared (Redis) limits' local fast path: Redis said no rps/rpm admission before this time.
+    std::atomic<std::int64_t> shared_denied_until_ns{0};
+    std::atomic<int> shared_denied_reason{0};
 };
 
 /// The 429 for a denied limit, with Retry-After and the x-ratelimit-* headers OpenAI sends.

@@ -24,6 +24,7 @@
 #include "observe/prometheus_text.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/health_report.hpp"
+#include "proxy/shared_limits.hpp"
 
 namespace llmproxy::proxy {
 namespace {
@@ -190,6 +191,7 @@ struct Plan {
     unsigned local_status = 0;  // > 0: answer locally with local_body
     std::string local_body;
     bool probe = false;  // /health/detailed?probe=true
+    double estimated_tokens = 0;  // for TPM admission
     RoutedRequest routed;
 };
 
@@ -330,8 +332,9 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
                                     static_cast<double>(routed.body.max_tokens.value_or(0));
     const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             std::chrono::steady_clock::now().time_since_epoch()).count();
-    plan.admission =
-        snap.limiter->Admit(plan.key ? plan.key->counters.get() : nullptr, estimated_tokens, now_ns, now_s);
+    plan.estimated_tokens = estimated_tokens;
+    plan.admission = snap.limiter->Admit(plan.key ? plan.key->counters.get() : nullptr, estimated_tokens, now_ns, now_s,
+                                         worker.redis() != nullptr);
     if (plan.admission.denied()) {
         worker.metrics().CountRateLimited(static_cast<std::size_t>(plan.admission.reason));
         plan.error = plan.admission.reply;
@@ -349,6 +352,79 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
     return plan;
 }
 
+// What a request holds in the shared (Redis) limits until it ends.
+struct SharedSlot {
+    bool admitted = false;
+    std::string member;  // its concurrency slot
+    double tpm_charged = 0;
+};
+
+// Replaces a plan's admission with a denial (releasing what the local limiter took).
+void DenyPlan(Plan& plan, Worker& worker, LimitReason reason, std::int64_t retry_ns, const char* kind,
+              std::int64_t limit, std::int64_t remaining) {
+    Admission denied;
+    DenyAdmission(denied, reason, retry_ns, kind, limit, remaining, retry_ns);
+    plan.admission = std::move(denied);
+    worker.metrics().CountRateLimited(static_cast<std::size_t>(reason));
+    plan.error = plan.admission.reply;
+    plan.error_headers = plan.admission.headers;
+}
+
+// The shared limits (storage: redis): one script call, pipelined with the other requests of
+// this worker. Fast path: while an earlier answer from Redis said "no requests until T" for
+// this key, refuse locally without asking (Redis would say the same).
+Task<void> AdmitShared(Plan& plan, Worker& worker, SharedSlot& slot) {
+    KeyCounters& counters = *plan.key->counters;
+    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch()).count();
+    const std::int64_t until = counters.shared_denied_until_ns.load(std::memory_order_relaxed);
+    if (now_ns < until) {
+        const auto reason = static_cast<LimitReason>(counters.shared_denied_reason.load(std::memory_order_relaxed));
+        const auto& l = plan.key->config.limits;
+        const double limit = reason == LimitReason::kKeyRps ? l.requests_per_second : l.requests_per_minute;
+        DenyPlan(plan, worker, reason, until - now_ns, "requests", static_cast<std::int64_t>(limit), 0);
+        co_return;
+    }
+    const auto& config = *worker.snapshot().config;
+    slot.member = worker.NextSlotName();
+    const std::int64_t lease_ms = config.routing.max_request_timeout.count() + 60'000;
+    SharedAdmitCall call = BuildSharedAdmit(worker.admit_sha(), *plan.key, plan.estimated_tokens, slot.member, lease_ms);
+    if (call.command.empty()) co_return;  // this key has no shared limits
+    std::vector<std::string> command = std::move(call.command);
+    store::RedisReply reply = co_await worker.redis()->Call(std::move(command));
+    Admission verdict;
+    if (reply.kind == store::RedisReply::Kind::kArray && ApplySharedAdmitReply(reply.integers, call, verdict)) {
+        if (!verdict.denied()) {
+            slot.admitted = true;
+            slot.tpm_charged = call.tpm_charged;
+            co_return;
+        }
+        if (verdict.reason == LimitReason::kKeyRps || verdict.reason == LimitReason::kKeyRpm) {
+            counters.shared_denied_reason.store(static_cast<int>(verdict.reason), std::memory_order_relaxed);
+            counters.shared_denied_until_ns.store(now_ns + reply.integers[2] * 1000, std::memory_order_relaxed);
+        }
+        worker.metrics().CountRateLimited(static_cast<std::size_t>(verdict.reason));
+        plan.admission = std::move(verdict);
+        plan.error = plan.admission.reply;
+        plan.error_headers = plan.admission.headers;
+        co_return;
+    }
+    // Redis is down, slow or answered nonsense: never hang, do as configured.
+    const bool open = config.rate_limit.fail_open;
+    worker.metrics().CountLimitStoreError(open);
+    if (worker.ShouldLog(worker.last_redis_warning, std::chrono::seconds(5))) {
+        spdlog::warn("shared rate limits unavailable ({}): {}", open ? "admitting, fail_open" : "refusing, fail_closed",
+                     reply.kind == store::RedisReply::Kind::kError ? reply.text : "unexpected reply");
+    }
+    if (!open) {
+        Admission refused;
+        DenyAdmission(refused, LimitReason::kStoreUnavailable, 1'000'000'000, nullptr, 0, 0, 0);
+        plan.admission = std::move(refused);
+        plan.error = plan.admission.reply;
+        plan.error_headers = plan.admission.headers;
+    }
+}
+
 }  // namespace
 
 Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::request<http::string_body>& req,
@@ -361,6 +437,10 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
     const bool keep_alive = req.keep_alive() && !worker.shared().draining.load(std::memory_order_relaxed);
 
     Plan plan = Decide(req, worker, client_ip);
+    SharedSlot shared;
+    if (!plan.error && !plan.local_status && plan.key && worker.redis()) {
+        co_await AdmitShared(plan, worker, shared);
+    }
     RequestRecord record;
     bool keep = false;
     if (plan.error) {
@@ -392,6 +472,11 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
                                   plan.routed.public_model, record.provider, record.status};
     worker.metrics().RecordRequest(labels, duration, ttft);
     if (record.usage) plan.admission.SetActualTokens(record.usage->total_tokens, std::time(nullptr));
+    if (shared.admitted) {
+        auto release = BuildSharedRelease(worker.release_sha(), *plan.key, shared.member, shared.tpm_charged,
+                                          record.usage ? record.usage->total_tokens : -1);
+        if (!release.empty()) worker.redis()->Send(release);  // pipelined; nobody waits for it
+    }
     if (record.usage) {
         worker.metrics().CountTokens(plan.routed.public_model, record.provider, record.usage->prompt_tokens,
                                      record.usage->completion_tokens);

@@ -24,7 +24,12 @@ void StateSync::Initialize() {
     } else {
         keys_.Publish(proxy::BuildKeySet(*config_, {}, nullptr));
     }
-    SyncQuotas();
+    try {
+        SyncQuotas();
+    } catch (const std::exception& e) {
+        // Keys are required to serve; quota totals are retried every sync_interval.
+        spdlog::warn("quota counters not loaded yet: {}", e.what());
+    }
 }
 
 void StateSync::Start() {
@@ -60,7 +65,7 @@ void StateSync::Run() {
         try {
             if (store_ && now >= next_poll) {
                 next_poll = now + config_->database.poll_interval;
-                ReloadKeysIfChanged(false);
+                ReloadKeysIfChanged();
             }
             if (now >= next_sync) {
                 next_sync = now + config_->database.sync_interval;
@@ -74,9 +79,9 @@ void StateSync::Run() {
     }
 }
 
-void StateSync::ReloadKeysIfChanged(bool force) {
+void StateSync::ReloadKeysIfChanged() {
     const std::int64_t version = store_->KeysVersion();
-    if (!force && version == keys_version_) return;
+    if (version == keys_version_) return;
     std::vector<std::string> warnings;
     auto previous = keys_.Load();
     auto next = proxy::BuildKeySet(*config_, store_->ListKeys(), previous.get(), &warnings);

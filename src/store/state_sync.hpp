@@ -30,7 +30,7 @@ public:
 
 private:
     void Run();
-    void ReloadKeysIfChanged(bool force);
+    void ReloadKeysIfChanged();
     void SyncQuotas();
 
     std::shared_ptr<const core::Config> config_;

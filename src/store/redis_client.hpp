@@ -1,0 +1,53 @@
+#pragma once
+// An asynchronous Redis client for one worker: one connection on the worker's own io_context,
+// commands pipelined (every command queued while a write is in flight goes out in the next
+// write; replies are matched in order). A call waits at most `timeout`; while the connection
+// is down, calls fail at once (no waiting behind a dead server) and a background loop
+// reconnects with backoff. Single-threaded: only the worker's thread touches it.
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "http/asio_types.hpp"
+#include "store/redis_protocol.hpp"
+
+namespace llmproxy::store {
+
+class RedisClient {
+public:
+    /// `scripts` are loaded (SCRIPT LOAD) on every (re)connect so EVALSHA finds them.
+    RedisClient(Executor ex, const core::RedisConfig& config, std::vector<std::string> scripts);
+    ~RedisClient();
+
+    void Start();  // spawns the connect/read loop
+    void Stop();   // closes the connection; pending calls fail
+    bool connected() const { return connected_; }
+
+    /// Sends a command and waits for its reply (an error reply when not connected or timed out).
+    Task<RedisReply> Call(std::vector<std::string> args);
+    /// Sends a command and does not wait for (or look at) its reply.
+    void Send(const std::vector<std::string>& args);
+
+private:
+    struct Waiter;
+    Task<void> ConnectionLoop();
+    Task<void> WriteLoop();
+    void Enqueue(const std::vector<std::string>& args, std::shared_ptr<Waiter> waiter);
+    void FailAll(const std::string& why);
+
+    Executor ex_;
+    core::RedisConfig config_;
+    std::vector<std::string> scripts_;
+    Socket socket_;
+    Timer write_signal_;  // wakes the write loop when output is queued
+    bool connected_ = false;
+    bool stopped_ = false;
+    bool writing_ = false;
+    std::string out_;                                // commands not yet written
+    std::deque<std::shared_ptr<Waiter>> pending_;    // one per command sent, in order (null: no one waits)
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace llmproxy::store
