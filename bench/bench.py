@@ -27,6 +27,17 @@ CHAT_BODY = json.dumps({
 })
 
 
+BENCH_KEY = "sk-bench-0123456789abcdef"
+
+
+def redis_ping_p50_us(port):
+    """One client's PING round trip, p50 in µs, as redis-benchmark measures it."""
+    text = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "ping_mbulk", "-n", "20000", "-c", "1", "-q",
+                           "--precision", "3"], capture_output=True, text=True, timeout=60).stdout
+    m = re.search(r"p50=([\d.]+) msec", text)
+    return float(m.group(1)) * 1000 if m else float("nan")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,8 +66,12 @@ def parse_latency(text):
 def wrk(port, connections, seconds, script):
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script,
            f"http://127.0.0.1:{port}/v1/chat/completions"]
-    text = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
+    text = run.stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if not m:
+        raise RuntimeError(f"wrk failed on port {port}:\n{text}\n{run.stderr}")
+    rps = float(m.group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     if errors:
         raise RuntimeError(f"wrk saw {errors.group(1)} non-2xx responses:\n{text}")
@@ -145,7 +160,8 @@ def stop_all(procs, tmp):
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             p.kill()
-    shutil.rmtree(tmp, ignore_errors=True)
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
@@ -155,6 +171,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--workers", type=int, default=1, help="llm-proxy workers = nginx worker_processes")
     ap.add_argument("--ttft-requests", type=int, default=300)
+    ap.add_argument("--limits", action="store_true",
+                    help="add llm-proxy with auth + memory limits and with auth + Redis limits (starts redis-server)")
     ap.add_argument("--metering", action="store_true",
                     help="add llm-proxy with metering on (access log to a file + usage webhook, batch 100)")
     args = ap.parse_args()
@@ -206,6 +224,7 @@ logging: {{ level: warn, access_log: "off" }}
         script = os.path.join(tmp, "post.lua")
         with open(script, "w") as f:
             f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                    f'wrk.headers["Authorization"] = "Bearer {BENCH_KEY}"\n'
                     f"wrk.body = {json.dumps(CHAT_BODY)}\n")
 
         targets = {"direct": mock_port, "nginx": nginx_port, "llm-proxy": gw_port}
@@ -226,6 +245,36 @@ logging: {{ level: warn, access_log: "{tmp}/access.log" }}
                                           stderr=subprocess.DEVNULL))
             wait_port(metered_port)
             targets["llm-proxy metering on"] = metered_port
+        redis_rtt = None
+        if args.limits:
+            redis_port = free_port()
+            procs.append(subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                           "--save", "", "--appendonly", "no", "--dir", tmp],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_port(redis_port)
+            redis_rtt = redis_ping_p50_us(redis_port)
+            for name, storage in (("llm-proxy auth+memory limits", "memory"), ("llm-proxy auth+redis limits", "redis")):
+                port = free_port()
+                conf = os.path.join(tmp, f"limits-{storage}.yaml")
+                with open(conf, "w") as f:
+                    f.write(f"""
+server: {{ listen: "127.0.0.1:{port}", workers: {args.workers}, max_body_bytes: 64MiB }}
+providers:
+  - {{ name: mock, base_url: "http://127.0.0.1:{mock_port}/v1", models: ["*"] }}
+auth:
+  keys:
+    - {{ key: {BENCH_KEY}, name: bench, allowed_models: ["gpt-*"],
+         rate_limit: {{ requests_per_second: 1000000, requests_per_minute: 1000000000,
+                       tokens_per_minute: 1000000000000, max_concurrent: 100000 }} }}
+redis: {{ url: "redis://127.0.0.1:{redis_port}/0" }}
+rate_limit: {{ storage: {storage}, global: {{ requests_per_second: 1000000, max_concurrent: 100000 }} }}
+logging: {{ level: warn, access_log: "off" }}
+""")
+                with open(os.path.join(tmp, f"limits-{storage}.log"), "w") as log:
+                    procs.append(subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", conf],
+                                                  stderr=log))
+                wait_port(port)
+                targets[name] = port
         thr = {k: [] for k in targets}
         lat = {k: {50: [], 99: []} for k in targets}
         for port in targets.values():  # warm-up: pools, caches
@@ -258,6 +307,14 @@ logging: {{ level: warn, access_log: "{tmp}/access.log" }}
             print(f"| {k} | {med[k]:.0f} | {med[k] / med['nginx']:.2f} | {p50[k]:.0f} | {p99[k]:.0f} | "
                   f"{p50[k] - p50['direct']:+.0f} | {p99[k] - p99['direct']:+.0f} | {t50:.0f} | {t99:.0f} | "
                   f"{t50 - pct(ttfts['direct'], 50):+.0f} | {b50:.2f} | {b50 - statistics.median(bigs['direct']):+.2f} |")
+        if args.limits:
+            base = p50["llm-proxy"]
+            print(f"\nover the core path (llm-proxy, auth off): auth+memory limits p50 "
+                  f"{p50['llm-proxy auth+memory limits'] - base:+.0f} µs, p99 "
+                  f"{p99['llm-proxy auth+memory limits'] - p99['llm-proxy']:+.0f} µs; auth+redis limits p50 "
+                  f"{p50['llm-proxy auth+redis limits'] - base:+.0f} µs, p99 "
+                  f"{p99['llm-proxy auth+redis limits'] - p99['llm-proxy']:+.0f} µs; "
+                  f"Redis PING round trip p50 {redis_rtt:.0f} µs (redis-benchmark -c 1)")
         print(f"\nllm-proxy RSS: idle {idle_rss:.1f} MB, after load {loaded_rss:.1f} MB")
         print(f"raw RPS per round: {json.dumps({k: [round(x) for x in v] for k, v in thr.items()})}")
     finally:

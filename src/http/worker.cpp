@@ -61,9 +61,8 @@ Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snap
     }
     if (config.rate_limit.storage == "redis") {
         admit_sha_ = store::ScriptSha1(proxy::kAdmitScript);
-        release_sha_ = store::ScriptSha1(proxy::kReleaseScript);
         redis_ = std::make_unique<store::RedisClient>(ioc_.get_executor(), config.redis,
-                                                      std::vector<std::string>{proxy::kAdmitScript, proxy::kReleaseScript});
+                                                      std::vector<std::string>{proxy::kAdmitScript});
         char prefix[32];
         std::snprintf(prefix, sizeof prefix, "%016llx:%d:", static_cast<unsigned long long>(rng_()), index);
         slot_prefix_ = prefix;

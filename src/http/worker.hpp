@@ -93,7 +93,6 @@ public:
     /// Shared limits (rate_limit.storage: redis); null with memory storage.
     store::RedisClient* redis() { return redis_.get(); }
     const std::string& admit_sha() const { return admit_sha_; }
-    const std::string& release_sha() const { return release_sha_; }
     /// A name for one request's concurrency slot in Redis, unique across instances.
     std::string NextSlotName() { return slot_prefix_ + std::to_string(++slot_seq_); }
     /// Rate-limits a repeated warning (e.g. Redis down) to one line per interval per worker.
@@ -121,7 +120,7 @@ private:
     std::unordered_set<SessionHandle*> sessions_;
     std::shared_ptr<const proxy::KeySet> keys_;
     std::unique_ptr<store::RedisClient> redis_;  // after ioc_: destroyed before it
-    std::string admit_sha_, release_sha_, slot_prefix_;
+    std::string admit_sha_, slot_prefix_;
     std::uint64_t slot_seq_ = 0;
     std::uint64_t keys_version_ = ~std::uint64_t{0};
     std::thread thread_;

@@ -7,7 +7,9 @@ namespace llmproxy::proxy {
 
 Gcra::Gcra(double rate_per_second, double burst)
     : burst_(std::max(1.0, burst)),
-      interval_ns_(static_cast<std::int64_t>(1e9 / std::max(rate_per_second, 1e-9))),
+      // At least 1 ns per unit: rates above 1e9 units/s (e.g. a "never" TPM of 1e12/min) are
+      // effectively unlimited, and the division below must never be by zero.
+      interval_ns_(std::max<std::int64_t>(1, static_cast<std::int64_t>(1e9 / std::max(rate_per_second, 1e-9)))),
       tolerance_ns_(static_cast<std::int64_t>(burst_ * static_cast<double>(interval_ns_))) {}
 
 Gcra::Decision Gcra::TryTake(std::int64_t now_ns, double cost) {

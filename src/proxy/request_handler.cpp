@@ -473,9 +473,9 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
     worker.metrics().RecordRequest(labels, duration, ttft);
     if (record.usage) plan.admission.SetActualTokens(record.usage->total_tokens, std::time(nullptr));
     if (shared.admitted) {
-        auto release = BuildSharedRelease(worker.release_sha(), *plan.key, shared.member, shared.tpm_charged,
+        auto release = BuildSharedRelease(*plan.key, shared.member, shared.tpm_charged,
                                           record.usage ? record.usage->total_tokens : -1);
-        if (!release.empty()) worker.redis()->Send(release);  // pipelined; nobody waits for it
+        for (const auto& command : release) worker.redis()->Send(command);  // pipelined; nobody waits
     }
     if (record.usage) {
         worker.metrics().CountTokens(plan.routed.public_model, record.provider, record.usage->prompt_tokens,

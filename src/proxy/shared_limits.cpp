@@ -1,30 +1,37 @@
 #include "proxy/shared_limits.hpp"
 
 #include <cmath>
+#include <cstdio>
 
 namespace llmproxy::proxy {
 
-// KEYS: the GCRA buckets (n of them), then the concurrency set when ARGV[2] > 0.
-// ARGV: n, max_concurrent, member, lease_ms, then per bucket: interval_us, tolerance_us, cost.
-// All-or-nothing: nothing is charged unless every limit admits. Times are microseconds on
-// Redis's clock; string.format('%d') keeps them exact (tostring would round to 14 digits).
+// KEYS[1]: the key's buckets (one hash, a field per limit); KEYS[2]: its concurrency set.
+// ARGV: n buckets, max_concurrent (0: none), member, lease_ms, then per bucket: field,
+// interval_us, tolerance_us, cost. All-or-nothing: nothing is charged unless every limit admits.
+// Times are microseconds on Redis's clock (instances' clocks may differ); string.format('%d')
+// keeps them exact where tostring would round to 14 digits.
 const char* const kAdmitScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = tonumber(ARGV[1])
-local new_tat = {}
-local first_remaining, first_reset = -1, 0
+local fields = {}
+for i = 1, n do fields[i] = ARGV[1 + i * 4] end
+local tats = n > 0 and redis.call('HMGET', KEYS[1], unpack(fields)) or {}
+local update = {}
+local first_remaining, first_reset, ttl = -1, 0, 0
 for i = 1, n do
-  local b = 4 + (i - 1) * 3
+  local b = 1 + i * 4
   local interval, tolerance, cost = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
-  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  local tat = tonumber(tats[i]) or now
   if tat < now then tat = now end
   local nt = tat + cost * interval
   local used = nt - now
   if used > tolerance then
     return {0, i, used - tolerance, math.floor(math.max(0, tolerance - (tat - now)) / interval), tat - now}
   end
-  new_tat[i] = nt
+  update[#update + 1] = fields[i]
+  update[#update + 1] = string.format('%d', nt)
+  if used > ttl then ttl = used end
   if first_remaining < 0 then
     first_remaining = math.floor((tolerance - used) / interval)
     first_reset = used
@@ -32,31 +39,21 @@ for i = 1, n do
 end
 local max_conc = tonumber(ARGV[2])
 if max_conc > 0 then
-  local set = KEYS[n + 1]
-  redis.call('ZREMRANGEBYSCORE', set, '-inf', now / 1000)
-  if redis.call('ZCARD', set) >= max_conc then
-    return {0, n + 1, 1000000, 0, 0}
+  local now_ms = math.floor(now / 1000)
+  if redis.call('ZCARD', KEYS[2]) >= max_conc then
+    -- Full: drop slots whose lease ran out (an instance that died holding them), then recount.
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms)
+    if redis.call('ZCARD', KEYS[2]) >= max_conc then return {0, n + 1, 1000000, 0, 0} end
   end
   local lease = tonumber(ARGV[4])
-  redis.call('ZADD', set, now / 1000 + lease, ARGV[3])
-  redis.call('PEXPIRE', set, lease)
+  redis.call('ZADD', KEYS[2], now_ms + lease, ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], lease)
 end
-for i = 1, n do
-  redis.call('SET', KEYS[i], string.format('%d', new_tat[i]), 'PX', math.floor((new_tat[i] - now) / 1000) + 1000)
+if n > 0 then
+  redis.call('HSET', KEYS[1], unpack(update))
+  redis.call('PEXPIRE', KEYS[1], math.floor(ttl / 1000) + 1000)
 end
 return {1, 0, 0, math.max(first_remaining, 0), first_reset}
-)lua";
-
-// KEYS: [1] the TPM bucket (or a placeholder), [2] the concurrency set (or a placeholder).
-// ARGV: member ('' = no slot), TPM correction in microseconds (may be negative).
-const char* const kReleaseScript = R"lua(
-if ARGV[1] ~= '' then redis.call('ZREM', KEYS[2], ARGV[1]) end
-local adjust = tonumber(ARGV[2])
-if adjust ~= 0 then
-  local tat = tonumber(redis.call('GET', KEYS[1]))
-  if tat then redis.call('SET', KEYS[1], string.format('%d', tat + adjust), 'KEEPTTL') end
-end
-return 1
 )lua";
 
 namespace {
@@ -67,8 +64,15 @@ std::string RedisKey(const KeyEntry& key, const char* what) {
     return "llmproxy:{" + key.id.substr(0, 32) + "}:" + what;
 }
 
-std::int64_t IntervalUs(double per_second) {
-    return static_cast<std::int64_t>(1e6 / std::max(per_second, 1e-9));
+// Microseconds per unit, fractional: a TPM of millions needs less than a microsecond per token.
+double IntervalUs(double per_second) {
+    return 1e6 / std::max(per_second, 1e-9);
+}
+
+std::string Exact(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
 }
 
 }  // namespace
@@ -77,12 +81,12 @@ SharedAdmitCall BuildSharedAdmit(const std::string& sha, const KeyEntry& key, do
                                  const std::string& member, std::int64_t lease_ms) {
     SharedAdmitCall call;
     const auto& l = key.config.limits;
-    std::vector<std::string> keys, buckets;
-    auto bucket = [&](const char* name, double per_second, double burst, double cost, LimitReason reason) {
-        const std::int64_t interval = IntervalUs(per_second);
-        keys.push_back(RedisKey(key, name));
-        buckets.push_back(std::to_string(interval));
-        buckets.push_back(std::to_string(static_cast<std::int64_t>(std::max(1.0, burst) * static_cast<double>(interval))));
+    std::vector<std::string> buckets;
+    auto bucket = [&](const char* field, double per_second, double burst, double cost, LimitReason reason) {
+        const double interval = IntervalUs(per_second);
+        buckets.push_back(field);
+        buckets.push_back(Exact(interval));
+        buckets.push_back(Exact(std::max(1.0, burst) * interval));
         buckets.push_back(std::to_string(static_cast<std::int64_t>(cost)));
         call.reasons.push_back(reason);
         call.limits.push_back(static_cast<std::int64_t>(burst));
@@ -95,16 +99,14 @@ SharedAdmitCall BuildSharedAdmit(const std::string& sha, const KeyEntry& key, do
         call.tpm_charged = std::max(1.0, std::ceil(estimated_tokens));
         bucket("tpm", l.tokens_per_minute / 60.0, l.tokens_per_minute, call.tpm_charged, LimitReason::kKeyTpm);
     }
+    const std::size_t gcra_count = call.reasons.size();
     const int max_concurrent = l.max_concurrent > 0 ? l.max_concurrent : 0;
     if (max_concurrent > 0) {
-        keys.push_back(RedisKey(key, "conc"));
         call.reasons.push_back(LimitReason::kKeyConcurrency);
         call.limits.push_back(max_concurrent);
     }
-    if (keys.empty()) return call;
-    const std::size_t gcra_count = keys.size() - (max_concurrent > 0 ? 1 : 0);
-    call.command = {"EVALSHA", sha, std::to_string(keys.size())};
-    call.command.insert(call.command.end(), keys.begin(), keys.end());
+    if (call.reasons.empty()) return call;
+    call.command = {"EVALSHA", sha, "2", RedisKey(key, "rate"), RedisKey(key, "conc")};
     call.command.push_back(std::to_string(gcra_count));
     call.command.push_back(std::to_string(max_concurrent));
     call.command.push_back(member);
@@ -127,17 +129,18 @@ bool ApplySharedAdmitReply(const std::vector<std::int64_t>& reply, const SharedA
     return true;
 }
 
-std::vector<std::string> BuildSharedRelease(const std::string& sha, const KeyEntry& key, const std::string& member,
-                                            double tpm_charged, std::int64_t actual_tokens) {
+std::vector<std::vector<std::string>> BuildSharedRelease(const KeyEntry& key, const std::string& member,
+                                                        double tpm_charged, std::int64_t actual_tokens) {
+    std::vector<std::vector<std::string>> commands;
     const auto& l = key.config.limits;
-    const bool slot = l.max_concurrent > 0 && !member.empty();
-    std::int64_t adjust_us = 0;
+    if (l.max_concurrent > 0 && !member.empty()) commands.push_back({"ZREM", RedisKey(key, "conc"), member});
     if (l.tokens_per_minute > 0 && actual_tokens >= 0) {
-        adjust_us = static_cast<std::int64_t>((static_cast<double>(actual_tokens) - tpm_charged) *
-                                              static_cast<double>(IntervalUs(l.tokens_per_minute / 60.0)));
+        const auto adjust_us = static_cast<std::int64_t>((static_cast<double>(actual_tokens) - tpm_charged) *
+                                                         IntervalUs(l.tokens_per_minute / 60.0));
+        // A missing field (the bucket expired) becomes a TAT in the past: harmless.
+        if (adjust_us != 0) commands.push_back({"HINCRBY", RedisKey(key, "rate"), "tpm", std::to_string(adjust_us)});
     }
-    if (!slot && adjust_us == 0) return {};
-    return {"EVALSHA", sha, "2", RedisKey(key, "tpm"), RedisKey(key, "conc"), slot ? member : "", std::to_string(adjust_us)};
+    return commands;
 }
 
 }  // namespace llmproxy::proxy

@@ -14,7 +14,6 @@
 namespace llmproxy::proxy {
 
 extern const char* const kAdmitScript;
-extern const char* const kReleaseScript;
 
 /// What one admission asks Redis and how to read the answer.
 struct SharedAdmitCall {
@@ -33,9 +32,9 @@ SharedAdmitCall BuildSharedAdmit(const std::string& sha, const KeyEntry& key, do
 /// or left admitted). Returns false when the reply is malformed.
 bool ApplySharedAdmitReply(const std::vector<std::int64_t>& reply, const SharedAdmitCall& call, Admission& a);
 
-/// Frees the concurrency slot and corrects the TPM charge with the real usage (`actual_tokens`
-/// < 0: unknown, keep the estimate). Empty when there is nothing to undo.
-std::vector<std::string> BuildSharedRelease(const std::string& sha, const KeyEntry& key, const std::string& member,
-                                            double tpm_charged, std::int64_t actual_tokens);
+/// Plain commands (no script) that free the concurrency slot and correct the TPM charge with
+/// the real usage (`actual_tokens` < 0: unknown, keep the estimate). Sent without waiting.
+std::vector<std::vector<std::string>> BuildSharedRelease(const KeyEntry& key, const std::string& member,
+                                                        double tpm_charged, std::int64_t actual_tokens);
 
 }  // namespace llmproxy::proxy

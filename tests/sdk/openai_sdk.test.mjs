@@ -66,6 +66,7 @@ auth:
     - { key: sk-sdk-good-123456, name: good, allowed_models: ["gpt-*"] }
     - { key: sk-sdk-disabled-1234, name: off, status: disabled }
     - { key: sk-sdk-limited-1234, name: limited, rate_limit: { requests_per_minute: 1 } }
+    - { key: sk-sdk-quota-12345, name: quota, total_quota: 1, quota_reset_period: daily }
 logging: { access_log: "off" }
 `);
   authedPort = await freePort();
@@ -193,4 +194,11 @@ test('a key over its rate limit raises RateLimitError with the OpenAI headers', 
   await assert.rejects(c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
     (e) => e instanceof OpenAI.RateLimitError && e.code === 'rate_limit_exceeded' &&
       e.headers.get('x-ratelimit-limit-requests') === '1' && Number(e.headers.get('retry-after')) >= 1);
+});
+
+test('a key over its token quota raises RateLimitError with code insufficient_quota', async () => {
+  const c = authed('sk-sdk-quota-12345');
+  await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] });
+  await assert.rejects(c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.RateLimitError && e.code === 'insufficient_quota' && e.type === 'insufficient_quota');
 });

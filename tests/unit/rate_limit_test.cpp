@@ -6,6 +6,7 @@
 #include "proxy/gcra.hpp"
 #include "proxy/key_set.hpp"
 #include "proxy/rate_limiter.hpp"
+#include "proxy/shared_limits.hpp"
 
 using namespace llmproxy;
 using namespace llmproxy::proxy;
@@ -214,4 +215,62 @@ auth: { keys: [ { key: sk-c-00000000000, name: c, rate_limit: { max_concurrent: 
     stored.limits.max_concurrent = 3;
     auto third = BuildKeySet(*r.config, {stored}, second.get());
     EXPECT_NE(third->entries()[1].counters, second->entries()[1].counters);  // new limits: new counters
+}
+
+TEST(Gcra, HugeRatesNeverDivideByZero) {
+    Gcra tpm(1e12 / 60.0, 1e12);  // an "unlimited" TPM
+    auto d = tpm.TryTake(0, 1e6);
+    EXPECT_TRUE(d.allowed);
+    EXPECT_GT(d.remaining, 0);
+}
+
+TEST(SharedLimits, CommandAndReplies) {
+    auto r = core::LoadConfigString(R"(
+providers: [ { name: a, base_url: "http://h:1" } ]
+auth: { keys: [ { key: sk-s-00000000000, name: s,
+                  rate_limit: { requests_per_second: 10, tokens_per_minute: 6000, max_concurrent: 2 } },
+                { key: sk-n-00000000000, name: n } ] }
+)", "t.yaml");
+    ASSERT_TRUE(r.errors.empty()) << r.errors[0];
+    auto keys = BuildKeySet(*r.config, {}, nullptr);
+    const KeyEntry& s = keys->entries()[0];
+    auto call = BuildSharedAdmit("SHA", s, 99.5, "slot-1", 60'000);
+    // EVALSHA sha 2 rate conc | n=2, max=2, member, lease | rps: field, interval, tolerance, cost | tpm: ...
+    ASSERT_EQ(call.command.size(), 5u + 4u + 8u);
+    EXPECT_EQ(call.command[0], "EVALSHA");
+    EXPECT_EQ(call.command[2], "2");
+    EXPECT_EQ(call.command[3], "llmproxy:{" + s.id.substr(0, 32) + "}:rate");
+    EXPECT_EQ(call.command[4], "llmproxy:{" + s.id.substr(0, 32) + "}:conc");
+    EXPECT_EQ(call.command[5], "2");
+    EXPECT_EQ(call.command[6], "2");
+    EXPECT_EQ(call.command[7], "slot-1");
+    EXPECT_EQ(call.command[9], "rps");
+    EXPECT_EQ(call.command[10], "100000");      // 10 rps: 100 ms per request
+    EXPECT_EQ(call.command[11], "1000000");     // burst 10
+    EXPECT_EQ(call.command[13], "tpm");
+    EXPECT_EQ(call.command[16], "100");         // TPM cost: the estimate, rounded up
+    EXPECT_EQ(call.tpm_charged, 100);
+    EXPECT_TRUE(BuildSharedAdmit("SHA", keys->entries()[1], 10, "x", 1).command.empty());  // no limits
+
+    Admission ok;
+    EXPECT_TRUE(ApplySharedAdmitReply({1, 0, 0, 9, 100000}, call, ok));
+    EXPECT_FALSE(ok.denied());
+    Admission tpm;
+    EXPECT_TRUE(ApplySharedAdmitReply({0, 2, 2'500'000, 0, 3'000'000}, call, tpm));
+    ASSERT_TRUE(tpm.denied());
+    EXPECT_EQ(tpm.reason, LimitReason::kKeyTpm);
+    EXPECT_NE(tpm.headers.find("Retry-After: 3\r\n"), std::string::npos) << tpm.headers;
+    EXPECT_NE(tpm.headers.find("x-ratelimit-limit-tokens: 6000\r\n"), std::string::npos) << tpm.headers;
+    Admission conc;
+    EXPECT_TRUE(ApplySharedAdmitReply({0, 3, 1'000'000, 0, 0}, call, conc));
+    EXPECT_EQ(conc.reason, LimitReason::kKeyConcurrency);
+    Admission bad;
+    EXPECT_FALSE(ApplySharedAdmitReply({0, 7, 0, 0, 0}, call, bad));
+    EXPECT_FALSE(ApplySharedAdmitReply({1}, call, bad));
+
+    auto release = BuildSharedRelease(s, "slot-1", 100, 40);
+    ASSERT_EQ(release.size(), 2u);
+    EXPECT_EQ(release[0], (std::vector<std::string>{"ZREM", call.command[4], "slot-1"}));
+    EXPECT_EQ(release[1], (std::vector<std::string>{"HINCRBY", call.command[3], "tpm", "-600000"}));  // 60 tokens back
+    EXPECT_TRUE(BuildSharedRelease(keys->entries()[1], "slot-1", 0, 5).empty());
 }
