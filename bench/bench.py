@@ -79,7 +79,8 @@ def wrk(port, connections, seconds, script):
 
 
 def http_post_raw(sock, body, stream=False, extra=b""):
-    head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n" + extra +
+    head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n" +
+            b"Authorization: Bearer " + BENCH_KEY.encode() + b"\r\n" + extra +
             b"Content-Length: %d\r\n\r\n" % len(body))
     sock.sendall(head + body)
 
@@ -253,9 +254,12 @@ logging: {{ level: warn, access_log: "{tmp}/access.log" }}
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             wait_port(redis_port)
             redis_rtt = redis_ping_p50_us(redis_port)
-            for name, storage in (("llm-proxy auth+memory limits", "memory"), ("llm-proxy auth+redis limits", "redis")):
+            variants = (("llm-proxy auth+memory limits", "memory", ", max_concurrent: 100000"),
+                        ("llm-proxy auth+redis rate limits", "redis", ""),
+                        ("llm-proxy auth+redis limits+max_concurrent", "redis", ", max_concurrent: 100000"))
+            for i, (name, storage, concurrency) in enumerate(variants):
                 port = free_port()
-                conf = os.path.join(tmp, f"limits-{storage}.yaml")
+                conf = os.path.join(tmp, f"limits-{i}.yaml")
                 with open(conf, "w") as f:
                     f.write(f"""
 server: {{ listen: "127.0.0.1:{port}", workers: {args.workers}, max_body_bytes: 64MiB }}
@@ -265,12 +269,12 @@ auth:
   keys:
     - {{ key: {BENCH_KEY}, name: bench, allowed_models: ["gpt-*"],
          rate_limit: {{ requests_per_second: 1000000, requests_per_minute: 1000000000,
-                       tokens_per_minute: 1000000000000, max_concurrent: 100000 }} }}
+                       tokens_per_minute: 1000000000000{concurrency} }} }}
 redis: {{ url: "redis://127.0.0.1:{redis_port}/0" }}
 rate_limit: {{ storage: {storage}, global: {{ requests_per_second: 1000000, max_concurrent: 100000 }} }}
 logging: {{ level: warn, access_log: "off" }}
 """)
-                with open(os.path.join(tmp, f"limits-{storage}.log"), "w") as log:
+                with open(os.path.join(tmp, f"limits-{i}.log"), "w") as log:
                     procs.append(subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", conf],
                                                   stderr=log))
                 wait_port(port)
@@ -308,13 +312,12 @@ logging: {{ level: warn, access_log: "off" }}
                   f"{p50[k] - p50['direct']:+.0f} | {p99[k] - p99['direct']:+.0f} | {t50:.0f} | {t99:.0f} | "
                   f"{t50 - pct(ttfts['direct'], 50):+.0f} | {b50:.2f} | {b50 - statistics.median(bigs['direct']):+.2f} |")
         if args.limits:
-            base = p50["llm-proxy"]
-            print(f"\nover the core path (llm-proxy, auth off): auth+memory limits p50 "
-                  f"{p50['llm-proxy auth+memory limits'] - base:+.0f} µs, p99 "
-                  f"{p99['llm-proxy auth+memory limits'] - p99['llm-proxy']:+.0f} µs; auth+redis limits p50 "
-                  f"{p50['llm-proxy auth+redis limits'] - base:+.0f} µs, p99 "
-                  f"{p99['llm-proxy auth+redis limits'] - p99['llm-proxy']:+.0f} µs; "
-                  f"Redis PING round trip p50 {redis_rtt:.0f} µs (redis-benchmark -c 1)")
+            print("\nadded over the core path (llm-proxy, auth off), c=4:")
+            for k in targets:
+                if k.startswith("llm-proxy auth"):
+                    print(f"- {k}: p50 {p50[k] - p50['llm-proxy']:+.0f} µs, p99 {p99[k] - p99['llm-proxy']:+.0f} µs, "
+                          f"throughput {med[k] / med['nginx']:.2f}x nginx")
+            print(f"- Redis PING round trip p50 {redis_rtt:.0f} µs (redis-benchmark -c 1)")
         print(f"\nllm-proxy RSS: idle {idle_rss:.1f} MB, after load {loaded_rss:.1f} MB")
         print(f"raw RPS per round: {json.dumps({k: [round(x) for x in v] for k, v in thr.items()})}")
     finally:

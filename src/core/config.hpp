@@ -124,6 +124,9 @@ struct KeyLimits {
 struct RateLimitConfig {
     std::string storage = "memory";  // memory (per instance) | redis (shared by instances)
     bool fail_open = true;           // redis unreachable: admit (fail_open) or answer 503 (fail_closed)
+    // Redis storage: a busy key takes this much of its rate (at most a tenth of its burst) per
+    // round trip and admits from that lease locally. 0: one round trip per request.
+    Millis redis_lease_window{5};
     double global_requests_per_second = 0;  // 0 = unlimited
     double global_burst = 0;                // 0 = requests_per_second
     int global_max_concurrent = 0;

@@ -72,7 +72,7 @@ void ParseKeyLimits(Reader& r, const YAML::Node& node, const std::string& path, 
 }
 
 void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c) {
-    if (!r.Keys(node, "rate_limit", {"storage", "global", "key_defaults", "on_redis_error"})) return;
+    if (!r.Keys(node, "rate_limit", {"storage", "global", "key_defaults", "on_redis_error", "redis_lease_window"})) return;
     r.StrField(node, "rate_limit", "storage", c.rate_limit.storage);
     if (c.rate_limit.storage != "memory" && c.rate_limit.storage != "redis") {
         r.Error(node["storage"], "rate_limit.storage", "must be memory or redis");
@@ -86,6 +86,11 @@ void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c) {
         r.Error(node["on_redis_error"], "rate_limit.on_redis_error", "must be fail_open or fail_closed");
     }
     c.rate_limit.fail_open = mode == "fail_open";
+    if (auto w = node["redis_lease_window"]) {
+        auto d = ParseDuration(r.Str(w, "rate_limit.redis_lease_window").value_or("x"));
+        if (!d || d->count() < 0) r.Error(w, "rate_limit.redis_lease_window", "must be a duration such as 5ms (0 = off)");
+        else c.rate_limit.redis_lease_window = *d;
+    }
     if (auto g = node["global"]) {
         if (r.Keys(g, "rate_limit.global", {"requests_per_second", "burst", "max_concurrent"})) {
             r.DoubleField(g, "rate_limit.global", "requests_per_second", c.rate_limit.global_requests_per_second, 0, 1e9);

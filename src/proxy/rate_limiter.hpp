@@ -12,6 +12,7 @@
 #include "core/config.hpp"
 #include "core/openai_error.hpp"
 #include "proxy/gcra.hpp"
+#include "proxy/lease_pool.hpp"
 #include "proxy/quota.hpp"
 
 namespace llmproxy::proxy {
@@ -31,7 +32,9 @@ struct KeyCounters {
     std::unique_ptr<Gcra> rps, rpm, tpm;
     std::unique_ptr<ConcurrencyGate> concurrency;
     QuotaCounter quota;
-    // Shared (Redis) limits' local fast path: Redis said no rps/rpm admission before this time.
+    // Shared (Redis) limits' local fast paths: units leased from Redis per bucket, and "Redis
+    // said no rps/rpm admission before this time".
+    LeasePool lease_rps, lease_rpm, lease_tpm;
     std::atomic<std::int64_t> shared_denied_until_ns{0};
     std::atomic<int> shared_denied_reason{0};
 };

@@ -386,17 +386,23 @@ Task<void> AdmitShared(Plan& plan, Worker& worker, SharedSlot& slot) {
         co_return;
     }
     const auto& config = *worker.snapshot().config;
-    slot.member = worker.NextSlotName();
-    const std::int64_t lease_ms = config.routing.max_request_timeout.count() + 60'000;
-    SharedAdmitCall call = BuildSharedAdmit(worker.admit_sha(), *plan.key, plan.estimated_tokens, slot.member, lease_ms);
-    if (call.command.empty()) co_return;  // this key has no shared limits
+    if (plan.key->config.limits.max_concurrent > 0) slot.member = worker.NextSlotName();
+    const std::int64_t slot_lease_ms = config.routing.max_request_timeout.count() + 60'000;
+    const double lease_window_s = std::chrono::duration<double>(config.rate_limit.redis_lease_window).count();
+    SharedAdmitCall call = BuildSharedAdmit(worker.admit_sha(), *plan.key, plan.estimated_tokens, slot.member,
+                                            slot_lease_ms, lease_window_s, now_ns);
+    slot.tpm_charged = call.tpm_charged;
+    if (call.command.empty()) {  // no shared limits, or all of them served from this instance's leases
+        slot.admitted = true;
+        co_return;
+    }
     std::vector<std::string> command = std::move(call.command);
     store::RedisReply reply = co_await worker.redis()->Call(std::move(command));
     Admission verdict;
-    if (reply.kind == store::RedisReply::Kind::kArray && ApplySharedAdmitReply(reply.integers, call, verdict)) {
+    if (reply.kind == store::RedisReply::Kind::kArray &&
+        ApplySharedAdmitReply(reply.integers, call, verdict, now_ns)) {
         if (!verdict.denied()) {
             slot.admitted = true;
-            slot.tpm_charged = call.tpm_charged;
             co_return;
         }
         if (verdict.reason == LimitReason::kKeyRps || verdict.reason == LimitReason::kKeyRpm) {
@@ -409,14 +415,19 @@ Task<void> AdmitShared(Plan& plan, Worker& worker, SharedSlot& slot) {
         plan.error_headers = plan.admission.headers;
         co_return;
     }
-    // Redis is down, slow or answered nonsense: never hang, do as configured.
+    // Redis is down, slow or answered nonsense: never hang, do as configured. Admitted anyway
+    // (fail_open), the request still frees its slot (a late-processed call may have taken it)
+    // and charges its real tokens when it ends.
     const bool open = config.rate_limit.fail_open;
+    slot.admitted = open;
+    slot.tpm_charged = 0;
     worker.metrics().CountLimitStoreError(open);
     if (worker.ShouldLog(worker.last_redis_warning, std::chrono::seconds(5))) {
         spdlog::warn("shared rate limits unavailable ({}): {}", open ? "admitting, fail_open" : "refusing, fail_closed",
                      reply.kind == store::RedisReply::Kind::kError ? reply.text : "unexpected reply");
     }
     if (!open) {
+        AbandonSharedAdmit(call);
         Admission refused;
         DenyAdmission(refused, LimitReason::kStoreUnavailable, 1'000'000'000, nullptr, 0, 0, 0);
         plan.admission = std::move(refused);

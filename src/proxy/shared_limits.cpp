@@ -6,35 +6,40 @@
 namespace llmproxy::proxy {
 
 // KEYS[1]: the key's buckets (one hash, a field per limit); KEYS[2]: its concurrency set.
-// ARGV: n buckets, max_concurrent (0: none), member, lease_ms, then per bucket: field,
-// interval_us, tolerance_us, cost. All-or-nothing: nothing is charged unless every limit admits.
-// Times are microseconds on Redis's clock (instances' clocks may differ); string.format('%d')
-// keeps them exact where tostring would round to 14 digits.
+// ARGV: n buckets, max_concurrent (0: none), member, slot lease_ms, then per bucket: field,
+// interval_us, tolerance_us, need, want. A bucket admits when `need` units fit and then grants
+// up to `want` (the rest is leased to the instance). All-or-nothing over the buckets.
+// Replies {allowed, which, retry_us, remaining, reset_us, grant_1..grant_n}. Times are
+// microseconds on Redis's clock (instances' clocks may differ); string.format('%d') keeps them
+// exact where tostring would round to 14 digits.
 const char* const kAdmitScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = tonumber(ARGV[1])
 local fields = {}
-for i = 1, n do fields[i] = ARGV[1 + i * 4] end
+for i = 1, n do fields[i] = ARGV[i * 5] end
 local tats = n > 0 and redis.call('HMGET', KEYS[1], unpack(fields)) or {}
-local update = {}
+local update, grants = {}, {}
 local first_remaining, first_reset, ttl = -1, 0, 0
 for i = 1, n do
-  local b = 1 + i * 4
-  local interval, tolerance, cost = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+  local b = i * 5
+  local interval, tolerance = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
+  local need, want = tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
   local tat = tonumber(tats[i]) or now
   if tat < now then tat = now end
-  local nt = tat + cost * interval
-  local used = nt - now
+  local used = tat + need * interval - now
   if used > tolerance then
     return {0, i, used - tolerance, math.floor(math.max(0, tolerance - (tat - now)) / interval), tat - now}
   end
+  local grant = math.max(need, math.min(want, math.floor((tolerance - (tat - now)) / interval)))
+  local nt = tat + grant * interval
+  grants[i] = grant
   update[#update + 1] = fields[i]
   update[#update + 1] = string.format('%d', nt)
-  if used > ttl then ttl = used end
+  if nt - now > ttl then ttl = nt - now end
   if first_remaining < 0 then
-    first_remaining = math.floor((tolerance - used) / interval)
-    first_reset = used
+    first_remaining = math.floor((tolerance - (nt - now)) / interval)
+    first_reset = nt - now
   end
 end
 local max_conc = tonumber(ARGV[2])
@@ -53,7 +58,9 @@ if n > 0 then
   redis.call('HSET', KEYS[1], unpack(update))
   redis.call('PEXPIRE', KEYS[1], math.floor(ttl / 1000) + 1000)
 end
-return {1, 0, 0, math.max(first_remaining, 0), first_reset}
+local reply = {1, 0, 0, math.max(first_remaining, 0), first_reset}
+for i = 1, n do reply[5 + i] = grants[i] end
+return reply
 )lua";
 
 namespace {
@@ -78,26 +85,42 @@ std::string Exact(double v) {
 }  // namespace
 
 SharedAdmitCall BuildSharedAdmit(const std::string& sha, const KeyEntry& key, double estimated_tokens,
-                                 const std::string& member, std::int64_t lease_ms) {
+                                 const std::string& member, std::int64_t slot_lease_ms, double lease_window_s,
+                                 std::int64_t now_ns) {
     SharedAdmitCall call;
     const auto& l = key.config.limits;
+    KeyCounters& counters = *key.counters;
     std::vector<std::string> buckets;
-    auto bucket = [&](const char* field, double per_second, double burst, double cost, LimitReason reason) {
+    auto bucket = [&](const char* field, double per_second, double burst, std::int64_t need, LimitReason reason,
+                      LeasePool& pool) {
+        if (pool.TryTake(need, now_ns)) {  // leased earlier: no round trip for this bucket
+            call.taken.push_back({&pool, need});
+            return;
+        }
         const double interval = IntervalUs(per_second);
+        // Lease what the key earns in `lease_window_s`, at most a tenth of its burst so that
+        // several instances never strand much of it.
+        const auto lease = static_cast<std::int64_t>(std::min(per_second * lease_window_s, burst / 10.0));
         buckets.push_back(field);
         buckets.push_back(Exact(interval));
         buckets.push_back(Exact(std::max(1.0, burst) * interval));
-        buckets.push_back(std::to_string(static_cast<std::int64_t>(cost)));
+        buckets.push_back(std::to_string(need));
+        buckets.push_back(std::to_string(need + std::max<std::int64_t>(0, lease)));
         call.reasons.push_back(reason);
         call.limits.push_back(static_cast<std::int64_t>(burst));
+        call.pools.push_back(&pool);
+        call.needs.push_back(need);
     };
-    if (l.requests_per_second > 0) bucket("rps", l.requests_per_second, l.requests_per_second, 1, LimitReason::kKeyRps);
+    if (l.requests_per_second > 0) {
+        bucket("rps", l.requests_per_second, l.requests_per_second, 1, LimitReason::kKeyRps, counters.lease_rps);
+    }
     if (l.requests_per_minute > 0) {
-        bucket("rpm", l.requests_per_minute / 60.0, l.requests_per_minute, 1, LimitReason::kKeyRpm);
+        bucket("rpm", l.requests_per_minute / 60.0, l.requests_per_minute, 1, LimitReason::kKeyRpm, counters.lease_rpm);
     }
     if (l.tokens_per_minute > 0) {
         call.tpm_charged = std::max(1.0, std::ceil(estimated_tokens));
-        bucket("tpm", l.tokens_per_minute / 60.0, l.tokens_per_minute, call.tpm_charged, LimitReason::kKeyTpm);
+        bucket("tpm", l.tokens_per_minute / 60.0, l.tokens_per_minute, static_cast<std::int64_t>(call.tpm_charged),
+               LimitReason::kKeyTpm, counters.lease_tpm);
     }
     const std::size_t gcra_count = call.reasons.size();
     const int max_concurrent = l.max_concurrent > 0 ? l.max_concurrent : 0;
@@ -105,21 +128,35 @@ SharedAdmitCall BuildSharedAdmit(const std::string& sha, const KeyEntry& key, do
         call.reasons.push_back(LimitReason::kKeyConcurrency);
         call.limits.push_back(max_concurrent);
     }
-    if (call.reasons.empty()) return call;
+    if (call.reasons.empty()) return call;  // everything came from leases (or no shared limits)
     call.command = {"EVALSHA", sha, "2", RedisKey(key, "rate"), RedisKey(key, "conc")};
     call.command.push_back(std::to_string(gcra_count));
     call.command.push_back(std::to_string(max_concurrent));
     call.command.push_back(member);
-    call.command.push_back(std::to_string(lease_ms));
+    call.command.push_back(std::to_string(slot_lease_ms));
     call.command.insert(call.command.end(), buckets.begin(), buckets.end());
     return call;
 }
 
-bool ApplySharedAdmitReply(const std::vector<std::int64_t>& reply, const SharedAdmitCall& call, Admission& a) {
-    if (reply.size() != 5) return false;
-    if (reply[0] == 1) return true;
+void AbandonSharedAdmit(SharedAdmitCall& call) {
+    for (auto& [pool, units] : call.taken) pool->GiveBack(units);
+    call.taken.clear();
+}
+
+bool ApplySharedAdmitReply(const std::vector<std::int64_t>& reply, SharedAdmitCall& call, Admission& a,
+                           std::int64_t now_ns) {
+    const std::size_t buckets = call.pools.size();
+    if (reply.size() < 5) return false;
+    if (reply[0] == 1) {
+        if (reply.size() != 5 + buckets) return false;
+        for (std::size_t i = 0; i < buckets; ++i) {
+            call.pools[i]->Add(reply[5 + i] - call.needs[i], now_ns, kLeaseTtlNs);
+        }
+        return true;
+    }
     const auto which = reply[1];
     if (which < 1 || which > static_cast<std::int64_t>(call.reasons.size())) return false;
+    AbandonSharedAdmit(call);  // refused: the units this request took locally go back
     const LimitReason reason = call.reasons[static_cast<std::size_t>(which - 1)];
     const char* kind = reason == LimitReason::kKeyTpm ? "tokens"
                        : reason == LimitReason::kKeyConcurrency ? nullptr

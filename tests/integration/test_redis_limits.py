@@ -101,6 +101,18 @@ database: {{ sync_interval: 100ms }}
             self.assertGreater(refused, admitted, (key, stats[key]))  # the offered load was well over the limit
             self.assertLessEqual(abs(admitted - expected), 0.02 * expected, (key, admitted, expected, stats[key]))
 
+    def test_busy_key_is_admitted_from_leases(self):
+        # 4000 rps: each round trip leases 20 requests (4000/s x 5 ms) for the instance.
+        keys = "    - { key: sk-busy-00000000000, name: busy, rate_limit: { requests_per_second: 4000 } }"
+        port = self.shared_gateway(keys, workers=1)
+        self.redis.cli("CONFIG", "RESETSTAT")
+        codes = [self.chat("sk-busy-00000000000", port).status for _ in range(200)]
+        self.assertEqual(codes, [200] * 200)
+        stats = self.redis.cli("INFO", "commandstats")
+        calls = int(stats.split("cmdstat_evalsha:calls=")[1].split(",")[0])
+        self.assertLessEqual(calls, 200 // 20 + 2, stats)
+        self.assertGreater(calls, 0)
+
     def test_max_concurrent_across_instances(self):
         keys = "    - { key: sk-conc-00000000000, name: conc, rate_limit: { max_concurrent: 3 } }"
         a = self.shared_gateway(keys)
@@ -177,7 +189,8 @@ database: {{ sync_interval: 100ms }}
         self.assertTrue(eventually(limited_again, timeout=10, interval=0.3))
 
     def test_redis_frozen_answers_within_the_timeout(self):
-        keys = "    - { key: sk-rps-000000000000, name: rps, rate_limit: { requests_per_second: 1000 } }"
+        # 100 rps earns less than one request per lease window: every request asks Redis.
+        keys = "    - { key: sk-rps-000000000000, name: rps, rate_limit: { requests_per_second: 100 } }"
         port = self.shared_gateway(keys, workers=1)
         self.assertEqual(self.chat("sk-rps-000000000000", port).status, 200)
         self.redis.proc.send_signal(signal.SIGSTOP)  # connected, but never answers
@@ -193,7 +206,7 @@ database: {{ sync_interval: 100ms }}
         self.assertTrue(eventually(lambda: self.chat("sk-rps-000000000000", port).status == 200))
 
     def test_fail_closed_refuses_with_503_and_recovers(self):
-        keys = "    - { key: sk-rps-000000000000, name: rps, rate_limit: { requests_per_second: 1000 } }"
+        keys = "    - { key: sk-rps-000000000000, name: rps, rate_limit: { requests_per_second: 100 } }"
         port = self.shared_gateway(keys, on_error="fail_closed")
         self.assertEqual(self.chat("sk-rps-000000000000", port).status, 200)
         self.redis.stop()

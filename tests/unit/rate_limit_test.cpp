@@ -234,9 +234,10 @@ auth: { keys: [ { key: sk-s-00000000000, name: s,
     ASSERT_TRUE(r.errors.empty()) << r.errors[0];
     auto keys = BuildKeySet(*r.config, {}, nullptr);
     const KeyEntry& s = keys->entries()[0];
-    auto call = BuildSharedAdmit("SHA", s, 99.5, "slot-1", 60'000);
-    // EVALSHA sha 2 rate conc | n=2, max=2, member, lease | rps: field, interval, tolerance, cost | tpm: ...
-    ASSERT_EQ(call.command.size(), 5u + 4u + 8u);
+    const std::int64_t t0 = 1'000'000'000;
+    auto call = BuildSharedAdmit("SHA", s, 99.5, "slot-1", 60'000, 0.005, t0);
+    // EVALSHA sha 2 rate conc | n=2, max=2, member, lease | rps: field, interval, tolerance, need, want | tpm: ...
+    ASSERT_EQ(call.command.size(), 5u + 4u + 10u);
     EXPECT_EQ(call.command[0], "EVALSHA");
     EXPECT_EQ(call.command[2], "2");
     EXPECT_EQ(call.command[3], "llmproxy:{" + s.id.substr(0, 32) + "}:rate");
@@ -247,30 +248,63 @@ auth: { keys: [ { key: sk-s-00000000000, name: s,
     EXPECT_EQ(call.command[9], "rps");
     EXPECT_EQ(call.command[10], "100000");      // 10 rps: 100 ms per request
     EXPECT_EQ(call.command[11], "1000000");     // burst 10
-    EXPECT_EQ(call.command[13], "tpm");
-    EXPECT_EQ(call.command[16], "100");         // TPM cost: the estimate, rounded up
+    EXPECT_EQ(call.command[12], "1");           // need
+    EXPECT_EQ(call.command[13], "1");           // 10 rps earns no whole unit in 5 ms: no lease
+    EXPECT_EQ(call.command[14], "tpm");
+    EXPECT_EQ(call.command[17], "100");         // TPM cost: the estimate, rounded up
     EXPECT_EQ(call.tpm_charged, 100);
-    EXPECT_TRUE(BuildSharedAdmit("SHA", keys->entries()[1], 10, "x", 1).command.empty());  // no limits
+    EXPECT_TRUE(BuildSharedAdmit("SHA", keys->entries()[1], 10, "x", 1, 0.005, t0).command.empty());  // no limits
 
     Admission ok;
-    EXPECT_TRUE(ApplySharedAdmitReply({1, 0, 0, 9, 100000}, call, ok));
+    EXPECT_TRUE(ApplySharedAdmitReply({1, 0, 0, 9, 100000, 1, 100}, call, ok, t0));
     EXPECT_FALSE(ok.denied());
     Admission tpm;
-    EXPECT_TRUE(ApplySharedAdmitReply({0, 2, 2'500'000, 0, 3'000'000}, call, tpm));
+    EXPECT_TRUE(ApplySharedAdmitReply({0, 2, 2'500'000, 0, 3'000'000}, call, tpm, t0));
     ASSERT_TRUE(tpm.denied());
     EXPECT_EQ(tpm.reason, LimitReason::kKeyTpm);
     EXPECT_NE(tpm.headers.find("Retry-After: 3\r\n"), std::string::npos) << tpm.headers;
     EXPECT_NE(tpm.headers.find("x-ratelimit-limit-tokens: 6000\r\n"), std::string::npos) << tpm.headers;
     Admission conc;
-    EXPECT_TRUE(ApplySharedAdmitReply({0, 3, 1'000'000, 0, 0}, call, conc));
+    EXPECT_TRUE(ApplySharedAdmitReply({0, 3, 1'000'000, 0, 0}, call, conc, t0));
     EXPECT_EQ(conc.reason, LimitReason::kKeyConcurrency);
     Admission bad;
-    EXPECT_FALSE(ApplySharedAdmitReply({0, 7, 0, 0, 0}, call, bad));
-    EXPECT_FALSE(ApplySharedAdmitReply({1}, call, bad));
+    EXPECT_FALSE(ApplySharedAdmitReply({0, 7, 0, 0, 0}, call, bad, t0));
+    EXPECT_FALSE(ApplySharedAdmitReply({1, 0, 0, 0, 0}, call, bad, t0));  // grants missing
 
     auto release = BuildSharedRelease(s, "slot-1", 100, 40);
     ASSERT_EQ(release.size(), 2u);
     EXPECT_EQ(release[0], (std::vector<std::string>{"ZREM", call.command[4], "slot-1"}));
     EXPECT_EQ(release[1], (std::vector<std::string>{"HINCRBY", call.command[3], "tpm", "-600000"}));  // 60 tokens back
     EXPECT_TRUE(BuildSharedRelease(keys->entries()[1], "slot-1", 0, 5).empty());
+}
+
+TEST(SharedLimits, BusyKeysAreServedFromLeases) {
+    auto r = core::LoadConfigString(R"(
+providers: [ { name: a, base_url: "http://h:1" } ]
+auth: { keys: [ { key: sk-b-00000000000, name: busy, rate_limit: { requests_per_second: 10000 } } ] }
+)", "t.yaml");
+    ASSERT_TRUE(r.errors.empty());
+    auto keys = BuildKeySet(*r.config, {}, nullptr);
+    const KeyEntry& busy = keys->entries()[0];
+    const std::int64_t t0 = 5'000'000'000;
+    auto first = BuildSharedAdmit("SHA", busy, 1, "", 1, 0.005, t0);
+    ASSERT_FALSE(first.command.empty());
+    EXPECT_EQ(first.command[12], "1");   // need
+    EXPECT_EQ(first.command[13], "51");  // want: 1 + 10000/s x 5 ms
+    Admission a;
+    ASSERT_TRUE(ApplySharedAdmitReply({1, 0, 0, 9949, 5100, 51}, first, a, t0));
+    for (int i = 0; i < 50; ++i) {  // the next 50 requests need no round trip
+        EXPECT_TRUE(BuildSharedAdmit("SHA", busy, 1, "", 1, 0.005, t0 + i).command.empty()) << i;
+    }
+    EXPECT_FALSE(BuildSharedAdmit("SHA", busy, 1, "", 1, 0.005, t0 + 60).command.empty());  // lease used up
+    // A partial grant (Redis had room for 20 only) leases what was granted.
+    auto second = BuildSharedAdmit("SHA", busy, 1, "", 1, 0.005, t0 + 70);
+    Admission b;
+    ASSERT_TRUE(ApplySharedAdmitReply({1, 0, 0, 0, 0, 20}, second, b, t0 + 70));
+    EXPECT_EQ(busy.counters->lease_rps.units(), 19);
+    // Leases expire: a second later they are not used.
+    EXPECT_FALSE(BuildSharedAdmit("SHA", busy, 1, "", 1, 0.005, t0 + 70 + kLeaseTtlNs).command.empty());
+    // Window 0: one round trip per request, no lease asked.
+    auto exact = BuildSharedAdmit("SHA", busy, 1, "", 1, 0.0, t0 + 2 * kLeaseTtlNs);
+    EXPECT_EQ(exact.command[13], "1");
 }
