@@ -120,6 +120,10 @@ int main(int argc, char** argv) {
         webhook->Start();  // replays a spool left by an earlier run first
         shared.webhook = webhook.get();
     }
+    usage::Tokenizers tokenizers(config->tokenizer.data_dir.empty() ? LP_TOKENIZER_DIR : config->tokenizer.data_dir,
+                                 config->tokenizer.default_encoding);
+    tokenizers.LoadInBackground();
+    shared.tokenizers = &tokenizers;
     // Keys and quota totals are loaded before the port opens: a restarted gateway must not
     // serve a request on a quota it has forgotten.
     std::unique_ptr<store::Store> store;

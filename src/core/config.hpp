@@ -191,6 +191,12 @@ struct RedisConfig {
     Millis connect_timeout{500};
 };
 
+/// Local token counting (missing usage, cut streams, TPM estimates, /v1/tokenize).
+struct TokenizerConfig {
+    std::string data_dir;  // cl100k_base.json, o200k_base.json; empty: the build's default
+    std::string default_encoding = "cl100k_base";  // for models tiktoken does not know
+};
+
 struct LoggingConfig {
     std::string level = "info";
     std::string access_log = "stdout";  // stdout | stderr | off | a file path
@@ -206,6 +212,7 @@ struct Config {
     LoggingConfig logging;
     DatabaseConfig database;
     RedisConfig redis;
+    TokenizerConfig tokenizer;
 };
 
 struct ConfigResult {

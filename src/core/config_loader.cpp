@@ -147,7 +147,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
         return;
     }
     if (!r.Keys(root, "", {"server", "providers", "routing", "logging", "health_check", "auth", "rate_limit", "usage_hook",
-                         "database", "redis"})) return;
+                         "database", "redis", "tokenizer"})) return;
     if (auto s = root["server"]) ParseServer(r, s, c.server);
     // The top-level health_check is the default for every provider (and turns checks on).
     HealthCheckConfig default_check;
@@ -177,6 +177,15 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
     if (auto auth = root["auth"]) ParseAuth(r, auth, c);
     if (auto db = root["database"]) ParseDatabase(r, db, c);
     if (auto redis = root["redis"]) ParseRedis(r, redis, c);
+    if (auto tk = root["tokenizer"]) {
+        if (r.Keys(tk, "tokenizer", {"data_dir", "default_encoding"})) {
+            r.StrField(tk, "tokenizer", "data_dir", c.tokenizer.data_dir);
+            r.StrField(tk, "tokenizer", "default_encoding", c.tokenizer.default_encoding);
+            if (c.tokenizer.default_encoding != "cl100k_base" && c.tokenizer.default_encoding != "o200k_base") {
+                r.Error(tk["default_encoding"], "tokenizer.default_encoding", "must be cl100k_base or o200k_base");
+            }
+        }
+    }
     // After auth: fills each key's unset limits from rate_limit.key_defaults.
     if (auto rl = root["rate_limit"]) ParseRateLimit(r, rl, c);
     if (auto hook = root["usage_hook"]) ParseUsageHook(r, hook, c);

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "observe/access_log.hpp"
+#include "usage/tokenizers.hpp"
 #include "usage/webhook_sink.hpp"
 #include "observe/metrics.hpp"
 #include "proxy/auth.hpp"
@@ -49,6 +50,7 @@ struct SharedState {
     observe::AccessLog* access_log = nullptr;  // null when logging.access_log is off
     usage::WebhookSink* webhook = nullptr;     // null when usage_hook is off
     proxy::KeyDirectory* keys = nullptr;       // the current API keys (swapped by the sync thread)
+    usage::Tokenizers* tokenizers = nullptr;   // null-safe: ForModel() is null until loaded
 };
 
 /// Registered by each live client session so that a drain can close idle keep-alive ones.

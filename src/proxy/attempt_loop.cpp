@@ -142,6 +142,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
                                                  : out.error              ? out.error->status
                                                                           : 0);
             record.usage = out.usage;
+            if (!out.usage) record.relayed = std::move(out.relayed);
             if (out.client_aborted) {
                 h.ReleaseProbe();
                 record.status = 499;  // nginx's "client closed request"

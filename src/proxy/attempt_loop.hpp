@@ -35,6 +35,7 @@ struct RequestRecord {
     std::size_t provider_index = SIZE_MAX;
     std::optional<std::chrono::steady_clock::time_point> first_event_at;  // streams only
     std::optional<usage::Usage> usage;  // as reported by the upstream that served it
+    std::string relayed;                // what reached the client, for local counting (see Forward)
     int attempts = 0;
     std::string attempt_log;  // "a:502,b:200": every attempt's provider and outcome
 };

@@ -364,6 +364,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
                 break;
             }
             head_sent = true;
+            if (out.relayed.size() + piece.size() <= kMaxCapturedBody) out.relayed.append(piece);
             piece = tail;
         }
         if (piece.empty() && !done && (head_sent || ec)) {
@@ -373,6 +374,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         error_code wec = co_await WriteToClient(client, head_sent ? std::string_view() : std::string_view(client_head),
                                                 piece, chunked, done, in.client_write_timeout);
         head_sent = true;
+        if (sse && !wec && out.relayed.size() + piece.size() <= kMaxCapturedBody) out.relayed.append(piece);
         if (sse && !piece.empty() && !out.first_event_at) out.first_event_at = Clock::now();
         if (wec) {
             watch->client_gone = true;
@@ -414,7 +416,10 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     }
     pool.Release(std::move(conn), parser->keep_alive());
     out.keep_client = keep_client;
-    if (capture && !captured.empty()) out.usage = usage::ParseUsage(captured);
+    if (capture && !captured.empty()) {
+        out.usage = usage::ParseUsage(captured);
+        if (!out.usage) out.relayed = std::move(captured);  // counted locally
+    }
     co_return out;
 }
 

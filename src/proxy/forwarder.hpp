@@ -42,6 +42,9 @@ struct ForwardOutcome {
     double ttfb_ms = 0;                // request written -> response head read
     std::optional<std::chrono::steady_clock::time_point> first_event_at;  // SSE: first event written
     std::optional<usage::Usage> usage;  // as reported by the upstream
+    // What reached the client (SSE events, or a JSON body), up to a cap: when the upstream
+    // reported no usage, or the stream was cut, tokens are counted from it.
+    std::string relayed;
     std::optional<core::LocalReply> error;  // set when nothing was sent: the gateway answers
 };
 

@@ -25,6 +25,9 @@
 #include "proxy/health_checker.hpp"
 #include "proxy/health_report.hpp"
 #include "proxy/shared_limits.hpp"
+#include "usage/local_count.hpp"
+
+#include <boost/json.hpp>
 
 namespace llmproxy::proxy {
 namespace {
@@ -32,7 +35,8 @@ namespace {
 constexpr std::string_view kVersion = "0.1.0";
 
 enum class Endpoint {
-    kChat, kCompletions, kEmbeddings, kResponses, kModels, kModel, kOtherV1, kHealth, kHealthDetailed, kMetrics, kUnknown
+    kChat, kCompletions, kEmbeddings, kResponses, kModels, kModel, kTokenize, kOtherV1, kHealth, kHealthDetailed,
+    kMetrics, kUnknown
 };
 
 // The endpoint label of the metrics: bounded, whatever the client sends.
@@ -45,6 +49,7 @@ std::string_view EndpointLabel(Endpoint e) {
         case Endpoint::kModels:
         case Endpoint::kModel: return "/v1/models";
         case Endpoint::kOtherV1: return "/v1/other";
+        case Endpoint::kTokenize: return "/v1/tokenize";
         case Endpoint::kHealth:
         case Endpoint::kHealthDetailed: return "/health";
         case Endpoint::kMetrics: return "/metrics";
@@ -65,6 +70,7 @@ EndpointInfo Classify(std::string_view path) {
     if (path == "/v1/responses") return {Endpoint::kResponses};
     if (path == "/v1/models") return {Endpoint::kModels};
     if (path.starts_with("/v1/models/")) return {Endpoint::kModel, path.substr(11)};
+    if (path == "/v1/tokenize") return {Endpoint::kTokenize};
     if (path.starts_with("/v1/")) return {Endpoint::kOtherV1};
     if (path == "/health" || path == "/healthz") return {Endpoint::kHealth};
     if (path == "/health/detailed") return {Endpoint::kHealthDetailed};
@@ -77,7 +83,8 @@ std::string_view AllowedMethods(Endpoint e) {
     switch (e) {
         case Endpoint::kChat:
         case Endpoint::kCompletions:
-        case Endpoint::kEmbeddings: return "POST";
+        case Endpoint::kEmbeddings:
+        case Endpoint::kTokenize: return "POST";
         case Endpoint::kResponses: return "GET, POST, DELETE";  // /v1/responses itself: POST
         case Endpoint::kModels:
         case Endpoint::kModel:
@@ -95,6 +102,7 @@ bool MethodAllowed(Endpoint e, http::verb m) {
         case Endpoint::kChat:
         case Endpoint::kCompletions:
         case Endpoint::kEmbeddings:
+        case Endpoint::kTokenize:
         case Endpoint::kResponses: return m == http::verb::post;
         case Endpoint::kModels:
         case Endpoint::kModel:
@@ -222,6 +230,87 @@ std::string ModelList(const RouteTable& routes, const core::ApiKeyConfig* key) {
     return out;
 }
 
+// POST /v1/tokenize (our extension): {"model" or "encoding", "input" (string or strings) or
+// "messages"/"prompt"} -> {"object":"tokenize","model","encoding","count","tokens"}. Token ids
+// are listed for a plain string input.
+void TokenizePlan(std::string& body, Worker& worker, Plan& plan) {
+    BodyInfo info = ScanBody(body);
+    if (!info.valid) {
+        plan.error = core::BadRequest("We could not parse the JSON body of your request: " + info.error, "invalid_json");
+        return;
+    }
+    const auto* tokenizers = worker.shared().tokenizers;
+    boost::system::error_code ec;
+    auto doc = boost::json::parse(body, ec);
+    const auto* obj = !ec && doc.is_object() ? &doc.as_object() : nullptr;
+    std::string encoding;
+    if (const auto* e = obj ? obj->if_contains("encoding") : nullptr; e && e->is_string()) {
+        encoding = std::string(e->as_string());
+    } else if (info.has_model && tokenizers) {
+        encoding = std::string(tokenizers->EncodingOf(info.model));
+    } else {
+        plan.error = core::BadRequest("Missing required parameter: 'model' (or 'encoding').", "missing_required_parameter",
+                                      "model");
+        return;
+    }
+    const usage::Tokenizer* t = tokenizers ? tokenizers->ByName(encoding) : nullptr;
+    if (!t) {
+        plan.error = core::LocalReply{encoding == "cl100k_base" || encoding == "o200k_base" ? 503 : 400,
+                                      "invalid_request_error", "tokenizer_unavailable",
+                                      "The tokenizer '" + encoding + "' is not available.", "encoding", {}};
+        return;
+    }
+    std::string out = R"({"object":"tokenize","model":)";
+    core::AppendJsonString(out, info.has_model ? std::string_view(info.model) : std::string_view());
+    out += R"(,"encoding":)";
+    core::AppendJsonString(out, encoding);
+    const auto* input = obj ? obj->if_contains("input") : nullptr;
+    if (input && input->is_string()) {
+        const auto ids = t->Encode(std::string_view(input->as_string().data(), input->as_string().size()));
+        out += R"(,"count":)" + std::to_string(ids.size()) + R"(,"tokens":[)";
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            if (i) out.push_back(',');
+            out += std::to_string(ids[i]);
+        }
+        out += "]}";
+    } else {
+        const std::int64_t n = usage::CountPromptTokens(*t, body);
+        out += R"(,"count":)" + std::to_string(std::max<std::int64_t>(0, n)) + "}";
+    }
+    plan.local_status = 200;
+    plan.local_body = std::move(out);
+}
+
+// TPM admission charges the prompt's tokens (plus max_tokens). Counting them with the model's
+// tokenizer costs a parse and a BPE pass, so only keys with a TPM limit pay it; everyone else
+// gets the bytes/4 estimate (which nothing depends on).
+double EstimatePromptTokens(const std::string& body, const KeyEntry* key, std::string_view model, Worker& worker) {
+    const double rough = static_cast<double>(body.size()) / 4.0;
+    if (!key || key->config.limits.tokens_per_minute <= 0 || !worker.shared().tokenizers) return rough;
+    const usage::Tokenizer* t = worker.shared().tokenizers->ForModel(model);
+    if (!t) return rough;
+    const std::int64_t n = usage::CountPromptTokens(*t, body);
+    return n < 0 ? rough : static_cast<double>(n);
+}
+
+// No usage from the upstream (a provider that never reports it, or a stream cut by the client
+// or the upstream): count what was asked and what reached the client, so it is still metered.
+std::optional<usage::Usage> CountLocally(const http::request<http::string_body>& req, const Plan& plan,
+                                         const RequestRecord& record, Worker& worker) {
+    const bool produced = (record.status >= 200 && record.status < 300) || record.status == 499;
+    if (!produced || record.relayed.empty() || !plan.routed.json || !worker.shared().tokenizers) return std::nullopt;
+    const usage::Tokenizer* t = worker.shared().tokenizers->ForModel(plan.routed.public_model);
+    if (!t) return std::nullopt;
+    usage::Usage u;
+    u.prompt_tokens = std::max<std::int64_t>(0, usage::CountPromptTokens(*t, req.body()));
+    if (plan.endpoint != Endpoint::kEmbeddings) {
+        u.completion_tokens = usage::CountCompletionTokens(*t, record.relayed, plan.routed.body.stream);
+    }
+    u.total_tokens = u.prompt_tokens + u.completion_tokens;
+    u.estimated = true;
+    return u;
+}
+
 Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_view peer_ip) {
     Plan plan;
     const Snapshot& snap = worker.snapshot();
@@ -295,6 +384,11 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
         return plan;
     }
 
+    if (ep.kind == Endpoint::kTokenize) {
+        TokenizePlan(req.body(), worker, plan);
+        return plan;
+    }
+
     // Body scan: only the fields routing needs; the bytes are forwarded as they are.
     RoutedRequest& routed = plan.routed;
     routed.json = req.method() == http::verb::post && IsJsonBody(req, ep.kind != Endpoint::kOtherV1);
@@ -328,7 +422,7 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
         return plan;
     }
     // Limits: after auth (limits are per key) and the body scan (TPM needs the estimate).
-    const double estimated_tokens = static_cast<double>(req.body().size()) / 4.0 +
+    const double estimated_tokens = EstimatePromptTokens(req.body(), plan.key, res.public_model, worker) +
                                     static_cast<double>(routed.body.max_tokens.value_or(0));
     const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -473,6 +567,8 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
         keep = co_await ForwardWithRetries(client, buffer, req, worker, plan.routed, request_id, keep_alive, record);
     }
 
+    if (!record.usage) record.usage = CountLocally(req, plan, record, worker);
+
     // Metrics: labels are bounded (endpoint from our table, model capped per worker).
     const auto now = std::chrono::steady_clock::now();
     const double duration = std::chrono::duration<double>(now - started).count();
@@ -539,6 +635,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
             a.prompt_tokens = record.usage->prompt_tokens;
             a.completion_tokens = record.usage->completion_tokens;
             a.total_tokens = record.usage->total_tokens;
+            a.tokens_counted_locally = record.usage->estimated;
         }
         log->Write(static_cast<std::size_t>(worker.index()), a);
     }

@@ -11,6 +11,7 @@ struct Usage {
     std::int64_t prompt_tokens = 0;
     std::int64_t completion_tokens = 0;
     std::int64_t total_tokens = 0;
+    bool estimated = false;  // counted by the gateway's tokenizer, not reported by the upstream
 };
 
 /// Reads usage from a JSON object (a whole non-stream response, or one SSE chunk). Knows the

@@ -27,6 +27,8 @@ std::string ToJson(const UsageEvent& e) {
         out += ",\"usage\":{\"prompt_tokens\":" + std::to_string(e.usage->prompt_tokens) +
                ",\"completion_tokens\":" + std::to_string(e.usage->completion_tokens) +
                ",\"total_tokens\":" + std::to_string(e.usage->total_tokens) + "}";
+        // "upstream": reported by the provider; "gateway": counted with our tokenizer.
+        out += e.usage->estimated ? ",\"usage_source\":\"gateway\"" : ",\"usage_source\":\"upstream\"";
     } else {
         out += ",\"usage\":null";
     }

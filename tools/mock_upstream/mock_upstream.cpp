@@ -8,6 +8,7 @@
 //   x-mock-first-byte-delay-ms: MS delay before the response head
 //   x-mock-retry-after: S          Retry-After for fault 429 (default 1)
 //   x-mock-reset-after: K          chunks sent before reset_mid_stream (default 2)
+//   x-mock-no-usage: 1             report no usage (like servers that never do)
 //
 // Introspection: GET /mock/stats, GET /mock/last (the last request as received), POST /mock/reset.
 #include <CLI/CLI.hpp>
@@ -149,7 +150,9 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
     const bool reset_mid = Header(req, "x-mock-fault", g_opt.fault) == "reset_mid_stream";
     const int reset_after = HeaderInt(req, "x-mock-reset-after", 2);
     bool include_usage = false;
-    if (auto* so = body.if_contains("stream_options"); so && so->is_object()) {
+    if (HeaderInt(req, "x-mock-no-usage", 0) == 1) {
+        // like a server that ignores stream_options
+    } else if (auto* so = body.if_contains("stream_options"); so && so->is_object()) {
         if (auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) include_usage = iu->as_bool();
     }
     const std::string id = chat ? "chatcmpl-mock" : "cmpl-mock";
@@ -212,7 +215,7 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
     co_return ok;
 }
 
-std::string Completion(const json::object& body, bool chat) {
+std::string Completion(const json::object& body, bool chat, bool with_usage) {
     const std::string model = body.contains("model") ? std::string(body.at("model").as_string()) : "";
     std::string text = "Hello from " + g_opt.name;
     json::object out{{"id", chat ? "chatcmpl-mock" : "cmpl-mock"}, {"created", 1700000000}, {"model", model}};
@@ -225,7 +228,7 @@ std::string Completion(const json::object& body, bool chat) {
         out["object"] = "text_completion";
         out["choices"] = json::array{json::object{{"index", 0}, {"text", text}, {"finish_reason", "stop"}}};
     }
-    out["usage"] = Usage(PromptTokens(body), 4);
+    if (with_usage) out["usage"] = Usage(PromptTokens(body), 4);
     return json::serialize(out);
 }
 
@@ -344,7 +347,7 @@ asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& r
     if (path.ends_with("/chat/completions") || path.ends_with("/completions")) {
         bool chat = path.ends_with("/chat/completions");
         if (stream) co_return co_await Stream(s, req, body, chat);
-        b = Completion(body, chat);
+        b = Completion(body, chat, HeaderInt(req, "x-mock-no-usage", 0) != 1);
     } else if (path.ends_with("/embeddings")) {
         b = Embeddings(body);
     } else {

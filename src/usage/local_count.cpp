@@ -1,0 +1,128 @@
+#include "usage/local_count.hpp"
+
+#include <boost/json.hpp>
+
+#include "proxy/sse_framer.hpp"
+#include "usage/usage.hpp"
+
+namespace llmproxy::usage {
+namespace {
+
+namespace json = boost::json;
+
+void AppendString(std::string& out, const json::value* v) {
+    if (v && v->is_string()) out.append(v->as_string().data(), v->as_string().size());
+}
+
+// Message content: a string, or parts [{"type":"text","text":...}] (images are not counted).
+void AppendContent(std::string& out, const json::value* content) {
+    if (!content) return;
+    if (content->is_string()) {
+        AppendString(out, content);
+    } else if (content->is_array()) {
+        for (const auto& part : content->as_array()) {
+            if (part.is_object()) AppendString(out, part.as_object().if_contains("text"));
+            else if (part.is_string()) AppendString(out, &part);
+        }
+    }
+}
+
+// The generated text of one choice / message / output item.
+void AppendGenerated(std::string& out, const json::object& o) {
+    AppendContent(out, o.if_contains("content"));
+    AppendString(out, o.if_contains("reasoning_content"));
+    AppendString(out, o.if_contains("refusal"));
+    AppendString(out, o.if_contains("text"));
+    if (const auto* calls = o.if_contains("tool_calls"); calls && calls->is_array()) {
+        for (const auto& c : calls->as_array()) {
+            if (!c.is_object()) continue;
+            if (const auto* f = c.as_object().if_contains("function"); f && f->is_object()) {
+                AppendString(out, f->as_object().if_contains("name"));
+                AppendString(out, f->as_object().if_contains("arguments"));
+            }
+        }
+    }
+}
+
+void AppendResponseText(std::string& out, const json::value& doc) {
+    if (!doc.is_object()) return;
+    const auto& o = doc.as_object();
+    if (const auto* choices = o.if_contains("choices"); choices && choices->is_array()) {
+        for (const auto& c : choices->as_array()) {
+            if (!c.is_object()) continue;
+            const auto& choice = c.as_object();
+            AppendString(out, choice.if_contains("text"));  // completions
+            for (const char* part : {"delta", "message"}) {
+                if (const auto* m = choice.if_contains(part); m && m->is_object()) AppendGenerated(out, m->as_object());
+            }
+        }
+    }
+    // Responses API: stream deltas ("type":"response.output_text.delta","delta":"...") and
+    // whole responses (output[].content[].text).
+    if (const auto* type = o.if_contains("type"); type && type->is_string() && type->as_string().ends_with(".delta")) {
+        AppendString(out, o.if_contains("delta"));
+    }
+    if (const auto* output = o.if_contains("output"); output && output->is_array()) {
+        for (const auto& item : output->as_array()) {
+            if (item.is_object()) AppendContent(out, item.as_object().if_contains("content"));
+        }
+    }
+}
+
+}  // namespace
+
+std::int64_t CountPromptTokens(const Tokenizer& t, std::string_view request_json) {
+    boost::system::error_code ec;
+    auto doc = json::parse(request_json, ec);
+    if (ec || !doc.is_object()) return -1;
+    const auto& o = doc.as_object();
+    std::string text;
+    std::int64_t framing = 0;
+    if (const auto* messages = o.if_contains("messages"); messages && messages->is_array()) {
+        for (const auto& m : messages->as_array()) {
+            if (!m.is_object()) continue;
+            framing += 3;
+            const auto& msg = m.as_object();
+            AppendString(text, msg.if_contains("role"));
+            AppendContent(text, msg.if_contains("content"));
+            if (msg.if_contains("name")) {
+                AppendString(text, msg.if_contains("name"));
+                framing += 1;
+            }
+        }
+        framing += 3;
+    }
+    for (const char* field : {"prompt", "input", "instructions"}) {
+        const auto* v = o.if_contains(field);
+        if (!v) continue;
+        if (v->is_array()) {
+            for (const auto& item : v->as_array()) {
+                if (item.is_object()) AppendContent(text, item.as_object().if_contains("content"));
+                else AppendString(text, &item);
+            }
+        } else {
+            AppendString(text, v);
+        }
+    }
+    return static_cast<std::int64_t>(t.Count(text)) + framing;
+}
+
+std::int64_t CountCompletionTokens(const Tokenizer& t, std::string_view relayed, bool sse) {
+    std::string text;
+    if (sse) {
+        proxy::ForEachEvent(relayed, [&](std::string_view event) {
+            const std::string data = SseData(event);
+            if (data.empty() || data == "[DONE]") return;
+            boost::system::error_code ec;
+            auto doc = json::parse(data, ec);
+            if (!ec) AppendResponseText(text, doc);
+        });
+    } else {
+        boost::system::error_code ec;
+        auto doc = json::parse(relayed, ec);
+        if (!ec) AppendResponseText(text, doc);
+    }
+    return static_cast<std::int64_t>(t.Count(text));
+}
+
+}  // namespace llmproxy::usage
