@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
+bash scripts/fetch-tokenizer-data.sh >/dev/null
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build --target llm-proxy mock_upstream >/dev/null
 exec python3 bench/bench.py "$@"

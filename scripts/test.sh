@@ -9,6 +9,7 @@ JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${LP_FUZZ_SECONDS:-30}
 
 bash scripts/install-deps.sh
+bash scripts/fetch-tokenizer-data.sh
 
 echo "== build: release"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -1,0 +1,10 @@
+# Fails unless reference.mjs (tiktoken via npm) prints exactly the committed reference.json.
+execute_process(COMMAND ${NODE} ${DIR}/reference.mjs OUTPUT_VARIABLE fresh RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "reference.mjs failed (${rc}); run scripts/fetch-tokenizer-data.sh")
+endif()
+file(READ ${DIR}/reference.json committed)
+if(NOT fresh STREQUAL committed)
+  message(FATAL_ERROR "tests/tokenizer/reference.json differs from tiktoken's output; regenerate it with: node tests/tokenizer/reference.mjs > tests/tokenizer/reference.json")
+endif()
+message(STATUS "reference.json equals tiktoken's ids")
