@@ -1,4 +1,5 @@
 #include "app/keys_command.hpp"
+#include "app/usage_command.hpp"
 
 #include <iostream>
 #include <sstream>
@@ -25,17 +26,6 @@ std::string GenerateKey() {
     if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("no randomness available");
     for (unsigned char b : random) key.push_back(kAlphabet[b % 62]);  // 256 % 62 bias is negligible at 285 bits
     return key;
-}
-
-std::string DatabaseUrl(const std::string& database, const std::string& config_path) {
-    if (!database.empty()) return database;
-    if (!config_path.empty()) {
-        auto r = core::LoadConfigFile(config_path);
-        if (!r.errors.empty()) throw std::runtime_error(r.errors.front());
-        if (!r.config->database.url.empty()) return r.config->database.url;
-        throw std::runtime_error(config_path + " has no database.url");
-    }
-    return "sqlite://llm-proxy.db";
 }
 
 int Add(store::Store& store, const AddOptions& a) {
@@ -132,9 +122,20 @@ KeysCommand::KeysCommand(CLI::App& app) {
     }
 }
 
+std::string DatabaseUrlFor(const std::string& database, const std::string& config_path) {
+    if (!database.empty()) return database;
+    if (!config_path.empty()) {
+        auto r = core::LoadConfigFile(config_path);
+        if (!r.errors.empty()) throw std::runtime_error(r.errors.front());
+        if (!r.config->database.url.empty()) return r.config->database.url;
+        throw std::runtime_error(config_path + " has no database.url");
+    }
+    return "sqlite://llm-proxy.db";
+}
+
 int KeysCommand::Run(const std::string& config_path) {
     try {
-        auto store = store::Store::Open(DatabaseUrl(database_, config_path));
+        auto store = store::Store::Open(DatabaseUrlFor(database_, config_path));
         if (cmd_->got_subcommand("add")) return Add(*store, add_);
         if (cmd_->got_subcommand("list")) return List(*store, json_);
         bool found = false;

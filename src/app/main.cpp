@@ -10,11 +10,14 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "app/keys_command.hpp"
+#include "app/usage_command.hpp"
 #include "core/config.hpp"
 #include "http/worker.hpp"
 #include "proxy/health_checker.hpp"
 #include "store/redis_quota_backend.hpp"
+#include "observe/request_log.hpp"
 #include "store/state_sync.hpp"
+#include "store/usage_ledger.hpp"
 #include "store/store.hpp"
 #include "usage/webhook_sink.hpp"
 
@@ -52,8 +55,10 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", log_level, "override logging.level");
     app.set_version_flag("--version", "llm-proxy 0.1.0");
     app::KeysCommand keys_command(app);
+    app::UsageCommand usage_command(app);
     CLI11_PARSE(app, argc, argv);
     if (keys_command.parsed()) return keys_command.Run(config_path);
+    if (usage_command.parsed()) return usage_command.Run(config_path);
 
     if (!check_path.empty()) {
         auto result = core::LoadConfigFile(check_path);
@@ -150,6 +155,24 @@ int main(int argc, char** argv) {
         return 1;
     }
     state_sync.Start();
+    std::unique_ptr<store::UsageLedger> ledger;
+    std::unique_ptr<observe::RequestLog> request_log;
+    try {
+        if (!config->database.url.empty() && config->database.usage_ledger) {
+            ledger = store::OpenUsageLedger(config->database.url, static_cast<std::size_t>(worker_count));
+            ledger->Start();
+            shared.ledger = ledger.get();
+        }
+        if (config->logging.request_log.enabled) {
+            request_log = observe::OpenRequestLog(config->logging.request_log, config->database.url,
+                                                  static_cast<std::size_t>(worker_count));
+            request_log->Start();
+            shared.request_log = request_log.get();
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
     std::vector<std::unique_ptr<Worker>> workers;
     try {
         auto address = asio::ip::make_address(config->server.listen_host);
@@ -208,6 +231,8 @@ int main(int argc, char** argv) {
     for (auto& w : workers) w->Stop();
     for (auto& w : workers) w->Join();
     state_sync.Stop();  // after the workers: writes the last requests' quota usage
+    if (ledger) ledger->Stop();
+    if (request_log) request_log->Stop();
     if (webhook) webhook->Stop();  // after the workers: every event is queued; undelivered ones go to the spool
     spdlog::info("llm-proxy stopped");
     spdlog::shutdown();  // flush the diagnostic log (the access log flushed in its destructor)

@@ -179,6 +179,7 @@ struct DatabaseConfig {
     std::string url;
     Millis poll_interval{2'000};  // how often the gateway looks for key changes
     Millis sync_interval{1'000};  // how often quota counters are written and re-read
+    bool usage_ledger = true;     // every usage event as a row in usage_ledger
 };
 
 /// Redis for counters shared by instances (rate_limit.storage: redis, quotas).
@@ -197,9 +198,20 @@ struct TokenizerConfig {
     std::string default_encoding = "cl100k_base";  // for models tiktoken does not know
 };
 
+/// Per-request records with (optionally) the bodies, for debugging and audits.
+struct RequestLogConfig {
+    bool enabled = false;
+    bool include_bodies = false;
+    std::size_t max_body_bytes = 64u << 10;  // per body, after redaction
+    std::vector<std::string> redact_fields{"api_key", "apikey", "password", "secret", "token", "access_token",
+                                           "authorization", "client_secret"};
+    std::string output = "llm-proxy-requests.log";  // a file path, or "database" (database.url)
+};
+
 struct LoggingConfig {
     std::string level = "info";
     std::string access_log = "stdout";  // stdout | stderr | off | a file path
+    RequestLogConfig request_log;
 };
 
 struct Config {

@@ -142,7 +142,8 @@ void CheckAuth(Reader& r, const YAML::Node& node, const Config& c) {
 }
 
 void ParseDatabase(Reader& r, const YAML::Node& node, Config& c) {
-    if (!r.Keys(node, "database", {"url", "poll_interval", "sync_interval"})) return;
+    if (!r.Keys(node, "database", {"url", "poll_interval", "sync_interval", "usage_ledger"})) return;
+    r.BoolField(node, "database", "usage_ledger", c.database.usage_ledger);
     r.StrField(node, "database", "url", c.database.url);
     r.DurationField(node, "database", "poll_interval", c.database.poll_interval);
     r.DurationField(node, "database", "sync_interval", c.database.sync_interval);

@@ -190,9 +190,22 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
     if (auto rl = root["rate_limit"]) ParseRateLimit(r, rl, c);
     if (auto hook = root["usage_hook"]) ParseUsageHook(r, hook, c);
     if (auto logging = root["logging"]) {
-        if (r.Keys(logging, "logging", {"level", "access_log"})) {
+        if (r.Keys(logging, "logging", {"level", "access_log", "request_log"})) {
             r.StrField(logging, "logging", "level", c.logging.level);
             r.StrField(logging, "logging", "access_log", c.logging.access_log);
+            if (auto rl = logging["request_log"]) {
+                const std::string p = "logging.request_log";
+                auto& q = c.logging.request_log;
+                if (r.Keys(rl, p, {"enabled", "include_bodies", "max_body_bytes", "redact_fields", "output"})) {
+                    q.enabled = true;
+                    r.BoolField(rl, p, "enabled", q.enabled);
+                    r.BoolField(rl, p, "include_bodies", q.include_bodies);
+                    r.SizeField(rl, p, "max_body_bytes", q.max_body_bytes);
+                    r.StrList(rl, p, "redact_fields", q.redact_fields);
+                    r.StrField(rl, p, "output", q.output);
+                    if (q.output.empty()) r.Error(rl, p + ".output", "must be a file path or database");
+                }
+            }
             static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
             if (!kLevels.count(c.logging.level)) {
                 r.Error(logging["level"], "logging.level", "must be one of trace, debug, info, warn, error, off");
@@ -200,6 +213,9 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
         }
     }
     if (auto auth = root["auth"]) CheckAuth(r, auth, c);
+    if (c.logging.request_log.enabled && c.logging.request_log.output == "database" && c.database.url.empty()) {
+        r.Error(root["logging"], "logging.request_log.output", "is database but database.url is not set");
+    }
     bool any_weight = false;
     for (const auto& p : c.providers) any_weight = any_weight || p.weight > 0;
     if (!c.providers.empty() && !any_weight) {

@@ -25,6 +25,8 @@
 #include "proxy/retry_policy.hpp"
 #include "proxy/route_table.hpp"
 #include "store/redis_client.hpp"
+#include "store/usage_ledger.hpp"
+#include "observe/request_log.hpp"
 
 namespace llmproxy {
 
@@ -51,6 +53,8 @@ struct SharedState {
     usage::WebhookSink* webhook = nullptr;     // null when usage_hook is off
     proxy::KeyDirectory* keys = nullptr;       // the current API keys (swapped by the sync thread)
     usage::Tokenizers* tokenizers = nullptr;   // null-safe: ForModel() is null until loaded
+    store::UsageLedger* ledger = nullptr;       // null without database.url (or usage_ledger: false)
+    observe::RequestLog* request_log = nullptr;  // null unless logging.request_log is enabled
 };
 
 /// Registered by each live client session so that a drain can close idle keep-alive ones.

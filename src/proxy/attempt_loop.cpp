@@ -107,6 +107,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
             std::string spliced;
             std::string_view send_body = req.body();
             const std::string& upstream_model = snap.routes.UpstreamModel(p, model);
+            record.upstream_model = upstream_model;
             if (routed.json && (!routed.body.has_model || upstream_model != routed.body.model)) {
                 spliced = SpliceModel(req.body(), routed.body, upstream_model);
                 send_body = spliced;
@@ -142,7 +143,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
                                                  : out.error              ? out.error->status
                                                                           : 0);
             record.usage = out.usage;
-            if (!out.usage) record.relayed = std::move(out.relayed);
+            record.relayed = std::move(out.relayed);
             if (out.client_aborted) {
                 h.ReleaseProbe();
                 record.status = 499;  // nginx's "client closed request"

@@ -36,6 +36,7 @@ struct RequestRecord {
     std::optional<std::chrono::steady_clock::time_point> first_event_at;  // streams only
     std::optional<usage::Usage> usage;  // as reported by the upstream that served it
     std::string relayed;                // what reached the client, for local counting (see Forward)
+    std::string_view upstream_model;    // the model name sent upstream (config- or request-owned)
     int attempts = 0;
     std::string attempt_log;  // "a:502,b:200": every attempt's provider and outcome
 };

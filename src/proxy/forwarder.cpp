@@ -418,7 +418,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     out.keep_client = keep_client;
     if (capture && !captured.empty()) {
         out.usage = usage::ParseUsage(captured);
-        if (!out.usage) out.relayed = std::move(captured);  // counted locally
+        out.relayed = std::move(captured);  // for local counting and the request log
     }
     co_return out;
 }

@@ -589,7 +589,9 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
                                      record.usage->completion_tokens);
     }
     worker.metrics().RequestFinished();
-    if (auto* hook = worker.shared().webhook; hook && record.attempts > 0) {
+    auto* hook = worker.shared().webhook;
+    auto* ledger = worker.shared().ledger;
+    if ((hook || ledger) && record.attempts > 0) {
         const auto& cfg = *worker.snapshot().config;
         usage::UsageEvent e;
         e.request_id = request_id;
@@ -599,6 +601,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
             e.api_key = plan.key->config.key_hint;
         }
         e.model = plan.routed.public_model;
+        e.upstream_model = record.upstream_model;
         e.provider = record.provider;
         if (record.provider_index < cfg.providers.size()) e.backend_url = cfg.providers[record.provider_index].base_url;
         e.endpoint = EndpointLabel(plan.endpoint);
@@ -609,8 +612,38 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
         e.status_code = record.status;
         e.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch()).count();
-        if (cfg.usage_hook.include_request_body) e.request_body = std::string_view(req.body());
-        hook->Enqueue(static_cast<std::size_t>(worker.index()), usage::ToJson(e));
+        if (hook) {
+            if (cfg.usage_hook.include_request_body) e.request_body = std::string_view(req.body());
+            std::string json = usage::ToJson(e);
+            if (ledger) {
+                e.request_body.reset();
+                ledger->Enqueue(static_cast<std::size_t>(worker.index()),
+                                cfg.usage_hook.include_request_body ? usage::ToJson(e) : json);
+            }
+            hook->Enqueue(static_cast<std::size_t>(worker.index()), std::move(json));
+        } else {
+            ledger->Enqueue(static_cast<std::size_t>(worker.index()), usage::ToJson(e));
+        }
+    }
+    if (auto* rlog = worker.shared().request_log) {
+        const auto& rcfg = worker.snapshot().config->logging.request_log;
+        observe::RequestLogEntry entry;
+        entry.request_id = request_id;
+        if (plan.key) entry.key_name = plan.key->config.name;
+        entry.model = plan.routed.public_model;
+        entry.provider = std::string(record.provider);
+        entry.status = record.status;
+        entry.latency_ms = duration * 1000.0;
+        entry.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+        if (rcfg.include_bodies) {
+            // Raw bytes only (bounded); the writer thread redacts and caps them.
+            const std::size_t keep = std::max<std::size_t>(rcfg.max_body_bytes * 4, 1u << 20);
+            entry.request_body = req.body().substr(0, keep);
+            entry.response_body = std::move(record.relayed);
+            if (entry.response_body.size() > keep) entry.response_body.resize(keep);
+        }
+        rlog->Enqueue(static_cast<std::size_t>(worker.index()), std::move(entry));
     }
     if (auto* log = worker.shared().access_log) {
         const auto target = req.target();

@@ -40,6 +40,39 @@ const std::vector<std::vector<const char*>> kMigrations = {
         R"(CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL))",
         R"(INSERT INTO store_meta (name, value) VALUES ('keys_version', 0))",
     },
+    {
+        R"(CREATE TABLE usage_ledger (
+            request_id TEXT NOT NULL,
+            ts_ms BIGINT NOT NULL,
+            key_name TEXT,
+            user_id TEXT,
+            api_key TEXT,
+            model TEXT,
+            upstream_model TEXT,
+            provider TEXT,
+            endpoint TEXT,
+            is_stream INTEGER,
+            status INTEGER,
+            prompt_tokens BIGINT,
+            completion_tokens BIGINT,
+            total_tokens BIGINT,
+            usage_source TEXT,
+            latency_ms DOUBLE PRECISION,
+            ttft_ms DOUBLE PRECISION))",
+        R"(CREATE INDEX usage_ledger_ts ON usage_ledger (ts_ms))",
+        R"(CREATE INDEX usage_ledger_key_ts ON usage_ledger (key_name, ts_ms))",
+        R"(CREATE TABLE request_log (
+            request_id TEXT NOT NULL,
+            ts_ms BIGINT NOT NULL,
+            key_name TEXT,
+            model TEXT,
+            provider TEXT,
+            status INTEGER,
+            latency_ms DOUBLE PRECISION,
+            request_body TEXT,
+            response_body TEXT))",
+        R"(CREATE INDEX request_log_ts ON request_log (ts_ms))",
+    },
 };
 
 std::string Num(double v) {
@@ -203,6 +236,57 @@ void Store::BumpKeysVersion() {
 std::int64_t Store::KeysVersion() {
     auto rows = sql_->Query("SELECT value FROM store_meta WHERE name = 'keys_version'");
     return rows.empty() ? 0 : IntOr(rows[0][0], 0);
+}
+
+void Store::InsertRows(const char* table, const std::vector<Column>& columns,
+                       const std::vector<std::vector<std::string>>& rows) {
+    if (rows.empty()) return;
+    // Multi-row INSERTs of up to 100 rows, all in one transaction: one round trip per 100
+    // rows on PostgreSQL, one fsync per batch on SQLite. Empty text means NULL.
+    const std::size_t per_statement = 100;
+    sql_->Query("BEGIN");
+    try {
+        for (std::size_t at = 0; at < rows.size(); at += per_statement) {
+            const std::size_t n = std::min(per_statement, rows.size() - at);
+            std::string sql = std::string("INSERT INTO ") + table + " (";
+            for (std::size_t c = 0; c < columns.size(); ++c) sql += (c ? ", " : "") + std::string(columns[c].name);
+            sql += ") VALUES ";
+            std::vector<std::string> params;
+            params.reserve(n * columns.size());
+            for (std::size_t r = 0; r < n; ++r) {
+                sql += r ? ", (" : "(";
+                for (std::size_t c = 0; c < columns.size(); ++c) {
+                    params.push_back(rows[at + r][c]);
+                    // The CAST gives PostgreSQL the column's type (NULLIF alone would be text).
+                    sql += (c ? ", CAST(NULLIF($" : "CAST(NULLIF($") + std::to_string(params.size()) + ", '') AS " +
+                           columns[c].type + ")";
+                }
+                sql += ")";
+            }
+            sql_->Query(sql, params);
+        }
+        sql_->Query("COMMIT");
+    } catch (...) {
+        try {
+            sql_->Query("ROLLBACK");
+        } catch (...) {
+        }
+        throw;
+    }
+}
+
+std::vector<UsageTotal> Store::UsageTotals(std::int64_t since_ms, const std::string& group_by) {
+    const std::string column = group_by == "model" ? "model" : group_by == "provider" ? "provider" : "key_name";
+    auto rows = sql_->Query("SELECT " + column +
+                                ", COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), "
+                                "COALESCE(SUM(total_tokens), 0) FROM usage_ledger WHERE ts_ms >= $1 GROUP BY " +
+                                column + " ORDER BY " + column,
+                            {std::to_string(since_ms)});
+    std::vector<UsageTotal> out;
+    for (auto& r : rows) {
+        out.push_back({r[0].value_or(""), IntOr(r[1], 0), IntOr(r[2], 0), IntOr(r[3], 0), IntOr(r[4], 0)});
+    }
+    return out;
 }
 
 std::int64_t Store::AddQuotaUsage(const std::string& key_id, std::int64_t period_start, std::int64_t delta) {

@@ -12,6 +12,12 @@
 
 namespace llmproxy::store {
 
+/// A usage query's row: requests and tokens for one key, model or provider.
+struct UsageTotal {
+    std::string group;
+    std::int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0, total_tokens = 0;
+};
+
 class Store {
 public:
     explicit Store(std::unique_ptr<SqlConnection> sql);  // migrates the schema
@@ -28,6 +34,16 @@ public:
     /// Adds `delta` tokens to a key's counter for the window starting at `period_start` and
     /// returns the window's total (all instances sharing the store).
     std::int64_t AddQuotaUsage(const std::string& key_id, std::int64_t period_start, std::int64_t delta);
+
+    /// Appends rows (text values; empty = NULL) to `table` in one transaction.
+    struct Column {
+        const char* name;
+        const char* type;  // TEXT, BIGINT, INTEGER, DOUBLE PRECISION
+    };
+    void InsertRows(const char* table, const std::vector<Column>& columns,
+                    const std::vector<std::vector<std::string>>& rows);
+    /// Usage ledger totals since `since_ms`, grouped by key_name, model or provider.
+    std::vector<UsageTotal> UsageTotals(std::int64_t since_ms, const std::string& group_by);
 
     int schema_version() const { return schema_version_; }
     SqlConnection& sql() { return *sql_; }

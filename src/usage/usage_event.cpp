@@ -42,7 +42,8 @@ std::string ToJson(const UsageEvent& e) {
     }
     out += ",\"timestamp\":\"";
     core::AppendUtcTimestamp(out, e.timestamp_ms);
-    out += '"';
+    out += "\",\"timestamp_ms\":";
+    out += std::to_string(e.timestamp_ms);
     if (e.request_body) {
         out += ",\"request_body\":";
         core::AppendJsonString(out, *e.request_body);

@@ -3,6 +3,7 @@ PostgreSQL, the gateway picking up key changes while running, quotas that surviv
 are shared by two instances."""
 import json
 import os
+import sqlite3
 import re
 import subprocess
 import unittest
@@ -25,14 +26,21 @@ class StoreBase(GatewayTest):
         self.assertTrue(m, out)
         return m.group(1)
 
-    def store_gateway(self, db_url, config_keys=""):
+    def store_gateway(self, db_url, config_keys="", extra=""):
         return self.gateway(f"""
 providers: [ {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1" }} ]
 auth:
   enabled: true
 {config_keys}
 database: {{ url: "{db_url}", poll_interval: 100ms, sync_interval: 100ms }}
+{extra}
 """)
+
+    def usage_totals(self, db_url, by="key"):
+        r = subprocess.run([GATEWAY, "usage", "--database", db_url, "--by", by, "--json"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return {row[by]: row for row in json.loads(r.stdout)}
 
     def chat(self, key, port=None):
         return self.post("/v1/chat/completions", CHAT, headers={"Authorization": f"Bearer {key}"}, port=port)
@@ -103,6 +111,92 @@ class SqliteStore(StoreBase):
         self.assertTrue(eventually(lambda: self.chat(other).status == 200))  # quotas are per key
 
 
+class SqliteLedgerAndRequestLog(StoreBase):
+    def setUp(self):
+        super().setUp()
+        self.up = self.mock("m1")
+        self.db_path = os.path.join(self.tmp.name, "ledger.db")
+        self.db = "sqlite://" + self.db_path
+
+    def test_usage_ledger_rows_and_usage_command(self):
+        key = self.add_key(self.db, "alice")
+        self.store_gateway(self.db)
+        expected = 0
+        for _ in range(3):
+            r = self.chat(key)
+            expected += r.json()["usage"]["total_tokens"]
+        stream = self.post("/v1/chat/completions", dict(CHAT, stream=True), headers={"Authorization": f"Bearer {key}"})
+        self.assertEqual(stream.status, 200)
+        expected += 5 + self.chat_prompt_tokens()  # the mock streams 5 chunks; prompt as for the others
+        totals = eventually(lambda: (t := self.usage_totals(self.db)).get("alice", {}).get("requests") == 4 and t)
+        self.assertTrue(totals, self.usage_totals(self.db))
+        self.assertEqual(totals["alice"]["total_tokens"], expected)
+        with sqlite3.connect(self.db_path) as c:
+            rows = c.execute("SELECT request_id, model, provider, is_stream, status, usage_source FROM usage_ledger "
+                             "ORDER BY ts_ms").fetchall()
+        self.assertEqual(len(rows), 4)
+        self.assertEqual(sorted(r[3] for r in rows), [0, 0, 0, 1])  # one stream
+        self.assertEqual({r[1] for r in rows}, {"gpt-4o"})
+        self.assertEqual({r[2] for r in rows}, {"m"})
+        self.assertEqual({r[5] for r in rows}, {"upstream"})
+        self.assertEqual(len({r[0] for r in rows}), 4)
+
+    def chat_prompt_tokens(self):
+        return self.post("/v1/chat/completions", CHAT, port=self.up).json()["usage"]["prompt_tokens"]
+
+    def test_request_log_file_with_redacted_capped_bodies(self):
+        log = os.path.join(self.tmp.name, "requests.log")
+        key = self.add_key(self.db, "bob")
+        self.store_gateway(self.db, extra=f"""
+logging:
+  access_log: "off"
+  request_log: {{ include_bodies: true, max_body_bytes: 300, output: "{log}", redact_fields: ["password", "api_key"] }}
+""")
+        body = {"metadata": {"password": "hunter2"}, "model": "gpt-4o",
+                "messages": [{"role": "user", "content": "my key sk-proj-SECRETSECRETSECRET9999 " + "x" * 400}]}
+        r = self.post("/v1/chat/completions", body, headers={"Authorization": f"Bearer {key}"})
+        self.assertEqual(r.status, 200)
+        rid = r.header("x-request-id")
+
+        def line():
+            if not os.path.exists(log):
+                return None
+            with open(log) as f:
+                return next((json.loads(l) for l in f if rid in l), None)
+        entry = eventually(line)
+        self.assertIsNotNone(entry)
+        self.assertEqual(entry["key_name"], "bob")
+        self.assertEqual(entry["status"], 200)
+        self.assertIn('"password": "[REDACTED]"', entry["request_body"])
+        self.assertNotIn("hunter2", entry["request_body"])
+        self.assertNotIn("SECRETSECRETSECRET", entry["request_body"])
+        self.assertIn("sk-...9999", entry["request_body"])
+        self.assertIn("[truncated", entry["request_body"])
+        self.assertIn("Hello from m1", entry["response_body"])
+        with open(log) as f:
+            self.assertNotIn(key, f.read())  # the caller's own key never reaches the log
+
+    def test_request_log_to_the_database(self):
+        key = self.add_key(self.db, "carol")
+        self.store_gateway(self.db, extra="""
+logging:
+  request_log: { include_bodies: true, output: database }
+""")
+        r = self.chat(key)
+        rid = r.header("x-request-id")
+
+        def row():
+            with sqlite3.connect(self.db_path) as c:
+                return c.execute("SELECT key_name, status, request_body, response_body FROM request_log "
+                                 "WHERE request_id = ?", (rid,)).fetchone()
+        got = eventually(row)
+        self.assertIsNotNone(got)
+        self.assertEqual(got[0], "carol")
+        self.assertEqual(got[1], 200)
+        self.assertIn('"messages"', got[2])
+        self.assertIn("Hello from m1", got[3])
+
+
 class PostgresStore(StoreBase):
     def setUp(self):
         super().setUp()
@@ -128,6 +222,9 @@ class PostgresStore(StoreBase):
         self.assertOpenAIError(self.chat(key, a), 429, "insufficient_quota")
         late = self.add_key(self.pg.url, "late")
         self.assertTrue(eventually(lambda: self.chat(late, a).status == 200))
+        # Both instances wrote their requests to the one ledger.
+        totals = eventually(lambda: (t := self.usage_totals(self.pg.url)).get("late") and t)
+        self.assertEqual(totals["shared"]["requests"], passed)  # refused requests reached no upstream: not metered
 
     def chat_tokens(self):
         r = self.post("/v1/chat/completions", CHAT, port=self.up)

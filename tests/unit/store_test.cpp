@@ -7,6 +7,7 @@
 
 #include "core/secret_hash.hpp"
 #include "store/store.hpp"
+#include "store/usage_ledger.hpp"
 
 using namespace llmproxy;
 
@@ -35,7 +36,7 @@ core::ApiKeyConfig Key(const std::string& name, const std::string& secret) {
 TEST(Store, KeysRoundTripAndVersion) {
     TempDb db;
     auto store = store::Store::Open("sqlite://" + db.path);
-    EXPECT_EQ(store->schema_version(), 1);
+    EXPECT_EQ(store->schema_version(), 2);
     const auto v0 = store->KeysVersion();
     auto k = Key("alice", "sk-alice-0000000000");
     k.user_id = "u1";
@@ -91,11 +92,35 @@ TEST(Store, QuotaCountersAddUpAcrossConnectionsAndReopen) {
         EXPECT_EQ(a->AddQuotaUsage("k2", 100, 7), 7);
     }
     auto reopened = store::Store::Open("sqlite://" + db.path);  // migrations are not re-run
-    EXPECT_EQ(reopened->schema_version(), 1);
+    EXPECT_EQ(reopened->schema_version(), 2);
     EXPECT_EQ(reopened->AddQuotaUsage("k1", 100, 0), 42);
 }
 
 TEST(Store, BadUrlIsAnError) {
     EXPECT_THROW(store::Store::Open("mysql://x"), store::SqlError);
     EXPECT_THROW(store::Store::Open("sqlite:///nonexistent-dir/x/y.db"), store::SqlError);
+}
+
+TEST(Store, UsageLedgerRowsAndTotals) {
+    TempDb db;
+    auto store = store::Store::Open("sqlite://" + db.path);
+    const std::vector<std::string> events = {
+        R"({"request_id":"r1","key_name":"alice","model":"gpt-4o","upstream_model":"gpt-4o-2024","provider":"p","endpoint":"/v1/chat/completions","is_stream":true,"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15},"usage_source":"upstream","latency_ms":12.5,"status_code":200,"timestamp_ms":1000})",
+        R"({"request_id":"r2","key_name":"alice","model":"gpt-4o","provider":"p","is_stream":false,"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3},"status_code":200,"timestamp_ms":2000})",
+        R"({"request_id":"r3","key_name":"bob","model":"m2","provider":"q","is_stream":false,"usage":null,"status_code":502,"timestamp_ms":3000})",
+        "not json: skipped",
+    };
+    store::WriteUsageRows(*store, events);
+    auto rows = store->sql().Query("SELECT request_id, upstream_model, is_stream, total_tokens, latency_ms FROM usage_ledger ORDER BY request_id");
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0][1].value_or(""), "gpt-4o-2024");
+    EXPECT_EQ(rows[0][2].value_or(""), "1");
+    EXPECT_EQ(rows[0][3].value_or(""), "15");
+    EXPECT_FALSE(rows[2][3].has_value());  // no usage: NULL, not 0
+    auto by_key = store->UsageTotals(0, "key");
+    ASSERT_EQ(by_key.size(), 2u);
+    EXPECT_EQ(by_key[0].group, "alice");
+    EXPECT_EQ(by_key[0].requests, 2);
+    EXPECT_EQ(by_key[0].total_tokens, 18);
+    EXPECT_EQ(store->UsageTotals(1500, "model")[0].total_tokens, 3);  // since: only r2 (and r3 with none)
 }
