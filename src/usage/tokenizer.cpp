@@ -22,6 +22,9 @@ constexpr std::uint32_t kNoRank = std::numeric_limits<std::uint32_t>::max();
 class RankTable {
 public:
     void Build(std::vector<std::pair<std::string, std::uint32_t>> tokens) {
+        std::uint32_t max_rank = 0;
+        for (const auto& t : tokens) max_rank = std::max(max_rank, t.second);
+        by_rank_.assign(static_cast<std::size_t>(max_rank) + 1, Slot{});
         std::size_t cap = 1;
         while (cap < tokens.size() * 2) cap <<= 1;
         mask_ = cap - 1;
@@ -32,7 +35,13 @@ public:
             std::size_t i = Hash(bytes) & mask_;
             while (slots_[i].rank != kNoRank) i = (i + 1) & mask_;
             slots_[i] = s;
+            by_rank_[rank] = s;
         }
+    }
+
+    std::string_view Bytes(std::uint32_t rank) const {
+        if (rank >= by_rank_.size() || by_rank_[rank].rank == kNoRank) return {};
+        return {bytes_.data() + by_rank_[rank].offset, by_rank_[rank].length};
     }
 
     std::uint32_t Find(std::string_view bytes) const {
@@ -56,6 +65,7 @@ private:
     }
     std::string bytes_;
     std::vector<Slot> slots_;
+    std::vector<Slot> by_rank_;  // for Decode
     std::size_t mask_ = 0;
 };
 
@@ -255,6 +265,12 @@ void Tokenizer::ForEachToken(std::string_view text, Emit&& emit) const {
 std::vector<std::uint32_t> Tokenizer::Encode(std::string_view text) const {
     std::vector<std::uint32_t> out;
     ForEachToken(text, [&](std::uint32_t r) { out.push_back(r); });
+    return out;
+}
+
+std::string Tokenizer::Decode(const std::vector<std::uint32_t>& tokens) const {
+    std::string out;
+    for (std::uint32_t t : tokens) out.append(impl_->ranks.Bytes(t));
     return out;
 }
 

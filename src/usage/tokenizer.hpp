@@ -22,6 +22,8 @@ public:
 
     std::vector<std::uint32_t> Encode(std::string_view text) const;
     std::size_t Count(std::string_view text) const;
+    /// The bytes of `tokens` (unknown ids are skipped).
+    std::string Decode(const std::vector<std::uint32_t>& tokens) const;
     const std::string& name() const { return name_; }
     std::size_t vocabulary_size() const { return vocabulary_; }
 
