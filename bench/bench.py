@@ -144,6 +144,13 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process (all threads) from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -218,6 +225,7 @@ logging: {{ level: warn, access_log: "off" }}
 """)
         gw = subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", gw_conf], stderr=subprocess.DEVNULL)
         procs.append(gw)
+        pids = {"nginx": procs[1].pid, "llm-proxy": gw.pid}
         wait_port(gw_port)
         time.sleep(0.3)
         idle_rss = rss_mb(gw.pid)
@@ -244,6 +252,7 @@ logging: {{ level: warn, access_log: "{tmp}/access.log" }}
 """)
             procs.append(subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", metered_conf],
                                           stderr=subprocess.DEVNULL))
+            pids["llm-proxy metering on"] = procs[-1].pid
             wait_port(metered_port)
             targets["llm-proxy metering on"] = metered_port
         redis_rtt = None
@@ -277,16 +286,21 @@ logging: {{ level: warn, access_log: "off" }}
                 with open(os.path.join(tmp, f"limits-{i}.log"), "w") as log:
                     procs.append(subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", conf],
                                                   stderr=log))
+                pids[name] = procs[-1].pid
                 wait_port(port)
                 targets[name] = port
         thr = {k: [] for k in targets}
+        cpu = {k: [] for k in targets}  # CPU µs per request of the proxy process (all its threads)
         lat = {k: {50: [], 99: []} for k in targets}
         for port in targets.values():  # warm-up: pools, caches
             wrk(port, 16, 1, script)
         for r in range(args.rounds):
             for name, port in targets.items():  # interleaved so drift hits all alike
+                before = cpu_seconds(pids[name]) if name in pids else None
                 rps, _ = wrk(port, 64, args.seconds, script)
                 thr[name].append(rps)
+                if before is not None:
+                    cpu[name].append((cpu_seconds(pids[name]) - before) * 1e6 / (rps * args.seconds))
                 _, l = wrk(port, 4, args.seconds, script)
                 lat[name][50].append(l[50])
                 lat[name][99].append(l[99])
@@ -302,13 +316,14 @@ logging: {{ level: warn, access_log: "off" }}
         p99 = {k: statistics.median(v[99]) * 1000 for k, v in lat.items()}
         print(f"\n### llm-proxy benchmark ({args.rounds} rounds x {args.seconds}s, workers={args.workers}, "
               f"body {len(CHAT_BODY)} B, medians)\n")
-        print("| target | RPS c=64 | vs nginx | p50 c=4 (µs) | p99 c=4 (µs) | added p50 | added p99 | "
+        print("| target | RPS c=64 | vs nginx | CPU µs/req | p50 c=4 (µs) | p99 c=4 (µs) | added p50 | added p99 | "
               "TTFT p50 (µs) | TTFT p99 (µs) | added TTFT p50 | 1 MiB body p50 (ms) | added |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for k in targets:
             t50, t99 = pct(ttfts[k], 50), pct(ttfts[k], 99)
             b50 = statistics.median(bigs[k])
-            print(f"| {k} | {med[k]:.0f} | {med[k] / med['nginx']:.2f} | {p50[k]:.0f} | {p99[k]:.0f} | "
+            c = f"{statistics.median(cpu[k]):.1f}" if cpu[k] else "-"
+            print(f"| {k} | {med[k]:.0f} | {med[k] / med['nginx']:.2f} | {c} | {p50[k]:.0f} | {p99[k]:.0f} | "
                   f"{p50[k] - p50['direct']:+.0f} | {p99[k] - p99['direct']:+.0f} | {t50:.0f} | {t99:.0f} | "
                   f"{t50 - pct(ttfts['direct'], 50):+.0f} | {b50:.2f} | {b50 - statistics.median(bigs['direct']):+.2f} |")
         if args.limits:
@@ -316,8 +331,14 @@ logging: {{ level: warn, access_log: "off" }}
             for k in targets:
                 if k.startswith("llm-proxy auth"):
                     print(f"- {k}: p50 {p50[k] - p50['llm-proxy']:+.0f} µs, p99 {p99[k] - p99['llm-proxy']:+.0f} µs, "
-                          f"throughput {med[k] / med['nginx']:.2f}x nginx")
+                          f"CPU {statistics.median(cpu[k]) - statistics.median(cpu['llm-proxy']):+.1f} µs/request, "
+                          f"throughput {med[k] / med['nginx']:.2f}x nginx, {med[k] / med['llm-proxy']:.2f}x llm-proxy")
             print(f"- Redis PING round trip p50 {redis_rtt:.0f} µs (redis-benchmark -c 1)")
+        if args.metering:
+            k = "llm-proxy metering on"
+            print(f"\nmetering on vs off: throughput {med[k] / med['llm-proxy']:.2f}x, p50 {p50[k] - p50['llm-proxy']:+.0f} µs, "
+                  f"CPU {statistics.median(cpu[k]) - statistics.median(cpu['llm-proxy']):+.1f} µs/request, "
+                  f"TTFT p50 {pct(ttfts[k], 50) - pct(ttfts['llm-proxy'], 50):+.0f} µs")
         print(f"\nllm-proxy RSS: idle {idle_rss:.1f} MB, after load {loaded_rss:.1f} MB")
         print(f"raw RPS per round: {json.dumps({k: [round(x) for x in v] for k, v in thr.items()})}")
     finally:

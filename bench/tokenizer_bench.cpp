@@ -55,6 +55,25 @@ void ChatPrompt(benchmark::State& state) {
 }
 BENCHMARK(ChatPrompt)->Unit(benchmark::kMicrosecond);
 
+// The same prompt size, but every message new (no count cache hit): the cost for a user
+// message seen for the first time.
+void ChatPromptUnique(benchmark::State& state) {
+    const Tokenizer& t = Load("o200k_base");
+    std::uint64_t n = 0;
+    std::size_t bytes = 0;
+    for (auto _ : state) {
+        const std::string body =
+            R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant )" +
+            std::to_string(n) +
+            R"(."},{"role":"user","content":"Summarise the benefits of a gateway in front of model servers, in )" +
+            std::to_string(++n) + R"( bullet points, with one sentence each and no more than twenty words."}]})";
+        bytes += body.size();
+        benchmark::DoNotOptimize(CountPromptTokens(t, body));
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(ChatPromptUnique)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

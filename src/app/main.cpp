@@ -234,6 +234,7 @@ int main(int argc, char** argv) {
     if (ledger) ledger->Stop();
     if (request_log) request_log->Stop();
     if (webhook) webhook->Stop();  // after the workers: every event is queued; undelivered ones go to the spool
+    tokenizers.Join();  // it logs when done: before the logger goes away
     spdlog::info("llm-proxy stopped");
     spdlog::shutdown();  // flush the diagnostic log (the access log flushed in its destructor)
     return 0;

@@ -1,5 +1,7 @@
 #include "usage/local_count.hpp"
 
+#include <unordered_map>
+
 #include <boost/json.hpp>
 
 #include "proxy/sse_framer.hpp"
@@ -9,6 +11,27 @@ namespace llmproxy::usage {
 namespace {
 
 namespace json = boost::json;
+
+// Counts of recently seen long strings, per thread: system prompts and conversation history
+// repeat from request to request, and TPM admission counts every prompt of a TPM-limited key.
+// Keyed by tokenizer, length and a 64-bit hash; cleared when full rather than evicted.
+std::size_t CachedCount(const Tokenizer& t, std::string_view text) {
+    if (text.size() < 64) return t.Count(text);
+    struct Entry {
+        const Tokenizer* tokenizer;
+        std::size_t length;
+        std::size_t count;
+    };
+    thread_local std::unordered_map<std::size_t, Entry> cache;
+    const std::size_t key = std::hash<std::string_view>{}(text);
+    if (auto it = cache.find(key); it != cache.end() && it->second.tokenizer == &t && it->second.length == text.size()) {
+        return it->second.count;
+    }
+    if (cache.size() >= 4096) cache.clear();
+    const std::size_t n = t.Count(text);
+    cache[key] = Entry{&t, text.size(), n};
+    return n;
+}
 
 void AppendString(std::string& out, const json::value* v) {
     if (v && v->is_string()) out.append(v->as_string().data(), v->as_string().size());
@@ -76,35 +99,44 @@ std::int64_t CountPromptTokens(const Tokenizer& t, std::string_view request_json
     auto doc = json::parse(request_json, ec);
     if (ec || !doc.is_object()) return -1;
     const auto& o = doc.as_object();
+    // Each value is counted on its own, as OpenAI's counting recipe does.
+    std::int64_t total = 0;
     std::string text;
-    std::int64_t framing = 0;
+    auto count = [&](auto&& append) {
+        text.clear();
+        append(text);
+        total += static_cast<std::int64_t>(CachedCount(t, text));
+    };
     if (const auto* messages = o.if_contains("messages"); messages && messages->is_array()) {
         for (const auto& m : messages->as_array()) {
             if (!m.is_object()) continue;
-            framing += 3;
+            total += 3;  // <|start|>role ... <|end|> framing
             const auto& msg = m.as_object();
-            AppendString(text, msg.if_contains("role"));
-            AppendContent(text, msg.if_contains("content"));
+            count([&](std::string& out) { AppendString(out, msg.if_contains("role")); });
+            count([&](std::string& out) { AppendContent(out, msg.if_contains("content")); });
             if (msg.if_contains("name")) {
-                AppendString(text, msg.if_contains("name"));
-                framing += 1;
+                count([&](std::string& out) { AppendString(out, msg.if_contains("name")); });
+                total += 1;
             }
         }
-        framing += 3;
+        total += 3;  // every reply is primed with <|start|>assistant<|message|>
     }
     for (const char* field : {"prompt", "input", "instructions"}) {
         const auto* v = o.if_contains(field);
         if (!v) continue;
         if (v->is_array()) {
             for (const auto& item : v->as_array()) {
-                if (item.is_object()) AppendContent(text, item.as_object().if_contains("content"));
-                else AppendString(text, &item);
+                if (item.is_object()) {
+                    count([&](std::string& out) { AppendContent(out, item.as_object().if_contains("content")); });
+                } else {
+                    count([&](std::string& out) { AppendString(out, &item); });
+                }
             }
         } else {
-            AppendString(text, v);
+            count([&](std::string& out) { AppendString(out, v); });
         }
     }
-    return static_cast<std::int64_t>(t.Count(text)) + framing;
+    return total;
 }
 
 std::int64_t CountCompletionTokens(const Tokenizer& t, std::string_view relayed, bool sse) {

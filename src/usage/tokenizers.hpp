@@ -17,6 +17,10 @@ public:
     ~Tokenizers();
     void LoadInBackground();
     void LoadNow();  // for tests and tools
+    /// Waits for a background load to finish (before logging shuts down).
+    void Join() {
+        if (loader_.joinable()) loader_.join();
+    }
 
     /// The encoding tiktoken uses for `model` (the default encoding for unknown models).
     const Tokenizer* ForModel(std::string_view model) const;
