@@ -69,7 +69,23 @@ void RedisClient::Send(const std::vector<std::string>& args) {
     if (connected_) Enqueue(args, nullptr);
 }
 
+void RedisClient::EndConnectAttempt(bool connected) {
+    connected_ = connected;
+    connecting_ = false;
+    for (Timer* t : connect_waiters_) t->cancel();
+    connect_waiters_.clear();
+}
+
 Task<RedisReply> RedisClient::Call(std::vector<std::string> args) {
+    if (!connected_ && connecting_) {
+        // The connection is being (re)established, e.g. right after start: wait for it rather
+        // than fail a request that would have succeeded a moment later — at most `timeout`.
+        Timer wait(ex_);
+        wait.expires_after(config_.timeout);
+        connect_waiters_.push_back(&wait);
+        auto [wec] = co_await wait.async_wait(kNoThrow);
+        std::erase(connect_waiters_, &wait);
+    }
     if (!connected_) co_return ErrorReply("redis is not connected");
     auto waiter = std::make_shared<Waiter>(ex_);
     waiter->done.expires_after(config_.timeout);
@@ -115,6 +131,7 @@ Task<void> RedisClient::ConnectionLoop() {
     std::vector<char> buf(16384);
     while (*alive && !stopped_) {
         // Connect, bounded by connect_timeout.
+        connecting_ = true;
         socket_ = Socket(ex_);
         auto [rec, endpoints] = co_await resolver.async_resolve(config_.host, config_.port, kNoThrow);
         if (!*alive || stopped_) co_return;
@@ -133,6 +150,7 @@ Task<void> RedisClient::ConnectionLoop() {
             ec = cec;
         }
         if (ec) {
+            EndConnectAttempt(false);
             if (!logged_down) spdlog::warn("redis {}:{} unreachable: {}", config_.host, config_.port, ec.message());
             logged_down = true;
             timer.expires_after(backoff);
@@ -141,11 +159,13 @@ Task<void> RedisClient::ConnectionLoop() {
             continue;
         }
         socket_.set_option(tcp::no_delay(true));
-        // Session setup goes first in the pipeline; nobody waits for these replies.
+        // Session setup goes first in the pipeline (before any waiting call resumes); nobody
+        // waits for these replies.
         connected_ = true;
         if (!config_.password.empty()) Send({"AUTH", config_.password});
         if (config_.db != 0) Send({"SELECT", std::to_string(config_.db)});
         for (const auto& s : scripts_) Send({"SCRIPT", "LOAD", s});
+        EndConnectAttempt(true);
         spdlog::info("redis {}:{} connected", config_.host, config_.port);
         logged_down = false;
         backoff = std::chrono::milliseconds(50);

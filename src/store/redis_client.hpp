@@ -36,6 +36,7 @@ private:
     Task<void> WriteLoop();
     void Enqueue(const std::vector<std::string>& args, std::shared_ptr<Waiter> waiter);
     void FailAll(const std::string& why);
+    void EndConnectAttempt(bool connected);
 
     Executor ex_;
     core::RedisConfig config_;
@@ -43,7 +44,9 @@ private:
     Socket socket_;
     Timer write_signal_;  // wakes the write loop when output is queued
     bool connected_ = false;
+    bool connecting_ = false;  // a connect attempt is under way: calls wait for it (bounded)
     bool stopped_ = false;
+    std::vector<Timer*> connect_waiters_;  // cancelled when the attempt ends
     bool writing_ = false;
     std::string out_;                                // commands not yet written
     std::deque<std::shared_ptr<Waiter>> pending_;    // one per command sent, in order (null: no one waits)
