@@ -54,8 +54,9 @@ void StateSync::Stop() {
 
 void StateSync::Run() {
     using clock = std::chrono::steady_clock;
-    auto next_poll = clock::now() + config_->database.poll_interval;
-    auto next_sync = clock::now() + config_->database.sync_interval;
+    // Without a store there are no keys to poll (only quotas to sync): never wake for that.
+    auto next_poll = store_ ? clock::now() + config_->database.poll_interval : clock::time_point::max();
+    auto next_sync = quotas_ ? clock::now() + config_->database.sync_interval : clock::time_point::max();
     std::unique_lock lock(mu_);
     while (!stop_) {
         wake_.wait_until(lock, std::min(next_poll, next_sync), [&] { return stop_; });
@@ -67,7 +68,7 @@ void StateSync::Run() {
                 next_poll = now + config_->database.poll_interval;
                 ReloadKeysIfChanged();
             }
-            if (now >= next_sync) {
+            if (quotas_ && now >= next_sync) {
                 next_sync = now + config_->database.sync_interval;
                 SyncQuotas();
             }

@@ -24,33 +24,33 @@ public:
     void Build(std::vector<std::pair<std::string, std::uint32_t>> tokens) {
         std::uint32_t max_rank = 0;
         for (const auto& t : tokens) max_rank = std::max(max_rank, t.second);
-        by_rank_.assign(static_cast<std::size_t>(max_rank) + 1, Slot{});
-        std::size_t cap = 1;
-        while (cap < tokens.size() * 2) cap <<= 1;
-        mask_ = cap - 1;
-        slots_.assign(cap, Slot{});
+        by_rank_.assign(static_cast<std::size_t>(max_rank) + 1, kNoRank);
+        // Load factor 2/3, any capacity (not a power of two): a third of the memory of
+        // rounding up, with short probe runs still.
+        slots_.assign(tokens.size() * 3 / 2 + 1, Slot{});
         for (auto& [bytes, rank] : tokens) {
             Slot s{static_cast<std::uint32_t>(bytes_.size()), static_cast<std::uint32_t>(bytes.size()), rank};
             bytes_ += bytes;
-            std::size_t i = Hash(bytes) & mask_;
-            while (slots_[i].rank != kNoRank) i = (i + 1) & mask_;
+            std::size_t i = Home(bytes);
+            while (slots_[i].rank != kNoRank) i = i + 1 == slots_.size() ? 0 : i + 1;
             slots_[i] = s;
-            by_rank_[rank] = s;
+            by_rank_[rank] = static_cast<std::uint32_t>(i);
         }
     }
 
     std::string_view Bytes(std::uint32_t rank) const {
-        if (rank >= by_rank_.size() || by_rank_[rank].rank == kNoRank) return {};
-        return {bytes_.data() + by_rank_[rank].offset, by_rank_[rank].length};
+        if (rank >= by_rank_.size() || by_rank_[rank] == kNoRank) return {};
+        const Slot& s = slots_[by_rank_[rank]];
+        return {bytes_.data() + s.offset, s.length};
     }
 
     std::uint32_t Find(std::string_view bytes) const {
-        std::size_t i = Hash(bytes) & mask_;
+        std::size_t i = Home(bytes);
         for (;;) {
             const Slot& s = slots_[i];
             if (s.rank == kNoRank) return kNoRank;
             if (s.length == bytes.size() && std::string_view(bytes_.data() + s.offset, s.length) == bytes) return s.rank;
-            i = (i + 1) & mask_;
+            i = i + 1 == slots_.size() ? 0 : i + 1;
         }
     }
 
@@ -58,15 +58,18 @@ private:
     struct Slot {
         std::uint32_t offset = 0, length = 0, rank = kNoRank;
     };
-    static std::size_t Hash(std::string_view s) {
-        std::uint64_t h = 1469598103934665603ull;  // FNV-1a, then a final mix
+    // FNV-1a with a final mix, mapped onto [0, size) by a multiply-shift (no modulo).
+    std::size_t Home(std::string_view s) const {
+        std::uint64_t h = 1469598103934665603ull;
         for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-        return static_cast<std::size_t>(h ^ (h >> 29));
+        h ^= h >> 29;
+        h *= 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 32;
+        return static_cast<std::size_t>((static_cast<unsigned __int128>(h) * slots_.size()) >> 64);
     }
     std::string bytes_;
     std::vector<Slot> slots_;
-    std::vector<Slot> by_rank_;  // for Decode
-    std::size_t mask_ = 0;
+    std::vector<std::uint32_t> by_rank_;  // rank -> slot, for Decode
 };
 
 std::string Base64Decode(std::string_view in) {
