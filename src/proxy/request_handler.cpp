@@ -282,11 +282,13 @@ void TokenizePlan(std::string& body, Worker& worker, Plan& plan) {
 }
 
 // TPM admission charges the prompt's tokens (plus max_tokens). Counting them with the model's
-// tokenizer costs a parse and a BPE pass, so only keys with a TPM limit pay it; everyone else
-// gets the bytes/4 estimate (which nothing depends on).
+// tokenizer costs a parse and a BPE pass (~1 µs for a repeated 1 KB prompt, ~3 µs for a new
+// one), so only keys with a TPM limit pay it, and not for bodies over 256 KiB (milliseconds of
+// work for an estimate the real usage corrects anyway); everyone else gets bytes/4.
 double EstimatePromptTokens(const std::string& body, const KeyEntry* key, std::string_view model, Worker& worker) {
     const double rough = static_cast<double>(body.size()) / 4.0;
     if (!key || key->config.limits.tokens_per_minute <= 0 || !worker.shared().tokenizers) return rough;
+    if (body.size() > (256u << 10)) return rough;
     const usage::Tokenizer* t = worker.shared().tokenizers->ForModel(model);
     if (!t) return rough;
     const std::int64_t n = usage::CountPromptTokens(*t, body);
