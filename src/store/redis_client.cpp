@@ -66,7 +66,13 @@ void RedisClient::Enqueue(const std::vector<std::string>& args, std::shared_ptr<
 }
 
 void RedisClient::Send(const std::vector<std::string>& args) {
-    if (connected_) Enqueue(args, nullptr);
+    constexpr std::size_t kMaxDeferred = 100'000;
+    if (connected_) {
+        Enqueue(args, nullptr);
+    } else if (deferred_count_ < kMaxDeferred && !stopped_) {
+        AppendCommand(deferred_, args);
+        ++deferred_count_;
+    }
 }
 
 void RedisClient::EndConnectAttempt(bool connected) {
@@ -165,6 +171,13 @@ Task<void> RedisClient::ConnectionLoop() {
         if (!config_.password.empty()) Send({"AUTH", config_.password});
         if (config_.db != 0) Send({"SELECT", std::to_string(config_.db)});
         for (const auto& s : scripts_) Send({"SCRIPT", "LOAD", s});
+        if (deferred_count_ > 0) {  // releases issued while we were away
+            spdlog::info("redis: sending {} commands deferred while disconnected", deferred_count_);
+            out_ += deferred_;
+            for (std::size_t i = 0; i < deferred_count_; ++i) pending_.push_back(nullptr);
+            deferred_.clear();
+            deferred_count_ = 0;
+        }
         EndConnectAttempt(true);
         spdlog::info("redis {}:{} connected", config_.host, config_.port);
         logged_down = false;

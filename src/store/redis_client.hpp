@@ -27,7 +27,9 @@ public:
 
     /// Sends a command and waits for its reply (an error reply when not connected or timed out).
     Task<RedisReply> Call(std::vector<std::string> args);
-    /// Sends a command and does not wait for (or look at) its reply.
+    /// Sends a command and does not wait for (or look at) its reply. While disconnected it is
+    /// kept (bounded) and sent after the reconnect: a concurrency slot's release must not be
+    /// lost to a connection blip, or the slot would stay taken until its lease runs out.
     void Send(const std::vector<std::string>& args);
 
 private:
@@ -50,6 +52,8 @@ private:
     bool writing_ = false;
     std::string out_;                                // commands not yet written
     std::deque<std::shared_ptr<Waiter>> pending_;    // one per command sent, in order (null: no one waits)
+    std::string deferred_;             // fire-and-forget commands issued while disconnected
+    std::size_t deferred_count_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

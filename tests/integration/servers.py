@@ -12,9 +12,10 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
 class RedisServer:
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, persistent=False):
         self.port = port or free_port()
         self.dir = workdir
+        self.persistent = persistent  # append-only file: data survives stop()/start()
         self.proc = None
         self.start()
 
@@ -23,16 +24,21 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self):
-        # No persistence: a restart of this server loses the counters, like a failover would.
+        # By default no persistence: a restart loses the counters, like a failover would.
+        aof = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *aof,
              "--dir", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, self.proc)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+            if self.persistent:
+                self.proc.terminate()  # a clean shutdown (the AOF is already synced)
+                self.proc.wait(timeout=10)
+            else:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
         self.proc = None
 
     def cli(self, *args):

@@ -139,6 +139,28 @@ database: {{ sync_interval: 100ms }}
         self.assertEqual(self.chat("sk-conc-00000000000", a).status, 200)
         self.assertTrue(eventually(lambda: self.redis.cli("EXISTS", self.conc_key()) == "0"))
 
+    def test_slot_release_survives_a_redis_outage(self):
+        # The stream ends while Redis is away; Redis comes back with its data: the slot must be
+        # freed (the release was kept and sent after the reconnect), not held until its lease ends.
+        self.redis.stop()
+        self.redis = RedisServer(self.tmp.name, persistent=True)
+        keys = "    - { key: sk-conc-00000000000, name: conc, rate_limit: { max_concurrent: 1 } }"
+        port = self.shared_gateway(keys, workers=1)
+        done = []
+        stream = dict(CHAT, stream=True)
+        t = threading.Thread(target=lambda: done.append(self.post(
+            "/v1/chat/completions", stream, port=port, headers={"Authorization": "Bearer sk-conc-00000000000",
+                                                                "x-mock-chunks": "10", "x-mock-chunk-delay-ms": "100"})))
+        t.start()
+        self.assertTrue(eventually(lambda: self.redis.cli("ZCARD", self.conc_key()) == "1"))
+        self.redis.stop()
+        t.join(timeout=10)
+        self.assertEqual(done[0].status, 200)
+        self.redis.start()
+        self.assertEqual(self.redis.cli("ZCARD", self.conc_key()), "1")  # still taken in the data...
+        self.assertTrue(eventually(lambda: self.redis.cli("ZCARD", self.conc_key()) == "0", timeout=10))
+        self.assertEqual(self.chat("sk-conc-00000000000", port).status, 200)  # ...until the deferred release
+
     def conc_key(self):
         for k in self.redis.cli("KEYS", "llmproxy:*").splitlines():
             if k.endswith(":conc"):
