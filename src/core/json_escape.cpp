@@ -4,10 +4,16 @@ namespace llmproxy::core {
 
 void AppendJsonString(std::string& out, std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
-    out.reserve(out.size() + text.size() + 2);
+    // No reserve() here: an exact reserve per field defeats std::string's geometric growth and
+    // re-copies the whole line for every field appended. Callers reserve once.
     out.push_back('"');
-    for (char ch : text) {
-        auto c = static_cast<unsigned char>(ch);
+    // Runs of bytes that need no escape (nearly all of them) are appended in one go.
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;  // UTF-8 bytes pass through unchanged
+        out.append(text.data() + run, i - run);
+        run = i + 1;
         switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
@@ -17,15 +23,12 @@ void AppendJsonString(std::string& out, std::string_view text) {
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
             default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out.push_back(kHex[c >> 4]);
-                    out.push_back(kHex[c & 0xf]);
-                } else {
-                    out.push_back(ch);  // UTF-8 bytes pass through unchanged
-                }
+                out += "\\u00";
+                out.push_back(kHex[c >> 4]);
+                out.push_back(kHex[c & 0xf]);
         }
     }
+    out.append(text.data() + run, text.size() - run);
     out.push_back('"');
 }
 

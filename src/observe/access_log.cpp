@@ -36,7 +36,7 @@ void Integer(std::string& out, const char* name, std::optional<std::int64_t> val
 
 std::string AccessLog::Format(const AccessRecord& r) {
     std::string out;
-    out.reserve(512);
+    out.reserve(1024);
     out += "{\"ts\":\"";
     core::AppendUtcTimestamp(out, std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::system_clock::now().time_since_epoch())

@@ -11,7 +11,7 @@ using core::AppendJsonField;
 
 std::string ToJson(const UsageEvent& e) {
     std::string out;
-    out.reserve(512 + (e.request_body ? e.request_body->size() : 0));
+    out.reserve(1024 + (e.request_body ? e.request_body->size() + e.request_body->size() / 8 : 0));
     out += "{\"request_id\":";
     core::AppendJsonString(out, e.request_id);
     AppendJsonField(out, "user_id", e.user_id);

@@ -49,3 +49,15 @@ TEST(Traceparent, KeepsValidMakesNew) {
     }
     EXPECT_NE(MakeTraceparent(""), MakeTraceparent(""));
 }
+
+TEST(JsonEscape, RunsAndEveryEscape) {
+    using llmproxy::core::JsonString;
+    EXPECT_EQ(JsonString(""), R"("")");
+    EXPECT_EQ(JsonString("plain ascii and ünïcödé 😀"), "\"plain ascii and ünïcödé 😀\"");
+    EXPECT_EQ(JsonString("a\"b\\c\nd\re\tf\bg\fh"), R"("a\"b\\c\nd\re\tf\bg\fh")");
+    EXPECT_EQ(JsonString(std::string("\x01x\x1f", 3)), R"("\u0001x\u001f")");
+    EXPECT_EQ(JsonString("\"\"\\"), R"("\"\"\\")");
+    std::string out = "prefix";
+    for (int i = 0; i < 200; ++i) llmproxy::core::AppendJsonField(out, "k", "value\n");
+    EXPECT_EQ(out.size(), 6u + 200u * (5u + 9u));  // ,"k": + "value\n"
+}
