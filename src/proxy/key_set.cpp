@@ -56,7 +56,6 @@ std::shared_ptr<const KeySet> BuildKeySet(const core::Config& config, std::vecto
         }
         if (!e.counters) e.counters = std::make_shared<KeyCounters>(key);
         e.id = std::move(id);
-        e.from_store = from_store;
         e.config = std::move(key);
         entries.push_back(std::move(e));
     };

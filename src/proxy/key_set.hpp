@@ -22,7 +22,6 @@ struct KeyEntry {
     core::ApiKeyConfig config;
     std::vector<core::Cidr> allowed_ips;
     std::string id;  // hex SHA-256: names the key's counters in the store and in Redis
-    bool from_store = false;
     std::shared_ptr<KeyCounters> counters;
 };
 

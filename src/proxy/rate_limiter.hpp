@@ -58,7 +58,6 @@ public:
     /// The request finished with this real token count: correct the TPM charge made on the
     /// estimate and count it against the key's quota.
     void SetActualTokens(std::int64_t tokens, std::int64_t now_s);
-    double tpm_charged() const { return tpm_charged_; }
 
     std::optional<core::LocalReply> reply;  // 429 when denied
     std::string headers;                    // Retry-After and x-ratelimit-* for the 429

@@ -455,13 +455,9 @@ struct SharedSlot {
     double tpm_charged = 0;
 };
 
-// Replaces a plan's admission with a denial (releasing what the local limiter took).
-void DenyPlan(Plan& plan, Worker& worker, LimitReason reason, std::int64_t retry_ns, const char* kind,
-              std::int64_t limit, std::int64_t remaining) {
-    Admission denied;
-    DenyAdmission(denied, reason, retry_ns, kind, limit, remaining, retry_ns);
+// The request is refused by `denied` (releasing what the local limiter took for it).
+void Refuse(Plan& plan, Admission denied) {
     plan.admission = std::move(denied);
-    worker.metrics().CountRateLimited(static_cast<std::size_t>(reason));
     plan.error = plan.admission.reply;
     plan.error_headers = plan.admission.headers;
 }
@@ -478,7 +474,10 @@ Task<void> AdmitShared(Plan& plan, Worker& worker, SharedSlot& slot) {
         const auto reason = static_cast<LimitReason>(counters.shared_denied_reason.load(std::memory_order_relaxed));
         const auto& l = plan.key->config.limits;
         const double limit = reason == LimitReason::kKeyRps ? l.requests_per_second : l.requests_per_minute;
-        DenyPlan(plan, worker, reason, until - now_ns, "requests", static_cast<std::int64_t>(limit), 0);
+        Admission denied;
+        DenyAdmission(denied, reason, until - now_ns, "requests", static_cast<std::int64_t>(limit), 0, until - now_ns);
+        worker.metrics().CountRateLimited(static_cast<std::size_t>(reason));
+        Refuse(plan, std::move(denied));
         co_return;
     }
     const auto& config = *worker.snapshot().config;
@@ -506,9 +505,7 @@ Task<void> AdmitShared(Plan& plan, Worker& worker, SharedSlot& slot) {
             counters.shared_denied_until_ns.store(now_ns + reply.integers[2] * 1000, std::memory_order_relaxed);
         }
         worker.metrics().CountRateLimited(static_cast<std::size_t>(verdict.reason));
-        plan.admission = std::move(verdict);
-        plan.error = plan.admission.reply;
-        plan.error_headers = plan.admission.headers;
+        Refuse(plan, std::move(verdict));
         co_return;
     }
     // Redis is down, slow or answered nonsense: never hang, do as configured. Admitted anyway
@@ -526,9 +523,7 @@ Task<void> AdmitShared(Plan& plan, Worker& worker, SharedSlot& slot) {
         AbandonSharedAdmit(call);
         Admission refused;
         DenyAdmission(refused, LimitReason::kStoreUnavailable, 1'000'000'000, nullptr, 0, 0, 0);
-        plan.admission = std::move(refused);
-        plan.error = plan.admission.reply;
-        plan.error_headers = plan.admission.headers;
+        Refuse(plan, std::move(refused));
     }
 }
 

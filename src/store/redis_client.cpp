@@ -38,14 +38,6 @@ void RedisClient::Start() {
     asio::co_spawn(ex_, WriteLoop(), LogOnException{"redis writer"});
 }
 
-void RedisClient::Stop() {
-    stopped_ = true;
-    error_code ignored;
-    socket_.close(ignored);
-    write_signal_.cancel();
-    FailAll("redis client stopped");
-}
-
 void RedisClient::FailAll(const std::string& why) {
     connected_ = false;
     out_.clear();

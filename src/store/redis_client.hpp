@@ -22,7 +22,6 @@ public:
     ~RedisClient();
 
     void Start();  // spawns the connect/read loop
-    void Stop();   // closes the connection; pending calls fail
     bool connected() const { return connected_; }
 
     /// Sends a command and waits for its reply (an error reply when not connected or timed out).
