@@ -14,8 +14,34 @@ void Histogram::Observe(double seconds) {
 MetricsShard::MetricsShard(std::size_t providers)
     : provider_latency_(new Histogram[providers]), retries_(new Counter[providers]) {}
 
+namespace {
+
+// Label values come from clients: a method is any token, a model any string (wildcard routes
+// forward every name). Only the usual methods and model names that look like model names get a
+// series of their own; the rest share "other", so junk cannot grow a scrape.
+std::string_view BoundMethod(std::string_view method) {
+    static constexpr std::string_view kKnown[] = {"GET", "POST", "HEAD", "DELETE", "PUT", "PATCH", "OPTIONS"};
+    for (auto m : kKnown) {
+        if (method == m) return m;
+    }
+    return "other";
+}
+
+bool LooksLikeModelName(std::string_view model) {
+    if (model.size() > MetricsShard::kMaxModelLabelBytes) return false;
+    for (unsigned char c : model) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                        c == '_' || c == '.' || c == ':' || c == '/' || c == '@' || c == '+';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 std::string_view MetricsShard::BoundModel(std::string_view model) {
     if (model.empty()) return "none";
+    if (!LooksLikeModelName(model)) return "other";
     // models_seen_ is owner-only, so no lock; the first kMaxModels names get their own label.
     auto it = models_seen_.find(std::string(model));
     if (it != models_seen_.end()) return model;
@@ -26,8 +52,9 @@ std::string_view MetricsShard::BoundModel(std::string_view model) {
 
 void MetricsShard::RecordRequest(const RequestLabels& labels, double duration_s, double ttft_s) {
     const std::string_view model = BoundModel(labels.model);
+    const std::string_view method = BoundMethod(labels.method);
     key_.clear();
-    key_.append(labels.method).push_back('\x1f');
+    key_.append(method).push_back('\x1f');
     key_.append(labels.endpoint).push_back('\x1f');
     key_.append(model).push_back('\x1f');
     key_.append(labels.provider).push_back('\x1f');
@@ -36,7 +63,7 @@ void MetricsShard::RecordRequest(const RequestLabels& labels, double duration_s,
     Series* s;
     if (it == series_.end()) {
         auto fresh = std::make_unique<Series>();
-        fresh->method = labels.method;
+        fresh->method = method;
         fresh->endpoint = labels.endpoint;
         fresh->model = model;
         fresh->provider = labels.provider;

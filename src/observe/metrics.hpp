@@ -34,7 +34,8 @@ struct Histogram {
 };
 
 /// Labels of one request series. Values are bounded: endpoints and statuses by the gateway,
-/// providers and models by the config (unknown model names collapse to "other").
+/// providers by the config; methods outside the usual few, model names past the first
+/// kMaxModels per shard and names that do not look like model names collapse to "other".
 struct RequestLabels {
     std::string_view method;
     std::string_view endpoint;
@@ -79,6 +80,7 @@ public:
     std::uint64_t retries(std::size_t p) const { return retries_[p].Get(); }
 
     static constexpr std::size_t kMaxModels = 256;
+    static constexpr std::size_t kMaxModelLabelBytes = 128;
 
 private:
     struct Series {

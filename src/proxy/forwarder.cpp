@@ -242,6 +242,31 @@ std::string_view InspectEvents(std::string_view block, bool strip_usage, Forward
     return changed ? std::string_view(filtered) : block;
 }
 
+// Reasons to give up on an upstream's answer that are not I/O errors.
+const error_code kUnexpectedUpgrade = make_error_code(boost::system::errc::protocol_error);
+const error_code kTooManyInterim = make_error_code(boost::system::errc::bad_message);
+
+// Reads response heads until the final one. Interim answers (100 Continue, 102, 103 Early
+// Hints) are dropped: the final answer follows on the same connection, and leaving it unread
+// would hand it to the next request that reuses the connection. A 101 we never asked for ends
+// the exchange (kUnexpectedUpgrade).
+Task<error_code> ReadFinalHeader(UpstreamConnection& conn, std::optional<upstream::ResponseParser>& parser,
+                                 bool head_request, core::Millis timeout) {
+    constexpr int kMaxInterim = 16;
+    for (int interim = 0;; ++interim) {
+        parser.emplace();
+        parser->body_limit(boost::none);  // responses are relayed, not held
+        parser->header_limit(64 * 1024);
+        if (head_request) parser->skip(true);
+        error_code ec = co_await conn.ReadHeader(*parser, timeout);
+        if (ec) co_return ec;
+        const unsigned status = parser->get().result_int();
+        if (status / 100 != 1) co_return error_code{};
+        if (status == 101) co_return kUnexpectedUpgrade;
+        if (interim == kMaxInterim) co_return kTooManyInterim;
+    }
+}
+
 bool IsStaleKeepAliveError(const error_code& ec) {
     return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
            ec == asio::error::broken_pipe || ec == http::error::partial_message;
@@ -282,12 +307,17 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         const std::array<asio::const_buffer, 2> request_bytes{asio::buffer(head), asio::buffer(in.body)};
         const auto sent_at = Clock::now();
         error_code ec = co_await conn->Write(request_bytes, op_timeout(t.first_byte));
-        if (!ec) {
-            parser.emplace();
-            parser->body_limit(boost::none);  // responses are relayed, not held
-            parser->header_limit(64 * 1024);
-            if (in.request.method() == http::verb::head) parser->skip(true);
-            ec = co_await conn->ReadHeader(*parser, op_timeout(t.first_byte));
+        if (!ec) ec = co_await ReadFinalHeader(*conn, parser, in.request.method() == http::verb::head,
+                                                op_timeout(t.first_byte));
+        if (ec == kUnexpectedUpgrade || ec == kTooManyInterim) {
+            // The upstream speaks something else on this connection: never pool it, never retry.
+            pool.Release(std::move(conn), false);
+            out.error = core::LocalReply{502, "upstream_error", "upstream_protocol_error",
+                                         std::string("upstream provider '") + in.provider.name + "' " +
+                                             (ec == kUnexpectedUpgrade ? "switched protocols (101) unasked"
+                                                                       : "sent too many interim (1xx) responses"),
+                                         {}, {}};
+            co_return out;
         }
         if (!ec) {
             out.ttfb_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
@@ -322,14 +352,17 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     auto ctype = res[http::field::content_type];
     const bool sse = beast::iequals(std::string_view(ctype.data(), std::min<std::size_t>(ctype.size(), 17)),
                                     "text/event-stream");
-    const bool no_body = status / 100 == 1 || status == 204 || status == 304 ||
-                         in.request.method() == http::verb::head;
+    const bool no_body = status == 204 || status == 304 || in.request.method() == http::verb::head;
     const auto length = parser->content_length();
     const bool chunked = !no_body && !length && in.request.version() >= 11;
     const bool keep_client = in.request.keep_alive() && (chunked || length || no_body);
+    // A 204 never carries Content-Length (RFC 9110 8.6); a 304 or a HEAD answer keeps the
+    // upstream's (it describes the representation, not this message).
     std::optional<std::uint64_t> out_length;
-    if (length) out_length = *length;
-    else if (no_body) out_length = 0;
+    if (status != 204) {
+        if (length) out_length = *length;
+        else if (no_body && status != 304) out_length = 0;
+    }
     const std::string client_head =
         BuildClientHead(res, in.request_id, in.extra_response_headers, chunked, out_length, keep_client);
 

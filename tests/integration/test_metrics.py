@@ -62,6 +62,30 @@ class Metrics(GatewayTest):
         self.assertEqual(metric(text, "llm_proxy_provider_health", provider="m"), 1)
         self.assertNotIn("sk-upstream-secret", text)
 
+    def test_junk_labels_do_not_grow_the_scrape(self):
+        # Methods are any token and models any string (this provider serves every name): neither
+        # may become a series of its own, before or after auth.
+        import socket
+        s = socket.create_connection(("127.0.0.1", self.gw_port), timeout=5)
+        try:
+            for i in range(500):
+                s.sendall(f"JUNK{i} /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+                data = b""
+                while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+                    data += s.recv(65536)
+        finally:
+            s.close()
+        long_name = "m" * 4000
+        for i in range(100):
+            self.post("/v1/chat/completions", dict(CHAT, model=f"{long_name}{i}"))
+            self.post("/v1/chat/completions", dict(CHAT, model=f"bad model {i} \u00e9\n"))
+        text = self.scrape('method="other"')
+        self.assertLess(len(text), 64 * 1024)
+        self.assertNotIn("JUNK", text)
+        self.assertNotIn("mmmmmmmm", text)
+        self.assertGreaterEqual(metric(text, "llm_proxy_requests_total", method="other"), 500)
+        self.assertEqual(metric(text, "llm_proxy_requests_total", model="other", status_code="200"), 200)
+
     @unittest.skipUnless(PROMTOOL, "promtool not installed")
     def test_promtool_check_metrics(self):
         self.post("/v1/chat/completions", CHAT)

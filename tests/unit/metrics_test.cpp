@@ -39,13 +39,13 @@ TEST(MetricsShard, SeriesByLabelsAndModelCap) {
 
 TEST(PrometheusText, MergesShardsAndEscapes) {
     MetricsShard a(1), b(1);
-    a.RecordRequest({"POST", "/v1/embeddings", "we\"ird\\", "p", 200}, 0.5, -1);
-    b.RecordRequest({"POST", "/v1/embeddings", "we\"ird\\", "p", 200}, 1.5, -1);
+    a.RecordRequest({"POST", "/v1/embeddings", "emb", "we\"ird\\", 200}, 0.5, -1);
+    b.RecordRequest({"POST", "/v1/embeddings", "emb", "we\"ird\\", 200}, 1.5, -1);
     a.RequestStarted();
     ScrapeInput in{{&a, &b}, nullptr, nullptr, "test"};
     std::string text = RenderPrometheus(in);
-    EXPECT_NE(text.find("llm_proxy_requests_total{method=\"POST\",endpoint=\"/v1/embeddings\",model=\"we\\\"ird\\\\\","
-                        "provider=\"p\",status_code=\"200\"} 2\n"),
+    EXPECT_NE(text.find("llm_proxy_requests_total{method=\"POST\",endpoint=\"/v1/embeddings\",model=\"emb\","
+                        "provider=\"we\\\"ird\\\\\",status_code=\"200\"} 2\n"),
               std::string::npos)
         << text;
     EXPECT_NE(text.find("le=\"1\"} 1\n"), std::string::npos);
@@ -67,4 +67,32 @@ TEST(PrometheusText, ProviderGauges) {
     std::string text = RenderPrometheus(in);
     EXPECT_NE(text.find("llm_proxy_provider_health{provider=\"a\"} 0\n"), std::string::npos);
     EXPECT_NE(text.find("llm_proxy_provider_latency_seconds_count{provider=\"a\"} 1\n"), std::string::npos);
+}
+
+TEST(MetricsShard, ClientChosenLabelsCannotGrowTheScrape) {
+    MetricsShard shard(1);
+    // Junk methods (any token is a valid HTTP method) and names that are no model names.
+    for (int i = 0; i < 2000; ++i) {
+        const std::string method = "JUNK" + std::to_string(i);
+        shard.RecordRequest({method, "unknown", "", "", 404}, 0.001, -1);
+    }
+    const std::string long_name(4096, 'x');
+    for (int i = 0; i < 300; ++i) {
+        shard.RecordRequest({"POST", "/v1/chat/completions", long_name + std::to_string(i), "a", 200}, 0.01, -1);
+        shard.CountTokens(long_name + std::to_string(i), "a", 1, 1);
+    }
+    shard.RecordRequest({"POST", "/v1/chat/completions", "model with spaces\n{}", "a", 200}, 0.01, -1);
+    shard.RecordRequest({"GET", "/v1/models", "Qwen/Qwen2.5-7B-Instruct:q4@v1", "a", 200}, 0.01, -1);
+    std::vector<MetricsShard::SeriesView> views;
+    shard.Collect(views);
+    EXPECT_LE(views.size(), 4u);
+    bool qwen = false;
+    for (const auto& v : views) {
+        EXPECT_TRUE(v.method == "other" || v.method == "POST" || v.method == "GET") << v.method;
+        EXPECT_LE(v.model.size(), MetricsShard::kMaxModelLabelBytes);
+        qwen = qwen || v.model == "Qwen/Qwen2.5-7B-Instruct:q4@v1";
+    }
+    EXPECT_TRUE(qwen);
+    ScrapeInput in{{&shard}, nullptr, nullptr, "t"};
+    EXPECT_LT(RenderPrometheus(in).size(), 16u * 1024);
 }

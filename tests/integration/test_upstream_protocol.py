@@ -1,0 +1,107 @@
+"""Upstreams that bend HTTP/1.1: interim (1xx) answers before the final one, an upgrade nobody
+asked for, bytes after the body, a 204 with a length. The invariant: every client gets its own
+answer, and a connection whose exchange did not end cleanly is never reused."""
+import json
+import threading
+import time
+
+from harness import CHAT, GatewayTest
+from raw_upstream import RawUpstream, json_response
+
+
+def tagged_answer(req):
+    """The final answer names the request it answers (its X-Tag header)."""
+    return json_response(json.dumps({"tag": req.headers.get("x-tag", ""), "conn": req.conn_id}))
+
+
+class UpstreamProtocol(GatewayTest):
+    def start(self, respond, workers=1):
+        self.up = RawUpstream(respond)
+        self.addCleanup(self.up.stop)
+        self.simple_gateway(self.up.port, workers=workers)
+
+    def chat(self, tag, timeout=10):
+        return self.post("/v1/chat/completions", CHAT, headers={"X-Tag": tag}, timeout=timeout)
+
+    def overlapping_clients(self, n=4, gap=0.1):
+        """n clients, each starting `gap` after the previous, all on one gateway worker."""
+        results = {}
+
+        def one(tag):
+            r = self.chat(tag)
+            results[tag] = (r.status, r.body)
+
+        threads = []
+        for i in range(n):
+            t = threading.Thread(target=one, args=(f"client-{i}",))
+            t.start()
+            threads.append(t)
+            time.sleep(gap)
+        for t in threads:
+            t.join(timeout=20)
+        return results
+
+    def assert_each_got_its_own(self, results):
+        for tag, (status, body) in results.items():
+            self.assertEqual(status, 200, (tag, body))
+            self.assertEqual(json.loads(body)["tag"], tag, results)
+
+    def test_early_hints_then_final_answer(self):
+        # 103 at once, the real answer 300 ms later: a gateway that takes the 103 as the answer
+        # pools the connection with the 200 unread, and the next client receives it.
+        self.start(lambda req: [(0, b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"),
+                                (0.3, tagged_answer(req))])
+        self.assert_each_got_its_own(self.overlapping_clients())
+        # Sequential requests reuse the connection and still get their own answers.
+        for i in range(3):
+            r = self.chat(f"seq-{i}")
+            self.assertEqual(json.loads(r.body)["tag"], f"seq-{i}")
+
+    def test_several_interim_answers(self):
+        self.start(lambda req: [(0, b"HTTP/1.1 100 Continue\r\n\r\n"),
+                                (0.05, b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\n"),
+                                (0.2, tagged_answer(req))])
+        self.assert_each_got_its_own(self.overlapping_clients())
+
+    def test_endless_interim_answers_are_a_502(self):
+        self.start(lambda req: [(0, b"HTTP/1.1 103 Early Hints\r\n\r\n" * 40), (1, None)])
+        r = self.chat("x")
+        self.assertOpenAIError(r, 502, "upstream_protocol_error")
+
+    def test_unasked_upgrade_is_a_502_and_not_reused(self):
+        def respond(req):
+            if req.headers.get("x-tag") == "upgrade":
+                return [(0, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+                        (0.3, tagged_answer(req))]
+            return tagged_answer(req)
+
+        self.start(respond)
+        r = self.chat("upgrade")
+        self.assertOpenAIError(r, 502, "upstream_protocol_error")
+        self.assertIn("101", r.json()["error"]["message"])
+        time.sleep(0.4)  # the late bytes arrive on that connection
+        r = self.chat("after")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(json.loads(r.body)["tag"], "after")
+        self.assertNotEqual(json.loads(r.body)["conn"], 1)  # a new connection
+
+    def test_bytes_after_the_body_poison_the_connection(self):
+        # The upstream sends a second, unrequested answer after the first one: the connection
+        # must be dropped, not handed to the next request with that answer waiting in it.
+        def respond(req):
+            extra = json_response(json.dumps({"tag": "stale", "conn": req.conn_id}))
+            return [(0, tagged_answer(req)), (0.05, extra)]
+
+        self.start(respond)
+        for i in range(4):
+            r = self.chat(f"seq-{i}")
+            self.assertEqual(r.status, 200)
+            self.assertEqual(json.loads(r.body)["tag"], f"seq-{i}")
+            time.sleep(0.1)
+
+    def test_204_has_no_content_length(self):
+        self.start(lambda req: b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-A: b\r\n\r\n")
+        r = self.post("/v1/chat/completions", CHAT)
+        self.assertEqual(r.status, 204)
+        self.assertIsNone(r.header("content-length"))
+        self.assertEqual(r.header("x-a"), "b")
