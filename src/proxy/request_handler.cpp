@@ -520,6 +520,12 @@ Task<void> AdmitShared(Plan& plan, Worker& worker, SharedSlot& slot) {
                      reply.kind == store::RedisReply::Kind::kError ? reply.text : "unexpected reply");
     }
     if (!open) {
+        // The script may still run (Redis frozen, not gone): its slot must not outlive the
+        // request it was taken for. The ZREM goes out on the same connection after the script,
+        // so it runs after it whenever that happens (or is a no-op if it never does).
+        if (reply.outcome_unknown && !slot.member.empty()) {
+            for (const auto& command : BuildSharedRelease(*plan.key, slot.member, 0, -1)) worker.redis()->Send(command);
+        }
         AbandonSharedAdmit(call);
         Admission refused;
         DenyAdmission(refused, LimitReason::kStoreUnavailable, 1'000'000'000, nullptr, 0, 0, 0);

@@ -17,10 +17,11 @@ struct RedisClient::Waiter {
 
 namespace {
 
-RedisReply ErrorReply(std::string why) {
+RedisReply ErrorReply(std::string why, bool outcome_unknown = false) {
     RedisReply r;
     r.kind = RedisReply::Kind::kError;
     r.text = std::move(why);
+    r.outcome_unknown = outcome_unknown;
     return r;
 }
 
@@ -45,7 +46,7 @@ void RedisClient::FailAll(const std::string& why) {
     pending_.clear();
     for (auto& w : pending) {
         if (!w || w->answered) continue;
-        w->reply = ErrorReply(why);
+        w->reply = ErrorReply(why, true);  // it was sent: it may have run before the loss
         w->answered = true;
         w->done.cancel();
     }
@@ -85,13 +86,23 @@ Task<RedisReply> RedisClient::Call(std::vector<std::string> args) {
         std::erase(connect_waiters_, &wait);
     }
     if (!connected_) co_return ErrorReply("redis is not connected");
+    bool probe = false;
+    if (breaker_open()) {
+        if (probing_ || std::chrono::steady_clock::now() < open_until_) {
+            co_return ErrorReply("redis is not answering (" + std::to_string(consecutive_timeouts_) +
+                                 " timeouts in a row); not asking it for a moment");
+        }
+        probing_ = probe = true;
+    }
     auto waiter = std::make_shared<Waiter>(ex_);
     waiter->done.expires_after(config_.timeout);
     Enqueue(args, waiter);
     auto [ec] = co_await waiter->done.async_wait(kNoThrow);
+    if (probe) probing_ = false;
     if (!waiter->answered) {
         waiter->answered = true;  // a late reply is dropped by the reader
-        co_return ErrorReply("redis did not answer within " + std::to_string(config_.timeout.count()) + " ms");
+        if (++consecutive_timeouts_ >= kTripAfter) open_until_ = std::chrono::steady_clock::now() + kOpenFor;
+        co_return ErrorReply("redis did not answer within " + std::to_string(config_.timeout.count()) + " ms", true);
     }
     co_return std::move(waiter->reply);
 }
@@ -190,6 +201,7 @@ Task<void> RedisClient::ConnectionLoop() {
             RedisReply reply;
             int got;
             while ((got = parser.Next(reply)) == 1) {
+                consecutive_timeouts_ = 0;  // it answers again: close the breaker
                 if (pending_.empty()) continue;  // nothing asked for it
                 auto w = std::move(pending_.front());
                 pending_.pop_front();
@@ -212,6 +224,7 @@ Task<void> RedisClient::ConnectionLoop() {
         error_code ignored;
         socket_.close(ignored);
         FailAll("redis connection lost");
+        consecutive_timeouts_ = 0;  // while disconnected calls fail at once anyway
     }
 }
 

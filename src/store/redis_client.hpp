@@ -3,7 +3,11 @@
 // commands pipelined (every command queued while a write is in flight goes out in the next
 // write; replies are matched in order). A call waits at most `timeout`; while the connection
 // is down, calls fail at once (no waiting behind a dead server) and a background loop
-// reconnects with backoff. Single-threaded: only the worker's thread touches it.
+// reconnects with backoff. A server that is connected but frozen (SIGSTOP, a long fork, a
+// stalled VM) would cost every call the full timeout; after kTripAfter timeouts in a row a
+// breaker fails calls at once for kOpenFor, then lets one probe call through. Any reply closes
+// it. Single-threaded: only the worker's thread touches it.
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -23,6 +27,10 @@ public:
 
     void Start();  // spawns the connect/read loop
     bool connected() const { return connected_; }
+    bool breaker_open() const { return consecutive_timeouts_ >= kTripAfter; }
+
+    static constexpr int kTripAfter = 3;
+    static constexpr std::chrono::milliseconds kOpenFor{1000};
 
     /// Sends a command and waits for its reply (an error reply when not connected or timed out).
     Task<RedisReply> Call(std::vector<std::string> args);
@@ -54,6 +62,9 @@ private:
     std::string deferred_;             // fire-and-forget commands issued while disconnected
     std::size_t deferred_count_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    int consecutive_timeouts_ = 0;
+    std::chrono::steady_clock::time_point open_until_{};
+    bool probing_ = false;  // the one call let through while the breaker is open
 };
 
 }  // namespace llmproxy::store

@@ -239,6 +239,38 @@ database: {{ sync_interval: 100ms }}
         self.redis.start()
         self.assertTrue(eventually(lambda: self.chat("sk-rps-000000000000", port).status == 200, timeout=10))
 
+    def test_fail_closed_freeze_leaks_no_concurrency_slot(self):
+        # Redis frozen (SIGSTOP) for 4 s with fail_closed: the admit calls that timed out run
+        # when it wakes and take slots; each must be given back, or the key is locked out for
+        # the slot lease (minutes). Also: past a few timeouts in a row the breaker answers at
+        # once instead of making every request wait the full timeout.
+        keys = "    - { key: sk-conc-00000000000, name: conc, rate_limit: { max_concurrent: 2 } }"
+        port = self.shared_gateway(keys, on_error="fail_closed", workers=1)
+        self.assertEqual(self.chat("sk-conc-00000000000", port).status, 200)
+        latencies, codes = [], []
+        self.redis.proc.send_signal(signal.SIGSTOP)
+        try:
+            frozen_until = time.time() + 4
+            while time.time() < frozen_until:
+                started = time.time()
+                r = self.chat("sk-conc-00000000000", port)
+                latencies.append(time.time() - started)
+                codes.append(r.status)
+                if r.status == 503:
+                    self.assertOpenAIError(r, 503, "rate_limit_store_unavailable")
+                time.sleep(0.05)
+        finally:
+            self.redis.proc.send_signal(signal.SIGCONT)
+        self.assertEqual(set(codes), {503}, codes)
+        self.assertGreater(len(codes), 10)
+        self.assertLess(sorted(latencies)[len(latencies) // 2], 0.1, latencies)  # the breaker, not 200 ms each
+        # After the thaw: the key gets its 2 slots back (no 429 "too many concurrent requests").
+        time.sleep(0.5)
+        self.assertTrue(eventually(lambda: self.chat("sk-conc-00000000000", port).status == 200, timeout=3))
+        after = [self.chat("sk-conc-00000000000", port).status for _ in range(10)]
+        self.assertEqual(after, [200] * 10)
+        self.assertTrue(eventually(lambda: self.redis.cli("ZCARD", self.conc_key()) == "0"), self.redis.cli("ZRANGE", self.conc_key(), "0", "-1"))
+
 
 if __name__ == "__main__":
     unittest.main()
