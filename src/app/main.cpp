@@ -1,6 +1,7 @@
 // llm-proxy entry point: flags, config, signals and wiring only.
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <malloc.h>
 #include <iostream>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -95,6 +96,10 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(config->logging.level));
 
     std::signal(SIGPIPE, SIG_IGN);
+    // Request bodies over 256 KiB get their own mapping, returned to the OS when freed. Without a
+    // fixed threshold glibc raises it to the largest block freed so far (up to 32 MiB), and after
+    // one burst of large uploads their memory would stay in the heap for good.
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     int worker_count = config->server.workers > 0 ? config->server.workers
                                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::shared_ptr<const Snapshot> snapshot;

@@ -70,6 +70,9 @@ struct ServerConfig {
     uint16_t listen_port = 8080;
     int workers = 0;  // 0 = number of cores
     std::size_t max_body_bytes = 32u << 20;
+    // Request bodies held at once by the whole process (shared out among workers); beyond it a
+    // request gets 503 server_busy before its body is read.
+    std::size_t max_body_memory = 256u << 20;
     std::size_t max_header_bytes = 16u << 10;
     Millis header_timeout{10'000};  // first byte of a request -> full header (slowloris)
     Millis body_timeout{60'000};    // header -> full body

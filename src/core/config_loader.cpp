@@ -11,13 +11,14 @@ namespace detail {
 
 void ParseServer(Reader& r, const YAML::Node& node, ServerConfig& s) {
     const std::string p = "server";
-    if (!r.Keys(node, p, {"listen", "workers", "max_body_bytes", "max_header_bytes", "header_timeout",
+    if (!r.Keys(node, p, {"listen", "workers", "max_body_bytes", "max_body_memory", "max_header_bytes", "header_timeout",
                           "body_timeout", "idle_timeout", "drain_timeout", "admin_key", "trusted_proxies"})) {
         return;
     }
     r.StrField(node, p, "listen", s.listen);
     r.IntField(node, p, "workers", s.workers, 0, 256);
     r.SizeField(node, p, "max_body_bytes", s.max_body_bytes);
+    r.SizeField(node, p, "max_body_memory", s.max_body_memory);
     r.SizeField(node, p, "max_header_bytes", s.max_header_bytes);
     r.DurationField(node, p, "header_timeout", s.header_timeout);
     r.DurationField(node, p, "body_timeout", s.body_timeout);

@@ -50,7 +50,10 @@ Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snap
       acceptor_(ioc_),
       retry_budget_(snapshot_->config->routing.retry.budget_ratio, snapshot_->config->routing.retry.budget_min_per_second),
       metrics_(snapshot_->config->providers.size()),
-      rng_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)) {
+      rng_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)),
+      // The process's body memory shared out; a worker can always hold one body of the maximum size.
+      body_budget_(std::max(snapshot_->config->server.max_body_bytes + 64,
+                            snapshot_->config->server.max_body_memory / static_cast<std::size_t>(std::max(1, worker_count)))) {
     const auto& config = *snapshot_->config;
     int workers = std::max(1, worker_count);
     for (std::size_t i = 0; i < config.providers.size(); ++i) {

@@ -10,6 +10,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "http/asio_types.hpp"
+#include "http/request_body.hpp"
 #include "http/upstream_pool.hpp"
 #include <random>
 
@@ -105,6 +106,7 @@ public:
     bool ShouldLog(std::chrono::steady_clock::time_point& last, std::chrono::seconds every);
     std::chrono::steady_clock::time_point last_redis_warning{};
     int index() const { return index_; }
+    BodyBudget& body_budget() { return body_budget_; }
 
 private:
     Task<void> AcceptLoop();
@@ -128,6 +130,7 @@ private:
     std::unique_ptr<store::RedisClient> redis_;  // after ioc_: destroyed before it
     std::string admit_sha_, slot_prefix_;
     std::uint64_t slot_seq_ = 0;
+    BodyBudget body_budget_;
     std::uint64_t keys_version_ = ~std::uint64_t{0};
     std::thread thread_;
 };

@@ -13,6 +13,7 @@
 #include "core/json_escape.hpp"
 #include "core/openai_error.hpp"
 #include "core/request_id.hpp"
+#include "http/request_body.hpp"
 #include "http/wire.hpp"
 #include "http/worker.hpp"
 #include "proxy/body_scan.hpp"
@@ -200,6 +201,8 @@ struct Plan {
     std::string local_body;
     bool probe = false;  // /health/detailed?probe=true
     double estimated_tokens = 0;  // for TPM admission
+    bool needs_body = false;      // passed the head checks; DecideOnBody decides the rest
+    bool client_gone = false;     // left while sending the request: nobody to answer
     RoutedRequest routed;
 };
 
@@ -313,7 +316,10 @@ std::optional<usage::Usage> CountLocally(const http::request<http::string_body>&
     return u;
 }
 
-Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_view peer_ip) {
+// The checks that need only the request's head: endpoint, method, the local endpoints that take
+// no body, and auth. They run before the body is read, so a request without a valid key costs
+// no body memory (a keyless 30 MiB upload is refused after its head).
+Plan DecideOnHead(http::request<http::string_body>& req, Worker& worker, std::string_view peer_ip) {
     Plan plan;
     const Snapshot& snap = worker.snapshot();
     const auto& config = *snap.config;
@@ -386,9 +392,20 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
         return plan;
     }
 
+    plan.needs_body = true;
+    return plan;
+}
+
+// The rest, once the body is read: body scan, route, limits.
+void DecideOnBody(http::request<http::string_body>& req, Worker& worker, Plan& plan) {
+    const Snapshot& snap = worker.snapshot();
+    const auto& config = *snap.config;
+    std::string_view target(req.target().data(), req.target().size());
+    const std::int64_t now_s = std::time(nullptr);
+    const EndpointInfo ep{plan.endpoint};
     if (ep.kind == Endpoint::kTokenize) {
         TokenizePlan(req.body(), worker, plan);
-        return plan;
+        return;
     }
 
     // Body scan: only the fields routing needs; the bytes are forwarded as they are.
@@ -399,9 +416,9 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
         if (!routed.body.valid) {
             plan.error =
                 core::BadRequest("We could not parse the JSON body of your request: " + routed.body.error, "invalid_json");
-            return plan;
+            return;
         }
-        if ((plan.error = CheckRequired(ep.kind, routed.body))) return plan;
+        if ((plan.error = CheckRequired(ep.kind, routed.body))) return;
     }
 
     // Model route: strip_prefix, default_model, then the providers serving it.
@@ -409,19 +426,19 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
         snap.routes.Resolve(routed.body.has_model ? std::string_view(routed.body.model) : std::string_view());
     if (res.public_model.empty()) {
         plan.error = core::BadRequest("Missing required parameter: 'model'.", "missing_required_parameter", "model");
-        return plan;
+        return;
     }
     if (res.route == nullptr) {
         plan.error = core::NotFound(
             "The model '" + res.public_model + "' does not exist or is not served by this gateway", "model_not_found");
-        return plan;
+        return;
     }
     if (plan.key && !ModelAllowed(plan.key->config, res.public_model)) {
         plan.error = core::LocalReply{403, "permission_error", "model_not_allowed",
                                       "The API key '" + plan.key->config.name + "' may not use the model '" +
                                           res.public_model + "'.",
                                       "model", {}};
-        return plan;
+        return;
     }
     // Limits: after auth (limits are per key) and the body scan (TPM needs the estimate).
     const double estimated_tokens = EstimatePromptTokens(req.body(), plan.key, res.public_model, worker) +
@@ -435,7 +452,7 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
         worker.metrics().CountRateLimited(static_cast<std::size_t>(plan.admission.reason));
         plan.error = plan.admission.reply;
         plan.error_headers = plan.admission.headers;
-        return plan;
+        return;
     }
     routed.public_model = std::move(res.public_model);
     routed.route = res.route;
@@ -445,7 +462,7 @@ Plan Decide(http::request<http::string_body>& req, Worker& worker, std::string_v
     if (auto timeout = RequestTimeout(req, config.routing.max_request_timeout)) {
         routed.deadline = std::chrono::steady_clock::now() + *timeout;
     }
-    return plan;
+    return;
 }
 
 // What a request holds in the shared (Redis) limits until it ends.
@@ -533,18 +550,49 @@ Task<void> AdmitShared(Plan& plan, Worker& worker, SharedSlot& slot) {
     }
 }
 
+// A body this small that nobody needs (a refused request, a GET with a body) is read and
+// dropped to keep the connection; a larger one is refused with the connection closed.
+constexpr std::uint64_t kDiscardableBody = 64u << 10;
+
+bool NeedsLingeringAnswer(const RequestParser& parser) {
+    if (parser.is_done()) return false;
+    const auto length = parser.content_length();
+    return !length || *length > kDiscardableBody;
+}
+
 }  // namespace
 
-Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::request<http::string_body>& req,
-                         Worker& worker, std::string_view client_ip) {
+Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser, Worker& worker,
+                         std::string_view client_ip) {
+    auto& req = parser.get();
     const auto started = std::chrono::steady_clock::now();
     worker.metrics().RequestStarted();
     // Request id first: every answer, errors included, carries it.
     auto client_id = req["x-request-id"];
     const std::string request_id = core::MakeRequestId(std::string_view(client_id.data(), client_id.size()));
-    const bool keep_alive = req.keep_alive() && !worker.shared().draining.load(std::memory_order_relaxed);
+    bool keep_alive = req.keep_alive() && !worker.shared().draining.load(std::memory_order_relaxed);
 
-    Plan plan = Decide(req, worker, client_ip);
+    Plan plan = DecideOnHead(req, worker, client_ip);
+    BodyHold body_hold;  // the body's share of the worker's budget, until the request ends
+    if (!plan.needs_body && NeedsLingeringAnswer(parser)) keep_alive = false;  // answered without the body
+    if (plan.needs_body || !parser.is_done() && keep_alive) {
+        const auto& server = worker.snapshot().config->server;
+        const error_code ec =
+            co_await ReadRequestBody(client, buffer, parser, server, worker.body_budget(), body_hold);
+        if (ec) {
+            plan.needs_body = false;
+            keep_alive = false;
+            if (auto reply = ReadErrorReply(ec, server)) {
+                plan.error = std::move(reply);
+                if (ec == BodyBudgetExhausted()) plan.error_headers = "Retry-After: 1\r\n";
+            } else {
+                plan.error = core::LocalReply{499, "invalid_request_error", "client_closed_request",
+                                              "The client closed the connection while sending the request", {}, {}};
+                plan.client_gone = true;
+            }
+        }
+    }
+    if (plan.needs_body) DecideOnBody(req, worker, plan);
     SharedSlot shared;
     if (!plan.error && !plan.local_status && plan.key && worker.redis()) {
         co_await AdmitShared(plan, worker, shared);
@@ -555,7 +603,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, http::re
         const core::LocalReply& reply = *plan.error;
         record.status = reply.status;
         const std::string_view more = plan.error_headers;
-        keep = co_await Reply(client, reply, request_id, keep_alive, more);
+        if (!plan.client_gone) keep = co_await Reply(client, reply, request_id, keep_alive, more);
     } else if (plan.local_status) {
         if (plan.probe) {
             // The snapshot is held by shared_ptr: probes that overrun the budget may outlive us.

@@ -1,5 +1,6 @@
 #pragma once
 #include "http/asio_types.hpp"
+#include "http/request_body.hpp"
 
 namespace llmproxy {
 class Worker;
@@ -7,10 +8,11 @@ class Worker;
 
 namespace llmproxy::proxy {
 
-/// Answers one parsed request (locally or through an upstream). Returns whether the client
-/// connection may be kept alive. The caller owns `client` and `request` and co_awaits at once.
-Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer,
-                         http::request<http::string_body>& request, Worker& worker, std::string_view client_ip);
+/// Answers one request whose head `parser` has read (locally or through an upstream); reads its
+/// body only once the head passed the checks that need no body (endpoint, auth). Returns
+/// whether the client connection may be kept alive. The caller owns `client` and `parser`.
+Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser, Worker& worker,
+                         std::string_view client_ip);
 
 /// Writes a complete local response (JSON) in one write.
 Task<bool> WriteLocal(TcpStream& client, unsigned status, std::string_view body,
