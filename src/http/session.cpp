@@ -6,7 +6,8 @@
 #include "core/request_id.hpp"
 #include "http/request_body.hpp"
 #include "http/worker.hpp"
-#include "proxy/request_handler.hpp"
+#include "pipeline/local_reply.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace llmproxy {
 
@@ -52,14 +53,17 @@ Task<void> RunSession(Socket socket, Worker& worker) {
             if (auto reply = ReadErrorReply(ec, server)) {
                 const std::string id = core::MakeRequestId({});
                 const std::string body = core::ErrorBody(*reply, id);
-                co_await proxy::WriteLocal(stream, reply->status, body, id, false);
+                co_await pipeline::WriteLocal(stream, reply->status, body, id, false);
                 co_await LingeringClose(stream);
             }
             co_return;
         }
         bool keep_alive = false;
         try {
-            keep_alive = co_await proxy::HandleRequest(stream, buffer, parser, worker, client_ip);
+            std::shared_ptr<const Snapshot> snapshot = worker.snapshot_ptr();
+            std::shared_ptr<const proxy::KeySet> keys = worker.keys();
+            keep_alive = co_await pipeline::HandleRequest(stream, buffer, parser, snapshot, keys, worker.runtime(),
+                                                          client_ip);
         } catch (const std::exception& e) {
             // Last-resort guard: a bug in one request must not take the process down.
             spdlog::error("unhandled exception while serving a request: {}", e.what());

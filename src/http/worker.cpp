@@ -14,35 +14,6 @@
 #include "http/session.hpp"
 
 namespace llmproxy {
-namespace {
-
-std::unique_ptr<asio::ssl::context> MakeTlsContext(const core::ProviderConfig& p) {
-    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    if (p.tls_verify) {
-        ctx->set_verify_mode(asio::ssl::verify_peer);
-        if (p.ca_file.empty()) ctx->set_default_verify_paths();
-        else ctx->load_verify_file(p.ca_file);
-    } else {
-        ctx->set_verify_mode(asio::ssl::verify_none);
-    }
-    return ctx;
-}
-
-}  // namespace
-
-Snapshot::Snapshot(std::shared_ptr<const core::Config> c)
-    : config(c), routes(c), limiter(std::make_unique<proxy::RateLimiter>(*c)) {
-    for (const auto& p : config->server.trusted_proxies) {
-        if (auto cidr = core::Cidr::Parse(p)) trusted_proxies.push_back(*cidr);
-    }
-    for (const auto& p : config->providers) {
-        tls.push_back(p.tls ? MakeTlsContext(p) : nullptr);
-        health.push_back(std::make_unique<proxy::ProviderHealth>(p.circuit_breaker));
-    }
-}
-
 Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snapshot, SharedState& shared)
     : index_(index),
       snapshot_(std::move(snapshot)),
@@ -62,13 +33,25 @@ Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snap
         int share = std::max(1, (p.max_connections + workers - 1) / workers);
         pools_.push_back(std::make_unique<upstream::UpstreamPool>(ioc_.get_executor(), p, snapshot_->tls[i].get(), share));
     }
+    runtime_.worker_index = static_cast<std::size_t>(index);
+    runtime_.metrics = &metrics_;
+    runtime_.body_budget = &body_budget_;
+    runtime_.draining = &shared_.draining;
+    runtime_.tokenizers = shared_.tokenizers;
+    runtime_.metric_shards = &shared_.metric_shards;
+    runtime_.sinks = {shared_.access_log, shared_.webhook, shared_.ledger, shared_.request_log};
+    runtime_.pools = &pools_;
+    runtime_.balancers = &balancers_;
+    runtime_.retry_budget = &retry_budget_;
+    runtime_.rng = &rng_;
     if (config.rate_limit.storage == "redis") {
-        admit_sha_ = store::ScriptSha1(proxy::kAdmitScript);
+        runtime_.admit_sha = store::ScriptSha1(proxy::kAdmitScript);
         redis_ = std::make_unique<store::RedisClient>(ioc_.get_executor(), config.redis,
                                                       std::vector<std::string>{proxy::kAdmitScript});
+        runtime_.redis = redis_.get();
         char prefix[32];
         std::snprintf(prefix, sizeof prefix, "%016llx:%d:", static_cast<unsigned long long>(rng_()), index);
-        slot_prefix_ = prefix;
+        runtime_.slot_prefix = prefix;
     }
     for (std::size_t r = 0; r < snapshot_->routes.route_count(); ++r) {
         balancers_.push_back(proxy::MakeBalancer(snapshot_->routes.route(r).strategy, rng_()));
@@ -126,13 +109,6 @@ void Worker::BeginDrain() {
 }
 
 void Worker::Stop() { ioc_.stop(); }
-
-bool Worker::ShouldLog(std::chrono::steady_clock::time_point& last, std::chrono::seconds every) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last < every) return false;
-    last = now;
-    return true;
-}
 
 void Worker::Join() {
     if (thread_.joinable()) thread_.join();

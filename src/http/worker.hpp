@@ -12,6 +12,8 @@
 #include "http/asio_types.hpp"
 #include "http/request_body.hpp"
 #include "http/upstream_pool.hpp"
+#include "pipeline/runtime.hpp"
+#include "pipeline/snapshot.hpp"
 #include <random>
 
 #include "observe/access_log.hpp"
@@ -30,19 +32,6 @@
 #include "observe/request_log.hpp"
 
 namespace llmproxy {
-
-/// Everything derived from one configuration; replaced as a whole (never mutated) on reload.
-struct Snapshot {
-    explicit Snapshot(std::shared_ptr<const core::Config> c);
-    std::shared_ptr<const core::Config> config;
-    proxy::RouteTable routes;
-    std::vector<std::unique_ptr<asio::ssl::context>> tls;  // per provider; null for http://
-    // Live health per provider, shared by all workers (atomics inside).
-    // TODO(reload): carry these over by provider name when config hot reload arrives.
-    std::vector<std::unique_ptr<proxy::ProviderHealth>> health;
-    std::vector<core::Cidr> trusted_proxies;
-    std::unique_ptr<proxy::RateLimiter> limiter;  // shared counters (atomics) behind a const snapshot
-};
 
 /// Process-wide state shared by workers (atomics only).
 struct SharedState {
@@ -80,11 +69,9 @@ public:
     // Used by sessions/handlers on this worker's thread only.
     const Snapshot& snapshot() const { return *snapshot_; }
     const std::shared_ptr<const Snapshot>& snapshot_ptr() const { return snapshot_; }
-    upstream::UpstreamPool& Pool(std::size_t provider) { return *pools_[provider]; }
-    proxy::Balancer& BalancerFor(std::size_t route_id) { return *balancers_[route_id]; }
-    proxy::RetryBudget& retry_budget() { return retry_budget_; }
     observe::MetricsShard& metrics() { return metrics_; }
-    std::mt19937_64& rng() { return rng_; }
+    /// What the pipeline's stages may use of this worker.
+    pipeline::Runtime& runtime() { return runtime_; }
     /// The current key set; picks up a newly published one with one atomic load per call.
     const std::shared_ptr<const proxy::KeySet>& keys() {
         const auto version = shared_.keys->version();
@@ -97,16 +84,7 @@ public:
     SharedState& shared() { return shared_; }
     std::unordered_set<SessionHandle*>& sessions() { return sessions_; }
     asio::io_context& io() { return ioc_; }
-    /// Shared limits (rate_limit.storage: redis); null with memory storage.
-    store::RedisClient* redis() { return redis_.get(); }
-    const std::string& admit_sha() const { return admit_sha_; }
-    /// A name for one request's concurrency slot in Redis, unique across instances.
-    std::string NextSlotName() { return slot_prefix_ + std::to_string(++slot_seq_); }
-    /// Rate-limits a repeated warning (e.g. Redis down) to one line per interval per worker.
-    bool ShouldLog(std::chrono::steady_clock::time_point& last, std::chrono::seconds every);
-    std::chrono::steady_clock::time_point last_redis_warning{};
     int index() const { return index_; }
-    BodyBudget& body_budget() { return body_budget_; }
 
 private:
     Task<void> AcceptLoop();
@@ -128,9 +106,8 @@ private:
     std::unordered_set<SessionHandle*> sessions_;
     std::shared_ptr<const proxy::KeySet> keys_;
     std::unique_ptr<store::RedisClient> redis_;  // after ioc_: destroyed before it
-    std::string admit_sha_, slot_prefix_;
-    std::uint64_t slot_seq_ = 0;
     BodyBudget body_budget_;
+    pipeline::Runtime runtime_;
     std::uint64_t keys_version_ = ~std::uint64_t{0};
     std::thread thread_;
 };

@@ -1,5 +1,7 @@
 #include "proxy/health_checker.hpp"
 
+#include "providers/adapter.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include "http/log_on_exception.hpp"
@@ -39,7 +41,7 @@ Task<bool> HealthChecker::CheckOnce(const Snapshot& snapshot, std::size_t provid
         head = "GET " + hc.path + " HTTP/1.1\r\n";
         wire::AppendHeader(head, "Host", p.host_header);
         wire::AppendHeader(head, "User-Agent", "llm-proxy-health-check");
-        if (!p.api_key.empty()) wire::AppendHeader(head, "Authorization", "Bearer " + p.api_key);
+        providers::AdapterFor(p).AppendAuthHeaders(p, head);
         head += "Connection: close\r\n\r\n";
         const std::array<asio::const_buffer, 2> bytes{asio::buffer(head), asio::const_buffer()};
         ec = co_await conn->Write(bytes, hc.timeout);

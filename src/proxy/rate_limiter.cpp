@@ -61,7 +61,7 @@ const char* LimitReasonName(LimitReason r) {
 
 Admission& Admission::operator=(Admission&& o) noexcept {
     if (this != &o) {
-        this->~Admission();
+        ReleaseSlots();
         reply = std::move(o.reply);
         headers = std::move(o.headers);
         reason = o.reason;
@@ -74,11 +74,13 @@ Admission& Admission::operator=(Admission&& o) noexcept {
     return *this;
 }
 
-Admission::~Admission() {
+void Admission::ReleaseSlots() {
     if (global_gate_) global_gate_->Leave();
     if (key_gate_) key_gate_->Leave();
     global_gate_ = key_gate_ = nullptr;
 }
+
+Admission::~Admission() { ReleaseSlots(); }
 
 void Admission::SetActualTokens(std::int64_t tokens, std::int64_t now_s) {
     if (tpm_) tpm_->Adjust(static_cast<double>(tokens) - tpm_charged_);

@@ -65,6 +65,7 @@ public:
 
 private:
     friend class RateLimiter;
+    void ReleaseSlots();
     ConcurrencyGate* global_gate_ = nullptr;
     ConcurrencyGate* key_gate_ = nullptr;
     Gcra* tpm_ = nullptr;

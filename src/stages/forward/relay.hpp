@@ -1,6 +1,7 @@
 #pragma once
-// The terminal stage: sends one request to one upstream and relays the response to the client
-// as it arrives (SSE event by event, other bodies piece by piece), never buffering a stream.
+// The relay: sends one request to one upstream and relays the response to the client as it
+// arrives (SSE event by event, other bodies piece by piece), never buffering a stream. What the
+// gateway learns from the response (usage, token counts, captures) is up to the observers.
 #include <chrono>
 #include <optional>
 #include <span>
@@ -11,12 +12,14 @@
 #include "core/openai_error.hpp"
 #include "http/asio_types.hpp"
 #include "http/upstream_pool.hpp"
-#include "usage/usage.hpp"
+#include "providers/adapter.hpp"
+#include "stages/forward/response_observer.hpp"
 
-namespace llmproxy::proxy {
+namespace llmproxy::stages {
 
 struct ForwardInput {
     const core::ProviderConfig& provider;
+    const providers::ProviderAdapter& adapter;
     const http::request<http::string_body>& request;  // the client's head (method, headers)
     std::string_view body;                             // what to send (model possibly spliced)
     std::string_view upstream_target;                  // path + query on the upstream
@@ -25,8 +28,8 @@ struct ForwardInput {
     std::chrono::steady_clock::time_point deadline;  // the request's own limit (x-llm-proxy-timeout)
     std::span<const int> hold_statuses;  // answers not to relay because another attempt will follow
     std::string_view extra_response_headers;  // "Name: value\r\n" lines added to the client head
-    bool strip_usage_chunk = false;  // we asked for stream usage; the client did not: drop that chunk
     std::string_view traceparent;    // W3C trace context sent upstream (the client's or ours)
+    std::span<ResponseObserver* const> observers;  // in order; each sees what the previous relayed
 };
 
 struct ForwardOutcome {
@@ -41,10 +44,6 @@ struct ForwardOutcome {
     std::int64_t retry_after_ms = -1;  // from a 429's Retry-After
     double ttfb_ms = 0;                // request written -> response head read
     std::optional<std::chrono::steady_clock::time_point> first_event_at;  // SSE: first event written
-    std::optional<usage::Usage> usage;  // as reported by the upstream
-    // What reached the client (SSE events, or a JSON body), up to a cap: when the upstream
-    // reported no usage, or the stream was cut, tokens are counted from it.
-    std::string relayed;
     std::optional<core::LocalReply> error;  // set when nothing was sent: the gateway answers
 };
 
@@ -53,4 +52,4 @@ struct ForwardOutcome {
 Task<ForwardOutcome> Forward(TcpStream& client, beast::flat_buffer& client_buffer, const ForwardInput& in,
                              upstream::UpstreamPool& pool);
 
-}  // namespace llmproxy::proxy
+}  // namespace llmproxy::stages

@@ -1,19 +1,29 @@
-#include "proxy/attempt_loop.hpp"
-
+// The forward stage: sends a routed request upstream, attempt after attempt — target selection
+// (fallbacks, strategy, health), retries with backoff within the retry budget, model-level
+// fallbacks, and the health bookkeeping of every outcome. Retries happen only while nothing was
+// sent to the client; the body is replayed from memory. Each attempt goes through the
+// provider's adapter (what to send, how to read the answer) and the relay.
 #include <random>
 #include <spdlog/spdlog.h>
 
 #include "core/openai_error.hpp"
 #include "http/wire.hpp"
-#include "http/worker.hpp"
-#include "proxy/body_splice.hpp"
-#include "proxy/forwarder.hpp"
-#include "proxy/request_handler.hpp"
+#include "pipeline/local_reply.hpp"
 #include "proxy/retry_policy.hpp"
 #include "proxy/target_selector.hpp"
+#include "stages/forward/observers.hpp"
+#include "stages/forward/relay.hpp"
+#include "stages/stages.hpp"
+#include "usage/local_count.hpp"
 
-namespace llmproxy::proxy {
+namespace llmproxy::stages {
 namespace {
+
+using proxy::FailureKind;
+using proxy::ProviderHealth;
+using proxy::Route;
+using proxy::RouteTable;
+using proxy::SteadyNowMs;
 
 using Clock = std::chrono::steady_clock;
 
@@ -50,18 +60,62 @@ bool MoreTargets(const RouteTable& routes, const Route& route, const std::vector
     return false;
 }
 
+// The observers of one attempt: the adapter's usage reader first (it may rewrite events: the
+// others see what the client sees), then local token counting, then capture for the request log.
+struct AttemptObservers {
+    std::unique_ptr<providers::UsageReader> usage;
+    std::optional<TokenCountObserver> counter;
+    std::optional<CaptureObserver> capture;
+    std::array<ResponseObserver*, 3> list{};
+    std::size_t size = 0;
+
+    AttemptObservers(const providers::ProviderAdapter& adapter, const providers::PreparedRequest& prepared,
+                     const usage::Tokenizer* tokenizer, std::size_t capture_cap)
+        : usage(adapter.MakeUsageReader(prepared)) {
+        list[size++] = &usage->observer();
+        if (tokenizer) list[size++] = &counter.emplace(*tokenizer);
+        if (capture_cap) list[size++] = &capture.emplace(capture_cap);
+    }
+    std::span<ResponseObserver* const> span() const { return {list.data(), size}; }
+};
+
+// The usage of an attempt that produced a response: the upstream's, else counted here from the
+// request and what reached the client (a provider that reports none, a stream cut by either
+// side: what was produced is still metered).
+std::optional<usage::Usage> AttemptUsage(RequestContext& ctx, AttemptObservers& obs, const usage::Tokenizer* t,
+                                         unsigned status) {
+    if (obs.usage->usage()) return obs.usage->usage();
+    const bool produced = (status >= 200 && status < 300) || status == 499;
+    if (!produced || !t || !ctx.routed.json) return std::nullopt;
+    usage::Usage u;
+    if (ctx.endpoint->endpoint != pipeline::Endpoint::kEmbeddings) {
+        if (obs.counter && obs.counter->saw_stream()) u.completion_tokens = obs.counter->completion_tokens();
+        else if (!obs.usage->body().empty()) u.completion_tokens = usage::CountCompletionTokens(*t, obs.usage->body(), false);
+        else return std::nullopt;
+    }
+    u.prompt_tokens = std::max<std::int64_t>(0, usage::CountPromptTokens(*t, ctx.request().body()));
+    u.total_tokens = u.prompt_tokens + u.completion_tokens;
+    u.estimated = true;
+    return u;
+}
+
 }  // namespace
 
-Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, http::request<http::string_body>& req,
-                              Worker& worker, const RoutedRequest& routed, std::string_view request_id,
-                              bool keep_alive, RequestRecord& record) {
-    const Snapshot& snap = worker.snapshot();
-    const auto& config = *snap.config;
+Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt) {
+    const Snapshot& snap = ctx.snap();
+    const auto& config = ctx.config();
+    const auto& routed = ctx.routed;
+    auto& record = ctx.record;
+    const auto& req = ctx.request();
     const auto& retry = config.routing.retry;
-    const HealthTable health(snap.health);
-    const TargetSelector selector(snap.routes, health);
-    RetryBudget& budget = worker.retry_budget();
+    const proxy::HealthTable health(snap.health);
+    const proxy::TargetSelector selector(snap.routes, health);
+    proxy::RetryBudget& budget = *rt.retry_budget;
     budget.OnRequest(SteadyNowMs());
+    const usage::Tokenizer* tokenizer = rt.tokenizers ? rt.tokenizers->ForModel(routed.public_model) : nullptr;
+    const auto& rlog = config.logging.request_log;
+    const std::size_t capture_cap =
+        rt.sinks.request_log && rlog.include_bodies ? std::max<std::size_t>(rlog.max_body_bytes * 4, 1u << 20) : 0;
 
     // The model, then its fallback_models (read in place: no copy per request).
     const auto& fallback_models = snap.routes.FallbackModels(routed.public_model);
@@ -79,13 +133,14 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
         std::size_t last_failed = SIZE_MAX;
         bool last_was_429 = false;
         for (;;) {
-            auto sel = selector.Select(*route, worker.BalancerFor(route->id), tried, last_failed, SteadyNowMs());
+            auto& balancer = *(*rt.balancers)[route->id];
+            auto sel = selector.Select(*route, balancer, tried, last_failed, SteadyNowMs());
             if (!sel && attempt > 0 && attempt <= retry.max_retries && !last_was_429 && mi + 1 == model_count) {
                 // Nothing untried is left but retries are (e.g. a single target): go round the
                 // same targets again. Not after a 429: its Retry-After asked us to stay away.
                 std::fill(tried.begin(), tried.end(), false);
                 last_failed = SIZE_MAX;
-                sel = selector.Select(*route, worker.BalancerFor(route->id), tried, last_failed, SteadyNowMs());
+                sel = selector.Select(*route, balancer, tried, last_failed, SteadyNowMs());
             }
             if (!sel) break;
             const std::size_t p = sel->provider;
@@ -94,7 +149,8 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
             ++attempt;
 
             // May this attempt's answer be held back for another try?
-            const bool retries_left = attempt <= retry.max_retries && budget.tokens() >= 1 && Clock::now() < routed.deadline;
+            const bool retries_left =
+                attempt <= retry.max_retries && budget.tokens() >= 1 && Clock::now() < routed.deadline;
             const bool more = MoreTargets(snap.routes, *route, tried, p, mi + 1 < model_count);
             std::vector<int> hold;
             if (retries_left) {
@@ -103,35 +159,28 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
                 }
             }
 
-            // The body for this provider: the model spliced to its upstream name when needed.
-            std::string spliced;
-            std::string_view send_body = req.body();
+            // What goes upstream, as this provider's adapter prepares it.
+            const providers::ProviderAdapter& adapter = providers::AdapterFor(provider);
             const std::string& upstream_model = snap.routes.UpstreamModel(p, model);
             record.upstream_model = upstream_model;
-            if (routed.json && (!routed.body.has_model || upstream_model != routed.body.model)) {
-                spliced = SpliceModel(req.body(), routed.body, upstream_model);
-                send_body = spliced;
-            }
-            // Metering needs usage on streams: ask for it, and hide the extra chunk.
-            const bool inject_usage = routed.json && routed.body.stream && !routed.body.has_stream_options &&
-                                      provider.stream_usage;
-            if (inject_usage) {
-                spliced = InjectIncludeUsage(send_body);
-                send_body = spliced;
-            }
-            const std::string target = provider.base_path + routed.path_suffix;
+            providers::PreparedRequest prepared;
+            const providers::AttemptRequest attempt_request{req.body(), routed.json ? &routed.body : nullptr,
+                                                            routed.path_suffix, upstream_model};
+            adapter.Prepare(provider, attempt_request, prepared);
+            AttemptObservers observers(adapter, prepared, routed.json ? tokenizer : nullptr, capture_cap);
             extra_headers.clear();
             wire::AppendHeader(extra_headers, "x-llm-proxy-provider", provider.name);
             if (attempt > 1) wire::AppendHeader(extra_headers, "x-llm-proxy-attempts", std::to_string(attempt));
 
             ProviderHealth& h = *health[p];
-            const ForwardInput in{provider, req, send_body, target, request_id, config.server.idle_timeout,
-                                  routed.deadline, hold, extra_headers, inject_usage, routed.traceparent};
+            const ForwardInput in{provider,          adapter,         req,  prepared.body, prepared.target,
+                                  ctx.request_id,    config.server.idle_timeout, routed.deadline, hold,
+                                  extra_headers,     routed.traceparent, observers.span()};
             h.BeginRequest();
-            ForwardOutcome out = co_await Forward(client, buffer, in, worker.Pool(p));
+            ForwardOutcome out = co_await Forward(client, buffer, in, *(*rt.pools)[p]);
             h.EndRequest();
             const std::int64_t now = SteadyNowMs();
-            if (out.ttfb_ms > 0) worker.metrics().ObserveProviderLatency(p, out.ttfb_ms / 1000.0);
+            if (out.ttfb_ms > 0) rt.metrics->ObserveProviderLatency(p, out.ttfb_ms / 1000.0);
             record.provider = provider.name;
             record.provider_index = p;
             record.attempts = attempt;
@@ -142,20 +191,24 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
                                                  : out.response_started   ? out.status
                                                  : out.error              ? out.error->status
                                                                           : 0);
-            record.usage = out.usage;
-            record.relayed = std::move(out.relayed);
+            if (out.client_aborted || out.response_started) {
+                record.status = out.client_aborted ? 499 : out.status;  // 499: nginx's "client closed request"
+                record.first_event_at = out.first_event_at;
+                record.usage = AttemptUsage(ctx, observers, tokenizer, record.status);
+                if (observers.capture) record.response_body = observers.capture->Take();
+            }
             if (out.client_aborted) {
                 h.ReleaseProbe();
-                record.status = 499;  // nginx's "client closed request"
-                record.first_event_at = out.first_event_at;
-                co_return false;
+                ctx.keep_alive = false;
+                co_return;
             }
             if (out.response_started) {
                 RecordRelayed(h, out, now);
-                record.status = out.status;
-                record.first_event_at = out.first_event_at;
-                if (attempt > 1) spdlog::info("request {}: served by '{}' on attempt {}", request_id, provider.name, attempt);
-                co_return out.keep_client && keep_alive;
+                if (attempt > 1) {
+                    spdlog::info("request {}: served by '{}' on attempt {}", ctx.request_id, provider.name, attempt);
+                }
+                ctx.keep_alive = ctx.keep_alive && out.keep_client;
+                co_return;
             }
 
             // Nothing reached the client: classify, record, maybe retry elsewhere.
@@ -171,26 +224,26 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
                 h.OnFailure(now, out.error ? out.error->message : "failed");
                 last_error = out.error;
             }
-            const bool retryable = ShouldRetry(retry, kind, out.held_status);
-            spdlog::info("request {}: attempt {} on '{}' failed: {}{}", request_id, attempt, provider.name,
+            const bool retryable = proxy::ShouldRetry(retry, kind, out.held_status);
+            spdlog::info("request {}: attempt {} on '{}' failed: {}{}", ctx.request_id, attempt, provider.name,
                          last_error ? last_error->message : "?", retryable ? "" : " (not retried)");
             if (!retryable || attempt > retry.max_retries) {
                 out_of_retries = true;
                 break;
             }
             if (!budget.TryRetry(now)) {
-                spdlog::warn("request {}: retry budget exhausted; not retrying", request_id);
+                spdlog::warn("request {}: retry budget exhausted; not retrying", ctx.request_id);
                 out_of_retries = true;
                 break;
             }
             // Back off (bounded by the request's deadline) before the next attempt.
-            auto wait = BackoffDelay(retry, attempt, std::uniform_real_distribution<double>(0, 1)(worker.rng()));
+            auto wait = proxy::BackoffDelay(retry, attempt, std::uniform_real_distribution<double>(0, 1)(*rt.rng));
             auto until = std::min(Clock::now() + wait, routed.deadline);
             if (until >= routed.deadline) {
                 out_of_retries = true;
                 break;
             }
-            worker.metrics().CountRetry(p);
+            rt.metrics->CountRetry(p);
             Timer timer(client.get_executor(), until);
             co_await timer.async_wait(kNoThrow);
             last_failed = p;
@@ -203,9 +256,7 @@ Task<bool> ForwardWithRetries(TcpStream& client, beast::flat_buffer& buffer, htt
                                                            {}, {}};
     std::string extra;
     if (reply.status == 429) wire::AppendHeader(extra, "Retry-After", "1");
-    record.status = reply.status;
-    const std::string body = core::ErrorBody(reply, request_id);
-    co_return co_await WriteLocal(client, reply.status, body, request_id, keep_alive, extra);
+    ctx.Refuse(std::move(reply), std::move(extra));  // the pipeline writes it
 }
 
-}  // namespace llmproxy::proxy
+}  // namespace llmproxy::stages

@@ -1,4 +1,4 @@
-#include "proxy/forwarder.hpp"
+#include "stages/forward/relay.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -9,7 +9,9 @@
 #include "http/wire.hpp"
 #include "proxy/sse_framer.hpp"
 
-namespace llmproxy::proxy {
+using llmproxy::proxy::SseFramer;
+
+namespace llmproxy::stages {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -82,11 +84,7 @@ std::string BuildUpstreamHead(const ForwardInput& in) {
         auto v = f.value();
         wire::AppendHeader(head, n, std::string_view(v.data(), v.size()));
     }
-    if (!p.api_key.empty()) {
-        head.append("Authorization: Bearer ");
-        head.append(p.api_key);
-        head.append(wire::kCrlf);
-    }
+    in.adapter.AppendAuthHeaders(p, head);
     for (const auto& [h, v] : p.headers) wire::AppendHeader(head, h, v);
     wire::AppendHeader(head, "X-Request-ID", in.request_id);
     if (!in.traceparent.empty()) wire::AppendHeader(head, "traceparent", in.traceparent);
@@ -190,56 +188,6 @@ std::string StreamErrorEvent(const error_code& ec, std::string_view request_id) 
         r.message = "the upstream connection broke mid-stream (" + ec.message() + "); the stream is incomplete";
     }
     return "event: error\ndata: " + core::ErrorBody(r, request_id) + "\n\n";
-}
-
-constexpr std::size_t kMaxCapturedBody = 4u << 20;
-
-// Appends `event` without its `"usage":null` member (present in every chunk once include_usage
-// is set). Inside JSON strings quotes are escaped, so the pattern can only be a real member.
-void AppendWithoutNullUsage(std::string& out, std::string_view event) {
-    for (;;) {
-        std::size_t at = event.find("\"usage\":null");
-        std::size_t len = 12;
-        if (at == std::string_view::npos) {
-            at = event.find("\"usage\": null");
-            len = 13;
-        }
-        if (at == std::string_view::npos) break;
-        std::size_t begin = at, end = at + len;
-        if (begin > 0 && event[begin - 1] == ',') --begin;          // ...,"usage":null}
-        else if (end < event.size() && event[end] == ',') ++end;  // {"usage":null,...
-        out.append(event.substr(0, begin));
-        event.remove_prefix(end);
-    }
-    out.append(event);
-}
-
-// Reads usage from the complete events of `block` as they pass. When the gateway injected
-// include_usage (the client did not ask), it also hides what that changed: the usage-only chunk
-// and the "usage":null member of the other chunks. Returns the bytes to relay (the block itself
-// unless something changed, then `filtered`).
-std::string_view InspectEvents(std::string_view block, bool strip_usage, ForwardOutcome& out, std::string& filtered) {
-    if (block.find("usage") == std::string_view::npos && block.find("eval_count") == std::string_view::npos) {
-        return block;  // the common case: plain content chunks
-    }
-    bool changed = false;
-    filtered.clear();
-    ForEachEvent(block, [&](std::string_view event) {
-        std::string data = usage::SseData(event);
-        auto u = usage::ParseUsage(data);
-        if (u) out.usage = u;
-        if (!strip_usage) return;
-        // Only a chunk with a usage object can be the usage-only chunk: no second parse of the
-        // ordinary "usage":null chunks.
-        if (u && usage::IsUsageOnlyChunk(data)) {
-            changed = true;
-            return;
-        }
-        std::size_t before = filtered.size();
-        AppendWithoutNullUsage(filtered, event);
-        changed = changed || filtered.size() - before != event.size();
-    });
-    return changed ? std::string_view(filtered) : block;
 }
 
 // Reasons to give up on an upstream's answer that are not I/O errors.
@@ -366,11 +314,18 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     const std::string client_head =
         BuildClientHead(res, in.request_id, in.extra_response_headers, chunked, out_length, keep_client);
 
+    const ResponseHead seen{status, sse, ctype.find("json") != beast::string_view::npos};
+    for (auto* o : in.observers) o->OnHead(seen);
+    // Whole events go through the observers in order, each seeing what the previous one relays.
+    auto observe_events = [&](std::string_view events) {
+        for (auto* o : in.observers) {
+            if (events.empty()) break;
+            events = o->OnEvents(events);
+        }
+        return events;
+    };
+
     SseFramer framer;
-    // Non-stream JSON bodies are copied aside (up to a cap) to read "usage" at the end.
-    const bool capture = !sse && !no_body && (ctype.find("json") != beast::string_view::npos);
-    std::string captured;
-    std::string filtered;  // an SSE block with the injected usage chunk removed
     bool head_sent = false;
     char* chunk = conn->read_chunk();
     error_code ec;
@@ -380,10 +335,9 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         ec = co_await conn->ReadSome(*parser, op_timeout(t.idle));
         std::string_view piece(chunk, UpstreamConnection::kReadChunk - res.body().size);
         if (sse) {
-            piece = framer.Feed(piece);
-            piece = InspectEvents(piece, in.strip_usage_chunk, out, filtered);
-        } else if (capture && captured.size() + piece.size() <= kMaxCapturedBody) {
-            captured.append(piece);
+            piece = observe_events(framer.Feed(piece));
+        } else if (!piece.empty()) {
+            for (auto* o : in.observers) o->OnBody(piece);
         }
         const bool done = !ec && parser->is_done();
         std::string tail;
@@ -397,8 +351,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
                 break;
             }
             head_sent = true;
-            if (out.relayed.size() + piece.size() <= kMaxCapturedBody) out.relayed.append(piece);
-            piece = tail;
+            piece = observe_events(tail);
         }
         if (piece.empty() && !done && (head_sent || ec)) {
             if (ec) break;
@@ -407,7 +360,6 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         error_code wec = co_await WriteToClient(client, head_sent ? std::string_view() : std::string_view(client_head),
                                                 piece, chunked, done, in.client_write_timeout);
         head_sent = true;
-        if (sse && !wec && out.relayed.size() + piece.size() <= kMaxCapturedBody) out.relayed.append(piece);
         if (sse && !piece.empty() && !out.first_event_at) out.first_event_at = Clock::now();
         if (wec) {
             watch->client_gone = true;
@@ -426,6 +378,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         }
         out.response_started = true;
     }
+    for (auto* o : in.observers) o->OnEnd(!ec);
     if (ec) {
         pool.Release(std::move(conn), false);
         if (watch->client_gone) {
@@ -449,10 +402,6 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     }
     pool.Release(std::move(conn), parser->keep_alive());
     out.keep_client = keep_client;
-    if (capture && !captured.empty()) {
-        out.usage = usage::ParseUsage(captured);
-        out.relayed = std::move(captured);  // for local counting and the request log
-    }
     co_return out;
 }
 
@@ -477,4 +426,4 @@ Task<ForwardOutcome> Forward(TcpStream& client, beast::flat_buffer& client_buffe
     co_return out;
 }
 
-}  // namespace llmproxy::proxy
+}  // namespace llmproxy::stages

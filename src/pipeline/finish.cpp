@@ -1,0 +1,129 @@
+#include "pipeline/finish.hpp"
+
+#include <ctime>
+
+#include "core/request_id.hpp"
+#include "usage/usage_event.hpp"
+
+namespace llmproxy::pipeline {
+namespace {
+
+std::int64_t UnixMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void SendUsageEvent(RequestContext& ctx, Runtime& rt, double duration_s, double ttft_s) {
+    auto* hook = rt.sinks.webhook;
+    auto* ledger = rt.sinks.ledger;
+    const auto& record = ctx.record;
+    if ((!hook && !ledger) || record.attempts == 0) return;
+    const auto& cfg = ctx.config();
+    usage::UsageEvent e;
+    e.request_id = ctx.request_id;
+    if (ctx.key) {
+        e.user_id = ctx.key->config.user_id;
+        e.key_name = ctx.key->config.name;
+        e.api_key = ctx.key->config.key_hint;
+    }
+    e.model = ctx.routed.public_model;
+    e.upstream_model = record.upstream_model;
+    e.provider = record.provider;
+    if (record.provider_index < cfg.providers.size()) e.backend_url = cfg.providers[record.provider_index].base_url;
+    e.endpoint = ctx.endpoint->label;
+    e.is_stream = ctx.routed.body.stream;
+    e.usage = record.usage;
+    e.latency_ms = duration_s * 1000.0;
+    e.ttft_ms = ttft_s >= 0 ? ttft_s * 1000.0 : -1.0;
+    e.status_code = record.status;
+    e.timestamp_ms = UnixMs();
+    const std::size_t worker = rt.worker_index;
+    if (!hook) {
+        ledger->Enqueue(worker, usage::ToJson(e));
+        return;
+    }
+    const bool with_body = cfg.usage_hook.include_request_body;
+    if (with_body) e.request_body = std::string_view(ctx.request().body());
+    std::string json = usage::ToJson(e);
+    if (ledger) {
+        e.request_body.reset();
+        ledger->Enqueue(worker, with_body ? usage::ToJson(e) : json);
+    }
+    hook->Enqueue(worker, std::move(json));
+}
+
+void WriteRequestLog(RequestContext& ctx, Runtime& rt, double duration_s) {
+    auto* rlog = rt.sinks.request_log;
+    if (!rlog) return;
+    const auto& rcfg = ctx.config().logging.request_log;
+    observe::RequestLogEntry entry;
+    entry.request_id = ctx.request_id;
+    if (ctx.key) entry.key_name = ctx.key->config.name;
+    entry.model = ctx.routed.public_model;
+    entry.provider = std::string(ctx.record.provider);
+    entry.status = ctx.record.status;
+    entry.latency_ms = duration_s * 1000.0;
+    entry.ts_ms = UnixMs();
+    if (rcfg.include_bodies) {
+        // Raw bytes only (bounded); the writer thread redacts and caps them.
+        const std::size_t keep = std::max<std::size_t>(rcfg.max_body_bytes * 4, 1u << 20);
+        entry.request_body = ctx.request().body().substr(0, keep);
+        entry.response_body = std::move(ctx.record.response_body);
+    }
+    rlog->Enqueue(rt.worker_index, std::move(entry));
+}
+
+}  // namespace
+
+void Finish(RequestContext& ctx, Runtime& rt) {
+    const auto& record = ctx.record;
+    const auto now = Clock::now();
+    const double duration = std::chrono::duration<double>(now - ctx.started).count();
+    const double ttft =
+        record.first_event_at ? std::chrono::duration<double>(*record.first_event_at - ctx.started).count() : -1.0;
+    const auto method = ctx.request().method_string();
+    const std::string_view endpoint_label = ctx.endpoint ? ctx.endpoint->label : "unknown";
+    // Labels are bounded by the metrics shard (methods and model names folded).
+    observe::RequestLabels labels{std::string_view(method.data(), method.size()), endpoint_label,
+                                  ctx.routed.public_model, record.provider, record.status};
+    rt.metrics->RecordRequest(labels, duration, ttft);
+    if (record.usage) {
+        ctx.admission.SetActualTokens(record.usage->total_tokens, std::time(nullptr));
+        ctx.shared_limits.SetActualTokens(record.usage->total_tokens);
+        rt.metrics->CountTokens(ctx.routed.public_model, record.provider, record.usage->prompt_tokens,
+                                record.usage->completion_tokens);
+    }
+    if (ctx.endpoint) {
+        SendUsageEvent(ctx, rt, duration, ttft);
+        WriteRequestLog(ctx, rt, duration);
+    }
+    if (auto* log = rt.sinks.access_log) {
+        const auto target = ctx.request().target();
+        observe::AccessRecord a{ctx.request_id,
+                                labels.method,
+                                std::string_view(target.data(), target.size()),
+                                ctx.routed.public_model,
+                                record.provider,
+                                record.attempt_log,
+                                ctx.client_ip,
+                                record.status,
+                                duration * 1000.0,
+                                ttft >= 0 ? ttft * 1000.0 : -1.0,
+                                ctx.routed.body.stream};
+        if (!ctx.routed.traceparent.empty()) a.trace_id = core::TraceId(ctx.routed.traceparent);
+        if (ctx.key) {
+            a.key_name = ctx.key->config.name;
+            a.user_id = ctx.key->config.user_id;
+            a.api_key = ctx.key->config.key_hint;
+        }
+        if (record.usage) {
+            a.prompt_tokens = record.usage->prompt_tokens;
+            a.completion_tokens = record.usage->completion_tokens;
+            a.total_tokens = record.usage->total_tokens;
+            a.tokens_counted_locally = record.usage->estimated;
+        }
+        log->Write(rt.worker_index, a);
+    }
+}
+
+}  // namespace llmproxy::pipeline

@@ -1,0 +1,134 @@
+#include "pipeline/local_endpoints.hpp"
+
+#include <boost/json.hpp>
+
+#include "core/json_escape.hpp"
+#include "observe/prometheus_text.hpp"
+#include "proxy/auth.hpp"
+#include "proxy/health_checker.hpp"
+#include "proxy/health_report.hpp"
+#include "usage/local_count.hpp"
+
+namespace llmproxy::pipeline {
+namespace {
+
+constexpr std::string_view kVersion = "0.1.0";
+
+std::string ModelObject(std::string_view id) {
+    std::string out = R"({"id":)";
+    core::AppendJsonString(out, id);
+    out += R"(,"object":"model","created":0,"owned_by":"llm-proxy"})";
+    return out;
+}
+
+std::string ModelList(const proxy::RouteTable& routes, const core::ApiKeyConfig* key) {
+    std::string out = R"({"object":"list","data":[)";
+    bool first = true;
+    for (const auto& id : routes.ListedModels()) {
+        if (key && !proxy::ModelAllowed(*key, id)) continue;  // a key sees only what it may use
+        if (!first) out.push_back(',');
+        first = false;
+        out += ModelObject(id);
+    }
+    out += "]}";
+    return out;
+}
+
+void Model(RequestContext& ctx) {
+    auto& req = ctx.request();
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::string id(ModelIdOf(*ctx.endpoint, target.substr(0, target.find('?'))));
+    if (ctx.snap().routes.Resolve(id).route == nullptr || (ctx.key && !proxy::ModelAllowed(ctx.key->config, id))) {
+        ctx.Refuse(core::NotFound("The model '" + id + "' does not exist", "model_not_found"));
+    } else {
+        ctx.Answer(200, ModelObject(id));
+    }
+}
+
+void Metrics(RequestContext& ctx, Runtime& rt) {
+    observe::ScrapeInput scrape{*rt.metric_shards, &ctx.config(), &ctx.snap().health, kVersion, {}};
+    if (const auto* hook = rt.sinks.webhook) {
+        scrape.webhook = {true, hook->delivered(), hook->failed(), hook->spooled(), hook->dropped(), hook->depth()};
+    }
+    ctx.Answer(200, observe::RenderPrometheus(scrape));
+    ctx.content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+// POST /v1/tokenize (our extension): {"model" or "encoding", "input" (string or strings) or
+// "messages"/"prompt"} -> {"object":"tokenize","model","encoding","count","tokens"}. Token ids
+// are listed for a plain string input.
+void Tokenize(RequestContext& ctx, Runtime& rt) {
+    std::string& body = ctx.request().body();
+    proxy::BodyInfo info = proxy::ScanBody(body);
+    if (!info.valid) {
+        ctx.Refuse(core::BadRequest("We could not parse the JSON body of your request: " + info.error, "invalid_json"));
+        return;
+    }
+    const auto* tokenizers = rt.tokenizers;
+    boost::system::error_code ec;
+    auto doc = boost::json::parse(body, ec);
+    const auto* obj = !ec && doc.is_object() ? &doc.as_object() : nullptr;
+    std::string encoding;
+    if (const auto* e = obj ? obj->if_contains("encoding") : nullptr; e && e->is_string()) {
+        encoding = std::string(e->as_string());
+    } else if (info.has_model && tokenizers) {
+        encoding = std::string(tokenizers->EncodingOf(info.model));
+    } else {
+        ctx.Refuse(core::BadRequest("Missing required parameter: 'model' (or 'encoding').",
+                                    "missing_required_parameter", "model"));
+        return;
+    }
+    const usage::Tokenizer* t = tokenizers ? tokenizers->ByName(encoding) : nullptr;
+    if (!t) {
+        ctx.Refuse(core::LocalReply{encoding == "cl100k_base" || encoding == "o200k_base" ? 503u : 400u,
+                                    "invalid_request_error", "tokenizer_unavailable",
+                                    "The tokenizer '" + encoding + "' is not available.", "encoding", {}});
+        return;
+    }
+    std::string out = R"({"object":"tokenize","model":)";
+    core::AppendJsonString(out, info.has_model ? std::string_view(info.model) : std::string_view());
+    out += R"(,"encoding":)";
+    core::AppendJsonString(out, encoding);
+    const auto* input = obj ? obj->if_contains("input") : nullptr;
+    if (input && input->is_string()) {
+        const auto ids = t->Encode(std::string_view(input->as_string().data(), input->as_string().size()));
+        out += R"(,"count":)" + std::to_string(ids.size()) + R"(,"tokens":[)";
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            if (i) out.push_back(',');
+            out += std::to_string(ids[i]);
+        }
+        out += "]}";
+    } else {
+        const std::int64_t n = usage::CountPromptTokens(*t, body);
+        out += R"(,"count":)" + std::to_string(std::max<std::int64_t>(0, n)) + "}";
+    }
+    ctx.Answer(200, std::move(out));
+}
+
+}  // namespace
+
+Task<void> AnswerLocally(RequestContext& ctx, Runtime& rt) {
+    switch (ctx.endpoint->handler) {
+        case Handler::kHealth: ctx.Answer(200, R"({"status":"ok"})"); break;
+        case Handler::kHealthDetailed: {
+            auto& req = ctx.request();
+            const std::string_view target(req.target().data(), req.target().size());
+            if (target.find("probe=true") != std::string_view::npos) {
+                // The snapshot is held by shared_ptr: probes that overrun the budget may outlive us.
+                std::shared_ptr<const Snapshot> pinned = ctx.snapshot;
+                std::vector<proxy::ProbeResult> probes = co_await proxy::HealthChecker::ProbeAll(pinned);
+                ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs(), &probes));
+            } else {
+                ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs()));
+            }
+            break;
+        }
+        case Handler::kMetrics: Metrics(ctx, rt); break;
+        case Handler::kModels: ctx.Answer(200, ModelList(ctx.snap().routes, ctx.key ? &ctx.key->config : nullptr)); break;
+        case Handler::kModel: Model(ctx); break;
+        case Handler::kTokenize: Tokenize(ctx, rt); break;
+        case Handler::kProxy: break;
+    }
+}
+
+}  // namespace llmproxy::pipeline

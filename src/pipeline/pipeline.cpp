@@ -1,0 +1,111 @@
+// The request path, top to bottom. Each stage lets the request go on or answers it; the first
+// answer ends the list. docs/life_of_a_request.md walks through it.
+#include "pipeline/pipeline.hpp"
+
+#include <ctime>
+
+#include "core/request_id.hpp"
+#include "pipeline/finish.hpp"
+#include "pipeline/local_endpoints.hpp"
+#include "pipeline/local_reply.hpp"
+#include "stages/stages.hpp"
+
+namespace llmproxy::pipeline {
+namespace {
+
+using namespace stages;
+
+std::int64_t SteadyNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// A body this small that nobody needs (a refused request, a GET with a body) is read and
+// dropped to keep the connection; a larger one is refused with the connection closed.
+constexpr std::uint64_t kDiscardableBody = 64u << 10;
+
+bool BodyTooBigToDiscard(const RequestParser& parser) {
+    if (parser.is_done()) return false;
+    const auto length = parser.content_length();
+    return !length || *length > kDiscardableBody;
+}
+
+// The stages. On the head: endpoint, auth (no body memory is spent on a request that fails
+// them), the local endpoints that take no body. Then the body, and for proxied requests:
+// parse, route, limits, shared limits, forward.
+Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt) {
+    const std::int64_t now_s = std::time(nullptr);
+    if (!EndpointStage::Run(ctx)) co_return;
+    if (!AuthStage::Run(ctx, now_s)) co_return;
+    const Handler handler = ctx.endpoint->handler;
+    if (handler != Handler::kProxy && handler != Handler::kTokenize) {
+        co_await AnswerLocally(ctx, rt);
+        co_return;
+    }
+    if (!co_await BodyStage::Run(ctx, client, buffer, rt)) co_return;
+    if (handler == Handler::kTokenize) {
+        co_await AnswerLocally(ctx, rt);
+        co_return;
+    }
+    if (!ParseStage::Run(ctx)) co_return;
+    if (!RouteStage::Run(ctx)) co_return;
+    if (!LimitsStage::Run(ctx, rt, SteadyNs(), now_s)) co_return;
+    if (!co_await SharedLimitsStage::Run(ctx, rt)) co_return;
+    co_await ForwardStage::Run(ctx, client, buffer, rt);
+}
+
+// Writes the answer a stage gave (the forward stage wrote its own unless it failed before a
+// byte reached the client).
+Task<void> WriteAnswer(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt) {
+    if (ctx.client_gone || (!ctx.error && !ctx.local_status)) co_return;
+    // Answered without its body: keep the connection only if the body is small enough to drop.
+    if (!ctx.parser.is_done()) {
+        if (BodyTooBigToDiscard(ctx.parser)) {
+            ctx.keep_alive = false;
+        } else {
+            BodyHold discard;
+            const error_code ec =
+                co_await ReadRequestBody(client, buffer, ctx.parser, ctx.config().server, *rt.body_budget, discard);
+            if (ec) ctx.keep_alive = false;
+        }
+    }
+    if (ctx.error) {
+        ctx.record.status = ctx.error->status;
+        const std::string_view headers = ctx.error_headers;
+        ctx.keep_alive = co_await WriteError(client, *ctx.error, ctx.request_id, ctx.keep_alive, headers);
+    } else {
+        ctx.record.status = ctx.local_status;
+        const std::string_view body = ctx.local_body;
+        ctx.keep_alive =
+            co_await WriteLocal(client, ctx.local_status, body, ctx.request_id, ctx.keep_alive, {}, ctx.content_type);
+    }
+}
+
+// Counts the request as active for its whole life (llm_proxy_active_requests).
+struct ActiveRequest {
+    explicit ActiveRequest(observe::MetricsShard& m) : metrics(m) { metrics.RequestStarted(); }
+    ~ActiveRequest() { metrics.RequestFinished(); }
+    observe::MetricsShard& metrics;
+};
+
+}  // namespace
+
+Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
+                         const std::shared_ptr<const Snapshot>& snapshot,
+                         const std::shared_ptr<const proxy::KeySet>& keys,
+                         Runtime& rt, std::string_view client_ip) {
+    ActiveRequest active(*rt.metrics);
+    RequestContext ctx(snapshot, parser, client_ip);
+    ctx.keys = keys;
+    auto& req = ctx.request();
+    // Request id first: every answer, errors included, carries it.
+    auto client_id = req["x-request-id"];
+    ctx.request_id = core::MakeRequestId(std::string_view(client_id.data(), client_id.size()));
+    ctx.keep_alive = req.keep_alive() && !rt.draining->load(std::memory_order_relaxed);
+
+    co_await RunStages(ctx, client, buffer, rt);
+    co_await WriteAnswer(ctx, client, buffer, rt);
+    Finish(ctx, rt);
+    co_return ctx.keep_alive;
+}
+
+}  // namespace llmproxy::pipeline

@@ -1,0 +1,20 @@
+#pragma once
+#include <memory>
+
+#include "http/asio_types.hpp"
+#include "http/request_body.hpp"
+#include "pipeline/runtime.hpp"
+#include "pipeline/snapshot.hpp"
+#include "proxy/key_set.hpp"
+
+namespace llmproxy::pipeline {
+
+/// Serves one request whose head `parser` has read, through the pipeline (see pipeline.cpp).
+/// Returns whether the client connection may be kept alive. The caller owns `client` and
+/// `parser` and co_awaits at once.
+Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
+                         const std::shared_ptr<const Snapshot>& snapshot,
+                         const std::shared_ptr<const proxy::KeySet>& keys,
+                         Runtime& rt, std::string_view client_ip);
+
+}  // namespace llmproxy::pipeline

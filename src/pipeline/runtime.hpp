@@ -1,0 +1,68 @@
+#pragma once
+// What the stages use of the worker they run on, and nothing else: its metrics shard, body
+// budget, upstream pools and balancers, retry budget, Redis client and sinks. The worker fills
+// one per thread; unit tests fill one with fakes (a stage never sees the Worker class).
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "http/request_body.hpp"
+#include "http/upstream_pool.hpp"
+#include "observe/access_log.hpp"
+#include "observe/metrics.hpp"
+#include "observe/request_log.hpp"
+#include "proxy/balancer.hpp"
+#include "proxy/retry_policy.hpp"
+#include "store/redis_client.hpp"
+#include "store/usage_ledger.hpp"
+#include "usage/tokenizers.hpp"
+#include "usage/webhook_sink.hpp"
+
+namespace llmproxy::pipeline {
+
+/// Where completed requests go. Null members are sinks that are turned off.
+struct Sinks {
+    observe::AccessLog* access_log = nullptr;
+    usage::WebhookSink* webhook = nullptr;
+    store::UsageLedger* ledger = nullptr;
+    observe::RequestLog* request_log = nullptr;
+};
+
+struct Runtime {
+    std::size_t worker_index = 0;
+    observe::MetricsShard* metrics = nullptr;
+    BodyBudget* body_budget = nullptr;
+    const std::atomic<bool>* draining = nullptr;
+    const usage::Tokenizers* tokenizers = nullptr;  // null-safe: ForModel() is null until loaded
+    const std::vector<const observe::MetricsShard*>* metric_shards = nullptr;  // every worker's, for /metrics
+    Sinks sinks;
+
+    // Upstream side (per provider / per route of the current snapshot).
+    std::vector<std::unique_ptr<upstream::UpstreamPool>>* pools = nullptr;
+    std::vector<std::unique_ptr<proxy::Balancer>>* balancers = nullptr;
+    proxy::RetryBudget* retry_budget = nullptr;
+    std::mt19937_64* rng = nullptr;
+
+    // Shared limits (rate_limit.storage: redis); redis is null with memory storage.
+    store::RedisClient* redis = nullptr;
+    std::string admit_sha;
+    std::string slot_prefix;
+    std::uint64_t slot_seq = 0;
+    std::chrono::steady_clock::time_point last_redis_warning{};
+
+    /// A name for one request's concurrency slot in Redis, unique across instances.
+    std::string NextSlotName() { return slot_prefix + std::to_string(++slot_seq); }
+    /// Rate-limits a repeated warning (e.g. Redis down) to one line per interval per worker.
+    bool ShouldLog(std::chrono::steady_clock::time_point& last, std::chrono::seconds every) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last < every) return false;
+        last = now;
+        return true;
+    }
+};
+
+}  // namespace llmproxy::pipeline

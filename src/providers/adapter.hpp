@@ -1,0 +1,58 @@
+#pragma once
+// The seam between the gateway and one kind of upstream API. An adapter prepares what goes
+// upstream for an attempt (target path, body edits such as the model name and usage request,
+// the auth header) and makes the observers that read its answers (usage, and later translation
+// between dialects). `openai` is the only kind so far: byte-exact pass-through with a spliced
+// model. Anthropic and the Responses API become new adapters, not edits of the relay.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/config.hpp"
+#include "core/openai_error.hpp"
+#include "proxy/body_scan.hpp"
+#include "stages/forward/response_observer.hpp"
+#include "usage/usage.hpp"
+
+namespace llmproxy::providers {
+
+/// What the pipeline knows of the client's request when an attempt is prepared.
+struct AttemptRequest {
+    std::string_view body;        // as the client sent it
+    const proxy::BodyInfo* scan;  // its scanned fields (null: not JSON)
+    std::string_view path_suffix;  // client target after "/v1" (path + query)
+    std::string_view upstream_model;  // the model name this provider knows
+};
+
+/// What goes upstream for one attempt.
+struct PreparedRequest {
+    std::string target;        // path + query on the upstream
+    std::string_view body;     // the client's bytes, or `edited`
+    std::string edited;        // the body after edits, when there were any
+    bool usage_injected = false;  // asked for stream usage the client did not ask for
+};
+
+/// Reads an upstream's answers: an observer in the relay's chain plus what it learned.
+class UsageReader {
+public:
+    virtual ~UsageReader() = default;
+    virtual stages::ResponseObserver& observer() = 0;
+    virtual const std::optional<usage::Usage>& usage() const = 0;
+    /// A whole non-stream body as relayed (for local counting), empty when not kept.
+    virtual std::string_view body() const = 0;
+};
+
+class ProviderAdapter {
+public:
+    virtual ~ProviderAdapter() = default;
+    virtual void Prepare(const core::ProviderConfig& provider, const AttemptRequest& request,
+                         PreparedRequest& out) const = 0;
+    /// The upstream's credentials as header lines ("Name: value\r\n").
+    virtual void AppendAuthHeaders(const core::ProviderConfig& provider, std::string& head) const = 0;
+    virtual std::unique_ptr<UsageReader> MakeUsageReader(const PreparedRequest& prepared) const = 0;
+};
+
+/// The adapter for a provider's `type`.
+const ProviderAdapter& AdapterFor(const core::ProviderConfig& provider);
+
+}  // namespace llmproxy::providers

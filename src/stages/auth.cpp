@@ -1,0 +1,47 @@
+#include "proxy/auth.hpp"
+#include "stages/stages.hpp"
+
+namespace llmproxy::stages {
+namespace {
+
+std::string_view Header(const http::request<http::string_body>& req, std::string_view name) {
+    auto v = req[beast::string_view(name.data(), name.size())];
+    return {v.data(), v.size()};
+}
+
+}  // namespace
+
+bool EndpointStage::Run(RequestContext& ctx) {
+    auto& req = ctx.request();
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::string_view path = target.substr(0, target.find('?'));
+    ctx.endpoint = &pipeline::LookupEndpoint(path);
+    if (ctx.endpoint->endpoint == pipeline::Endpoint::kUnknown) {
+        ctx.Refuse(core::NotFound("Unknown path: " + std::string(path), "unknown_url"));
+        return false;
+    }
+    if (!pipeline::Accepts(*ctx.endpoint, req.method())) {
+        ctx.Refuse(core::LocalReply{405, "invalid_request_error", "method_not_allowed",
+                                    std::string(req.method_string()) + " is not allowed on " + std::string(path), {},
+                                    std::string(ctx.endpoint->methods)});
+        return false;
+    }
+    return true;
+}
+
+bool AuthStage::Run(RequestContext& ctx, std::int64_t now_s) {
+    if (!ctx.endpoint->needs_key) return true;
+    const auto& req = ctx.request();
+    const auto peer = core::IpAddress::Parse(ctx.client_ip).value_or(core::IpAddress{});
+    const auto client = proxy::ClientAddress(peer, Header(req, "x-forwarded-for"), ctx.snap().trusted_proxies);
+    const proxy::Credentials creds{Header(req, "authorization"), Header(req, "x-api-key"), Header(req, "api-key")};
+    proxy::AuthResult auth = proxy::Authenticate(*ctx.keys, creds, client, now_s);
+    if (auth.error) {
+        ctx.Refuse(std::move(*auth.error));
+        return false;
+    }
+    ctx.key = auth.key;
+    return true;
+}
+
+}  // namespace llmproxy::stages

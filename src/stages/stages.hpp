@@ -1,0 +1,58 @@
+#pragma once
+// The pipeline's stages, in the order pipeline.cpp runs them. Each one looks at the request
+// context and either lets the request go on (returns true) or answers it (sets the context's
+// answer and returns false). Stages use nothing but the context and the Runtime they are given.
+#include "http/asio_types.hpp"
+#include "pipeline/request_context.hpp"
+#include "pipeline/runtime.hpp"
+
+namespace llmproxy::stages {
+
+using pipeline::RequestContext;
+using pipeline::Runtime;
+
+/// Endpoint and method: 404 for unknown paths, 405 with Allow for methods a path does not take.
+struct EndpointStage {
+    static bool Run(RequestContext& ctx);
+};
+
+/// Who is calling (key by SHA-256, status, expiry, allowed IPs; X-Forwarded-For from trusted
+/// proxies). Runs on the request's head, before its body is read.
+struct AuthStage {
+    static bool Run(RequestContext& ctx, std::int64_t now_s);
+};
+
+/// Reads the body, within the worker's body memory budget (503 server_busy beyond it).
+struct BodyStage {
+    static Task<bool> Run(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt);
+};
+
+/// Scans the JSON body for the few fields the gateway needs (never a DOM parse of what is only
+/// forwarded) and checks the endpoint's required fields.
+struct ParseStage {
+    static bool Run(RequestContext& ctx);
+};
+
+/// Public model -> route (strip_prefix, default_model, globs); the key's allowed models; the
+/// client's x-llm-proxy-timeout.
+struct RouteStage {
+    static bool Run(RequestContext& ctx);
+};
+
+/// Global and per-key limits held in this process (and the quota), estimated TPM included.
+struct LimitsStage {
+    static bool Run(RequestContext& ctx, Runtime& rt, std::int64_t now_ns, std::int64_t now_s);
+};
+
+/// Per-key limits shared through Redis (rate_limit.storage: redis).
+struct SharedLimitsStage {
+    static Task<bool> Run(RequestContext& ctx, Runtime& rt);
+};
+
+/// The attempt loop: target selection, retries and fallbacks, each attempt through the
+/// provider's adapter and the relay. Always answers (relayed or local).
+struct ForwardStage {
+    static Task<void> Run(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt);
+};
+
+}  // namespace llmproxy::stages

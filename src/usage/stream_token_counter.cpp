@@ -1,0 +1,164 @@
+#include "usage/stream_token_counter.hpp"
+
+#include <cstring>
+
+#include "proxy/sse_framer.hpp"
+
+namespace llmproxy::usage {
+namespace {
+
+void AppendUtf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+}
+
+int Hex4(std::string_view s, std::size_t at) {
+    if (at + 4 > s.size()) return -1;
+    int v = 0;
+    for (std::size_t i = at; i < at + 4; ++i) {
+        const char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= c - '0';
+        else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+        else return -1;
+    }
+    return v;
+}
+
+// Scans the JSON string whose opening quote is at s[i]; returns the index after its closing
+// quote (s.size() if unterminated). With `out`, appends its unescaped value.
+std::size_t ScanString(std::string_view s, std::size_t i, std::string* out) {
+    ++i;
+    while (i < s.size()) {
+        // Jump to the next quote or backslash: plain runs are copied at once.
+        std::size_t j = i;
+        while (j < s.size() && s[j] != '"' && s[j] != '\\') ++j;
+        if (out) out->append(s.data() + i, j - i);
+        if (j >= s.size()) return s.size();
+        if (s[j] == '"') return j + 1;
+        // An escape.
+        if (j + 1 >= s.size()) return s.size();
+        const char e = s[j + 1];
+        i = j + 2;
+        if (!out) {
+            if (e == 'u') i = std::min(s.size(), j + 6);
+            continue;
+        }
+        switch (e) {
+            case 'n': out->push_back('\n'); break;
+            case 't': out->push_back('\t'); break;
+            case 'r': out->push_back('\r'); break;
+            case 'b': out->push_back('\b'); break;
+            case 'f': out->push_back('\f'); break;
+            case 'u': {
+                int cp = Hex4(s, j + 2);
+                if (cp < 0) return s.size();
+                i = j + 6;
+                std::uint32_t code = static_cast<std::uint32_t>(cp);
+                if (code >= 0xD800 && code < 0xDC00 && i + 6 <= s.size() && s[i] == '\\' && s[i + 1] == 'u') {
+                    const int low = Hex4(s, i + 2);
+                    if (low >= 0xDC00 && low < 0xE000) {
+                        code = 0x10000 + ((code - 0xD800) << 10) + (static_cast<std::uint32_t>(low) - 0xDC00);
+                        i += 6;
+                    }
+                }
+                AppendUtf8(*out, code);
+                break;
+            }
+            default: out->push_back(e);  // \" \\ \/
+        }
+    }
+    return s.size();
+}
+
+bool IsChatTextKey(std::string_view key) {
+    return key == "content" || key == "reasoning_content" || key == "refusal" || key == "text" ||
+           key == "arguments" || key == "name";
+}
+
+}  // namespace
+
+void AppendGeneratedText(std::string_view s, std::string& out) {
+    // Responses API events carry the text twice (deltas, then *.done / response.completed with
+    // the whole of it): only their `delta` strings count. Chat and completions chunks: the
+    // members above, wherever they are (choices[].delta, choices[].text, tool_calls[].function).
+    const bool responses_api = s.find("\"type\":\"response.") != std::string_view::npos ||
+                               s.find("\"type\": \"response.") != std::string_view::npos;
+    std::string_view key;
+    bool expect_value = false;
+    for (std::size_t i = 0; i < s.size();) {
+        const char c = s[i];
+        if (c == '"') {
+            const std::size_t start = i;
+            if (expect_value) {
+                const bool wanted = responses_api ? key == "delta" : IsChatTextKey(key);
+                i = ScanString(s, i, wanted ? &out : nullptr);
+                expect_value = false;
+                continue;
+            }
+            i = ScanString(s, i, nullptr);
+            std::size_t k = i;
+            while (k < s.size() && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r')) ++k;
+            if (k < s.size() && s[k] == ':') {
+                key = s.substr(start + 1, i - start - 2);
+                expect_value = true;
+                i = k + 1;
+            }
+            continue;
+        }
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') expect_value = false;  // a non-string value
+        ++i;
+    }
+}
+
+void StreamTokenCounter::AddEvents(std::string_view events) {
+    proxy::ForEachEvent(events, [&](std::string_view event) {
+        // Only the data lines matter; an event is "data: {...}" in practice (multi-line data
+        // is joined by the JSON scanner reading across the line break as whitespace).
+        std::size_t at = event.find("data:");
+        while (at != std::string_view::npos) {
+            std::size_t begin = at + 5;
+            if (begin < event.size() && event[begin] == ' ') ++begin;
+            std::size_t end = event.find('\n', begin);
+            const std::string_view line = event.substr(begin, end == std::string_view::npos ? event.npos : end - begin);
+            if (line != "[DONE]") AppendGeneratedText(line, pending_);
+            at = end == std::string_view::npos ? end : event.find("data:", end);
+        }
+    });
+    if (pending_.size() >= kSliceBytes) CountPending(false);
+}
+
+std::int64_t StreamTokenCounter::Total() {
+    CountPending(true);
+    return counted_;
+}
+
+void StreamTokenCounter::CountPending(bool all) {
+    if (pending_.empty()) return;
+    std::size_t cut = pending_.size();
+    if (!all) {
+        // Before the last space or newline: the next word keeps its leading space, as the
+        // tokenizer's split would. A long run without one (CJK text) is cut where it is.
+        const std::size_t space = pending_.find_last_of(" \n");
+        if (space != std::string::npos && space > 0) cut = space;
+        else if (pending_.size() < 4 * kSliceBytes) return;
+    }
+    counted_ += static_cast<std::int64_t>(tokenizer_.Count(std::string_view(pending_).substr(0, cut)));
+    pending_.erase(0, cut);
+}
+
+}  // namespace llmproxy::usage
