@@ -169,6 +169,12 @@ Admission RateLimiter::Admit(KeyCounters* key, double estimated_tokens, std::int
         a.quota_ = &key->quota;
     }
     if (key_limits_elsewhere) return a;
+    // The slot first: a slot is given back on a later refusal, a rate unit is not, so a request
+    // refused for concurrency must not have spent the key's rate.
+    if (key->concurrency) {
+        if (!key->concurrency->TryEnter()) return deny(LimitReason::kKeyConcurrency, nullptr, nullptr, 0);
+        a.key_gate_ = key->concurrency.get();
+    }
     if (key->rps) {
         auto d = key->rps->TryTake(now_ns);
         if (!d.allowed) return deny(LimitReason::kKeyRps, &d, "requests", key->rps->limit());
@@ -183,10 +189,6 @@ Admission RateLimiter::Admit(KeyCounters* key, double estimated_tokens, std::int
         if (!d.allowed) return deny(LimitReason::kKeyTpm, &d, "tokens", key->tpm->limit());
         a.tpm_ = key->tpm.get();
         a.tpm_charged_ = cost;
-    }
-    if (key->concurrency) {
-        if (!key->concurrency->TryEnter()) return deny(LimitReason::kKeyConcurrency, nullptr, nullptr, 0);
-        a.key_gate_ = key->concurrency.get();
     }
     return a;
 }

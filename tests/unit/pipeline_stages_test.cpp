@@ -1,0 +1,196 @@
+// The pipeline's stages and its Finish step, each against a fake runtime (a metrics shard and
+// nothing else: no worker, no sockets).
+#include <gtest/gtest.h>
+
+#include "pipeline/finish.hpp"
+#include "pipeline/request_context.hpp"
+#include "pipeline/runtime.hpp"
+#include "stages/stages.hpp"
+
+using namespace llmproxy;
+using namespace llmproxy::pipeline;
+using namespace llmproxy::stages;
+
+namespace {
+
+const char* kConfig = R"(
+providers:
+  - { name: a, base_url: "http://127.0.0.1:1/v1", models: ["gpt-4o", "gpt-4o-mini"] }
+auth:
+  keys:
+    - { key: sk-test-one-000000000, name: one, allowed_models: ["gpt-4o"],
+        rate_limit: { requests_per_minute: 2, max_concurrent: 1 } }
+)";
+
+struct Fixture {
+    explicit Fixture(const char* yaml = kConfig) : metrics(1) {
+        auto loaded = core::LoadConfigString(yaml, "t.yaml");
+        EXPECT_TRUE(loaded.errors.empty()) << (loaded.errors.empty() ? "" : loaded.errors[0]);
+        snapshot = std::make_shared<const Snapshot>(loaded.config);
+        keys = proxy::BuildKeySet(*loaded.config, {}, nullptr);
+        rt.metrics = &metrics;
+        rt.metric_shards = &shards;
+        shards.push_back(&metrics);
+    }
+    observe::MetricsShard metrics;
+    std::vector<const observe::MetricsShard*> shards;
+    std::shared_ptr<const Snapshot> snapshot;
+    std::shared_ptr<const proxy::KeySet> keys;
+    Runtime rt;
+};
+
+// A request as the session hands it over: head parsed, body (if any) read.
+struct Request {
+    Request(const Fixture& f, const std::string& raw) {
+        parser.body_limit(1 << 20);
+        boost::system::error_code ec;
+        parser.eager(true);
+        parser.put(boost::asio::buffer(raw), ec);
+        EXPECT_FALSE(ec) << ec.message();
+        ctx = std::make_unique<RequestContext>(f.snapshot, parser, "127.0.0.1");
+        ctx->keys = f.keys;
+        ctx->request_id = "req-1";
+    }
+    RequestParser parser;
+    std::unique_ptr<RequestContext> ctx;
+};
+
+std::string Post(std::string_view path, std::string_view body, std::string_view key = "sk-test-one-000000000") {
+    std::string r = "POST " + std::string(path) + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+    if (!key.empty()) r += "Authorization: Bearer " + std::string(key) + "\r\n";
+    r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+    return r;
+}
+
+const char* kChat = R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]})";
+
+}  // namespace
+
+TEST(EndpointStage, UnknownPathAndMethodsFromTheTable) {
+    Fixture f;
+    Request unknown(f, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_FALSE(EndpointStage::Run(*unknown.ctx));
+    EXPECT_EQ(unknown.ctx->error->status, 404u);
+
+    Request get_chat(f, "GET /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_FALSE(EndpointStage::Run(*get_chat.ctx));
+    EXPECT_EQ(get_chat.ctx->error->status, 405u);
+    EXPECT_EQ(get_chat.ctx->error->allow, "POST");
+
+    // /v1/responses takes POST only, and its Allow says so (it used to list GET).
+    Request get_responses(f, "GET /v1/responses HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_FALSE(EndpointStage::Run(*get_responses.ctx));
+    EXPECT_EQ(get_responses.ctx->error->allow, "POST");
+    // ...while /v1/responses/{id} passes through.
+    Request get_one(f, "GET /v1/responses/resp_1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_TRUE(EndpointStage::Run(*get_one.ctx));
+    EXPECT_EQ(get_one.ctx->endpoint->endpoint, Endpoint::kOtherV1);
+}
+
+TEST(AuthStage, RefusesOnTheHeadAndPinsTheKey) {
+    Fixture f;
+    Request keyless(f, Post("/v1/chat/completions", kChat, ""));
+    ASSERT_TRUE(EndpointStage::Run(*keyless.ctx));
+    EXPECT_FALSE(AuthStage::Run(*keyless.ctx, 1'700'000'000));
+    EXPECT_EQ(keyless.ctx->error->status, 401u);
+
+    Request good(f, Post("/v1/chat/completions", kChat));
+    ASSERT_TRUE(EndpointStage::Run(*good.ctx));
+    ASSERT_TRUE(AuthStage::Run(*good.ctx, 1'700'000'000));
+    ASSERT_NE(good.ctx->key, nullptr);
+    EXPECT_EQ(good.ctx->key->config.name, "one");
+
+    // Health needs no key.
+    Request health(f, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(EndpointStage::Run(*health.ctx));
+    EXPECT_TRUE(AuthStage::Run(*health.ctx, 1'700'000'000));
+}
+
+TEST(ParseAndRouteStages, RequiredFieldsModelsAndPermissions) {
+    Fixture f;
+    auto run = [&](Request& r) {
+        return EndpointStage::Run(*r.ctx) && AuthStage::Run(*r.ctx, 1'700'000'000) && ParseStage::Run(*r.ctx) &&
+               RouteStage::Run(*r.ctx);
+    };
+    Request bad_json(f, Post("/v1/chat/completions", "{\"model\":"));
+    EXPECT_FALSE(run(bad_json));
+    EXPECT_EQ(bad_json.ctx->error->code, "invalid_json");
+
+    Request no_messages(f, Post("/v1/chat/completions", R"({"model":"gpt-4o"})"));
+    EXPECT_FALSE(run(no_messages));
+    EXPECT_EQ(no_messages.ctx->error->param, "messages");
+
+    Request unknown_model(f, Post("/v1/chat/completions", R"({"model":"nope","messages":[]})"));
+    EXPECT_FALSE(run(unknown_model));
+    EXPECT_EQ(unknown_model.ctx->error->status, 404u);
+
+    Request not_allowed(f, Post("/v1/chat/completions", R"({"model":"gpt-4o-mini","messages":[]})"));
+    EXPECT_FALSE(run(not_allowed));
+    EXPECT_EQ(not_allowed.ctx->error->status, 403u);
+
+    Request ok(f, Post("/v1/chat/completions?x=1", kChat));
+    ASSERT_TRUE(run(ok));
+    EXPECT_EQ(ok.ctx->routed.public_model, "gpt-4o");
+    EXPECT_EQ(ok.ctx->routed.path_suffix, "/chat/completions?x=1");
+    EXPECT_NE(ok.ctx->routed.route, nullptr);
+}
+
+TEST(LimitsStage, RefusesPastTheLimitAndReleasesSlotsWhenTheRequestEnds) {
+    Fixture f;
+    auto admit = [&](Request& r) {
+        return EndpointStage::Run(*r.ctx) && AuthStage::Run(*r.ctx, 1'700'000'000) && ParseStage::Run(*r.ctx) &&
+               RouteStage::Run(*r.ctx) && LimitsStage::Run(*r.ctx, f.rt, 1'000'000'000, 1'700'000'000);
+    };
+    auto first = std::make_unique<Request>(f, Post("/v1/chat/completions", kChat));
+    ASSERT_TRUE(admit(*first));
+    // max_concurrent 1: a second request while the first runs is refused...
+    Request second(f, Post("/v1/chat/completions", kChat));
+    EXPECT_FALSE(admit(second));
+    EXPECT_EQ(second.ctx->error->status, 429u);
+    EXPECT_EQ(f.metrics.rate_limited(static_cast<std::size_t>(proxy::LimitReason::kKeyConcurrency)), 1u);
+    // ...and admitted once the first one's context is gone (its slot is released by RAII).
+    first.reset();
+    Request third(f, Post("/v1/chat/completions", kChat));
+    EXPECT_TRUE(admit(third));
+    third.ctx.reset();
+    // requests_per_minute 2: the fourth within the minute is refused with Retry-After.
+    Request fourth(f, Post("/v1/chat/completions", kChat));
+    EXPECT_FALSE(admit(fourth));
+    EXPECT_NE(fourth.ctx->error_headers.find("Retry-After"), std::string::npos);
+}
+
+TEST(Finish, OneRecordFeedsMetricsAndTheKeysQuota) {
+    Fixture f(R"(
+providers: [ { name: a, base_url: "http://127.0.0.1:1/v1" } ]
+auth:
+  keys:
+    - { key: sk-test-quota-0000000, name: q, total_quota: 1000, quota_reset_period: never }
+)");
+    auto run = [&](Request& r) {
+        return EndpointStage::Run(*r.ctx) && AuthStage::Run(*r.ctx, 1'700'000'000) && ParseStage::Run(*r.ctx) &&
+               RouteStage::Run(*r.ctx) && LimitsStage::Run(*r.ctx, f.rt, 1'000'000'000, 1'700'000'000);
+    };
+    {
+        Request r(f, Post("/v1/chat/completions", kChat, "sk-test-quota-0000000"));
+        ASSERT_TRUE(run(r));
+        r.ctx->record.status = 200;
+        r.ctx->record.provider = "a";
+        r.ctx->record.usage = usage::Usage{600, 500, 1100, false};
+        Finish(*r.ctx, f.rt);
+    }
+    std::vector<observe::MetricsShard::SeriesView> series;
+    f.metrics.Collect(series);
+    ASSERT_EQ(series.size(), 1u);
+    EXPECT_EQ(series[0].status, 200u);
+    EXPECT_EQ(series[0].model, "gpt-4o");
+    EXPECT_EQ(series[0].endpoint, "/v1/chat/completions");
+    std::vector<observe::MetricsShard::TokenView> tokens;
+    f.metrics.CollectTokens(tokens);
+    ASSERT_EQ(tokens.size(), 1u);
+    EXPECT_EQ(tokens[0].completion, 500u);
+    EXPECT_EQ(f.metrics.active(), 0);
+    // 1100 of the 1000-token quota are used: the next request is refused.
+    Request next(f, Post("/v1/chat/completions", kChat, "sk-test-quota-0000000"));
+    EXPECT_FALSE(run(next));
+    EXPECT_EQ(next.ctx->error->code, "insufficient_quota");
+}
