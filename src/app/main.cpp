@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <iostream>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -25,6 +26,15 @@
 namespace {
 
 using namespace llmproxy;
+
+// Every relayed request holds two descriptors (client and upstream): take the hard limit the
+// system allows, as nginx's worker_rlimit_nofile would, instead of the shell's soft 1024.
+void RaiseFileLimit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the file descriptor limit");
+}
 
 // Used when no --config is given: one demo provider, the bundled mock upstream on :9000.
 constexpr const char* kEmbeddedConfig = R"(
@@ -96,6 +106,7 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(config->logging.level));
 
     std::signal(SIGPIPE, SIG_IGN);
+    RaiseFileLimit();
     // Request bodies over 256 KiB get their own mapping, returned to the OS when freed. Without a
     // fixed threshold glibc raises it to the largest block freed so far (up to 32 MiB), and after
     // one burst of large uploads their memory would stay in the heap for good.

@@ -53,7 +53,13 @@ struct ProviderConfig {
     std::map<std::string, std::string> model_map;  // public name -> upstream name
     std::vector<std::pair<std::string, std::string>> headers;  // extra upstream headers
     UpstreamTimeouts timeouts;
-    int max_connections = 1024;  // per instance; divided across workers
+    // Open upstream connections per instance, divided across workers; 0 (the default): as many
+    // as the process's file descriptor limit leaves room for (each relayed request also holds
+    // a client connection), so a large vendor is never limited by the gateway's pool.
+    int max_connections = 0;
+    // How long a request waits for a connection when the cap is reached, then 503
+    // upstream_pool_exhausted.
+    Millis pool_timeout{5'000};
     Millis keepalive_idle{60'000};
     bool tls_verify = true;
     std::string ca_file;

@@ -81,7 +81,7 @@ void ParseBaseUrl(Reader& r, const YAML::Node& node, const std::string& path, Pr
 
 void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, ProviderConfig& p) {
     if (!r.Keys(node, path, {"name", "type", "base_url", "api_key", "weight", "models", "model_map",
-                             "headers", "timeouts", "max_connections", "keepalive_idle", "tls_verify",
+                             "headers", "timeouts", "max_connections", "pool_timeout", "keepalive_idle", "tls_verify",
                              "ca_file", "health_check", "circuit_breaker", "stream_usage"})) {
         return;
     }
@@ -111,7 +111,8 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
             r.DurationField(t, tp, "total", p.timeouts.total);
         }
     }
-    r.IntField(node, path, "max_connections", p.max_connections, 1, 1'000'000);
+    r.IntField(node, path, "max_connections", p.max_connections, 0, 1'000'000);
+    r.DurationField(node, path, "pool_timeout", p.pool_timeout);
     r.DurationField(node, path, "keepalive_idle", p.keepalive_idle);
     r.BoolField(node, path, "tls_verify", p.tls_verify);
     r.StrField(node, path, "ca_file", p.ca_file);

@@ -2,17 +2,43 @@
 
 #include <algorithm>
 
+#include <sys/resource.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <spdlog/spdlog.h>
 
 namespace llmproxy::upstream {
 namespace {
 constexpr auto kResolveTtl = std::chrono::seconds(30);
+
+class PoolErrorCategory : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "llm-proxy.pool"; }
+    std::string message(int) const override { return "every connection to the upstream is in use"; }
+};
+}  // namespace
+
+error_code PoolExhausted() {
+    static const PoolErrorCategory category;
+    return error_code(1, category);
+}
+
+int DefaultMaxConnections() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+    // Room for listeners, logs, Redis, the store, health checks: 256 descriptors.
+    const auto usable = static_cast<std::int64_t>(limit.rlim_cur) - 256;
+    return static_cast<int>(std::max<std::int64_t>(64, usable / 2));
 }
 
 UpstreamPool::UpstreamPool(Executor ex, const core::ProviderConfig& provider,
-                           asio::ssl::context* tls, int max_open)
-    : ex_(std::move(ex)), provider_(provider), tls_(tls), max_open_(std::max(1, max_open)) {}
+                           asio::ssl::context* tls, int max_open, PoolGauges* gauges)
+    : ex_(std::move(ex)), provider_(provider), tls_(tls), max_open_(std::max(1, max_open)), gauges_(gauges) {}
+
+void UpstreamPool::SetOpen(int open) {
+    if (gauges_) gauges_->open.fetch_add(open - open_, std::memory_order_relaxed);
+    open_ = open;
+}
 
 Task<error_code> UpstreamPool::ResolveIfNeeded() {
     auto now = std::chrono::steady_clock::now();
@@ -40,37 +66,40 @@ Task<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh) {
             co_return Lease{std::move(conn), {}};
         }
         conn->Close();
-        --open_;
+        SetOpen(open_ - 1);
     }
     if (open_ >= max_open_ && fresh && !idle_.empty()) {  // make room by dropping an idle one
         auto victim = std::move(idle_.front());
         idle_.erase(idle_.begin());
         co_await victim->StopIdleWatch();
         victim->Close();
-        --open_;
+        SetOpen(open_ - 1);
     }
-    auto deadline = now + provider_.timeouts.connect;
+    // At the cap: wait for a connection to come back (Release wakes the first waiter).
+    auto deadline = now + provider_.pool_timeout;
     while (open_ >= max_open_) {
         Timer timer(ex_, deadline);
         waiters_.push_back(&timer);
+        if (gauges_) gauges_->waiting.fetch_add(1, std::memory_order_relaxed);
         co_await timer.async_wait(kNoThrow);
+        if (gauges_) gauges_->waiting.fetch_sub(1, std::memory_order_relaxed);
         std::erase(waiters_, &timer);
         if (!idle_.empty() && !fresh) co_return co_await Acquire(false);
         if (std::chrono::steady_clock::now() >= deadline && open_ >= max_open_) {
-            co_return Lease{nullptr, asio::error::timed_out};
+            co_return Lease{nullptr, PoolExhausted()};
         }
     }
-    ++open_;  // reserve the slot before suspending so concurrent acquirers respect the cap
+    SetOpen(open_ + 1);  // reserve the slot before suspending so concurrent acquirers respect the cap
     error_code resolve_ec = co_await ResolveIfNeeded();
     if (resolve_ec) {
         auto ec = resolve_ec;
-        --open_;
+        SetOpen(open_ - 1);
         co_return Lease{nullptr, ec};
     }
     auto conn = std::make_shared<UpstreamConnection>(ex_, tls_);
     auto ec = co_await conn->Connect(endpoints_, provider_, provider_.timeouts.connect);
     if (ec) {
-        --open_;
+        SetOpen(open_ - 1);
         endpoints_.clear();  // re-resolve next time: the address may have moved
         if (!waiters_.empty()) waiters_.front()->cancel();
         co_return Lease{nullptr, ec};
@@ -85,7 +114,7 @@ void UpstreamPool::Release(std::shared_ptr<UpstreamConnection> conn, bool reusab
         idle_.push_back(std::move(conn));
     } else {
         conn->Close();
-        --open_;
+        SetOpen(open_ - 1);
     }
     if (!waiters_.empty()) waiters_.front()->cancel();
 }

@@ -1,20 +1,30 @@
 #pragma once
-// Per-worker keep-alive pool of connections to one provider, capped at `max_open`. Used only
-// from its worker's thread: no locks.
+// Per-worker keep-alive pool of connections to one provider, capped at `max_open`. At the cap a
+// request waits (up to the provider's pool_timeout) for a connection to come back, then fails
+// with PoolExhausted(). Used only from its worker's thread: no locks.
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "http/pool_gauges.hpp"
 #include "http/upstream_connection.hpp"
 
 namespace llmproxy::upstream {
 
+/// Error of Acquire when the cap was reached and no connection came back within pool_timeout.
+error_code PoolExhausted();
+
+/// The default cap on upstream connections per instance (max_connections: 0): what the process's
+/// file descriptor limit leaves room for, each relayed request holding a client connection too.
+int DefaultMaxConnections();
+
 class UpstreamPool {
 public:
     UpstreamPool(Executor ex, const core::ProviderConfig& provider, asio::ssl::context* tls,
-                 int max_open);
+                 int max_open, PoolGauges* gauges = nullptr);
 
     struct Lease {
         std::shared_ptr<UpstreamConnection> conn;
@@ -31,6 +41,7 @@ public:
 
     std::size_t idle_count() const { return idle_.size(); }
     int open_count() const { return open_; }
+    int max_open() const { return max_open_; }
 
 private:
     Task<error_code> ResolveIfNeeded();
@@ -40,6 +51,8 @@ private:
     asio::ssl::context* tls_;
     int max_open_;
     int open_ = 0;
+    PoolGauges* gauges_;
+    void SetOpen(int open);
     std::vector<std::shared_ptr<UpstreamConnection>> idle_;  // LIFO: the warmest first
     std::deque<Timer*> waiters_;
     std::vector<tcp::endpoint> endpoints_;

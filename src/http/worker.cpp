@@ -30,8 +30,10 @@ Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snap
     for (std::size_t i = 0; i < config.providers.size(); ++i) {
         const auto& p = config.providers[i];
         // max_connections is per instance: each worker gets its share (at least one).
-        int share = std::max(1, (p.max_connections + workers - 1) / workers);
-        pools_.push_back(std::make_unique<upstream::UpstreamPool>(ioc_.get_executor(), p, snapshot_->tls[i].get(), share));
+        const int cap = p.max_connections > 0 ? p.max_connections : upstream::DefaultMaxConnections();
+        const int share = std::max(1, (cap + workers - 1) / workers);
+        pools_.push_back(std::make_unique<upstream::UpstreamPool>(ioc_.get_executor(), p, snapshot_->tls[i].get(), share,
+                                                                  &metrics_.pool_gauges(i)));
     }
     runtime_.worker_index = static_cast<std::size_t>(index);
     runtime_.metrics = &metrics_;

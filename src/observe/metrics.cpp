@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "http/pool_gauges.hpp"
+
 namespace llmproxy::observe {
 
 void Histogram::Observe(double seconds) {
@@ -12,7 +14,9 @@ void Histogram::Observe(double seconds) {
 }
 
 MetricsShard::MetricsShard(std::size_t providers)
-    : provider_latency_(new Histogram[providers]), retries_(new Counter[providers]) {}
+    : provider_latency_(new Histogram[providers]),
+      retries_(new Counter[providers]),
+      pool_gauges_(new upstream::PoolGauges[providers]) {}
 
 namespace {
 

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/pool_gauges.hpp"
+
 namespace llmproxy::observe {
 
 /// Upper bounds (seconds) shared by every latency histogram.
@@ -48,6 +50,7 @@ class MetricsShard {
 public:
     explicit MetricsShard(std::size_t providers);
 
+
     void RecordRequest(const RequestLabels& labels, double duration_s, double ttft_s /* <0: none */);
     void ObserveProviderLatency(std::size_t provider, double seconds) { provider_latency_[provider].Observe(seconds); }
     void CountRetry(std::size_t provider) { retries_[provider].Add(); }
@@ -77,6 +80,9 @@ public:
     void CollectTokens(std::vector<TokenView>& out) const;
     std::int64_t active() const { return static_cast<std::int64_t>(active_.Get() - finished_.Get()); }
     const Histogram& provider_latency(std::size_t p) const { return provider_latency_[p]; }
+    /// Kept up to date by the worker's upstream pool for provider p.
+    upstream::PoolGauges& pool_gauges(std::size_t p) { return pool_gauges_[p]; }
+    const upstream::PoolGauges& pool_gauges(std::size_t p) const { return pool_gauges_[p]; }
     std::uint64_t retries(std::size_t p) const { return retries_[p].Get(); }
 
     static constexpr std::size_t kMaxModels = 256;
@@ -106,6 +112,7 @@ private:
     std::array<Counter, 2> limit_store_errors_;
     std::unique_ptr<Histogram[]> provider_latency_;
     std::unique_ptr<Counter[]> retries_;
+    std::unique_ptr<upstream::PoolGauges[]> pool_gauges_;
 };
 
 }  // namespace llmproxy::observe

@@ -182,6 +182,21 @@ std::string RenderPrometheus(const ScrapeInput& in) {
             RenderHistogram(out, "llm_proxy_provider_latency_seconds",
                             "provider=\"" + EscapeLabel(providers[i].name) + "\"", h);
         }
+        Header(out, "llm_proxy_upstream_connections", "gauge", "Open connections to the provider (idle or in use).");
+        for (std::size_t i = 0; i < providers.size(); ++i) {
+            std::int64_t n = 0;
+            for (const auto* shard : in.shards) n += shard->pool_gauges(i).open.load(std::memory_order_relaxed);
+            out += "llm_proxy_upstream_connections{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
+                   std::to_string(n) + "\n";
+        }
+        Header(out, "llm_proxy_upstream_pool_waiting", "gauge",
+               "Requests waiting for a connection to the provider (its max_connections reached).");
+        for (std::size_t i = 0; i < providers.size(); ++i) {
+            std::int64_t n = 0;
+            for (const auto* shard : in.shards) n += shard->pool_gauges(i).waiting.load(std::memory_order_relaxed);
+            out += "llm_proxy_upstream_pool_waiting{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
+                   std::to_string(n) + "\n";
+        }
         Header(out, "llm_proxy_upstream_retries_total", "counter", "Retries after a failed attempt at the provider.");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             std::uint64_t n = 0;

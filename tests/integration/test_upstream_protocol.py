@@ -105,3 +105,39 @@ class UpstreamProtocol(GatewayTest):
         self.assertEqual(r.status, 204)
         self.assertIsNone(r.header("content-length"))
         self.assertEqual(r.header("x-a"), "b")
+
+
+class UpstreamPool(GatewayTest):
+    def test_pool_cap_waits_then_answers_503_pool_exhausted(self):
+        up = self.mock("m1")
+        self.simple_gateway(up, extra_provider="    max_connections: 1\n    pool_timeout: 400ms",
+                            extra_top="routing: { retry: { max_retries: 0 } }", workers=1)
+        stream = dict(CHAT, stream=True)
+        holder = threading.Thread(target=self.post, args=("/v1/chat/completions", stream),
+                                  kwargs={"headers": {"x-mock-chunks": "10", "x-mock-chunk-delay-ms": "150"}})
+        holder.start()
+        time.sleep(0.3)  # the stream holds the only connection
+        waiting = []
+
+        def scrape_while_waiting():
+            time.sleep(0.2)
+            waiting.append(self.request("GET", "/metrics").body.decode())
+
+        scraper = threading.Thread(target=scrape_while_waiting)
+        scraper.start()
+        started = time.time()
+        r = self.post("/v1/chat/completions", CHAT)
+        elapsed = time.time() - started
+        scraper.join(timeout=5)
+        holder.join(timeout=10)
+        self.assertOpenAIError(r, 503, "upstream_pool_exhausted")
+        self.assertIn("max_connections", r.json()["error"]["message"])
+        self.assertNotIn("connecting", r.json()["error"]["message"])
+        self.assertGreaterEqual(elapsed, 0.35)
+        self.assertLess(elapsed, 2.0)
+        self.assertIn('llm_proxy_upstream_pool_waiting{provider="m"} 1', waiting[0])
+        # Our own cap is not the provider's failure: it stays healthy and serves the next one.
+        text = self.request("GET", "/metrics").body.decode()
+        self.assertIn('llm_proxy_provider_health{provider="m"} 1', text)
+        self.assertIn('llm_proxy_upstream_pool_waiting{provider="m"} 0', text)
+        self.assertEqual(self.post("/v1/chat/completions", CHAT).status, 200)

@@ -221,7 +221,7 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
                 last_error = HeldStatusReply(out.held_status, provider.name);
             } else {
                 kind = out.timed_out ? FailureKind::kTimeout : FailureKind::kConnect;
-                h.OnFailure(now, out.error ? out.error->message : "failed");
+                if (!out.pool_exhausted) h.OnFailure(now, out.error ? out.error->message : "failed");
                 last_error = out.error;
             }
             const bool retryable = proxy::ShouldRetry(retry, kind, out.held_status);

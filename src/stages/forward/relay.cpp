@@ -244,6 +244,17 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
             out.client_aborted = true;
             co_return out;
         }
+        if (lease.ec == upstream::PoolExhausted()) {
+            // Our own cap, not the provider's failure: a clear 503, and no mark on its health.
+            out.pool_exhausted = true;
+            out.error = core::LocalReply{503, "upstream_error", "upstream_pool_exhausted",
+                                         "all " + std::to_string(pool.max_open()) + " connections of this worker to provider '" +
+                                             in.provider.name + "' are in use and none came free within " +
+                                             std::to_string(in.provider.pool_timeout.count()) +
+                                             " ms (providers[].max_connections, pool_timeout)",
+                                         {}, {}};
+            co_return out;
+        }
         if (lease.ec) {
             out.error = UpstreamError(lease.ec, in.provider, true);
             out.connect_failed = true;

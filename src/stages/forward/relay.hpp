@@ -41,6 +41,7 @@ struct ForwardOutcome {
     unsigned held_status = 0;       // a hold_statuses answer that was not relayed
     bool timed_out = false;         // the error was a timeout (connect or first byte)
     bool connect_failed = false;    // no connection could be made (or TLS failed)
+    bool pool_exhausted = false;    // the gateway's own connection cap: not the provider's fault
     std::int64_t retry_after_ms = -1;  // from a 429's Retry-After
     double ttfb_ms = 0;                // request written -> response head read
     std::optional<std::chrono::steady_clock::time_point> first_event_at;  // SSE: first event written
