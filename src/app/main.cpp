@@ -14,11 +14,12 @@
 #include "app/keys_command.hpp"
 #include "app/usage_command.hpp"
 #include "core/config.hpp"
-#include "http/worker.hpp"
-#include "proxy/health_checker.hpp"
+#include "app/worker.hpp"
+#include "control/health_checker.hpp"
+#include "control/snapshot_publisher.hpp"
 #include "store/redis_quota_backend.hpp"
 #include "observe/request_log.hpp"
-#include "store/state_sync.hpp"
+#include "control/state_sync.hpp"
 #include "store/usage_ledger.hpp"
 #include "store/store.hpp"
 #include "usage/webhook_sink.hpp"
@@ -51,6 +52,33 @@ routing:
 void PrintErrors(const core::ConfigResult& r) {
     for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
     for (const auto& e : r.errors) std::cerr << "error: " << e << "\n";
+}
+
+// Reads, validates and publishes the config file again (on the control thread). Command-line
+// overrides of the running process stay in force.
+void ReloadConfig(const std::string& path, control::SnapshotPublisher& snapshots, const std::string& listen_override,
+                  int workers_override) {
+    auto result = core::LoadConfigFile(path);
+    for (const auto& w : result.warnings) spdlog::warn("reload: {}", w);
+    if (!result.errors.empty()) {
+        for (const auto& e : result.errors) spdlog::error("reload: {}", e);
+        spdlog::error("reload: {} is not valid; still serving the running configuration", path);
+        return;
+    }
+    auto config = std::make_shared<core::Config>(*result.config);
+    const auto running = snapshots.Load()->config;
+    if (!listen_override.empty()) config->server.listen = running->server.listen;
+    if (workers_override >= 0) config->server.workers = running->server.workers;
+    config->logging.level = running->logging.level;
+    std::vector<std::string> notes;
+    try {
+        auto snapshot = snapshots.Publish(std::move(config), &notes);
+        for (const auto& n : notes) spdlog::warn("reload: {}", n);
+        spdlog::info("reload: configuration version {} published ({} providers)", snapshot->version,
+                     snapshot->config->providers.size());
+    } catch (const std::exception& e) {
+        spdlog::error("reload: {}; still serving the running configuration", e.what());
+    }
 }
 
 }  // namespace
@@ -113,9 +141,9 @@ int main(int argc, char** argv) {
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     int worker_count = config->server.workers > 0 ? config->server.workers
                                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    std::shared_ptr<const Snapshot> snapshot;
+    std::unique_ptr<control::SnapshotPublisher> snapshots;
     try {
-        snapshot = std::make_shared<const Snapshot>(config);
+        snapshots = std::make_unique<control::SnapshotPublisher>(config);
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << "\n";  // e.g. an unreadable ca_file
         return 1;
@@ -125,8 +153,10 @@ int main(int argc, char** argv) {
     // opens must still mean "drain", not the default "die".
     asio::io_context main_ioc;
     asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
+    asio::signal_set reload_signal(main_ioc, SIGHUP);
 
     SharedState shared;
+    shared.snapshots = snapshots.get();
     std::unique_ptr<observe::AccessLog> access_log;
     try {
         access_log = observe::AccessLog::Open(config->logging.access_log, static_cast<std::size_t>(worker_count));
@@ -163,7 +193,7 @@ int main(int argc, char** argv) {
         std::cerr << "error: database: " << e.what() << "\n";
         return 1;
     }
-    store::StateSync state_sync(config, store.get(), quota_backend.get(), key_directory);
+    control::StateSync state_sync(config, store.get(), quota_backend.get(), key_directory);
     try {
         state_sync.Initialize();
     } catch (const std::exception& e) {
@@ -194,7 +224,7 @@ int main(int argc, char** argv) {
         auto address = asio::ip::make_address(config->server.listen_host);
         uint16_t port = config->server.listen_port;
         for (int i = 0; i < worker_count; ++i) {
-            workers.push_back(std::make_unique<Worker>(i, worker_count, snapshot, shared));
+            workers.push_back(std::make_unique<Worker>(i, worker_count, shared));
             shared.metric_shards.push_back(&workers.back()->metrics());
         }
         for (auto& worker : workers) {  // only now: the shard list is complete and read-only
@@ -239,9 +269,25 @@ int main(int argc, char** argv) {
         check_drained();
     };
     signals.async_wait(on_signal);
-    // Active health checks run here, on the control thread, never on a worker.
-    proxy::HealthChecker health_checker(main_ioc, snapshot);
-    health_checker.Start();
+    // Active health checks run here, on the control thread, never on a worker; they follow
+    // each new snapshot, and so do the config's API keys.
+    control::HealthChecker health_checker(main_ioc);
+    health_checker.Use(snapshots->Load());
+    snapshots->OnPublish([&](const std::shared_ptr<const Snapshot>& s) {
+        health_checker.Use(s);
+        state_sync.UseConfig(s->config);
+    });
+    // SIGHUP: reload the config file. A file that does not validate keeps the running config.
+    std::function<void(const error_code&, int)> on_reload = [&](const error_code& ec, int) {
+        if (ec) return;
+        reload_signal.async_wait(on_reload);
+        if (config_path.empty()) {
+            spdlog::warn("SIGHUP: no --config file to reload");
+            return;
+        }
+        ReloadConfig(config_path, *snapshots, listen_override, workers_override);
+    };
+    reload_signal.async_wait(on_reload);
     main_ioc.run();
 
     for (auto& w : workers) w->Stop();

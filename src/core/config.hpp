@@ -19,6 +19,7 @@ struct UpstreamTimeouts {
     Millis first_byte{120'000};  // request sent -> response head received
     Millis idle{120'000};        // between two body reads (stream chunks)
     Millis total{600'000};       // whole exchange
+    bool operator==(const UpstreamTimeouts&) const = default;
 };
 
 struct HealthCheckConfig {
@@ -34,6 +35,7 @@ struct CircuitBreakerConfig {
     int failure_threshold = 5;     // consecutive failures (connect, timeout, 5xx) that eject
     Millis base_ejection{10'000};  // first ejection; doubles on each repeated ejection
     Millis max_ejection{300'000};
+    bool operator==(const CircuitBreakerConfig&) const = default;
 };
 
 struct ProviderConfig {

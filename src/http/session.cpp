@@ -1,38 +1,51 @@
 #include "http/session.hpp"
 
+#include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/openai_error.hpp"
 #include "core/request_id.hpp"
 #include "http/request_body.hpp"
-#include "http/worker.hpp"
-#include "pipeline/local_reply.hpp"
-#include "pipeline/pipeline.hpp"
+#include "http/wire.hpp"
 
 namespace llmproxy {
+namespace {
 
-Task<void> RunSession(Socket socket, Worker& worker) {
-    const auto& server = worker.snapshot().config->server;
+// A request that could not even be read: one JSON error, then the connection closes.
+Task<void> WriteErrorAndClose(TcpStream& stream, unsigned status, std::string_view body, std::string_view id) {
+    std::string head;
+    wire::AppendStatusLine(head, status);
+    wire::AppendHeader(head, "Content-Type", "application/json");
+    wire::AppendHeader(head, "Content-Length", std::to_string(body.size()));
+    wire::AppendHeader(head, "x-request-id", id);
+    head.append("Connection: close\r\n\r\n");
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
+    stream.expires_after(std::chrono::seconds(5));
+    co_await asio::async_write(stream, bufs, kNoThrow);
+    stream.expires_never();
+}
+
+}  // namespace
+
+Task<void> RunSession(Socket socket, SessionHost& host) {
     TcpStream stream(std::move(socket));
     error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);
     beast::flat_buffer buffer;
     const std::string client_ip = stream.socket().remote_endpoint(ignored).address().to_string();
     SessionHandle handle{&stream, false};
-    worker.sessions().insert(&handle);
-    worker.shared().open_sessions.fetch_add(1, std::memory_order_relaxed);
+    host.AddSession(&handle);
     struct Unregister {
-        Worker& w;
+        SessionHost& host;
         SessionHandle* h;
-        ~Unregister() {
-            w.sessions().erase(h);
-            w.shared().open_sessions.fetch_sub(1, std::memory_order_relaxed);
-        }
-    } unregister{worker, &handle};
+        ~Unregister() { host.RemoveSession(h); }
+    } unregister{host, &handle};
 
     for (;;) {
         handle.busy = false;
-        if (worker.shared().draining.load(std::memory_order_relaxed)) break;
+        if (host.draining()) break;
+        const std::shared_ptr<const core::Config> config = host.CurrentConfig();
+        const core::ServerConfig& server = config->server;
         if (buffer.size() == 0) {
             // Keep-alive wait: the idle timeout applies until the first byte of a request.
             stream.expires_after(server.idle_timeout);
@@ -53,17 +66,14 @@ Task<void> RunSession(Socket socket, Worker& worker) {
             if (auto reply = ReadErrorReply(ec, server)) {
                 const std::string id = core::MakeRequestId({});
                 const std::string body = core::ErrorBody(*reply, id);
-                co_await pipeline::WriteLocal(stream, reply->status, body, id, false);
+                co_await WriteErrorAndClose(stream, reply->status, body, id);
                 co_await LingeringClose(stream);
             }
             co_return;
         }
         bool keep_alive = false;
         try {
-            std::shared_ptr<const Snapshot> snapshot = worker.snapshot_ptr();
-            std::shared_ptr<const proxy::KeySet> keys = worker.keys();
-            keep_alive = co_await pipeline::HandleRequest(stream, buffer, parser, snapshot, keys, worker.runtime(),
-                                                          client_ip);
+            keep_alive = co_await host.Serve(stream, buffer, parser, client_ip);
         } catch (const std::exception& e) {
             // Last-resort guard: a bug in one request must not take the process down.
             spdlog::error("unhandled exception while serving a request: {}", e.what());

@@ -31,9 +31,20 @@ int DefaultMaxConnections() {
     return static_cast<int>(std::max<std::int64_t>(64, usable / 2));
 }
 
-UpstreamPool::UpstreamPool(Executor ex, const core::ProviderConfig& provider,
-                           asio::ssl::context* tls, int max_open, PoolGauges* gauges)
-    : ex_(std::move(ex)), provider_(provider), tls_(tls), max_open_(std::max(1, max_open)), gauges_(gauges) {}
+UpstreamPool::UpstreamPool(Executor ex, std::shared_ptr<const core::Config> config, const core::ProviderConfig& provider,
+                           std::shared_ptr<asio::ssl::context> tls, int max_open, PoolGauges* gauges)
+    : ex_(std::move(ex)),
+      config_(std::move(config)),
+      provider_(provider),
+      tls_(std::move(tls)),
+      max_open_(std::max(1, max_open)),
+      gauges_(gauges) {}
+
+UpstreamPool::~UpstreamPool() {
+    // Dropped by a reload (or at exit): its idle connections close with it.
+    for (auto& conn : idle_) conn->Close();
+    SetOpen(0);
+}
 
 void UpstreamPool::SetOpen(int open) {
     if (gauges_) gauges_->open.fetch_add(open - open_, std::memory_order_relaxed);
@@ -96,7 +107,7 @@ Task<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh) {
         SetOpen(open_ - 1);
         co_return Lease{nullptr, ec};
     }
-    auto conn = std::make_shared<UpstreamConnection>(ex_, tls_);
+    auto conn = std::make_shared<UpstreamConnection>(ex_, tls_.get());
     auto ec = co_await conn->Connect(endpoints_, provider_, provider_.timeouts.connect);
     if (ec) {
         SetOpen(open_ - 1);

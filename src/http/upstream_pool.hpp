@@ -23,8 +23,13 @@ int DefaultMaxConnections();
 
 class UpstreamPool {
 public:
-    UpstreamPool(Executor ex, const core::ProviderConfig& provider, asio::ssl::context* tls,
-                 int max_open, PoolGauges* gauges = nullptr);
+    /// `provider` belongs to `config`, which the pool keeps alive (a pool outlives the snapshot
+    /// it was made for when a reload carries it over).
+    UpstreamPool(Executor ex, std::shared_ptr<const core::Config> config, const core::ProviderConfig& provider,
+                 std::shared_ptr<asio::ssl::context> tls, int max_open, PoolGauges* gauges = nullptr);
+    ~UpstreamPool();
+    UpstreamPool(const UpstreamPool&) = delete;
+    UpstreamPool& operator=(const UpstreamPool&) = delete;
 
     struct Lease {
         std::shared_ptr<UpstreamConnection> conn;
@@ -47,8 +52,9 @@ private:
     Task<error_code> ResolveIfNeeded();
 
     Executor ex_;
+    std::shared_ptr<const core::Config> config_;
     const core::ProviderConfig& provider_;
-    asio::ssl::context* tls_;
+    std::shared_ptr<asio::ssl::context> tls_;
     int max_open_;
     int open_ = 0;
     PoolGauges* gauges_;

@@ -11,6 +11,10 @@ static_assert(llmproxy::observe::MetricsShard::kLimitReasons ==
 namespace llmproxy::observe {
 namespace {
 
+std::size_t Slot(const ScrapeInput& in, std::size_t provider) {
+    return in.slots && provider < in.slots->size() ? (*in.slots)[provider] : provider;
+}
+
 struct HistogramSum {
     std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};
     std::uint64_t count = 0;
@@ -178,14 +182,14 @@ std::string RenderPrometheus(const ScrapeInput& in) {
                "Upstream time to first byte (request sent to response head), per attempt.");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             HistogramSum h;
-            for (const auto* shard : in.shards) h.Add(shard->provider_latency(i));
+            for (const auto* shard : in.shards) h.Add(shard->provider_latency(Slot(in, i)));
             RenderHistogram(out, "llm_proxy_provider_latency_seconds",
                             "provider=\"" + EscapeLabel(providers[i].name) + "\"", h);
         }
         Header(out, "llm_proxy_upstream_connections", "gauge", "Open connections to the provider (idle or in use).");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             std::int64_t n = 0;
-            for (const auto* shard : in.shards) n += shard->pool_gauges(i).open.load(std::memory_order_relaxed);
+            for (const auto* shard : in.shards) n += shard->pool_gauges(Slot(in, i)).open.load(std::memory_order_relaxed);
             out += "llm_proxy_upstream_connections{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
                    std::to_string(n) + "\n";
         }
@@ -193,14 +197,14 @@ std::string RenderPrometheus(const ScrapeInput& in) {
                "Requests waiting for a connection to the provider (its max_connections reached).");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             std::int64_t n = 0;
-            for (const auto* shard : in.shards) n += shard->pool_gauges(i).waiting.load(std::memory_order_relaxed);
+            for (const auto* shard : in.shards) n += shard->pool_gauges(Slot(in, i)).waiting.load(std::memory_order_relaxed);
             out += "llm_proxy_upstream_pool_waiting{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
                    std::to_string(n) + "\n";
         }
         Header(out, "llm_proxy_upstream_retries_total", "counter", "Retries after a failed attempt at the provider.");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             std::uint64_t n = 0;
-            for (const auto* shard : in.shards) n += shard->retries(i);
+            for (const auto* shard : in.shards) n += shard->retries(Slot(in, i));
             out += "llm_proxy_upstream_retries_total{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
                    std::to_string(n) + "\n";
         }

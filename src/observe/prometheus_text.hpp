@@ -19,9 +19,10 @@ struct WebhookStats {
 struct ScrapeInput {
     std::vector<const MetricsShard*> shards;
     const core::Config* config = nullptr;
-    const std::vector<std::unique_ptr<proxy::ProviderHealth>>* health = nullptr;
+    const std::vector<std::shared_ptr<proxy::ProviderHealth>>* health = nullptr;
     std::string_view version;
     WebhookStats webhook;
+    const std::vector<std::size_t>* slots = nullptr;  // per provider: its slot in the shards (null: its index)
 };
 
 std::string RenderPrometheus(const ScrapeInput& in);

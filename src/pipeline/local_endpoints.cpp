@@ -5,7 +5,7 @@
 #include "core/json_escape.hpp"
 #include "observe/prometheus_text.hpp"
 #include "proxy/auth.hpp"
-#include "proxy/health_checker.hpp"
+#include "pipeline/provider_probe.hpp"
 #include "proxy/health_report.hpp"
 #include "usage/local_count.hpp"
 
@@ -46,7 +46,8 @@ void Model(RequestContext& ctx) {
 }
 
 void Metrics(RequestContext& ctx, Runtime& rt) {
-    observe::ScrapeInput scrape{*rt.metric_shards, &ctx.config(), &ctx.snap().health, kVersion, {}};
+    observe::ScrapeInput scrape{*rt.metric_shards, &ctx.config(), &ctx.snap().health, kVersion, {},
+                                &ctx.snap().metric_slot};
     if (const auto* hook = rt.sinks.webhook) {
         scrape.webhook = {true, hook->delivered(), hook->failed(), hook->spooled(), hook->dropped(), hook->depth()};
     }
@@ -116,7 +117,7 @@ Task<void> AnswerLocally(RequestContext& ctx, Runtime& rt) {
             if (target.find("probe=true") != std::string_view::npos) {
                 // The snapshot is held by shared_ptr: probes that overrun the budget may outlive us.
                 std::shared_ptr<const Snapshot> pinned = ctx.snapshot;
-                std::vector<proxy::ProbeResult> probes = co_await proxy::HealthChecker::ProbeAll(pinned);
+                std::vector<proxy::ProbeResult> probes = co_await ProbeAllProviders(pinned);
                 ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs(), &probes));
             } else {
                 ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs()));

@@ -90,11 +90,11 @@ struct ActiveRequest {
 }  // namespace
 
 Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
-                         const std::shared_ptr<const Snapshot>& snapshot,
+                         const std::shared_ptr<const Upstreams>& upstreams,
                          const std::shared_ptr<const proxy::KeySet>& keys,
                          Runtime& rt, std::string_view client_ip) {
     ActiveRequest active(*rt.metrics);
-    RequestContext ctx(snapshot, parser, client_ip);
+    RequestContext ctx(upstreams, parser, client_ip);
     ctx.keys = keys;
     auto& req = ctx.request();
     // Request id first: every answer, errors included, carries it.

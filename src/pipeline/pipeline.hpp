@@ -4,7 +4,7 @@
 #include "http/asio_types.hpp"
 #include "http/request_body.hpp"
 #include "pipeline/runtime.hpp"
-#include "pipeline/snapshot.hpp"
+#include "pipeline/upstreams.hpp"
 #include "proxy/key_set.hpp"
 
 namespace llmproxy::pipeline {
@@ -13,7 +13,7 @@ namespace llmproxy::pipeline {
 /// Returns whether the client connection may be kept alive. The caller owns `client` and
 /// `parser` and co_awaits at once.
 Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
-                         const std::shared_ptr<const Snapshot>& snapshot,
+                         const std::shared_ptr<const Upstreams>& upstreams,
                          const std::shared_ptr<const proxy::KeySet>& keys,
                          Runtime& rt, std::string_view client_ip);
 

@@ -13,6 +13,7 @@
 #include "http/request_body.hpp"
 #include "pipeline/endpoints.hpp"
 #include "pipeline/snapshot.hpp"
+#include "pipeline/upstreams.hpp"
 #include "proxy/body_scan.hpp"
 #include "proxy/key_set.hpp"
 #include "proxy/rate_limiter.hpp"
@@ -68,14 +69,16 @@ struct RequestRecord {
 };
 
 struct RequestContext {
-    RequestContext(std::shared_ptr<const Snapshot> snap, RequestParser& p, std::string_view ip)
-        : snapshot(std::move(snap)), parser(p), client_ip(ip) {}
+    RequestContext(std::shared_ptr<const Upstreams> up, RequestParser& p, std::string_view ip)
+        : upstreams(std::move(up)), snapshot(upstreams->snapshot), parser(p), client_ip(ip) {}
 
     const Snapshot& snap() const { return *snapshot; }
     const core::Config& config() const { return *snapshot->config; }
     http::request<http::string_body>& request() { return parser.get(); }
 
-    // Pinned for the whole request (declared first: destroyed last).
+    // Pinned for the whole request (declared first: destroyed last): the snapshot and this
+    // worker's pools and balancers made for it.
+    std::shared_ptr<const Upstreams> upstreams;
     std::shared_ptr<const Snapshot> snapshot;
     std::shared_ptr<const proxy::KeySet> keys;
 

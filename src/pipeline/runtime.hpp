@@ -1,6 +1,6 @@
 #pragma once
 // What the stages use of the worker they run on, and nothing else: its metrics shard, body
-// budget, upstream pools and balancers, retry budget, Redis client and sinks. The worker fills
+// budget, retry budget, Redis client and sinks. The worker fills
 // one per thread; unit tests fill one with fakes (a stage never sees the Worker class).
 #include <atomic>
 #include <chrono>
@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "http/request_body.hpp"
-#include "http/upstream_pool.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
 #include "observe/request_log.hpp"
@@ -41,9 +40,7 @@ struct Runtime {
     const std::vector<const observe::MetricsShard*>* metric_shards = nullptr;  // every worker's, for /metrics
     Sinks sinks;
 
-    // Upstream side (per provider / per route of the current snapshot).
-    std::vector<std::unique_ptr<upstream::UpstreamPool>>* pools = nullptr;
-    std::vector<std::unique_ptr<proxy::Balancer>>* balancers = nullptr;
+    // Upstream side (pools and balancers are the request's: RequestContext::upstreams).
     proxy::RetryBudget* retry_budget = nullptr;
     std::mt19937_64* rng = nullptr;
 

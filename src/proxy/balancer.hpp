@@ -20,7 +20,7 @@ struct Candidate {
 };
 
 /// Live numbers of the providers, indexed like Config::providers. Empty in pure unit tests.
-using HealthTable = std::span<const std::unique_ptr<ProviderHealth>>;
+using HealthTable = std::span<const std::shared_ptr<ProviderHealth>>;
 
 struct PickInput {
     std::span<const Candidate> candidates;  // never empty; same list every call

@@ -16,7 +16,7 @@ const char* StateName(BreakerState s) {
 }
 }  // namespace
 
-std::string DetailedHealthJson(const core::Config& config, const std::vector<std::unique_ptr<ProviderHealth>>& health,
+std::string DetailedHealthJson(const core::Config& config, const std::vector<std::shared_ptr<ProviderHealth>>& health,
                                std::int64_t now_ms, const std::vector<ProbeResult>* probes) {
     std::string out = R"({"status":")";
     bool any_available = false;

@@ -19,7 +19,7 @@ struct ProbeResult {
 };
 
 /// `probes` (optional, one per provider) adds the result of an on-demand check to each entry.
-std::string DetailedHealthJson(const core::Config& config, const std::vector<std::unique_ptr<ProviderHealth>>& health,
+std::string DetailedHealthJson(const core::Config& config, const std::vector<std::shared_ptr<ProviderHealth>>& health,
                                std::int64_t now_ms, const std::vector<ProbeResult>* probes = nullptr);
 
 }  // namespace llmproxy::proxy

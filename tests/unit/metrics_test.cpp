@@ -57,7 +57,7 @@ TEST(PrometheusText, MergesShardsAndEscapes) {
 TEST(PrometheusText, ProviderGauges) {
     auto r = core::LoadConfigString("providers:\n  - { name: a, base_url: 'http://h:1' }\n", "t.yaml");
     ASSERT_TRUE(r.errors.empty());
-    std::vector<std::unique_ptr<proxy::ProviderHealth>> health;
+    std::vector<std::shared_ptr<proxy::ProviderHealth>> health;
     health.push_back(std::make_unique<proxy::ProviderHealth>(r.config->providers[0].circuit_breaker));
     MetricsShard shard(1);
     shard.ObserveProviderLatency(0, 0.02);

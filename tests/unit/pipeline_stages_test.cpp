@@ -26,7 +26,9 @@ struct Fixture {
     explicit Fixture(const char* yaml = kConfig) : metrics(1) {
         auto loaded = core::LoadConfigString(yaml, "t.yaml");
         EXPECT_TRUE(loaded.errors.empty()) << (loaded.errors.empty() ? "" : loaded.errors[0]);
-        snapshot = std::make_shared<const Snapshot>(loaded.config);
+        auto up = std::make_shared<Upstreams>();
+        up->snapshot = std::make_shared<const Snapshot>(loaded.config);
+        upstreams = up;
         keys = proxy::BuildKeySet(*loaded.config, {}, nullptr);
         rt.metrics = &metrics;
         rt.metric_shards = &shards;
@@ -34,7 +36,7 @@ struct Fixture {
     }
     observe::MetricsShard metrics;
     std::vector<const observe::MetricsShard*> shards;
-    std::shared_ptr<const Snapshot> snapshot;
+    std::shared_ptr<const Upstreams> upstreams;  // the snapshot; no pools (nothing is forwarded)
     std::shared_ptr<const proxy::KeySet> keys;
     Runtime rt;
 };
@@ -47,7 +49,7 @@ struct Request {
         parser.eager(true);
         parser.put(boost::asio::buffer(raw), ec);
         EXPECT_FALSE(ec) << ec.message();
-        ctx = std::make_unique<RequestContext>(f.snapshot, parser, "127.0.0.1");
+        ctx = std::make_unique<RequestContext>(f.upstreams, parser, "127.0.0.1");
         ctx->keys = f.keys;
         ctx->request_id = "req-1";
     }

@@ -10,8 +10,8 @@ using namespace llmproxy::proxy;
 using llmproxy::core::CircuitBreakerConfig;
 
 namespace {
-std::vector<std::unique_ptr<ProviderHealth>> Health(int n) {
-    std::vector<std::unique_ptr<ProviderHealth>> v;
+std::vector<std::shared_ptr<ProviderHealth>> Health(int n) {
+    std::vector<std::shared_ptr<ProviderHealth>> v;
     for (int i = 0; i < n; ++i) v.push_back(std::make_unique<ProviderHealth>(CircuitBreakerConfig{}));
     return v;
 }

@@ -17,7 +17,7 @@ struct Fixture {
     }
     std::shared_ptr<const core::Config> config;
     std::unique_ptr<RouteTable> routes;
-    std::vector<std::unique_ptr<ProviderHealth>> health;
+    std::vector<std::shared_ptr<ProviderHealth>> health;
 };
 
 const char* kYaml = R"(

@@ -133,7 +133,7 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
         std::size_t last_failed = SIZE_MAX;
         bool last_was_429 = false;
         for (;;) {
-            auto& balancer = *(*rt.balancers)[route->id];
+            auto& balancer = *ctx.upstreams->balancers[route->id];
             auto sel = selector.Select(*route, balancer, tried, last_failed, SteadyNowMs());
             if (!sel && attempt > 0 && attempt <= retry.max_retries && !last_was_429 && mi + 1 == model_count) {
                 // Nothing untried is left but retries are (e.g. a single target): go round the
@@ -177,10 +177,11 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
                                   ctx.request_id,    config.server.idle_timeout, routed.deadline, hold,
                                   extra_headers,     routed.traceparent, observers.span()};
             h.BeginRequest();
-            ForwardOutcome out = co_await Forward(client, buffer, in, *(*rt.pools)[p]);
+            upstream::UpstreamPool& pool = *ctx.upstreams->pools[p];
+            ForwardOutcome out = co_await Forward(client, buffer, in, pool);
             h.EndRequest();
             const std::int64_t now = SteadyNowMs();
-            if (out.ttfb_ms > 0) rt.metrics->ObserveProviderLatency(p, out.ttfb_ms / 1000.0);
+            if (out.ttfb_ms > 0) rt.metrics->ObserveProviderLatency(snap.metric_slot[p], out.ttfb_ms / 1000.0);
             record.provider = provider.name;
             record.provider_index = p;
             record.attempts = attempt;
@@ -243,7 +244,7 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
                 out_of_retries = true;
                 break;
             }
-            rt.metrics->CountRetry(p);
+            rt.metrics->CountRetry(snap.metric_slot[p]);
             Timer timer(client.get_executor(), until);
             co_await timer.async_wait(kNoThrow);
             last_failed = p;

@@ -1,40 +1,36 @@
-#include "http/worker.hpp"
+#include "app/worker.hpp"
 
 #include <cstdio>
 
-#include "proxy/shared_limits.hpp"
-
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "http/log_on_exception.hpp"
-
-#include "http/session.hpp"
+#include "pipeline/pipeline.hpp"
+#include "proxy/shared_limits.hpp"
 
 namespace llmproxy {
-Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snapshot, SharedState& shared)
+namespace {
+
+// The process's body memory shared out; a worker can always hold one body of the maximum size.
+std::size_t BodyBudgetOf(const core::ServerConfig& server, int workers) {
+    return std::max(server.max_body_bytes + 64, server.max_body_memory / static_cast<std::size_t>(std::max(1, workers)));
+}
+
+}  // namespace
+
+Worker::Worker(int index, int worker_count, SharedState& shared)
     : index_(index),
-      snapshot_(std::move(snapshot)),
+      worker_count_(worker_count),
       shared_(shared),
       acceptor_(ioc_),
-      retry_budget_(snapshot_->config->routing.retry.budget_ratio, snapshot_->config->routing.retry.budget_min_per_second),
-      metrics_(snapshot_->config->providers.size()),
+      metrics_(ProviderSlots::kMax),
       rng_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)),
-      // The process's body memory shared out; a worker can always hold one body of the maximum size.
-      body_budget_(std::max(snapshot_->config->server.max_body_bytes + 64,
-                            snapshot_->config->server.max_body_memory / static_cast<std::size_t>(std::max(1, worker_count)))) {
-    const auto& config = *snapshot_->config;
-    int workers = std::max(1, worker_count);
-    for (std::size_t i = 0; i < config.providers.size(); ++i) {
-        const auto& p = config.providers[i];
-        // max_connections is per instance: each worker gets its share (at least one).
-        const int cap = p.max_connections > 0 ? p.max_connections : upstream::DefaultMaxConnections();
-        const int share = std::max(1, (cap + workers - 1) / workers);
-        pools_.push_back(std::make_unique<upstream::UpstreamPool>(ioc_.get_executor(), p, snapshot_->tls[i].get(), share,
-                                                                  &metrics_.pool_gauges(i)));
-    }
+      retry_budget_(shared.snapshots->Load()->config->routing.retry.budget_ratio,
+                    shared.snapshots->Load()->config->routing.retry.budget_min_per_second),
+      body_budget_(BodyBudgetOf(shared.snapshots->Load()->config->server, worker_count)) {
+    const auto config = shared_.snapshots->Load()->config;
+    Current();  // the first snapshot's pools and balancers
     runtime_.worker_index = static_cast<std::size_t>(index);
     runtime_.metrics = &metrics_;
     runtime_.body_budget = &body_budget_;
@@ -42,27 +38,62 @@ Worker::Worker(int index, int worker_count, std::shared_ptr<const Snapshot> snap
     runtime_.tokenizers = shared_.tokenizers;
     runtime_.metric_shards = &shared_.metric_shards;
     runtime_.sinks = {shared_.access_log, shared_.webhook, shared_.ledger, shared_.request_log};
-    runtime_.pools = &pools_;
-    runtime_.balancers = &balancers_;
     runtime_.retry_budget = &retry_budget_;
     runtime_.rng = &rng_;
-    if (config.rate_limit.storage == "redis") {
+    // Limits storage and the Redis connection are fixed for the process's life (a reload that
+    // changes them takes effect at the next start).
+    if (config->rate_limit.storage == "redis") {
         runtime_.admit_sha = store::ScriptSha1(proxy::kAdmitScript);
-        redis_ = std::make_unique<store::RedisClient>(ioc_.get_executor(), config.redis,
+        redis_ = std::make_unique<store::RedisClient>(ioc_.get_executor(), config->redis,
                                                       std::vector<std::string>{proxy::kAdmitScript});
         runtime_.redis = redis_.get();
         char prefix[32];
         std::snprintf(prefix, sizeof prefix, "%016llx:%d:", static_cast<unsigned long long>(rng_()), index);
         runtime_.slot_prefix = prefix;
     }
-    for (std::size_t r = 0; r < snapshot_->routes.route_count(); ++r) {
-        balancers_.push_back(proxy::MakeBalancer(snapshot_->routes.route(r).strategy, rng_()));
-    }
 }
 
 Worker::~Worker() {
     Stop();
     Join();
+}
+
+const std::shared_ptr<const pipeline::Upstreams>& Worker::Current() {
+    const std::uint64_t version = shared_.snapshots->version();
+    if (version != snapshot_version_) {
+        auto snapshot = shared_.snapshots->Load();
+        snapshot_version_ = snapshot->version;
+        upstreams_ = pipeline::BuildUpstreams(std::move(snapshot), upstreams_.get(), ioc_.get_executor(),
+                                              worker_count_, metrics_, rng_);
+    }
+    return upstreams_;
+}
+
+const std::shared_ptr<const proxy::KeySet>& Worker::Keys() {
+    const auto version = shared_.keys->version();
+    if (version != keys_version_) {
+        keys_ = shared_.keys->Load();
+        keys_version_ = version;
+    }
+    return keys_;
+}
+
+void Worker::AddSession(SessionHandle* handle) {
+    sessions_.insert(handle);
+    shared_.open_sessions.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Worker::RemoveSession(SessionHandle* handle) {
+    sessions_.erase(handle);
+    shared_.open_sessions.fetch_sub(1, std::memory_order_relaxed);
+}
+
+Task<bool> Worker::Serve(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
+                         std::string_view client_ip) {
+    // Pinned for the request's whole life: a snapshot published meanwhile serves the next one.
+    std::shared_ptr<const pipeline::Upstreams> upstreams = Current();
+    std::shared_ptr<const proxy::KeySet> keys = Keys();
+    co_return co_await pipeline::HandleRequest(client, buffer, parser, upstreams, keys, runtime_, client_ip);
 }
 
 void Worker::Start(const tcp::endpoint& endpoint) {

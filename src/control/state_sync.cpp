@@ -1,4 +1,4 @@
-#include "store/state_sync.hpp"
+#include "control/state_sync.hpp"
 
 #include <ctime>
 
@@ -6,9 +6,9 @@
 
 #include "core/quota_period.hpp"
 
-namespace llmproxy::store {
+namespace llmproxy::control {
 
-StateSync::StateSync(std::shared_ptr<const core::Config> config, Store* store, QuotaBackend* quotas,
+StateSync::StateSync(std::shared_ptr<const core::Config> config, store::Store* store, store::QuotaBackend* quotas,
                      proxy::KeyDirectory& keys)
     : config_(std::move(config)), store_(store), quotas_(quotas), keys_(keys) {}
 
@@ -29,6 +29,30 @@ void StateSync::Initialize() {
     } catch (const std::exception& e) {
         // Keys are required to serve; quota totals are retried every sync_interval.
         spdlog::warn("quota counters not loaded yet: {}", e.what());
+    }
+}
+
+std::shared_ptr<const core::Config> StateSync::Config() {
+    std::lock_guard lock(config_mu_);
+    return config_;
+}
+
+void StateSync::UseConfig(std::shared_ptr<const core::Config> config) {
+    {
+        std::lock_guard lock(config_mu_);
+        config_ = std::move(config);
+    }
+    try {
+        std::lock_guard rebuild(rebuild_mu_);
+        std::vector<std::string> warnings;
+        auto previous = keys_.Load();
+        auto stored = store_ ? store_->ListKeys() : std::vector<core::ApiKeyConfig>{};
+        auto next = proxy::BuildKeySet(*Config(), std::move(stored), previous.get(), &warnings);
+        for (const auto& w : warnings) spdlog::warn("keys: {}", w);
+        keys_.Publish(std::move(next));
+    } catch (const std::exception& e) {
+        spdlog::error("keys: cannot rebuild for the new configuration ({}); the store's keys stay as they were",
+                      e.what());
     }
 }
 
@@ -55,8 +79,8 @@ void StateSync::Stop() {
 void StateSync::Run() {
     using clock = std::chrono::steady_clock;
     // Without a store there are no keys to poll (only quotas to sync): never wake for that.
-    auto next_poll = store_ ? clock::now() + config_->database.poll_interval : clock::time_point::max();
-    auto next_sync = quotas_ ? clock::now() + config_->database.sync_interval : clock::time_point::max();
+    auto next_poll = store_ ? clock::now() + Config()->database.poll_interval : clock::time_point::max();
+    auto next_sync = quotas_ ? clock::now() + Config()->database.sync_interval : clock::time_point::max();
     std::unique_lock lock(mu_);
     while (!stop_) {
         wake_.wait_until(lock, std::min(next_poll, next_sync), [&] { return stop_; });
@@ -65,11 +89,11 @@ void StateSync::Run() {
         const auto now = clock::now();
         try {
             if (store_ && now >= next_poll) {
-                next_poll = now + config_->database.poll_interval;
+                next_poll = now + Config()->database.poll_interval;
                 ReloadKeysIfChanged();
             }
             if (quotas_ && now >= next_sync) {
-                next_sync = now + config_->database.sync_interval;
+                next_sync = now + Config()->database.sync_interval;
                 SyncQuotas();
             }
         } catch (const std::exception& e) {
@@ -83,9 +107,10 @@ void StateSync::Run() {
 void StateSync::ReloadKeysIfChanged() {
     const std::int64_t version = store_->KeysVersion();
     if (version == keys_version_) return;
+    std::lock_guard rebuild(rebuild_mu_);
     std::vector<std::string> warnings;
     auto previous = keys_.Load();
-    auto next = proxy::BuildKeySet(*config_, store_->ListKeys(), previous.get(), &warnings);
+    auto next = proxy::BuildKeySet(*Config(), store_->ListKeys(), previous.get(), &warnings);
     for (const auto& w : warnings) spdlog::warn("keys: {}", w);
     spdlog::info("keys: reloaded from the store ({} keys, version {})", next->entries().size(), version);
     keys_.Publish(std::move(next));
@@ -112,4 +137,4 @@ void StateSync::SyncQuotas() {
     }
 }
 
-}  // namespace llmproxy::store
+}  // namespace llmproxy::control

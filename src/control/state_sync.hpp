@@ -12,13 +12,14 @@
 #include "proxy/key_set.hpp"
 #include "store/quota_backend.hpp"
 #include "store/store.hpp"
+#include "store/store_quota_backend.hpp"
 
-namespace llmproxy::store {
+namespace llmproxy::control {
 
 class StateSync {
 public:
     /// `store` and `quotas` may be null (no database / memory-only quotas).
-    StateSync(std::shared_ptr<const core::Config> config, Store* store, QuotaBackend* quotas,
+    StateSync(std::shared_ptr<const core::Config> config, store::Store* store, store::QuotaBackend* quotas,
               proxy::KeyDirectory& keys);
     ~StateSync();
 
@@ -27,15 +28,22 @@ public:
     void Initialize();
     void Start();
     void Stop();  // joins; flushes quota counters one last time
+    /// A new configuration was published: rebuild the key set from its keys (and the store's)
+    /// now, on the calling thread. Counters of unchanged keys carry over.
+    void UseConfig(std::shared_ptr<const core::Config> config);
 
 private:
     void Run();
     void ReloadKeysIfChanged();
     void SyncQuotas();
 
+    std::shared_ptr<const core::Config> Config();
+
+    std::mutex config_mu_;  // config_ is replaced by UseConfig (control thread), read by the sync thread
     std::shared_ptr<const core::Config> config_;
-    Store* store_;
-    QuotaBackend* quotas_;
+    std::mutex rebuild_mu_;  // one key-set rebuild at a time (sync thread or UseConfig)
+    store::Store* store_;
+    store::QuotaBackend* quotas_;
     proxy::KeyDirectory& keys_;
     std::int64_t keys_version_ = -1;
     std::mutex mu_;
@@ -44,16 +52,4 @@ private:
     std::thread thread_;
 };
 
-/// Quota counters in the SQL store.
-class StoreQuotaBackend final : public QuotaBackend {
-public:
-    explicit StoreQuotaBackend(Store& store) : store_(store) {}
-    std::int64_t Add(const std::string& key_id, std::int64_t period_start, std::int64_t, std::int64_t delta) override {
-        return store_.AddQuotaUsage(key_id, period_start, delta);
-    }
-
-private:
-    Store& store_;
-};
-
-}  // namespace llmproxy::store
+}  // namespace llmproxy::control

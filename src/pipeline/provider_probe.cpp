@@ -1,29 +1,14 @@
-#include "proxy/health_checker.hpp"
-
-#include "providers/adapter.hpp"
-
-#include <spdlog/spdlog.h>
-
-#include "http/log_on_exception.hpp"
+#include "pipeline/provider_probe.hpp"
 
 #include "http/upstream_connection.hpp"
 #include "http/wire.hpp"
-#include "http/worker.hpp"
+#include "providers/adapter.hpp"
 
-namespace llmproxy::proxy {
+namespace llmproxy::pipeline {
 
-HealthChecker::HealthChecker(asio::io_context& ioc, std::shared_ptr<const Snapshot> snapshot)
-    : ioc_(ioc), snapshot_(std::move(snapshot)) {}
+using proxy::ProbeResult;
 
-void HealthChecker::Start() {
-    const auto& providers = snapshot_->config->providers;
-    for (std::size_t i = 0; i < providers.size(); ++i) {
-        if (!providers[i].health_check.enabled) continue;
-        asio::co_spawn(ioc_.get_executor(), Loop(i), LogOnException{"health check loop"});
-    }
-}
-
-Task<bool> HealthChecker::CheckOnce(const Snapshot& snapshot, std::size_t provider, std::string& why) {
+Task<bool> CheckProvider(const Snapshot& snapshot, std::size_t provider, std::string& why) {
     const auto& p = snapshot.config->providers[provider];
     const auto& hc = p.health_check;
     auto ex = co_await asio::this_coro::executor;
@@ -61,7 +46,7 @@ Task<bool> HealthChecker::CheckOnce(const Snapshot& snapshot, std::size_t provid
     co_return true;
 }
 
-Task<std::vector<ProbeResult>> HealthChecker::ProbeAll(std::shared_ptr<const Snapshot> snapshot) {
+Task<std::vector<ProbeResult>> ProbeAllProviders(std::shared_ptr<const Snapshot> snapshot) {
     // Shared with the probe coroutines, which may outlive this one if they overrun the budget.
     struct State {
         explicit State(Executor ex, std::size_t n) : results(n), all_done(ex) {
@@ -86,7 +71,7 @@ Task<std::vector<ProbeResult>> HealthChecker::ProbeAll(std::shared_ptr<const Sna
                 [](std::shared_ptr<const Snapshot> snap, std::shared_ptr<State> st, std::size_t i) -> Task<void> {
                     auto t0 = std::chrono::steady_clock::now();
                     std::string why;
-                    bool ok = co_await CheckOnce(*snap, i, why);
+                    bool ok = co_await CheckProvider(*snap, i, why);
                     auto& r = st->results[i];
                     r.done = true;
                     r.ok = ok;
@@ -101,38 +86,4 @@ Task<std::vector<ProbeResult>> HealthChecker::ProbeAll(std::shared_ptr<const Sna
     co_return state->results;
 }
 
-Task<void> HealthChecker::Loop(std::size_t provider) {
-    const auto& p = snapshot_->config->providers[provider];
-    const auto& hc = p.health_check;
-    ProviderHealth& health = *snapshot_->health[provider];
-    Timer timer(ioc_.get_executor());
-    bool healthy = true;  // assumed until checks say otherwise
-    int successes = 0, failures = 0;
-    for (;;) {
-        std::string why;
-        bool ok = co_await CheckOnce(*snapshot_, provider, why);
-        if (ok) {
-            failures = 0;
-            ++successes;
-            if (!healthy && successes >= hc.healthy_threshold) {
-                healthy = true;
-                spdlog::info("provider '{}' is healthy again", p.name);
-                health.SetActiveHealthy(true);
-            } else if (healthy) {
-                health.OnActiveCheckPassed();
-            }
-        } else {
-            successes = 0;
-            ++failures;
-            if (healthy && failures >= hc.unhealthy_threshold) {
-                healthy = false;
-                spdlog::warn("provider '{}' is unhealthy: {}", p.name, why);
-                health.SetActiveHealthy(false, why);
-            }
-        }
-        timer.expires_after(hc.interval);
-        co_await timer.async_wait(kNoThrow);
-    }
-}
-
-}  // namespace llmproxy::proxy
+}  // namespace llmproxy::pipeline
