@@ -4,13 +4,13 @@
 #include <cstdint>
 #include <string>
 
-#include "proxy/sse_framer.hpp"
+#include "http/sse_framer.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 1) return 0;
     const size_t step = 1 + data[0] % 17;
     std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-    llmproxy::proxy::SseFramer framer;
+    llmproxy::sse::SseFramer framer;
     std::string out;
     for (size_t i = 0; i < input.size(); i += step) out += framer.Feed(input.substr(i, step));
     out += framer.TakeRemainder();

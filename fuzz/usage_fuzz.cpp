@@ -7,7 +7,7 @@
 
 #include "core/cidr.hpp"
 #include "core/request_id.hpp"
-#include "proxy/sse_framer.hpp"
+#include "http/sse_framer.hpp"
 #include "usage/usage.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)llmproxy::usage::ParseUsage(input);
     (void)llmproxy::usage::IsUsageOnlyChunk(input);
     std::string joined;
-    llmproxy::proxy::ForEachEvent(input, [&](std::string_view event) {
+    llmproxy::sse::ForEachEvent(input, [&](std::string_view event) {
         joined.append(event);
         (void)llmproxy::usage::ParseUsage(llmproxy::usage::SseData(event));
     });

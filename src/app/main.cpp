@@ -20,6 +20,7 @@
 #include "store/redis_quota_backend.hpp"
 #include "observe/request_log.hpp"
 #include "control/state_sync.hpp"
+#include "store/request_log_table.hpp"
 #include "store/usage_ledger.hpp"
 #include "store/store.hpp"
 #include "usage/webhook_sink.hpp"
@@ -210,7 +211,10 @@ int main(int argc, char** argv) {
             shared.ledger = ledger.get();
         }
         if (config->logging.request_log.enabled) {
-            request_log = observe::OpenRequestLog(config->logging.request_log, config->database.url,
+            request_log = config->logging.request_log.output == "database"
+                              ? store::OpenRequestLogTable(config->logging.request_log, config->database.url,
+                                                           static_cast<std::size_t>(worker_count))
+                              : observe::OpenRequestLogFile(config->logging.request_log,
                                                   static_cast<std::size_t>(worker_count));
             request_log->Start();
             shared.request_log = request_log.get();

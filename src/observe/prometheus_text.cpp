@@ -3,17 +3,11 @@
 #include <cstdio>
 #include <map>
 
-#include "proxy/rate_limiter.hpp"
 
-static_assert(llmproxy::observe::MetricsShard::kLimitReasons ==
-              static_cast<std::size_t>(llmproxy::proxy::LimitReason::kCount));
 
 namespace llmproxy::observe {
 namespace {
 
-std::size_t Slot(const ScrapeInput& in, std::size_t provider) {
-    return in.slots && provider < in.slots->size() ? (*in.slots)[provider] : provider;
-}
 
 struct HistogramSum {
     std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};
@@ -136,11 +130,12 @@ std::string RenderPrometheus(const ScrapeInput& in) {
     }
 
     Header(out, "llm_proxy_rate_limited_total", "counter", "Requests refused by a rate or concurrency limit.");
-    for (std::size_t r = 0; r < MetricsShard::kLimitReasons; ++r) {
+    for (std::size_t r = 0; r < MetricsShard::kLimitReasons && r < in.limit_reasons.size(); ++r) {
         std::uint64_t n = 0;
         for (const auto* shard : in.shards) n += shard->rate_limited(r);
-        out += std::string("llm_proxy_rate_limited_total{reason=\"") +
-               proxy::LimitReasonName(static_cast<proxy::LimitReason>(r)) + "\"} " + std::to_string(n) + "\n";
+        out += "llm_proxy_rate_limited_total{reason=\"";
+        out += in.limit_reasons[r];
+        out += "\"} " + std::to_string(n) + "\n";
     }
 
     Header(out, "llm_proxy_rate_limit_store_errors_total", "counter",
@@ -164,32 +159,31 @@ std::string RenderPrometheus(const ScrapeInput& in) {
     Header(out, "llm_proxy_active_requests", "gauge", "Requests in progress.");
     out += "llm_proxy_active_requests " + std::to_string(std::max<std::int64_t>(0, active)) + "\n";
 
-    if (in.config && in.health) {
-        const auto now = proxy::SteadyNowMs();
-        const auto& providers = in.config->providers;
+    if (!in.providers.empty()) {
+        const auto& providers = in.providers;
         Header(out, "llm_proxy_provider_health", "gauge",
                "1 when the provider takes traffic (healthy, not ejected, not cooling down), else 0.");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             out += "llm_proxy_provider_health{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
-                   ((*in.health)[i]->Available(now) ? "1" : "0") + "\n";
+                   (providers[i].available ? "1" : "0") + "\n";
         }
         Header(out, "llm_proxy_provider_in_flight", "gauge", "Requests in flight to the provider.");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             out += "llm_proxy_provider_in_flight{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
-                   std::to_string(std::max(0, (*in.health)[i]->in_flight())) + "\n";
+                   std::to_string(std::max(0, providers[i].in_flight)) + "\n";
         }
         Header(out, "llm_proxy_provider_latency_seconds", "histogram",
                "Upstream time to first byte (request sent to response head), per attempt.");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             HistogramSum h;
-            for (const auto* shard : in.shards) h.Add(shard->provider_latency(Slot(in, i)));
+            for (const auto* shard : in.shards) h.Add(shard->provider_latency(providers[i].slot));
             RenderHistogram(out, "llm_proxy_provider_latency_seconds",
                             "provider=\"" + EscapeLabel(providers[i].name) + "\"", h);
         }
         Header(out, "llm_proxy_upstream_connections", "gauge", "Open connections to the provider (idle or in use).");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             std::int64_t n = 0;
-            for (const auto* shard : in.shards) n += shard->pool_gauges(Slot(in, i)).open.load(std::memory_order_relaxed);
+            for (const auto* shard : in.shards) n += shard->pool_gauges(providers[i].slot).open.load(std::memory_order_relaxed);
             out += "llm_proxy_upstream_connections{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
                    std::to_string(n) + "\n";
         }
@@ -197,14 +191,14 @@ std::string RenderPrometheus(const ScrapeInput& in) {
                "Requests waiting for a connection to the provider (its max_connections reached).");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             std::int64_t n = 0;
-            for (const auto* shard : in.shards) n += shard->pool_gauges(Slot(in, i)).waiting.load(std::memory_order_relaxed);
+            for (const auto* shard : in.shards) n += shard->pool_gauges(providers[i].slot).waiting.load(std::memory_order_relaxed);
             out += "llm_proxy_upstream_pool_waiting{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
                    std::to_string(n) + "\n";
         }
         Header(out, "llm_proxy_upstream_retries_total", "counter", "Retries after a failed attempt at the provider.");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             std::uint64_t n = 0;
-            for (const auto* shard : in.shards) n += shard->retries(Slot(in, i));
+            for (const auto* shard : in.shards) n += shard->retries(providers[i].slot);
             out += "llm_proxy_upstream_retries_total{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
                    std::to_string(n) + "\n";
         }

@@ -1,13 +1,11 @@
 #pragma once
-// Renders the Prometheus text exposition (format 0.0.4) from every worker's shard plus the
-// providers' shared health.
+// Renders the Prometheus text exposition (format 0.0.4) from every worker's shard plus what
+// the caller read of the providers' shared health.
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
 #include "observe/metrics.hpp"
-#include "proxy/provider_health.hpp"
 
 namespace llmproxy::observe {
 
@@ -16,13 +14,20 @@ struct WebhookStats {
     std::uint64_t success = 0, failure = 0, spooled = 0, dropped = 0, depth = 0;
 };
 
+/// One configured provider as the scrape shows it.
+struct ProviderScrape {
+    std::string_view name;
+    bool available = true;  // takes traffic (healthy, not ejected, not cooling down)
+    int in_flight = 0;
+    std::size_t slot = 0;   // its slot in the shards' per-provider metrics
+};
+
 struct ScrapeInput {
     std::vector<const MetricsShard*> shards;
-    const core::Config* config = nullptr;
-    const std::vector<std::shared_ptr<proxy::ProviderHealth>>* health = nullptr;
+    std::vector<ProviderScrape> providers;
     std::string_view version;
     WebhookStats webhook;
-    const std::vector<std::size_t>* slots = nullptr;  // per provider: its slot in the shards (null: its index)
+    std::vector<std::string_view> limit_reasons;  // label per reason index (MetricsShard::kLimitReasons)
 };
 
 std::string RenderPrometheus(const ScrapeInput& in);

@@ -7,7 +7,6 @@
 #include "core/fast_format.hpp"
 #include "core/json_escape.hpp"
 #include "core/secret_hash.hpp"
-#include "store/store.hpp"
 
 namespace llmproxy::observe {
 namespace {
@@ -99,30 +98,10 @@ std::string Redact(std::string_view body, const std::vector<std::string>& fields
     return out;
 }
 
-std::unique_ptr<RequestLog> OpenRequestLog(const core::RequestLogConfig& config, const std::string& database_url,
-                                           std::size_t workers) {
+std::unique_ptr<RequestLog> OpenRequestLogFile(const core::RequestLogConfig& config, std::size_t workers) {
     const auto fields = config.redact_fields;
     const std::size_t cap = config.max_body_bytes;
     auto redact = [fields, cap](const std::string& body) { return body.empty() ? body : Redact(body, fields, cap); };
-    if (config.output == "database") {
-        if (database_url.empty()) throw std::runtime_error("logging.request_log.output is database but database.url is not set");
-        std::shared_ptr<store::Store> db = store::Store::Open(database_url);
-        return std::make_unique<RequestLog>(
-            "request log", workers, 16384, std::chrono::milliseconds(200),
-            [db, redact](const std::vector<RequestLogEntry>& batch) {
-                static const std::vector<store::Store::Column> kColumns = {
-                    {"request_id", "TEXT"}, {"ts_ms", "BIGINT"},           {"key_name", "TEXT"},
-                    {"model", "TEXT"},      {"provider", "TEXT"},          {"status", "INTEGER"},
-                    {"latency_ms", "DOUBLE PRECISION"}, {"request_body", "TEXT"}, {"response_body", "TEXT"}};
-                std::vector<std::vector<std::string>> rows;
-                for (const auto& e : batch) {
-                    rows.push_back({e.request_id, std::to_string(e.ts_ms), e.key_name, e.model, e.provider,
-                                    std::to_string(e.status), std::to_string(e.latency_ms), redact(e.request_body),
-                                    redact(e.response_body)});
-                }
-                db->InsertRows("request_log", kColumns, rows);
-            });
-    }
     std::shared_ptr<std::FILE> file(std::fopen(config.output.c_str(), "ae"), [](std::FILE* f) {
         if (f) std::fclose(f);
     });

@@ -46,8 +46,19 @@ void Model(RequestContext& ctx) {
 }
 
 void Metrics(RequestContext& ctx, Runtime& rt) {
-    observe::ScrapeInput scrape{*rt.metric_shards, &ctx.config(), &ctx.snap().health, kVersion, {},
-                                &ctx.snap().metric_slot};
+    static_assert(observe::MetricsShard::kLimitReasons == static_cast<std::size_t>(proxy::LimitReason::kCount));
+    observe::ScrapeInput scrape;
+    scrape.shards = *rt.metric_shards;
+    scrape.version = kVersion;
+    const auto now = proxy::SteadyNowMs();
+    const Snapshot& snap = ctx.snap();
+    for (std::size_t i = 0; i < snap.config->providers.size(); ++i) {
+        scrape.providers.push_back({snap.config->providers[i].name, snap.health[i]->Available(now),
+                                    snap.health[i]->in_flight(), snap.metric_slot[i]});
+    }
+    for (std::size_t r = 0; r < observe::MetricsShard::kLimitReasons; ++r) {
+        scrape.limit_reasons.push_back(proxy::LimitReasonName(static_cast<proxy::LimitReason>(r)));
+    }
     if (const auto* hook = rt.sinks.webhook) {
         scrape.webhook = {true, hook->delivered(), hook->failed(), hook->spooled(), hook->dropped(), hook->depth()};
     }

@@ -11,7 +11,7 @@
 #include "core/config.hpp"
 #include "core/openai_error.hpp"
 #include "proxy/body_scan.hpp"
-#include "stages/forward/response_observer.hpp"
+#include "providers/response_observer.hpp"
 #include "usage/usage.hpp"
 
 namespace llmproxy::providers {
@@ -36,7 +36,7 @@ struct PreparedRequest {
 class UsageReader {
 public:
     virtual ~UsageReader() = default;
-    virtual stages::ResponseObserver& observer() = 0;
+    virtual ResponseObserver& observer() = 0;
     virtual const std::optional<usage::Usage>& usage() const = 0;
     /// A whole non-stream body as relayed (for local counting), empty when not kept.
     virtual std::string_view body() const = 0;

@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "store/batched_writer.hpp"
+#include "core/batched_writer.hpp"
 #include "store/store.hpp"
 
 namespace llmproxy::store {
 
-using UsageLedger = BatchedWriter<std::string>;  // records: usage event JSON (see usage_event.hpp)
+using UsageLedger = core::BatchedWriter<std::string>;  // records: usage event JSON (see usage_event.hpp)
 
 /// Opens its own connection to `database_url` (the writer thread's alone).
 std::unique_ptr<UsageLedger> OpenUsageLedger(const std::string& database_url, std::size_t workers);

@@ -4,7 +4,7 @@
 
 #include <boost/json.hpp>
 
-#include "proxy/sse_framer.hpp"
+#include "http/sse_framer.hpp"
 #include "usage/usage.hpp"
 
 namespace llmproxy::usage {
@@ -142,7 +142,7 @@ std::int64_t CountPromptTokens(const Tokenizer& t, std::string_view request_json
 std::int64_t CountCompletionTokens(const Tokenizer& t, std::string_view relayed, bool sse) {
     std::string text;
     if (sse) {
-        proxy::ForEachEvent(relayed, [&](std::string_view event) {
+        sse::ForEachEvent(relayed, [&](std::string_view event) {
             const std::string data = SseData(event);
             if (data.empty() || data == "[DONE]") return;
             boost::system::error_code ec;

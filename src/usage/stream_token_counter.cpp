@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "proxy/sse_framer.hpp"
+#include "http/sse_framer.hpp"
 
 namespace llmproxy::usage {
 namespace {
@@ -126,7 +126,7 @@ void AppendGeneratedText(std::string_view s, std::string& out) {
 }
 
 void StreamTokenCounter::AddEvents(std::string_view events) {
-    proxy::ForEachEvent(events, [&](std::string_view event) {
+    sse::ForEachEvent(events, [&](std::string_view event) {
         // Only the data lines matter; an event is "data: {...}" in practice (multi-line data
         // is joined by the JSON scanner reading across the line break as whitespace).
         std::size_t at = event.find("data:");

@@ -42,7 +42,9 @@ TEST(PrometheusText, MergesShardsAndEscapes) {
     a.RecordRequest({"POST", "/v1/embeddings", "emb", "we\"ird\\", 200}, 0.5, -1);
     b.RecordRequest({"POST", "/v1/embeddings", "emb", "we\"ird\\", 200}, 1.5, -1);
     a.RequestStarted();
-    ScrapeInput in{{&a, &b}, nullptr, nullptr, "test"};
+    ScrapeInput in;
+    in.shards = {&a, &b};
+    in.version = "test";
     std::string text = RenderPrometheus(in);
     EXPECT_NE(text.find("llm_proxy_requests_total{method=\"POST\",endpoint=\"/v1/embeddings\",model=\"emb\","
                         "provider=\"we\\\"ird\\\\\",status_code=\"200\"} 2\n"),
@@ -55,16 +57,15 @@ TEST(PrometheusText, MergesShardsAndEscapes) {
 }
 
 TEST(PrometheusText, ProviderGauges) {
-    auto r = core::LoadConfigString("providers:\n  - { name: a, base_url: 'http://h:1' }\n", "t.yaml");
-    ASSERT_TRUE(r.errors.empty());
-    std::vector<std::shared_ptr<proxy::ProviderHealth>> health;
-    health.push_back(std::make_unique<proxy::ProviderHealth>(r.config->providers[0].circuit_breaker));
-    MetricsShard shard(1);
-    shard.ObserveProviderLatency(0, 0.02);
-    ScrapeInput in{{&shard}, r.config.get(), &health, "t"};
+    MetricsShard shard(4);
+    shard.ObserveProviderLatency(3, 0.02);  // provider "a" lives in slot 3
+    ScrapeInput in;
+    in.shards = {&shard};
+    in.providers = {{"a", true, 2, 3}};
     EXPECT_NE(RenderPrometheus(in).find("llm_proxy_provider_health{provider=\"a\"} 1\n"), std::string::npos);
-    health[0]->SetActiveHealthy(false, "down");
+    in.providers[0].available = false;
     std::string text = RenderPrometheus(in);
+    EXPECT_NE(text.find("llm_proxy_provider_in_flight{provider=\"a\"} 2\n"), std::string::npos);
     EXPECT_NE(text.find("llm_proxy_provider_health{provider=\"a\"} 0\n"), std::string::npos);
     EXPECT_NE(text.find("llm_proxy_provider_latency_seconds_count{provider=\"a\"} 1\n"), std::string::npos);
 }
@@ -93,6 +94,7 @@ TEST(MetricsShard, ClientChosenLabelsCannotGrowTheScrape) {
         qwen = qwen || v.model == "Qwen/Qwen2.5-7B-Instruct:q4@v1";
     }
     EXPECT_TRUE(qwen);
-    ScrapeInput in{{&shard}, nullptr, nullptr, "t"};
+    ScrapeInput in;
+    in.shards = {&shard};
     EXPECT_LT(RenderPrometheus(in).size(), 16u * 1024);
 }

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "proxy/sse_framer.hpp"
+#include "http/sse_framer.hpp"
 
-using namespace llmproxy::proxy;
+using namespace llmproxy::sse;
 
 namespace {
 // Feeds `stream` split at every `step` bytes and returns what the framer released.

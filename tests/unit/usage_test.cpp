@@ -3,7 +3,7 @@
 #include "observe/access_log.hpp"
 #include "proxy/body_scan.hpp"
 #include "proxy/body_splice.hpp"
-#include "proxy/sse_framer.hpp"
+#include "http/sse_framer.hpp"
 #include "usage/usage.hpp"
 
 using namespace llmproxy;
@@ -47,7 +47,7 @@ TEST(Usage, SseData) {
 TEST(Usage, ForEachEventSplitsByteExact) {
     std::string block = "data: a\n\nevent: e\r\ndata: b\r\n\r\ndata: c\r\r";
     std::vector<std::string> events;
-    proxy::ForEachEvent(block, [&](std::string_view e) { events.emplace_back(e); });
+    sse::ForEachEvent(block, [&](std::string_view e) { events.emplace_back(e); });
     ASSERT_EQ(events.size(), 3u);
     EXPECT_EQ(events[0], "data: a\n\n");
     EXPECT_EQ(events[1], "event: e\r\ndata: b\r\n\r\n");

@@ -12,7 +12,7 @@ namespace {
 class OpenAIUsageReader final : public UsageReader {
 public:
     explicit OpenAIUsageReader(bool strip) : observer_(strip) {}
-    stages::ResponseObserver& observer() override { return observer_; }
+    providers::ResponseObserver& observer() override { return observer_; }
     const std::optional<usage::Usage>& usage() const override { return observer_.usage(); }
     std::string_view body() const override { return observer_.body(); }
 

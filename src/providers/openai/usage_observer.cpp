@@ -1,6 +1,6 @@
 #include "providers/openai/usage_observer.hpp"
 
-#include "proxy/sse_framer.hpp"
+#include "http/sse_framer.hpp"
 
 namespace llmproxy::providers::openai {
 namespace {
@@ -33,7 +33,7 @@ std::string_view UsageObserver::OnEvents(std::string_view block) {
     }
     bool changed = false;
     filtered_.clear();
-    proxy::ForEachEvent(block, [&](std::string_view event) {
+    sse::ForEachEvent(block, [&](std::string_view event) {
         const std::string data = usage::SseData(event);
         auto u = usage::ParseUsage(data);
         if (u) usage_ = u;

@@ -6,18 +6,18 @@
 #include <optional>
 #include <string>
 
-#include "stages/forward/response_observer.hpp"
+#include "providers/response_observer.hpp"
 #include "usage/usage.hpp"
 
 namespace llmproxy::providers::openai {
 
-class UsageObserver final : public stages::ResponseObserver {
+class UsageObserver final : public providers::ResponseObserver {
 public:
     static constexpr std::size_t kMaxBody = 4u << 20;
 
     explicit UsageObserver(bool strip_injected_usage) : strip_(strip_injected_usage) {}
 
-    void OnHead(const stages::ResponseHead& head) override { head_ = head; }
+    void OnHead(const providers::ResponseHead& head) override { head_ = head; }
     std::string_view OnEvents(std::string_view events) override;
     void OnBody(std::string_view piece) override;
     void OnEnd(bool complete) override;
@@ -28,7 +28,7 @@ public:
 
 private:
     bool strip_;
-    stages::ResponseHead head_;
+    providers::ResponseHead head_;
     std::optional<usage::Usage> usage_;
     std::string body_;
     std::string filtered_;

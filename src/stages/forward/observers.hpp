@@ -4,10 +4,13 @@
 #include <cstdint>
 #include <string>
 
-#include "stages/forward/response_observer.hpp"
+#include "providers/response_observer.hpp"
 #include "usage/stream_token_counter.hpp"
 
 namespace llmproxy::stages {
+
+using providers::ResponseHead;
+using providers::ResponseObserver;
 
 /// Counts a stream's generated tokens as it passes (for when no usage comes, or the stream is
 /// cut): a few hundred bytes per stream, whatever its length.

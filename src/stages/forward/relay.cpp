@@ -7,9 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "http/wire.hpp"
-#include "proxy/sse_framer.hpp"
+#include "http/sse_framer.hpp"
 
-using llmproxy::proxy::SseFramer;
+using llmproxy::sse::SseFramer;
 
 namespace llmproxy::stages {
 namespace {

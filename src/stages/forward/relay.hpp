@@ -13,9 +13,12 @@
 #include "http/asio_types.hpp"
 #include "http/upstream_pool.hpp"
 #include "providers/adapter.hpp"
-#include "stages/forward/response_observer.hpp"
+#include "providers/response_observer.hpp"
 
 namespace llmproxy::stages {
+
+using providers::ResponseHead;
+using providers::ResponseObserver;
 
 struct ForwardInput {
     const core::ProviderConfig& provider;

@@ -6,7 +6,7 @@
 // Observers never hold a stream: what they keep must not grow with its length.
 #include <string_view>
 
-namespace llmproxy::stages {
+namespace llmproxy::providers {
 
 struct ResponseHead {
     unsigned status = 0;
@@ -27,4 +27,4 @@ public:
     virtual void OnEnd(bool complete) { (void)complete; }
 };
 
-}  // namespace llmproxy::stages
+}  // namespace llmproxy::providers

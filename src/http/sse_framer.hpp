@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace llmproxy::proxy {
+namespace llmproxy::sse {
 
 class SseFramer {
 public:
@@ -60,4 +60,4 @@ void ForEachEvent(std::string_view block, Fn&& fn) {
     if (start < block.size()) fn(block.substr(start));  // trailing bytes (only after TakeRemainder)
 }
 
-}  // namespace llmproxy::proxy
+}  // namespace llmproxy::sse

@@ -17,7 +17,7 @@
 #include <boost/lockfree/spsc_queue.hpp>
 #include <spdlog/spdlog.h>
 
-namespace llmproxy::store {
+namespace llmproxy::core {
 
 template <class Record>
 class BatchedWriter {
@@ -107,4 +107,4 @@ private:
     std::atomic<std::uint64_t> written_{0}, dropped_{0}, failures_{0};
 };
 
-}  // namespace llmproxy::store
+}  // namespace llmproxy::core

@@ -1,6 +1,6 @@
-#include "proxy/sse_framer.hpp"
+#include "http/sse_framer.hpp"
 
-namespace llmproxy::proxy {
+namespace llmproxy::sse {
 
 std::size_t SseFramer::Scan(std::string_view data) {
     std::size_t boundary = 0;
@@ -68,4 +68,4 @@ std::string SseFramer::TakeRemainder() {
     return out;
 }
 
-}  // namespace llmproxy::proxy
+}  // namespace llmproxy::sse
