@@ -8,7 +8,7 @@ PKGS=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libssl-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   nodejs npm
   libsqlite3-dev sqlite3 libpq-dev postgresql libhiredis-dev redis-server libpcre2-dev
   nginx-light wrk python3 procps prometheus openssl

@@ -94,7 +94,8 @@ int List(store::Store& store, bool json) {
 }  // namespace
 
 KeysCommand::KeysCommand(CLI::App& app) {
-    auto* keys = cmd_ = app.add_subcommand("keys", "manage API keys in the store (database.url of --config, or --database)");
+    auto* keys = cmd_ =
+        app.add_subcommand("keys", "manage API keys in the store (database.url of --config, or --database)");
     keys->add_option("--database", database_, "sqlite://path or postgres://... (default: sqlite://llm-proxy.db)");
     keys->require_subcommand(1);
 

@@ -112,8 +112,8 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-    auto result = config_path.empty() ? core::LoadConfigString(kEmbeddedConfig, "<embedded>")
-                                      : core::LoadConfigFile(config_path);
+    auto result =
+        config_path.empty() ? core::LoadConfigString(kEmbeddedConfig, "<embedded>") : core::LoadConfigFile(config_path);
     PrintErrors(result);
     if (!result.errors.empty()) return 1;
     auto config = std::make_shared<core::Config>(*result.config);
@@ -211,11 +211,11 @@ int main(int argc, char** argv) {
             shared.ledger = ledger.get();
         }
         if (config->logging.request_log.enabled) {
-            request_log = config->logging.request_log.output == "database"
-                              ? store::OpenRequestLogTable(config->logging.request_log, config->database.url,
-                                                           static_cast<std::size_t>(worker_count))
-                              : observe::OpenRequestLogFile(config->logging.request_log,
-                                                  static_cast<std::size_t>(worker_count));
+            request_log =
+                config->logging.request_log.output == "database"
+                    ? store::OpenRequestLogTable(config->logging.request_log, config->database.url,
+                                                 static_cast<std::size_t>(worker_count))
+                    : observe::OpenRequestLogFile(config->logging.request_log, static_cast<std::size_t>(worker_count));
             request_log->Start();
             shared.request_log = request_log.get();
         }
@@ -300,7 +300,7 @@ int main(int argc, char** argv) {
     if (ledger) ledger->Stop();
     if (request_log) request_log->Stop();
     if (webhook) webhook->Stop();  // after the workers: every event is queued; undelivered ones go to the spool
-    tokenizers.Join();  // it logs when done: before the logger goes away
+    tokenizers.Join();             // it logs when done: before the logger goes away
     spdlog::info("llm-proxy stopped");
     spdlog::shutdown();  // flush the diagnostic log (the access log flushed in its destructor)
     return 0;

@@ -31,8 +31,11 @@ int UsageCommand::Run(const std::string& config_path) {
         if (json_) {
             boost::json::array out;
             for (const auto& t : totals) {
-                out.push_back({{by_, t.group}, {"requests", t.requests}, {"prompt_tokens", t.prompt_tokens},
-                               {"completion_tokens", t.completion_tokens}, {"total_tokens", t.total_tokens}});
+                out.push_back({{by_, t.group},
+                               {"requests", t.requests},
+                               {"prompt_tokens", t.prompt_tokens},
+                               {"completion_tokens", t.completion_tokens},
+                               {"total_tokens", t.total_tokens}});
             }
             std::cout << boost::json::serialize(out) << "\n";
             return 0;

@@ -14,7 +14,8 @@ namespace {
 
 // The process's body memory shared out; a worker can always hold one body of the maximum size.
 std::size_t BodyBudgetOf(const core::ServerConfig& server, int workers) {
-    return std::max(server.max_body_bytes + 64, server.max_body_memory / static_cast<std::size_t>(std::max(1, workers)));
+    return std::max(server.max_body_bytes + 64,
+                    server.max_body_memory / static_cast<std::size_t>(std::max(1, workers)));
 }
 
 }  // namespace
@@ -63,8 +64,8 @@ const std::shared_ptr<const pipeline::Upstreams>& Worker::Current() {
     if (version != snapshot_version_) {
         auto snapshot = shared_.snapshots->Load();
         snapshot_version_ = snapshot->version;
-        upstreams_ = pipeline::BuildUpstreams(std::move(snapshot), upstreams_.get(), ioc_.get_executor(),
-                                              worker_count_, metrics_, rng_);
+        upstreams_ = pipeline::BuildUpstreams(std::move(snapshot), upstreams_.get(), ioc_.get_executor(), worker_count_,
+                                              metrics_, rng_);
     }
     return upstreams_;
 }
@@ -141,7 +142,9 @@ void Worker::BeginDrain() {
     });
 }
 
-void Worker::Stop() { ioc_.stop(); }
+void Worker::Stop() {
+    ioc_.stop();
+}
 
 void Worker::Join() {
     if (thread_.joinable()) thread_.join();

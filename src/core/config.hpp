@@ -51,8 +51,8 @@ struct ProviderConfig {
 
     std::string api_key;  // secret: never logged
     int weight = 1;
-    std::vector<std::string> models{"*"};  // public names or globs it serves
-    std::map<std::string, std::string> model_map;  // public name -> upstream name
+    std::vector<std::string> models{"*"};                      // public names or globs it serves
+    std::map<std::string, std::string> model_map;              // public name -> upstream name
     std::vector<std::pair<std::string, std::string>> headers;  // extra upstream headers
     UpstreamTimeouts timeouts;
     // Open upstream connections per instance, divided across workers; 0 (the default): as many
@@ -82,11 +82,11 @@ struct ServerConfig {
     // request gets 503 server_busy before its body is read.
     std::size_t max_body_memory = 256u << 20;
     std::size_t max_header_bytes = 16u << 10;
-    Millis header_timeout{10'000};  // first byte of a request -> full header (slowloris)
-    Millis body_timeout{60'000};    // header -> full body
-    Millis idle_timeout{75'000};    // keep-alive wait for the next request; also client write stall
-    Millis drain_timeout{30'000};   // graceful shutdown
-    std::string admin_key;          // secret: used by the admin API (later)
+    Millis header_timeout{10'000};             // first byte of a request -> full header (slowloris)
+    Millis body_timeout{60'000};               // header -> full body
+    Millis idle_timeout{75'000};               // keep-alive wait for the next request; also client write stall
+    Millis drain_timeout{30'000};              // graceful shutdown
+    std::string admin_key;                     // secret: used by the admin API (later)
     std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For is believed
 };
 
@@ -150,14 +150,14 @@ enum class QuotaPeriod { kNever, kDaily, kWeekly, kMonthly };
 struct ApiKeyConfig {
     std::string name;
     std::string user_id;
-    std::array<unsigned char, 32> hash{};  // SHA-256 of the key; the key itself is not kept
-    std::string key_hint;                  // "sk-...abcd" for logs (last 4 characters only)
-    bool active = true;                    // status: active | disabled
+    std::array<unsigned char, 32> hash{};          // SHA-256 of the key; the key itself is not kept
+    std::string key_hint;                          // "sk-...abcd" for logs (last 4 characters only)
+    bool active = true;                            // status: active | disabled
     std::vector<std::string> allowed_models{"*"};  // globs
     std::vector<std::string> allowed_ips;          // CIDRs; empty = any
     std::int64_t expires_at = 0;                   // unix seconds; 0 = never
     std::map<std::string, std::string> metadata;
-    KeyLimits limits;  // merged with rate_limit.key_defaults at load
+    KeyLimits limits;              // merged with rate_limit.key_defaults at load
     std::int64_t total_quota = 0;  // tokens per quota period; 0 = no quota
     QuotaPeriod quota_period = QuotaPeriod::kNever;
 };
@@ -174,11 +174,11 @@ struct UsageHookConfig {
     bool tls = false;
     std::string host, port, path, host_header;
     Millis timeout{1'000};
-    int retry = 2;               // extra attempts per batch before it goes to the spool
-    Millis backoff{1'000};       // pause after a failed delivery
-    int batch_size = 1;          // 1: one JSON object per POST; more: a JSON array
+    int retry = 2;          // extra attempts per batch before it goes to the spool
+    Millis backoff{1'000};  // pause after a failed delivery
+    int batch_size = 1;     // 1: one JSON object per POST; more: a JSON array
     std::vector<std::pair<std::string, std::string>> headers;
-    std::string secret;          // HMAC-SHA256 key for X-LLM-Proxy-Signature (secret: never logged)
+    std::string secret;  // HMAC-SHA256 key for X-LLM-Proxy-Signature (secret: never logged)
     std::string spool_dir = "llm-proxy-spool";
     bool include_request_body = false;
     std::size_t queue_size = 65536;  // per worker; beyond it events are counted as dropped
@@ -199,13 +199,13 @@ struct RedisConfig {
     // Derived from url.
     std::string host, port = "6379", password;
     int db = 0;
-    Millis timeout{100};          // a limit check that takes longer counts as Redis unreachable
+    Millis timeout{100};  // a limit check that takes longer counts as Redis unreachable
     Millis connect_timeout{500};
 };
 
 /// Local token counting (missing usage, cut streams, TPM estimates, /v1/tokenize).
 struct TokenizerConfig {
-    std::string data_dir;  // cl100k_base.json, o200k_base.json; empty: the build's default
+    std::string data_dir;                          // cl100k_base.json, o200k_base.json; empty: the build's default
     std::string default_encoding = "cl100k_base";  // for models tiktoken does not know
 };
 
@@ -214,8 +214,8 @@ struct RequestLogConfig {
     bool enabled = false;
     bool include_bodies = false;
     std::size_t max_body_bytes = 64u << 10;  // per body, after redaction
-    std::vector<std::string> redact_fields{"api_key", "apikey", "password", "secret", "token", "access_token",
-                                           "authorization", "client_secret"};
+    std::vector<std::string> redact_fields{"api_key", "apikey",       "password",      "secret",
+                                           "token",   "access_token", "authorization", "client_secret"};
     std::string output = "llm-proxy-requests.log";  // a file path, or "database" (database.url)
 };
 

@@ -12,15 +12,18 @@ namespace llmproxy::core::detail {
 namespace {
 
 void ParseKey(Reader& r, const YAML::Node& node, const std::string& path, ApiKeyConfig& k) {
-    if (!r.Keys(node, path, {"key", "key_hash", "name", "user_id", "status", "allowed_models", "allowed_ips",
-                             "expires_at", "metadata", "total_quota", "quota_reset_period", "rate_limit"})) {
+    if (!r.Keys(node, path,
+                {"key", "key_hash", "name", "user_id", "status", "allowed_models", "allowed_ips", "expires_at",
+                 "metadata", "total_quota", "quota_reset_period", "rate_limit"})) {
         return;
     }
     r.IntField(node, path, "total_quota", k.total_quota, 0, 1'000'000'000'000'000LL);
     std::string period = "never";
     r.StrField(node, path, "quota_reset_period", period);
-    if (auto p = ParseQuotaPeriod(period)) k.quota_period = *p;
-    else r.Error(node["quota_reset_period"], path + ".quota_reset_period", "must be daily, weekly, monthly or never");
+    if (auto p = ParseQuotaPeriod(period))
+        k.quota_period = *p;
+    else
+        r.Error(node["quota_reset_period"], path + ".quota_reset_period", "must be daily, weekly, monthly or never");
     if (auto rl = node["rate_limit"]) ParseKeyLimits(r, rl, path + ".rate_limit", k.limits);
     std::string key, key_hash;
     r.StrField(node, path, "key", key);
@@ -34,7 +37,8 @@ void ParseKey(Reader& r, const YAML::Node& node, const std::string& path, ApiKey
         k.hash = *h;
         k.key_hint = "sha256:" + HexOf(*h).substr(0, 8);
     } else {
-        r.Error(node["key_hash"], path + ".key_hash", "must be 64 hex characters (SHA-256), optionally prefixed sha256:");
+        r.Error(node["key_hash"], path + ".key_hash",
+                "must be 64 hex characters (SHA-256), optionally prefixed sha256:");
     }
     r.StrField(node, path, "name", k.name);
     if (k.name.empty()) r.Error(node, path + ".name", "is required (it names the key in logs and metrics)");
@@ -48,13 +52,16 @@ void ParseKey(Reader& r, const YAML::Node& node, const std::string& path, ApiKey
     r.StrList(node, path, "allowed_models", k.allowed_models);
     r.StrList(node, path, "allowed_ips", k.allowed_ips);
     for (const auto& ip : k.allowed_ips) {
-        if (!Cidr::Parse(ip)) r.Error(node["allowed_ips"], path + ".allowed_ips", "\"" + ip + "\" is not an IP or CIDR");
+        if (!Cidr::Parse(ip))
+            r.Error(node["allowed_ips"], path + ".allowed_ips", "\"" + ip + "\" is not an IP or CIDR");
     }
     std::string expires;
     r.StrField(node, path, "expires_at", expires);
     if (!expires.empty()) {
-        if (auto t = ParseUtcTime(expires)) k.expires_at = *t;
-        else r.Error(node["expires_at"], path + ".expires_at", "must be UTC like 2026-12-31T23:59:59Z");
+        if (auto t = ParseUtcTime(expires))
+            k.expires_at = *t;
+        else
+            r.Error(node["expires_at"], path + ".expires_at", "must be UTC like 2026-12-31T23:59:59Z");
     }
     r.StrMap(node, path, "metadata", k.metadata);
 }
@@ -72,7 +79,8 @@ void ParseKeyLimits(Reader& r, const YAML::Node& node, const std::string& path, 
 }
 
 void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c) {
-    if (!r.Keys(node, "rate_limit", {"storage", "global", "key_defaults", "on_redis_error", "redis_lease_window"})) return;
+    if (!r.Keys(node, "rate_limit", {"storage", "global", "key_defaults", "on_redis_error", "redis_lease_window"}))
+        return;
     r.StrField(node, "rate_limit", "storage", c.rate_limit.storage);
     if (c.rate_limit.storage != "memory" && c.rate_limit.storage != "redis") {
         r.Error(node["storage"], "rate_limit.storage", "must be memory or redis");
@@ -88,12 +96,15 @@ void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c) {
     c.rate_limit.fail_open = mode == "fail_open";
     if (auto w = node["redis_lease_window"]) {
         auto d = ParseDuration(r.Str(w, "rate_limit.redis_lease_window").value_or("x"));
-        if (!d || d->count() < 0) r.Error(w, "rate_limit.redis_lease_window", "must be a duration such as 5ms (0 = off)");
-        else c.rate_limit.redis_lease_window = *d;
+        if (!d || d->count() < 0)
+            r.Error(w, "rate_limit.redis_lease_window", "must be a duration such as 5ms (0 = off)");
+        else
+            c.rate_limit.redis_lease_window = *d;
     }
     if (auto g = node["global"]) {
         if (r.Keys(g, "rate_limit.global", {"requests_per_second", "burst", "max_concurrent"})) {
-            r.DoubleField(g, "rate_limit.global", "requests_per_second", c.rate_limit.global_requests_per_second, 0, 1e9);
+            r.DoubleField(g, "rate_limit.global", "requests_per_second", c.rate_limit.global_requests_per_second, 0,
+                          1e9);
             r.DoubleField(g, "rate_limit.global", "burst", c.rate_limit.global_burst, 0, 1e9);
             r.IntField(g, "rate_limit.global", "max_concurrent", c.rate_limit.global_max_concurrent, 0, 10'000'000);
         }
@@ -132,12 +143,15 @@ void ParseAuth(Reader& r, const YAML::Node& node, Config& c) {
 
 void CheckAuth(Reader& r, const YAML::Node& node, const Config& c) {
     if (c.auth.enabled && c.auth.keys.empty() && c.database.url.empty()) {
-        r.Error(node, "auth", "is enabled but has no keys and no database.url to read keys from: every request would be refused");
+        r.Error(node, "auth",
+                "is enabled but has no keys and no database.url to read keys from: every request would be refused");
     }
     bool quotas = false;
     for (const auto& k : c.auth.keys) quotas = quotas || k.total_quota > 0;
     if (quotas && c.database.url.empty() && c.rate_limit.storage != "redis") {
-        r.Warn("auth.keys: quotas are counted in memory only (set database.url or rate_limit.storage: redis to keep them across restarts)");
+        r.Warn(
+            "auth.keys: quotas are counted in memory only (set database.url or rate_limit.storage: redis to keep them "
+            "across restarts)");
     }
 }
 
@@ -179,7 +193,8 @@ void ParseRedis(Reader& r, const YAML::Node& node, Config& c) {
 
 void CheckTrustedProxies(Reader& r, const YAML::Node& server, const ServerConfig& s) {
     for (const auto& p : s.trusted_proxies) {
-        if (!Cidr::Parse(p)) r.Error(server["trusted_proxies"], "server.trusted_proxies", "\"" + p + "\" is not an IP or CIDR");
+        if (!Cidr::Parse(p))
+            r.Error(server["trusted_proxies"], "server.trusted_proxies", "\"" + p + "\" is not an IP or CIDR");
     }
 }
 

@@ -11,8 +11,9 @@ namespace detail {
 
 void ParseServer(Reader& r, const YAML::Node& node, ServerConfig& s) {
     const std::string p = "server";
-    if (!r.Keys(node, p, {"listen", "workers", "max_body_bytes", "max_body_memory", "max_header_bytes", "header_timeout",
-                          "body_timeout", "idle_timeout", "drain_timeout", "admin_key", "trusted_proxies"})) {
+    if (!r.Keys(node, p,
+                {"listen", "workers", "max_body_bytes", "max_body_memory", "max_header_bytes", "header_timeout",
+                 "body_timeout", "idle_timeout", "drain_timeout", "admin_key", "trusted_proxies"})) {
         return;
     }
     r.StrField(node, p, "listen", s.listen);
@@ -80,9 +81,10 @@ void ParseBaseUrl(Reader& r, const YAML::Node& node, const std::string& path, Pr
 }
 
 void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, ProviderConfig& p) {
-    if (!r.Keys(node, path, {"name", "type", "base_url", "api_key", "weight", "models", "model_map",
-                             "headers", "timeouts", "max_connections", "pool_timeout", "keepalive_idle", "tls_verify",
-                             "ca_file", "health_check", "circuit_breaker", "stream_usage"})) {
+    if (!r.Keys(node, path,
+                {"name", "type", "base_url", "api_key", "weight", "models", "model_map", "headers", "timeouts",
+                 "max_connections", "pool_timeout", "keepalive_idle", "tls_verify", "ca_file", "health_check",
+                 "circuit_breaker", "stream_usage"})) {
         return;
     }
     r.StrField(node, path, "name", p.name);
@@ -94,8 +96,10 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
         r.Error(node["type"], path + ".type", "must be openai (got \"" + p.type + "\")");
     }
     r.StrField(node, path, "base_url", p.base_url);
-    if (p.base_url.empty()) r.Error(node, path + ".base_url", "is required");
-    else ParseBaseUrl(r, node["base_url"], path + ".base_url", p);
+    if (p.base_url.empty())
+        r.Error(node, path + ".base_url", "is required");
+    else
+        ParseBaseUrl(r, node["base_url"], path + ".base_url", p);
     r.StrField(node, path, "api_key", p.api_key);
     r.IntField(node, path, "weight", p.weight, 0, 1'000'000);
     r.StrList(node, path, "models", p.models);
@@ -148,8 +152,10 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
         r.Error(root, "(root)", "config is empty; it needs at least one provider");
         return;
     }
-    if (!r.Keys(root, "", {"server", "providers", "routing", "logging", "health_check", "auth", "rate_limit", "usage_hook",
-                         "database", "redis", "tokenizer"})) return;
+    if (!r.Keys(root, "",
+                {"server", "providers", "routing", "logging", "health_check", "auth", "rate_limit", "usage_hook",
+                 "database", "redis", "tokenizer"}))
+        return;
     if (auto s = root["server"]) ParseServer(r, s, c.server);
     // The top-level health_check is the default for every provider (and turns checks on).
     HealthCheckConfig default_check;

@@ -69,8 +69,8 @@ public:
     }
 
     template <class Int>
-    void IntField(const YAML::Node& map, const std::string& path, const char* key, Int& out,
-                  long long min, long long max) {
+    void IntField(const YAML::Node& map, const std::string& path, const char* key, Int& out, long long min,
+                  long long max) {
         auto node = map[key];
         if (!node) return;
         auto s = Str(node, Join(path, key));
@@ -81,8 +81,7 @@ public:
             if (used != s->size()) throw std::invalid_argument("trailing");
             if (v < min || v > max) {
                 Error(node, Join(path, key),
-                      "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                          " (got " + *s + ")");
+                      "must be between " + std::to_string(min) + " and " + std::to_string(max) + " (got " + *s + ")");
                 return;
             }
             out = static_cast<Int>(v);
@@ -102,9 +101,12 @@ public:
         if (!node) return;
         auto s = Str(node, Join(path, key));
         if (!s) return;
-        if (*s == "true" || *s == "yes" || *s == "on") out = true;
-        else if (*s == "false" || *s == "no" || *s == "off") out = false;
-        else Error(node, Join(path, key), "must be true or false (got \"" + *s + "\")");
+        if (*s == "true" || *s == "yes" || *s == "on")
+            out = true;
+        else if (*s == "false" || *s == "no" || *s == "off")
+            out = false;
+        else
+            Error(node, Join(path, key), "must be true or false (got \"" + *s + "\")");
     }
 
     void DurationField(const YAML::Node& map, const std::string& path, const char* key, Millis& out) {

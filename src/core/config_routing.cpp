@@ -7,14 +7,15 @@
 namespace llmproxy::core::detail {
 namespace {
 
-const std::set<std::string> kStrategies{"round_robin", "weighted_round_robin", "weighted_random",
-                                        "least_connections", "latency_based"};
+const std::set<std::string> kStrategies{"round_robin", "weighted_round_robin", "weighted_random", "least_connections",
+                                        "latency_based"};
 
 void CheckStrategy(Reader& r, const YAML::Node& node, const std::string& path, const std::string& value) {
     if (kStrategies.count(value)) return;
     r.Error(node, path,
             "must be one of round_robin, weighted_round_robin, weighted_random, least_connections, latency_based "
-            "(got \"" + value + "\")");
+            "(got \"" +
+                value + "\")");
 }
 
 bool HasProvider(const Config& c, const std::string& name) {
@@ -37,8 +38,10 @@ void ParseRetry(Reader& r, const YAML::Node& node, RetryConfig& retry) {
         retry.on_connect_error = retry.on_timeout = false;
         retry.on_status.clear();
         for (const auto& what : on) {
-            if (what == "connect_error") retry.on_connect_error = true;
-            else if (what == "timeout") retry.on_timeout = true;
+            if (what == "connect_error")
+                retry.on_connect_error = true;
+            else if (what == "timeout")
+                retry.on_timeout = true;
             else if (what == "429" || what == "500" || what == "502" || what == "503" || what == "504")
                 retry.on_status.push_back(std::stoi(what));
             else
@@ -66,9 +69,11 @@ void ParseFallbacks(Reader& r, const YAML::Node& node, Config& c) {
         ProviderFallback f;
         r.StrField(node[i], path, "primary", f.primary);
         r.StrList(node[i], path, "fallback", f.fallback);
-        if (!HasProvider(c, f.primary)) r.Error(node[i]["primary"], path + ".primary", "no provider named \"" + f.primary + "\"");
+        if (!HasProvider(c, f.primary))
+            r.Error(node[i]["primary"], path + ".primary", "no provider named \"" + f.primary + "\"");
         for (const auto& name : f.fallback) {
-            if (!HasProvider(c, name)) r.Error(node[i]["fallback"], path + ".fallback", "no provider named \"" + name + "\"");
+            if (!HasProvider(c, name))
+                r.Error(node[i]["fallback"], path + ".fallback", "no provider named \"" + name + "\"");
         }
         c.routing.fallback.push_back(std::move(f));
     }
@@ -88,7 +93,9 @@ void ParseModels(Reader& r, const YAML::Node& node, Config& c) {
         if (!m.strategy.empty()) CheckStrategy(r, kv.second["strategy"], path + ".strategy", m.strategy);
         r.StrList(kv.second, path, "fallback_models", m.fallback_models);
         for (const auto& fb : m.fallback_models) {
-            if (!Served(c, fb)) r.Error(kv.second["fallback_models"], path + ".fallback_models", "model \"" + fb + "\" is served by no provider");
+            if (!Served(c, fb))
+                r.Error(kv.second["fallback_models"], path + ".fallback_models",
+                        "model \"" + fb + "\" is served by no provider");
         }
         c.routing.models[name] = std::move(m);
     }
@@ -97,8 +104,8 @@ void ParseModels(Reader& r, const YAML::Node& node, Config& c) {
 }  // namespace
 
 void ParseRouting(Reader& r, const YAML::Node& routing, Config& c) {
-    if (!r.Keys(routing, "routing", {"strategy", "strip_prefix", "default_model", "retry", "fallback", "models",
-                                     "max_request_timeout"})) {
+    if (!r.Keys(routing, "routing",
+                {"strategy", "strip_prefix", "default_model", "retry", "fallback", "models", "max_request_timeout"})) {
         return;
     }
     r.StrField(routing, "routing", "strategy", c.routing.strategy);

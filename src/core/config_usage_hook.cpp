@@ -8,8 +8,9 @@ namespace llmproxy::core::detail {
 void ParseUsageHook(Reader& r, const YAML::Node& node, Config& c) {
     const std::string p = "usage_hook";
     auto& h = c.usage_hook;
-    if (!r.Keys(node, p, {"enabled", "url", "timeout", "retry", "backoff", "batch_size", "headers", "secret",
-                          "spool_dir", "include_request_body", "queue_size"})) {
+    if (!r.Keys(node, p,
+                {"enabled", "url", "timeout", "retry", "backoff", "batch_size", "headers", "secret", "spool_dir",
+                 "include_request_body", "queue_size"})) {
         return;
     }
     h.enabled = true;
@@ -27,7 +28,8 @@ void ParseUsageHook(Reader& r, const YAML::Node& node, Config& c) {
     if (!h.enabled) return;
     auto url = boost::urls::parse_uri(h.url);
     if (h.url.empty() || !url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
-        r.Error(node["url"] ? node["url"] : node, p + ".url", "must be an http:// or https:// URL (got \"" + h.url + "\")");
+        r.Error(node["url"] ? node["url"] : node, p + ".url",
+                "must be an http:// or https:// URL (got \"" + h.url + "\")");
         return;
     }
     h.tls = url->scheme() == "https";

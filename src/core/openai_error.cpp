@@ -12,11 +12,15 @@ std::string ErrorBody(const LocalReply& reply, std::string_view request_id) {
     out += R"(,"type":)";
     AppendJsonString(out, reply.type);
     out += R"(,"param":)";
-    if (reply.param.empty()) out += "null";
-    else AppendJsonString(out, reply.param);
+    if (reply.param.empty())
+        out += "null";
+    else
+        AppendJsonString(out, reply.param);
     out += R"(,"code":)";
-    if (reply.code.empty()) out += "null";
-    else AppendJsonString(out, reply.code);
+    if (reply.code.empty())
+        out += "null";
+    else
+        AppendJsonString(out, reply.code);
     out += R"(,"request_id":)";
     AppendJsonString(out, request_id);
     out += "}}";

@@ -29,10 +29,14 @@ std::optional<QuotaPeriod> ParseQuotaPeriod(std::string_view text) {
 
 const char* QuotaPeriodName(QuotaPeriod p) {
     switch (p) {
-        case QuotaPeriod::kDaily: return "daily";
-        case QuotaPeriod::kWeekly: return "weekly";
-        case QuotaPeriod::kMonthly: return "monthly";
-        case QuotaPeriod::kNever: break;
+        case QuotaPeriod::kDaily:
+            return "daily";
+        case QuotaPeriod::kWeekly:
+            return "weekly";
+        case QuotaPeriod::kMonthly:
+            return "monthly";
+        case QuotaPeriod::kNever:
+            break;
     }
     return "never";
 }
@@ -40,7 +44,8 @@ const char* QuotaPeriodName(QuotaPeriod p) {
 std::int64_t PeriodStart(QuotaPeriod p, std::int64_t now_s) {
     const sys_days day = DayOf(now_s);
     switch (p) {
-        case QuotaPeriod::kDaily: return ToUnix(day);
+        case QuotaPeriod::kDaily:
+            return ToUnix(day);
         case QuotaPeriod::kWeekly: {
             const weekday wd{day};
             return ToUnix(day - (wd - Monday));  // weekday difference is always 0..6 days
@@ -49,7 +54,8 @@ std::int64_t PeriodStart(QuotaPeriod p, std::int64_t now_s) {
             const year_month_day ymd{day};
             return ToUnix(sys_days{ymd.year() / ymd.month() / 1});
         }
-        case QuotaPeriod::kNever: break;
+        case QuotaPeriod::kNever:
+            break;
     }
     return 0;
 }
@@ -57,13 +63,16 @@ std::int64_t PeriodStart(QuotaPeriod p, std::int64_t now_s) {
 std::int64_t PeriodEnd(QuotaPeriod p, std::int64_t now_s) {
     const sys_days start = DayOf(PeriodStart(p, now_s));
     switch (p) {
-        case QuotaPeriod::kDaily: return ToUnix(start + days{1});
-        case QuotaPeriod::kWeekly: return ToUnix(start + days{7});
+        case QuotaPeriod::kDaily:
+            return ToUnix(start + days{1});
+        case QuotaPeriod::kWeekly:
+            return ToUnix(start + days{7});
         case QuotaPeriod::kMonthly: {
             const year_month_day ymd{start};
             return ToUnix(sys_days{(ymd.year() / ymd.month() + months{1}) / 1});
         }
-        case QuotaPeriod::kNever: break;
+        case QuotaPeriod::kNever:
+            break;
     }
     return std::numeric_limits<std::int64_t>::max();
 }

@@ -14,7 +14,6 @@ bool SafeToEcho(std::string_view v) {
     return true;
 }
 
-
 // Per-thread random base + counter (splitmix64): no shared state between workers, unique
 // across runs, cheap.
 std::uint64_t NextRandom() {
@@ -52,8 +51,8 @@ std::string MakeRequestId(std::string_view client_value) {
 std::string MakeTraceparent(std::string_view v) {
     // version "00", 32-hex trace id (not all zero), 16-hex parent id (not all zero), flags.
     if (v.size() == 55 && v.substr(0, 3) == "00-" && v[35] == '-' && v[52] == '-' && IsLowerHex(v.substr(3, 32)) &&
-        IsLowerHex(v.substr(36, 16)) && IsLowerHex(v.substr(53, 2)) &&
-        v.substr(3, 32) != std::string(32, '0') && v.substr(36, 16) != std::string(16, '0')) {
+        IsLowerHex(v.substr(36, 16)) && IsLowerHex(v.substr(53, 2)) && v.substr(3, 32) != std::string(32, '0') &&
+        v.substr(36, 16) != std::string(16, '0')) {
         return std::string(v);
     }
     std::string out = "00-";

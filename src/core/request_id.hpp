@@ -13,6 +13,8 @@ std::string MakeRequestId(std::string_view client_value);
 std::string MakeTraceparent(std::string_view client_value);
 
 /// The trace id part of a traceparent made by MakeTraceparent.
-inline std::string_view TraceId(std::string_view traceparent) { return traceparent.substr(3, 32); }
+inline std::string_view TraceId(std::string_view traceparent) {
+    return traceparent.substr(3, 32);
+}
 
 }  // namespace llmproxy::core

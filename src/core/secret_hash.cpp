@@ -40,7 +40,9 @@ std::string HexOf(const KeyHash& hash) {
     return out;
 }
 
-bool ConstantTimeEqual(const KeyHash& a, const KeyHash& b) { return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }
+bool ConstantTimeEqual(const KeyHash& a, const KeyHash& b) {
+    return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
 
 std::string MaskKey(std::string_view key) {
     if (key.size() < 12) return "***";

@@ -28,11 +28,16 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     auto value = LeadingNumber(text, unit);
     if (!value) return std::nullopt;
     double ms;
-    if (unit.empty() || unit == "s") ms = *value * 1000;
-    else if (unit == "ms") ms = *value;
-    else if (unit == "m") ms = *value * 60'000;
-    else if (unit == "h") ms = *value * 3'600'000;
-    else return std::nullopt;
+    if (unit.empty() || unit == "s")
+        ms = *value * 1000;
+    else if (unit == "ms")
+        ms = *value;
+    else if (unit == "m")
+        ms = *value * 60'000;
+    else if (unit == "h")
+        ms = *value * 3'600'000;
+    else
+        return std::nullopt;
     if (!(ms < 1e15)) return std::nullopt;  // ~30,000 years: also rejects inf/NaN before the cast
     return std::chrono::milliseconds(static_cast<long long>(std::llround(ms)));
 }
@@ -42,14 +47,22 @@ std::optional<std::uint64_t> ParseSize(std::string_view text) {
     auto value = LeadingNumber(text, unit);
     if (!value) return std::nullopt;
     double mult;
-    if (unit.empty() || unit == "B") mult = 1;
-    else if (unit == "KiB") mult = 1024.0;
-    else if (unit == "MiB") mult = 1024.0 * 1024;
-    else if (unit == "GiB") mult = 1024.0 * 1024 * 1024;
-    else if (unit == "KB") mult = 1e3;
-    else if (unit == "MB") mult = 1e6;
-    else if (unit == "GB") mult = 1e9;
-    else return std::nullopt;
+    if (unit.empty() || unit == "B")
+        mult = 1;
+    else if (unit == "KiB")
+        mult = 1024.0;
+    else if (unit == "MiB")
+        mult = 1024.0 * 1024;
+    else if (unit == "GiB")
+        mult = 1024.0 * 1024 * 1024;
+    else if (unit == "KB")
+        mult = 1e3;
+    else if (unit == "MB")
+        mult = 1e6;
+    else if (unit == "GB")
+        mult = 1e9;
+    else
+        return std::nullopt;
     const double bytes = *value * mult;
     if (!(bytes < 1e18)) return std::nullopt;  // out of range for uint64 (found by fuzz_config)
     return static_cast<std::uint64_t>(bytes);

@@ -62,24 +62,34 @@ std::optional<core::LocalReply> ReadErrorReply(const error_code& ec, const core:
         return std::nullopt;
     }
     if (ec == BodyBudgetExhausted()) {
-        return core::LocalReply{503, "server_error", "server_busy",
-                                "The gateway is holding too many request bodies right now; retry shortly", {}, {}};
+        return core::LocalReply{503,
+                                "server_error",
+                                "server_busy",
+                                "The gateway is holding too many request bodies right now; retry shortly",
+                                {},
+                                {}};
     }
     if (ec == http::error::body_limit) {
-        return core::LocalReply{413, "invalid_request_error", "request_too_large",
-                                "Request body is larger than the limit of " + std::to_string(server.max_body_bytes) +
-                                    " bytes",
-                                {}, {}};
+        return core::LocalReply{
+            413,
+            "invalid_request_error",
+            "request_too_large",
+            "Request body is larger than the limit of " + std::to_string(server.max_body_bytes) + " bytes",
+            {},
+            {}};
     }
     if (ec == http::error::header_limit) {
-        return core::LocalReply{431, "invalid_request_error", "headers_too_large",
-                                "Request headers are larger than the limit of " +
-                                    std::to_string(server.max_header_bytes) + " bytes",
-                                {}, {}};
+        return core::LocalReply{
+            431,
+            "invalid_request_error",
+            "headers_too_large",
+            "Request headers are larger than the limit of " + std::to_string(server.max_header_bytes) + " bytes",
+            {},
+            {}};
     }
     if (ec == beast::error::timeout) {
-        return core::LocalReply{408, "invalid_request_error", "request_timeout",
-                                "The request was not received in time", {}, {}};
+        return core::LocalReply{
+            408, "invalid_request_error", "request_timeout", "The request was not received in time", {}, {}};
     }
     return core::BadRequest("Malformed HTTP request: " + ec.message(), "bad_request");
 }

@@ -28,8 +28,8 @@ private:
     // Scans `data` and returns the offset just past the last event boundary (0 if none).
     std::size_t Scan(std::string_view data);
 
-    std::string pending_;   // unfinished event bytes from previous calls
-    std::string held_;      // storage for the returned view when it spans old + new bytes
+    std::string pending_;  // unfinished event bytes from previous calls
+    std::string held_;     // storage for the returned view when it spans old + new bytes
     bool pending_view_ = false;
     std::size_t line_len_ = 0;  // bytes in the current line so far
     bool cr_pending_ = false;   // last byte seen was '\r' (maybe the first half of "\r\n")

@@ -25,8 +25,8 @@ TcpStream& UpstreamConnection::Tcp() {
     return beast::get_lowest_layer(std::get<Tls>(stream_));
 }
 
-Task<error_code> UpstreamConnection::Connect(const std::vector<tcp::endpoint>& endpoints,
-                                             const core::ProviderConfig& p, core::Millis timeout) {
+Task<error_code> UpstreamConnection::Connect(const std::vector<tcp::endpoint>& endpoints, const core::ProviderConfig& p,
+                                             core::Millis timeout) {
     auto& tcp_stream = Tcp();
     tcp_stream.expires_after(timeout);
     auto [ec, ep] = co_await tcp_stream.async_connect(endpoints, kNoThrow);
@@ -47,22 +47,21 @@ Task<error_code> UpstreamConnection::Connect(const std::vector<tcp::endpoint>& e
 
 Task<error_code> UpstreamConnection::Write(std::array<asio::const_buffer, 2> buffers, core::Millis timeout) {
     Tcp().expires_after(timeout);
-    auto [ec, n] = co_await std::visit(
-        [&](auto& s) { return asio::async_write(s, buffers, kNoThrow); }, stream_);
+    auto [ec, n] = co_await std::visit([&](auto& s) { return asio::async_write(s, buffers, kNoThrow); }, stream_);
     co_return ec;
 }
 
 Task<error_code> UpstreamConnection::ReadHeader(ResponseParser& parser, core::Millis timeout) {
     Tcp().expires_after(timeout);
-    auto [ec, n] = co_await std::visit(
-        [&](auto& s) { return http::async_read_header(s, buffer_, parser, kNoThrow); }, stream_);
+    auto [ec, n] =
+        co_await std::visit([&](auto& s) { return http::async_read_header(s, buffer_, parser, kNoThrow); }, stream_);
     co_return ec;
 }
 
 Task<error_code> UpstreamConnection::ReadSome(ResponseParser& parser, core::Millis timeout) {
     Tcp().expires_after(timeout);
-    auto [ec, n] = co_await std::visit(
-        [&](auto& s) { return http::async_read_some(s, buffer_, parser, kNoThrow); }, stream_);
+    auto [ec, n] =
+        co_await std::visit([&](auto& s) { return http::async_read_some(s, buffer_, parser, kNoThrow); }, stream_);
     if (ec == http::error::need_buffer) ec = {};
     co_return ec;
 }
@@ -96,7 +95,7 @@ Task<bool> UpstreamConnection::StopIdleWatch() {
             co_await idle_done_.async_wait(kNoThrow);
         }
     }
-    co_return idle_clean_ && is_open();
+    co_return idle_clean_&& is_open();
 }
 
 void UpstreamConnection::Close() {

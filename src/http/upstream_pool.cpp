@@ -31,8 +31,9 @@ int DefaultMaxConnections() {
     return static_cast<int>(std::max<std::int64_t>(64, usable / 2));
 }
 
-UpstreamPool::UpstreamPool(Executor ex, std::shared_ptr<const core::Config> config, const core::ProviderConfig& provider,
-                           std::shared_ptr<asio::ssl::context> tls, int max_open, PoolGauges* gauges)
+UpstreamPool::UpstreamPool(Executor ex, std::shared_ptr<const core::Config> config,
+                           const core::ProviderConfig& provider, std::shared_ptr<asio::ssl::context> tls, int max_open,
+                           PoolGauges* gauges)
     : ex_(std::move(ex)),
       config_(std::move(config)),
       provider_(provider),

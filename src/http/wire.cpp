@@ -7,9 +7,9 @@ namespace llmproxy::wire {
 
 bool IsHopByHop(std::string_view name, std::string_view connection) {
     using beast::iequals;
-    static constexpr std::string_view kFixed[] = {"connection", "keep-alive", "proxy-connection",
-                                                  "proxy-authenticate", "proxy-authorization", "te",
-                                                  "trailer", "transfer-encoding", "upgrade"};
+    static constexpr std::string_view kFixed[] = {
+        "connection", "keep-alive",        "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
+        "trailer",    "transfer-encoding", "upgrade"};
     for (auto h : kFixed) {
         if (iequals(name, h)) return true;
     }

@@ -38,9 +38,9 @@ std::string AccessLog::Format(const AccessRecord& r) {
     std::string out;
     out.reserve(1024);
     out += "{\"ts\":\"";
-    core::AppendUtcTimestamp(out, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
+    core::AppendUtcTimestamp(
+        out, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                 .count());
     out += '"';
     AppendJsonField(out, "request_id", r.request_id);
     AppendJsonField(out, "method", r.method);

@@ -113,7 +113,8 @@ void MetricsShard::CollectTokens(std::vector<TokenView>& out) const {
 void MetricsShard::Collect(std::vector<SeriesView>& out) const {
     std::lock_guard lock(mu_);
     for (const auto& [key, s] : series_) {
-        out.push_back({s->method, s->endpoint, s->model, s->provider, s->status, s->count.Get(), &s->duration, &s->ttft});
+        out.push_back(
+            {s->method, s->endpoint, s->model, s->provider, s->status, s->count.Get(), &s->duration, &s->ttft});
     }
 }
 

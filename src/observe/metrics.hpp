@@ -19,7 +19,7 @@ namespace llmproxy::observe {
 
 /// Upper bounds (seconds) shared by every latency histogram.
 inline constexpr std::array<double, 15> kLatencyBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                                        2.5,   5,    10,    30,   60,  120, 300};
+                                                        2.5,   5,    10,    30,   60,  120,  300};
 
 /// Single-writer counter readable from other threads.
 struct Counter {
@@ -49,7 +49,6 @@ struct RequestLabels {
 class MetricsShard {
 public:
     explicit MetricsShard(std::size_t providers);
-
 
     void RecordRequest(const RequestLabels& labels, double duration_s, double ttft_s /* <0: none */);
     void ObserveProviderLatency(std::size_t provider, double seconds) { provider_latency_[provider].Observe(seconds); }
@@ -106,7 +105,7 @@ private:
     };
     std::unordered_map<std::string, std::unique_ptr<Tokens>> tokens_;
     std::unordered_map<std::string, bool> models_seen_;  // owner thread only
-    std::string key_;                                     // owner thread scratch: no allocation per lookup
+    std::string key_;                                    // owner thread scratch: no allocation per lookup
     Counter active_, finished_;
     std::array<Counter, kLimitReasons> rate_limited_;
     std::array<Counter, 2> limit_store_errors_;

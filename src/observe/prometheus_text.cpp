@@ -3,11 +3,8 @@
 #include <cstdio>
 #include <map>
 
-
-
 namespace llmproxy::observe {
 namespace {
-
 
 struct HistogramSum {
     std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};
@@ -50,7 +47,8 @@ void RenderHistogram(std::string& out, const char* name, const std::string& labe
     for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
         cumulative += h.buckets[i];
         out += name;
-        out += "_bucket{" + labels + sep + "le=\"" + Number(kLatencyBuckets[i]) + "\"} " + std::to_string(cumulative) + "\n";
+        out += "_bucket{" + labels + sep + "le=\"" + Number(kLatencyBuckets[i]) + "\"} " + std::to_string(cumulative) +
+               "\n";
     }
     // Shards are read while workers write: keep +Inf >= every finite bucket.
     const std::uint64_t count = std::max(cumulative, h.count);
@@ -68,10 +66,14 @@ std::string EscapeLabel(std::string_view v) {
     std::string out;
     out.reserve(v.size());
     for (char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -101,7 +103,8 @@ std::string RenderPrometheus(const ScrapeInput& in) {
     out += "llm_proxy_build_info{version=\"" + EscapeLabel(in.version) + "\"} 1\n";
 
     Header(out, "llm_proxy_requests_total", "counter", "Requests answered, by endpoint, model, provider and status.");
-    for (const auto& [k, s] : series) out += "llm_proxy_requests_total{" + s.labels + "} " + std::to_string(s.count) + "\n";
+    for (const auto& [k, s] : series)
+        out += "llm_proxy_requests_total{" + s.labels + "} " + std::to_string(s.count) + "\n";
 
     Header(out, "llm_proxy_request_duration_seconds", "histogram", "Time from request to the end of the response.");
     for (const auto& [k, s] : series) RenderHistogram(out, "llm_proxy_request_duration_seconds", s.labels, s.duration);
@@ -123,7 +126,8 @@ std::string RenderPrometheus(const ScrapeInput& in) {
             sum.second += t.completion;
         }
     }
-    Header(out, "llm_proxy_tokens_total", "counter", "Tokens metered from upstream usage, by model, provider and type.");
+    Header(out, "llm_proxy_tokens_total", "counter",
+           "Tokens metered from upstream usage, by model, provider and type.");
     for (const auto& [labels, sum] : tokens) {
         out += "llm_proxy_tokens_total{" + labels + ",token_type=\"prompt\"} " + std::to_string(sum.first) + "\n";
         out += "llm_proxy_tokens_total{" + labels + ",token_type=\"completion\"} " + std::to_string(sum.second) + "\n";
@@ -183,7 +187,8 @@ std::string RenderPrometheus(const ScrapeInput& in) {
         Header(out, "llm_proxy_upstream_connections", "gauge", "Open connections to the provider (idle or in use).");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             std::int64_t n = 0;
-            for (const auto* shard : in.shards) n += shard->pool_gauges(providers[i].slot).open.load(std::memory_order_relaxed);
+            for (const auto* shard : in.shards)
+                n += shard->pool_gauges(providers[i].slot).open.load(std::memory_order_relaxed);
             out += "llm_proxy_upstream_connections{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
                    std::to_string(n) + "\n";
         }
@@ -191,7 +196,8 @@ std::string RenderPrometheus(const ScrapeInput& in) {
                "Requests waiting for a connection to the provider (its max_connections reached).");
         for (std::size_t i = 0; i < providers.size(); ++i) {
             std::int64_t n = 0;
-            for (const auto* shard : in.shards) n += shard->pool_gauges(providers[i].slot).waiting.load(std::memory_order_relaxed);
+            for (const auto* shard : in.shards)
+                n += shard->pool_gauges(providers[i].slot).waiting.load(std::memory_order_relaxed);
             out += "llm_proxy_upstream_pool_waiting{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
                    std::to_string(n) + "\n";
         }

@@ -19,7 +19,7 @@ struct ProviderScrape {
     std::string_view name;
     bool available = true;  // takes traffic (healthy, not ejected, not cooling down)
     int in_flight = 0;
-    std::size_t slot = 0;   // its slot in the shards' per-provider metrics
+    std::size_t slot = 0;  // its slot in the shards' per-provider metrics
 };
 
 struct ScrapeInput {

@@ -14,7 +14,8 @@ namespace {
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
     }
     return true;
 }
@@ -22,8 +23,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 // End of the JSON string starting at `open` (the quote), or npos when it is cut off.
 std::size_t StringEnd(std::string_view s, std::size_t open) {
     for (std::size_t i = open + 1; i < s.size(); ++i) {
-        if (s[i] == '\\') ++i;
-        else if (s[i] == '"') return i;
+        if (s[i] == '\\')
+            ++i;
+        else if (s[i] == '"')
+            return i;
     }
     return std::string_view::npos;
 }

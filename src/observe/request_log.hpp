@@ -2,7 +2,8 @@
 // The optional request log: one record per request with its metadata and, when include_bodies
 // is on, the request and response bodies (capped, with configured JSON fields and anything
 // that looks like an API key redacted) — to a JSON-lines file or the store's request_log
-// table (store/request_log_table.hpp). Workers only queue the raw bytes; redaction and writing happen on the writer thread.
+// table (store/request_log_table.hpp). Workers only queue the raw bytes; redaction and writing happen on the writer
+// thread.
 #include <cstdint>
 #include <memory>
 #include <string>

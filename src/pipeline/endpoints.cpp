@@ -18,18 +18,22 @@ constexpr EndpointSpec kTable[] = {
     {"/metrics", false, Endpoint::kMetrics, "GET, HEAD", kGet | kHead, false, Handler::kMetrics, "/metrics"},
     {"/v1/models/", true, Endpoint::kModel, "GET, HEAD", kGet | kHead, true, Handler::kModel, "/v1/models"},
     // Other OpenAI paths (files, batches, /v1/responses/{id}, ...) pass through.
-    {"/v1/", true, Endpoint::kOtherV1, "GET, POST, DELETE", kGet | kPost | kDelete, true, Handler::kProxy,
-     "/v1/other"},
+    {"/v1/", true, Endpoint::kOtherV1, "GET, POST, DELETE", kGet | kPost | kDelete, true, Handler::kProxy, "/v1/other"},
 };
 constexpr EndpointSpec kUnknownRow{"", true, Endpoint::kUnknown, "", 0, false, Handler::kProxy, "unknown"};
 
 std::uint8_t MethodBit(http::verb m) {
     switch (m) {
-        case http::verb::get: return kGet;
-        case http::verb::head: return kHead;
-        case http::verb::post: return kPost;
-        case http::verb::delete_: return kDelete;
-        default: return 0;
+        case http::verb::get:
+            return kGet;
+        case http::verb::head:
+            return kHead;
+        case http::verb::post:
+            return kPost;
+        case http::verb::delete_:
+            return kDelete;
+        default:
+            return 0;
     }
 }
 
@@ -42,7 +46,9 @@ const EndpointSpec& LookupEndpoint(std::string_view path) {
     return kUnknownRow;
 }
 
-bool Accepts(const EndpointSpec& spec, http::verb method) { return (spec.accepts & MethodBit(method)) != 0; }
+bool Accepts(const EndpointSpec& spec, http::verb method) {
+    return (spec.accepts & MethodBit(method)) != 0;
+}
 
 std::string_view ModelIdOf(const EndpointSpec& spec, std::string_view path) {
     return spec.endpoint == Endpoint::kModel ? path.substr(spec.path.size()) : std::string_view();

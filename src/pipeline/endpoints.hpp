@@ -9,8 +9,18 @@
 namespace llmproxy::pipeline {
 
 enum class Endpoint {
-    kChat, kCompletions, kEmbeddings, kResponses, kModels, kModel, kTokenize, kOtherV1, kHealth, kHealthDetailed,
-    kMetrics, kUnknown
+    kChat,
+    kCompletions,
+    kEmbeddings,
+    kResponses,
+    kModels,
+    kModel,
+    kTokenize,
+    kOtherV1,
+    kHealth,
+    kHealthDetailed,
+    kMetrics,
+    kUnknown
 };
 
 /// Who answers a request once it passed the checks its row asks for.
@@ -26,13 +36,13 @@ enum class Handler {
 
 struct EndpointSpec {
     std::string_view path;
-    bool prefix;                // path is a prefix ("/v1/models/" + id)
+    bool prefix;  // path is a prefix ("/v1/models/" + id)
     Endpoint endpoint;
-    std::string_view methods;   // the Allow header: exactly what `accepts` lets through
-    std::uint8_t accepts;       // bit set of Method
-    bool needs_key;             // auth applies (health and metrics stay open for probes and Prometheus)
+    std::string_view methods;  // the Allow header: exactly what `accepts` lets through
+    std::uint8_t accepts;      // bit set of Method
+    bool needs_key;            // auth applies (health and metrics stay open for probes and Prometheus)
     Handler handler;
-    std::string_view label;     // the metrics' endpoint label
+    std::string_view label;  // the metrics' endpoint label
 };
 
 enum Method : std::uint8_t { kGet = 1, kHead = 2, kPost = 4, kDelete = 8 };

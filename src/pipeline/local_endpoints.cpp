@@ -93,8 +93,11 @@ void Tokenize(RequestContext& ctx, Runtime& rt) {
     const usage::Tokenizer* t = tokenizers ? tokenizers->ByName(encoding) : nullptr;
     if (!t) {
         ctx.Refuse(core::LocalReply{encoding == "cl100k_base" || encoding == "o200k_base" ? 503u : 400u,
-                                    "invalid_request_error", "tokenizer_unavailable",
-                                    "The tokenizer '" + encoding + "' is not available.", "encoding", {}});
+                                    "invalid_request_error",
+                                    "tokenizer_unavailable",
+                                    "The tokenizer '" + encoding + "' is not available.",
+                                    "encoding",
+                                    {}});
         return;
     }
     std::string out = R"({"object":"tokenize","model":)";
@@ -121,7 +124,9 @@ void Tokenize(RequestContext& ctx, Runtime& rt) {
 
 Task<void> AnswerLocally(RequestContext& ctx, Runtime& rt) {
     switch (ctx.endpoint->handler) {
-        case Handler::kHealth: ctx.Answer(200, R"({"status":"ok"})"); break;
+        case Handler::kHealth:
+            ctx.Answer(200, R"({"status":"ok"})");
+            break;
         case Handler::kHealthDetailed: {
             auto& req = ctx.request();
             const std::string_view target(req.target().data(), req.target().size());
@@ -129,17 +134,27 @@ Task<void> AnswerLocally(RequestContext& ctx, Runtime& rt) {
                 // The snapshot is held by shared_ptr: probes that overrun the budget may outlive us.
                 std::shared_ptr<const Snapshot> pinned = ctx.snapshot;
                 std::vector<proxy::ProbeResult> probes = co_await ProbeAllProviders(pinned);
-                ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs(), &probes));
+                ctx.Answer(200,
+                           proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs(), &probes));
             } else {
                 ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs()));
             }
             break;
         }
-        case Handler::kMetrics: Metrics(ctx, rt); break;
-        case Handler::kModels: ctx.Answer(200, ModelList(ctx.snap().routes, ctx.key ? &ctx.key->config : nullptr)); break;
-        case Handler::kModel: Model(ctx); break;
-        case Handler::kTokenize: Tokenize(ctx, rt); break;
-        case Handler::kProxy: break;
+        case Handler::kMetrics:
+            Metrics(ctx, rt);
+            break;
+        case Handler::kModels:
+            ctx.Answer(200, ModelList(ctx.snap().routes, ctx.key ? &ctx.key->config : nullptr));
+            break;
+        case Handler::kModel:
+            Model(ctx);
+            break;
+        case Handler::kTokenize:
+            Tokenize(ctx, rt);
+            break;
+        case Handler::kProxy:
+            break;
     }
 }
 

@@ -24,8 +24,8 @@ Task<bool> WriteLocal(TcpStream& client, unsigned status, std::string_view body,
     co_return !ec && keep_alive;
 }
 
-Task<bool> WriteError(TcpStream& client, const core::LocalReply& reply, std::string_view request_id,
-                      bool keep_alive, std::string_view extra_headers) {
+Task<bool> WriteError(TcpStream& client, const core::LocalReply& reply, std::string_view request_id, bool keep_alive,
+                      std::string_view extra_headers) {
     std::string extra(extra_headers);
     if (!reply.allow.empty()) wire::AppendHeader(extra, "Allow", reply.allow);
     const std::string body = core::ErrorBody(reply, request_id);

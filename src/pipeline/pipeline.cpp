@@ -91,8 +91,7 @@ struct ActiveRequest {
 
 Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
                          const std::shared_ptr<const Upstreams>& upstreams,
-                         const std::shared_ptr<const proxy::KeySet>& keys,
-                         Runtime& rt, std::string_view client_ip) {
+                         const std::shared_ptr<const proxy::KeySet>& keys, Runtime& rt, std::string_view client_ip) {
     ActiveRequest active(*rt.metrics);
     RequestContext ctx(upstreams, parser, client_ip);
     ctx.keys = keys;

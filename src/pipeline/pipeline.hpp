@@ -14,7 +14,6 @@ namespace llmproxy::pipeline {
 /// `parser` and co_awaits at once.
 Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
                          const std::shared_ptr<const Upstreams>& upstreams,
-                         const std::shared_ptr<const proxy::KeySet>& keys,
-                         Runtime& rt, std::string_view client_ip);
+                         const std::shared_ptr<const proxy::KeySet>& keys, Runtime& rt, std::string_view client_ip);
 
 }  // namespace llmproxy::pipeline

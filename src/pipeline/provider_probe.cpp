@@ -60,8 +60,7 @@ Task<std::vector<ProbeResult>> ProbeAllProviders(std::shared_ptr<const Snapshot>
     const std::size_t n = snapshot->config->providers.size();
     auto state = std::make_shared<State>(ex, n);
     const auto give_up = std::chrono::steady_clock::now() + kProbeBudget;
-    for (std::size_t first = 0; first < n && std::chrono::steady_clock::now() < give_up;
-         first += kProbeConcurrency) {
+    for (std::size_t first = 0; first < n && std::chrono::steady_clock::now() < give_up; first += kProbeConcurrency) {
         const std::size_t last = std::min(n, first + kProbeConcurrency);
         state->running = last - first;
         state->all_done.expires_at(give_up);
@@ -76,7 +75,8 @@ Task<std::vector<ProbeResult>> ProbeAllProviders(std::shared_ptr<const Snapshot>
                     r.done = true;
                     r.ok = ok;
                     r.error = why;
-                    r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+                    r.latency_ms =
+                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
                     if (--st->running == 0) st->all_done.cancel();
                 }(snapshot, state, i),
                 asio::detached);

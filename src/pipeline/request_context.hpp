@@ -61,11 +61,11 @@ struct RequestRecord {
     std::string_view provider = "none";  // the provider that served it (config-owned string)
     std::size_t provider_index = SIZE_MAX;
     std::optional<Clock::time_point> first_event_at;  // streams only
-    std::optional<usage::Usage> usage;  // reported by the upstream, else counted by the gateway
-    std::string_view upstream_model;    // the model name sent upstream (config- or request-owned)
+    std::optional<usage::Usage> usage;                // reported by the upstream, else counted by the gateway
+    std::string_view upstream_model;                  // the model name sent upstream (config- or request-owned)
     int attempts = 0;
-    std::string attempt_log;      // "a:502,b:200": every attempt's provider and outcome
-    std::string response_body;    // captured for the request log only (capped)
+    std::string attempt_log;    // "a:502,b:200": every attempt's provider and outcome
+    std::string response_body;  // captured for the request log only (capped)
 };
 
 struct RequestContext {

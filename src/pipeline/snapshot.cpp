@@ -11,8 +11,10 @@ std::shared_ptr<asio::ssl::context> MakeTlsContext(const core::ProviderConfig& p
                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
     if (p.tls_verify) {
         ctx->set_verify_mode(asio::ssl::verify_peer);
-        if (p.ca_file.empty()) ctx->set_default_verify_paths();
-        else ctx->load_verify_file(p.ca_file);
+        if (p.ca_file.empty())
+            ctx->set_default_verify_paths();
+        else
+            ctx->load_verify_file(p.ca_file);
     } else {
         ctx->set_verify_mode(asio::ssl::verify_none);
     }
@@ -55,15 +57,21 @@ Snapshot::Snapshot(std::shared_ptr<const core::Config> c, const Snapshot* previo
     for (const auto& p : config->providers) {
         const std::size_t before = previous ? previous->ProviderIndex(p.name) : SIZE_MAX;
         const core::ProviderConfig* old = before != SIZE_MAX ? &previous->config->providers[before] : nullptr;
-        if (old && SameTls(*old, p)) tls.push_back(previous->tls[before]);
-        else tls.push_back(p.tls ? MakeTlsContext(p) : nullptr);
+        if (old && SameTls(*old, p))
+            tls.push_back(previous->tls[before]);
+        else
+            tls.push_back(p.tls ? MakeTlsContext(p) : nullptr);
         // Health is the provider's, not the config's: kept unless its breaker settings changed.
-        if (old && old->circuit_breaker == p.circuit_breaker) health.push_back(previous->health[before]);
-        else health.push_back(std::make_shared<proxy::ProviderHealth>(p.circuit_breaker));
+        if (old && old->circuit_breaker == p.circuit_breaker)
+            health.push_back(previous->health[before]);
+        else
+            health.push_back(std::make_shared<proxy::ProviderHealth>(p.circuit_breaker));
         metric_slot.push_back(slots ? slots->SlotOf(p.name) : std::min(metric_slot.size(), ProviderSlots::kMax - 1));
     }
-    if (previous && SameGlobalLimits(*previous->config, *config)) limiter = previous->limiter;
-    else limiter = std::make_shared<proxy::RateLimiter>(*config);
+    if (previous && SameGlobalLimits(*previous->config, *config))
+        limiter = previous->limiter;
+    else
+        limiter = std::make_shared<proxy::RateLimiter>(*config);
 }
 
 std::size_t Snapshot::ProviderIndex(std::string_view name) const {

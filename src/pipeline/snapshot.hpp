@@ -50,7 +50,7 @@ struct Snapshot {
     std::vector<std::shared_ptr<proxy::ProviderHealth>> health;
     std::vector<core::Cidr> trusted_proxies;
     std::shared_ptr<proxy::RateLimiter> limiter;  // shared counters (atomics) behind a const snapshot
-    std::vector<std::size_t> metric_slot;  // per provider: its slot in the metrics shards
+    std::vector<std::size_t> metric_slot;         // per provider: its slot in the metrics shards
 };
 
 /// Whether connections made for `a` are good for `b` (a pool or TLS context may be carried over).

@@ -39,8 +39,8 @@ std::shared_ptr<const Upstreams> BuildUpstreams(std::shared_ptr<const Snapshot> 
         // max_connections is per instance: each worker gets its share (at least one).
         const int cap = p.max_connections > 0 ? p.max_connections : upstream::DefaultMaxConnections();
         const int share = std::max(1, (cap + workers - 1) / workers);
-        out->pools.push_back(std::make_shared<upstream::UpstreamPool>(
-            ex, snapshot->config, p, snapshot->tls[i], share, &metrics.pool_gauges(snapshot->metric_slot[i])));
+        out->pools.push_back(std::make_shared<upstream::UpstreamPool>(ex, snapshot->config, p, snapshot->tls[i], share,
+                                                                      &metrics.pool_gauges(snapshot->metric_slot[i])));
     }
     std::unordered_map<std::string, std::shared_ptr<proxy::Balancer>> old_balancers;
     if (previous) {
@@ -52,8 +52,10 @@ std::shared_ptr<const Upstreams> BuildUpstreams(std::shared_ptr<const Snapshot> 
     for (std::size_t r = 0; r < snapshot->routes.route_count(); ++r) {
         const auto& route = snapshot->routes.route(r);
         auto it = old_balancers.find(RouteSignature(*snapshot, route));
-        if (it != old_balancers.end()) out->balancers.push_back(it->second);
-        else out->balancers.push_back(proxy::MakeBalancer(route.strategy, rng()));
+        if (it != old_balancers.end())
+            out->balancers.push_back(it->second);
+        else
+            out->balancers.push_back(proxy::MakeBalancer(route.strategy, rng()));
     }
     out->snapshot = std::move(snapshot);
     return out;

@@ -18,17 +18,17 @@ namespace llmproxy::providers {
 
 /// What the pipeline knows of the client's request when an attempt is prepared.
 struct AttemptRequest {
-    std::string_view body;        // as the client sent it
-    const proxy::BodyInfo* scan;  // its scanned fields (null: not JSON)
-    std::string_view path_suffix;  // client target after "/v1" (path + query)
+    std::string_view body;            // as the client sent it
+    const proxy::BodyInfo* scan;      // its scanned fields (null: not JSON)
+    std::string_view path_suffix;     // client target after "/v1" (path + query)
     std::string_view upstream_model;  // the model name this provider knows
 };
 
 /// What goes upstream for one attempt.
 struct PreparedRequest {
-    std::string target;        // path + query on the upstream
-    std::string_view body;     // the client's bytes, or `edited`
-    std::string edited;        // the body after edits, when there were any
+    std::string target;           // path + query on the upstream
+    std::string_view body;        // the client's bytes, or `edited`
+    std::string edited;           // the body after edits, when there were any
     bool usage_injected = false;  // asked for stream usage the client did not ask for
 };
 

@@ -1,6 +1,5 @@
 #include "proxy/auth.hpp"
 
-
 #include "core/units.hpp"
 
 namespace llmproxy::proxy {

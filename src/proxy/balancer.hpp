@@ -24,7 +24,7 @@ using HealthTable = std::span<const std::shared_ptr<ProviderHealth>>;
 
 struct PickInput {
     std::span<const Candidate> candidates;  // never empty; same list every call
-    std::span<const bool> excluded;          // empty, or one flag per candidate: skip it
+    std::span<const bool> excluded;         // empty, or one flag per candidate: skip it
     HealthTable health;
     std::int64_t now_ms = 0;
 };

@@ -37,7 +37,8 @@ Gcra::Decision Gcra::TryTake(std::int64_t now_ns, double cost) {
 }
 
 void Gcra::Adjust(double cost_delta) {
-    tat_.fetch_add(static_cast<std::int64_t>(cost_delta * static_cast<double>(interval_ns_)), std::memory_order_relaxed);
+    tat_.fetch_add(static_cast<std::int64_t>(cost_delta * static_cast<double>(interval_ns_)),
+                   std::memory_order_relaxed);
 }
 
 bool ConcurrencyGate::TryEnter() {

@@ -26,8 +26,8 @@ public:
 
 private:
     double burst_;
-    std::int64_t interval_ns_;   // time one unit takes to replenish
-    std::int64_t tolerance_ns_;  // burst * interval
+    std::int64_t interval_ns_;          // time one unit takes to replenish
+    std::int64_t tolerance_ns_;         // burst * interval
     std::atomic<std::int64_t> tat_{0};  // theoretical arrival time
 };
 

@@ -8,9 +8,12 @@ namespace llmproxy::proxy {
 namespace {
 const char* StateName(BreakerState s) {
     switch (s) {
-        case BreakerState::kClosed: return "closed";
-        case BreakerState::kOpen: return "open";
-        case BreakerState::kHalfOpen: return "half_open";
+        case BreakerState::kClosed:
+            return "closed";
+        case BreakerState::kOpen:
+            return "open";
+        case BreakerState::kHalfOpen:
+            return "half_open";
     }
     return "?";
 }
@@ -39,15 +42,19 @@ std::string DetailedHealthJson(const core::Config& config, const std::vector<std
                       static_cast<long long>(v.ejected_for_ms), static_cast<long long>(v.cooled_for_ms),
                       v.consecutive_failures, v.ejections, v.in_flight, v.ewma_ttfb_ms, p.weight);
         out += buf;
-        if (v.last_error.empty()) out += "null";
-        else core::AppendJsonString(out, v.last_error);
+        if (v.last_error.empty())
+            out += "null";
+        else
+            core::AppendJsonString(out, v.last_error);
         if (probes) {
             const ProbeResult& r = (*probes)[i];
             std::snprintf(buf, sizeof buf, R"(,"probe":{"ok":%s,"latency_ms":%.3f,"error":)", r.ok ? "true" : "false",
                           r.latency_ms);
             out += buf;
-            if (r.ok) out += "null";
-            else core::AppendJsonString(out, r.done ? r.error : "probe did not finish in time");
+            if (r.ok)
+                out += "null";
+            else
+                core::AppendJsonString(out, r.done ? r.error : "probe did not finish in time");
             out += '}';
         }
         out += '}';

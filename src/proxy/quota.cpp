@@ -39,7 +39,7 @@ QuotaCounter::Pending QuotaCounter::TakeUnsynced(std::int64_t now_s) {
 void QuotaCounter::SetSyncedTotal(std::int64_t period_start, std::int64_t total) {
     std::lock_guard lock(mu_);
     if (period_start != period_start_.load(std::memory_order_relaxed)) return;  // window rolled meanwhile
-    used_.store(total + unsynced_, std::memory_order_relaxed);  // plus what finished since the take
+    used_.store(total + unsynced_, std::memory_order_relaxed);                  // plus what finished since the take
 }
 
 void QuotaCounter::ReturnUnsynced(const Pending& p) {

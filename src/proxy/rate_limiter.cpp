@@ -5,7 +5,6 @@
 
 #include "core/quota_period.hpp"
 
-
 namespace llmproxy::proxy {
 namespace {
 
@@ -27,17 +26,25 @@ void AppendHeader(std::string& out, const std::string& name, const std::string& 
 
 const char* DenialMessage(LimitReason r) {
     switch (r) {
-        case LimitReason::kGlobalRate: return "The gateway is over its request rate limit.";
-        case LimitReason::kGlobalConcurrency: return "The gateway is at its limit of concurrent requests.";
-        case LimitReason::kKeyRps: return "Rate limit reached for requests per second.";
-        case LimitReason::kKeyRpm: return "Rate limit reached for requests per minute.";
-        case LimitReason::kKeyTpm: return "Rate limit reached for tokens per minute.";
-        case LimitReason::kKeyConcurrency: return "Too many concurrent requests for this API key.";
+        case LimitReason::kGlobalRate:
+            return "The gateway is over its request rate limit.";
+        case LimitReason::kGlobalConcurrency:
+            return "The gateway is at its limit of concurrent requests.";
+        case LimitReason::kKeyRps:
+            return "Rate limit reached for requests per second.";
+        case LimitReason::kKeyRpm:
+            return "Rate limit reached for requests per minute.";
+        case LimitReason::kKeyTpm:
+            return "Rate limit reached for tokens per minute.";
+        case LimitReason::kKeyConcurrency:
+            return "Too many concurrent requests for this API key.";
         case LimitReason::kKeyQuota:
             return "You exceeded your current quota of tokens for this API key; it resets at the start of the next "
                    "quota period.";
-        case LimitReason::kStoreUnavailable: return "The rate limit store is unavailable; try again shortly.";
-        case LimitReason::kCount: break;
+        case LimitReason::kStoreUnavailable:
+            return "The rate limit store is unavailable; try again shortly.";
+        case LimitReason::kCount:
+            break;
     }
     return "Rate limit reached.";
 }
@@ -46,15 +53,24 @@ const char* DenialMessage(LimitReason r) {
 
 const char* LimitReasonName(LimitReason r) {
     switch (r) {
-        case LimitReason::kGlobalRate: return "global_rate";
-        case LimitReason::kGlobalConcurrency: return "global_concurrency";
-        case LimitReason::kKeyRps: return "key_rps";
-        case LimitReason::kKeyRpm: return "key_rpm";
-        case LimitReason::kKeyTpm: return "key_tpm";
-        case LimitReason::kKeyConcurrency: return "key_concurrency";
-        case LimitReason::kKeyQuota: return "key_quota";
-        case LimitReason::kStoreUnavailable: return "store_unavailable";
-        case LimitReason::kCount: break;
+        case LimitReason::kGlobalRate:
+            return "global_rate";
+        case LimitReason::kGlobalConcurrency:
+            return "global_concurrency";
+        case LimitReason::kKeyRps:
+            return "key_rps";
+        case LimitReason::kKeyRpm:
+            return "key_rpm";
+        case LimitReason::kKeyTpm:
+            return "key_tpm";
+        case LimitReason::kKeyConcurrency:
+            return "key_concurrency";
+        case LimitReason::kKeyQuota:
+            return "key_quota";
+        case LimitReason::kStoreUnavailable:
+            return "store_unavailable";
+        case LimitReason::kCount:
+            break;
     }
     return "none";
 }
@@ -80,7 +96,9 @@ void Admission::ReleaseSlots() {
     global_gate_ = key_gate_ = nullptr;
 }
 
-Admission::~Admission() { ReleaseSlots(); }
+Admission::~Admission() {
+    ReleaseSlots();
+}
 
 void Admission::SetActualTokens(std::int64_t tokens, std::int64_t now_s) {
     if (tpm_) tpm_->Adjust(static_cast<double>(tokens) - tpm_charged_);
@@ -89,8 +107,7 @@ void Admission::SetActualTokens(std::int64_t tokens, std::int64_t now_s) {
     quota_ = nullptr;
 }
 
-KeyCounters::KeyCounters(const core::ApiKeyConfig& key)
-    : limits(key.limits), quota(key.total_quota, key.quota_period) {
+KeyCounters::KeyCounters(const core::ApiKeyConfig& key) : limits(key.limits), quota(key.total_quota, key.quota_period) {
     const auto& l = key.limits;
     if (l.requests_per_second > 0) rps = std::make_unique<Gcra>(l.requests_per_second, l.requests_per_second);
     if (l.requests_per_minute > 0) rpm = std::make_unique<Gcra>(l.requests_per_minute / 60.0, l.requests_per_minute);
@@ -146,8 +163,8 @@ Admission RateLimiter::Admit(KeyCounters* key, double estimated_tokens, std::int
         a.global_gate_ = a.key_gate_ = nullptr;
         a.tpm_ = nullptr;
         a.quota_ = nullptr;
-        DenyAdmission(a, reason, d ? d->retry_after_ns : retry_ns, d ? kind : nullptr, limit,
-                      d ? d->remaining : 0, d ? d->reset_ns : 0);
+        DenyAdmission(a, reason, d ? d->retry_after_ns : retry_ns, d ? kind : nullptr, limit, d ? d->remaining : 0,
+                      d ? d->reset_ns : 0);
         return std::move(a);
     };
     if (global_rate_) {

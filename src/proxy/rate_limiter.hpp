@@ -18,7 +18,15 @@
 namespace llmproxy::proxy {
 
 enum class LimitReason {
-    kGlobalRate, kGlobalConcurrency, kKeyRps, kKeyRpm, kKeyTpm, kKeyConcurrency, kKeyQuota, kStoreUnavailable, kCount
+    kGlobalRate,
+    kGlobalConcurrency,
+    kKeyRps,
+    kKeyRpm,
+    kKeyTpm,
+    kKeyConcurrency,
+    kKeyQuota,
+    kStoreUnavailable,
+    kCount
 };
 const char* LimitReasonName(LimitReason r);
 

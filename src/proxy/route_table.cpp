@@ -7,7 +7,9 @@
 
 namespace llmproxy::proxy {
 namespace {
-bool IsGlob(const std::string& s) { return s.find_first_of("*?") != std::string::npos; }
+bool IsGlob(const std::string& s) {
+    return s.find_first_of("*?") != std::string::npos;
+}
 constexpr std::size_t kMaxGlobProviders = 10;  // 1023 subsets
 }  // namespace
 
@@ -40,8 +42,8 @@ RouteTable::RouteTable(std::shared_ptr<const core::Config> config) : config_(std
         auto route = std::make_unique<Route>();
         route->id = routes_.size();
         route->strategy = config_->routing.strategy;
-        if (auto it = config_->routing.models.find(model); it != config_->routing.models.end() &&
-                                                           !it->second.strategy.empty()) {
+        if (auto it = config_->routing.models.find(model);
+            it != config_->routing.models.end() && !it->second.strategy.empty()) {
             route->strategy = it->second.strategy;
         }
         for (std::size_t i = 0; i < providers.size(); ++i) {

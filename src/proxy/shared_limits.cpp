@@ -158,16 +158,16 @@ bool ApplySharedAdmitReply(const std::vector<std::int64_t>& reply, SharedAdmitCa
     if (which < 1 || which > static_cast<std::int64_t>(call.reasons.size())) return false;
     AbandonSharedAdmit(call);  // refused: the units this request took locally go back
     const LimitReason reason = call.reasons[static_cast<std::size_t>(which - 1)];
-    const char* kind = reason == LimitReason::kKeyTpm ? "tokens"
+    const char* kind = reason == LimitReason::kKeyTpm           ? "tokens"
                        : reason == LimitReason::kKeyConcurrency ? nullptr
-                                                                 : "requests";
+                                                                : "requests";
     DenyAdmission(a, reason, reply[2] * 1000, kind, call.limits[static_cast<std::size_t>(which - 1)], reply[3],
                   reply[4] * 1000);
     return true;
 }
 
 std::vector<std::vector<std::string>> BuildSharedRelease(const KeyEntry& key, const std::string& member,
-                                                        double tpm_charged, std::int64_t actual_tokens) {
+                                                         double tpm_charged, std::int64_t actual_tokens) {
     std::vector<std::vector<std::string>> commands;
     const auto& l = key.config.limits;
     if (l.max_concurrent > 0 && !member.empty()) commands.push_back({"ZREM", RedisKey(key, "conc"), member});

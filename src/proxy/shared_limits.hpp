@@ -21,13 +21,13 @@ inline constexpr std::int64_t kLeaseTtlNs = 1'000'000'000;
 
 /// What one admission asks Redis and how to read the answer.
 struct SharedAdmitCall {
-    std::vector<std::string> command;  // EVALSHA ...; empty: admitted without Redis
-    std::vector<LimitReason> reasons;  // per limit in the script, in its order
-    std::vector<std::int64_t> limits;  // the bucket sizes, for x-ratelimit-limit-*
-    std::vector<LeasePool*> pools;     // per bucket in the script: where extra granted units go
-    std::vector<std::int64_t> needs;   // per bucket in the script: units this request needs
+    std::vector<std::string> command;                        // EVALSHA ...; empty: admitted without Redis
+    std::vector<LimitReason> reasons;                        // per limit in the script, in its order
+    std::vector<std::int64_t> limits;                        // the bucket sizes, for x-ratelimit-limit-*
+    std::vector<LeasePool*> pools;                           // per bucket in the script: where extra granted units go
+    std::vector<std::int64_t> needs;                         // per bucket in the script: units this request needs
     std::vector<std::pair<LeasePool*, std::int64_t>> taken;  // units already taken from leases
-    double tpm_charged = 0;            // tokens charged to the TPM bucket (corrected on release)
+    double tpm_charged = 0;                                  // tokens charged to the TPM bucket (corrected on release)
 };
 
 /// Takes what it can from the key's leases and builds the script call for the rest (and for
@@ -47,6 +47,6 @@ void AbandonSharedAdmit(SharedAdmitCall& call);
 /// Plain commands (no script) that free the concurrency slot and correct the TPM charge with
 /// the real usage (`actual_tokens` < 0: unknown, keep the estimate). Sent without waiting.
 std::vector<std::vector<std::string>> BuildSharedRelease(const KeyEntry& key, const std::string& member,
-                                                        double tpm_charged, std::int64_t actual_tokens);
+                                                         double tpm_charged, std::int64_t actual_tokens);
 
 }  // namespace llmproxy::proxy

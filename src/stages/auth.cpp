@@ -21,8 +21,11 @@ bool EndpointStage::Run(RequestContext& ctx) {
         return false;
     }
     if (!pipeline::Accepts(*ctx.endpoint, req.method())) {
-        ctx.Refuse(core::LocalReply{405, "invalid_request_error", "method_not_allowed",
-                                    std::string(req.method_string()) + " is not allowed on " + std::string(path), {},
+        ctx.Refuse(core::LocalReply{405,
+                                    "invalid_request_error",
+                                    "method_not_allowed",
+                                    std::string(req.method_string()) + " is not allowed on " + std::string(path),
+                                    {},
                                     std::string(ctx.endpoint->methods)});
         return false;
     }

@@ -23,11 +23,10 @@ double EstimatePromptTokens(const std::string& body, const proxy::KeyEntry* key,
 
 bool LimitsStage::Run(RequestContext& ctx, Runtime& rt, std::int64_t now_ns, std::int64_t now_s) {
     const auto& routed = ctx.routed;
-    ctx.estimated_tokens =
-        EstimatePromptTokens(ctx.request().body(), ctx.key, routed.public_model, rt.tokenizers) +
-        static_cast<double>(routed.body.max_tokens.value_or(0));
-    ctx.admission = ctx.snap().limiter->Admit(ctx.key ? ctx.key->counters.get() : nullptr, ctx.estimated_tokens,
-                                              now_ns, now_s, rt.redis != nullptr);
+    ctx.estimated_tokens = EstimatePromptTokens(ctx.request().body(), ctx.key, routed.public_model, rt.tokenizers) +
+                           static_cast<double>(routed.body.max_tokens.value_or(0));
+    ctx.admission = ctx.snap().limiter->Admit(ctx.key ? ctx.key->counters.get() : nullptr, ctx.estimated_tokens, now_ns,
+                                              now_s, rt.redis != nullptr);
     if (!ctx.admission.denied()) return true;
     rt.metrics->CountRateLimited(static_cast<std::size_t>(ctx.admission.reason));
     ctx.Refuse(*ctx.admission.reply, ctx.admission.headers);

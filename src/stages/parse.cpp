@@ -41,8 +41,8 @@ bool ParseStage::Run(RequestContext& ctx) {
     if (!routed.json) return true;
     routed.body = proxy::ScanBody(req.body());
     if (!routed.body.valid) {
-        ctx.Refuse(core::BadRequest("We could not parse the JSON body of your request: " + routed.body.error,
-                                    "invalid_json"));
+        ctx.Refuse(
+            core::BadRequest("We could not parse the JSON body of your request: " + routed.body.error, "invalid_json"));
         return false;
     }
     if (auto missing = CheckRequired(e, routed.body)) {

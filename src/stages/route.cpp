@@ -33,10 +33,13 @@ bool RouteStage::Run(RequestContext& ctx) {
         return false;
     }
     if (ctx.key && !proxy::ModelAllowed(ctx.key->config, res.public_model)) {
-        ctx.Refuse(core::LocalReply{403, "permission_error", "model_not_allowed",
-                                    "The API key '" + ctx.key->config.name + "' may not use the model '" +
-                                        res.public_model + "'.",
-                                    "model", {}});
+        ctx.Refuse(core::LocalReply{
+            403,
+            "permission_error",
+            "model_not_allowed",
+            "The API key '" + ctx.key->config.name + "' may not use the model '" + res.public_model + "'.",
+            "model",
+            {}});
         return false;
     }
     routed.public_model = std::move(res.public_model);

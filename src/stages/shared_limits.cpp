@@ -28,7 +28,8 @@ Task<bool> SharedLimitsStage::Run(RequestContext& ctx, Runtime& rt) {
     const auto now_ns = SteadyNs();
     const std::int64_t until = counters.shared_denied_until_ns.load(std::memory_order_relaxed);
     if (now_ns < until) {
-        const auto reason = static_cast<proxy::LimitReason>(counters.shared_denied_reason.load(std::memory_order_relaxed));
+        const auto reason =
+            static_cast<proxy::LimitReason>(counters.shared_denied_reason.load(std::memory_order_relaxed));
         const auto& l = key.config.limits;
         const double limit = reason == proxy::LimitReason::kKeyRps ? l.requests_per_second : l.requests_per_minute;
         proxy::Admission denied;
@@ -43,8 +44,8 @@ Task<bool> SharedLimitsStage::Run(RequestContext& ctx, Runtime& rt) {
     if (key.config.limits.max_concurrent > 0) member = rt.NextSlotName();
     const std::int64_t slot_lease_ms = config.routing.max_request_timeout.count() + 60'000;
     const double lease_window_s = std::chrono::duration<double>(config.rate_limit.redis_lease_window).count();
-    proxy::SharedAdmitCall call = proxy::BuildSharedAdmit(rt.admit_sha, key, ctx.estimated_tokens, member,
-                                                          slot_lease_ms, lease_window_s, now_ns);
+    proxy::SharedAdmitCall call =
+        proxy::BuildSharedAdmit(rt.admit_sha, key, ctx.estimated_tokens, member, slot_lease_ms, lease_window_s, now_ns);
     if (call.command.empty()) {  // no shared limits, or all of them served from this instance's leases
         ctx.shared_limits.Hold(*rt.redis, key, std::move(member), call.tpm_charged);
         co_return true;

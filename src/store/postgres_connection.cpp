@@ -17,8 +17,8 @@ public:
         for (const auto& p : params) values.push_back(p.c_str());
         const std::string text(sql);
         std::unique_ptr<PGresult, void (*)(PGresult*)> res(
-            PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                         nullptr, 0),
+            PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr,
+                         0),
             PQclear);
         const auto status = PQresultStatus(res.get());
         if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -29,8 +29,10 @@ public:
         for (int r = 0; r < n; ++r) {
             Row row;
             for (int c = 0; c < cols; ++c) {
-                if (PQgetisnull(res.get(), r, c)) row.emplace_back(std::nullopt);
-                else row.emplace_back(std::string(PQgetvalue(res.get(), r, c), PQgetlength(res.get(), r, c)));
+                if (PQgetisnull(res.get(), r, c))
+                    row.emplace_back(std::nullopt);
+                else
+                    row.emplace_back(std::string(PQgetvalue(res.get(), r, c), PQgetlength(res.get(), r, c)));
             }
             rows.push_back(std::move(row));
         }
@@ -47,7 +49,8 @@ private:
             // libpq's message names host and port, never the password.
             throw SqlError(std::string("postgres: cannot connect: ") + PQerrorMessage(conn_));
         }
-        PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // "relation exists, skipping"
+        PQsetNoticeProcessor(
+            conn_, [](void*, const char*) {}, nullptr);  // "relation exists, skipping"
     }
 
     std::string url_;

@@ -201,7 +201,7 @@ Task<void> RedisClient::ConnectionLoop() {
             RedisReply reply;
             int got;
             while ((got = parser.Next(reply)) == 1) {
-                consecutive_timeouts_ = 0;  // it answers again: close the breaker
+                consecutive_timeouts_ = 0;       // it answers again: close the breaker
                 if (pending_.empty()) continue;  // nothing asked for it
                 auto w = std::move(pending_.front());
                 pending_.pop_front();

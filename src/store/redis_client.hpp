@@ -57,9 +57,9 @@ private:
     bool stopped_ = false;
     std::vector<Timer*> connect_waiters_;  // cancelled when the attempt ends
     bool writing_ = false;
-    std::string out_;                                // commands not yet written
-    std::deque<std::shared_ptr<Waiter>> pending_;    // one per command sent, in order (null: no one waits)
-    std::string deferred_;             // fire-and-forget commands issued while disconnected
+    std::string out_;                              // commands not yet written
+    std::deque<std::shared_ptr<Waiter>> pending_;  // one per command sent, in order (null: no one waits)
+    std::string deferred_;                         // fire-and-forget commands issued while disconnected
     std::size_t deferred_count_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     int consecutive_timeouts_ = 0;

@@ -17,7 +17,7 @@ struct RedisReply {
     enum class Kind { kNone, kError, kInteger, kString, kArray, kNil };
     Kind kind = Kind::kNone;
     std::int64_t integer = 0;
-    std::string text;                  // error message, status or bulk string
+    std::string text;                    // error message, status or bulk string
     std::vector<std::int64_t> integers;  // array elements that are integers (others as 0)
     /// An error for a command that was sent but not answered (timeout, connection lost): it may
     /// still run, or have run. False when the command never left (not connected, breaker open).

@@ -19,13 +19,23 @@ std::string Text(const boost::json::object& o, const char* name) {
 }  // namespace
 
 void WriteUsageRows(Store& store, const std::vector<std::string>& events) {
-    static const std::vector<Store::Column> kColumns = {
-        {"request_id", "TEXT"},        {"ts_ms", "BIGINT"},         {"key_name", "TEXT"},
-        {"user_id", "TEXT"},           {"api_key", "TEXT"},         {"model", "TEXT"},
-        {"upstream_model", "TEXT"},    {"provider", "TEXT"},        {"endpoint", "TEXT"},
-        {"is_stream", "INTEGER"},      {"status", "INTEGER"},       {"prompt_tokens", "BIGINT"},
-        {"completion_tokens", "BIGINT"}, {"total_tokens", "BIGINT"}, {"usage_source", "TEXT"},
-        {"latency_ms", "DOUBLE PRECISION"}, {"ttft_ms", "DOUBLE PRECISION"}};
+    static const std::vector<Store::Column> kColumns = {{"request_id", "TEXT"},
+                                                        {"ts_ms", "BIGINT"},
+                                                        {"key_name", "TEXT"},
+                                                        {"user_id", "TEXT"},
+                                                        {"api_key", "TEXT"},
+                                                        {"model", "TEXT"},
+                                                        {"upstream_model", "TEXT"},
+                                                        {"provider", "TEXT"},
+                                                        {"endpoint", "TEXT"},
+                                                        {"is_stream", "INTEGER"},
+                                                        {"status", "INTEGER"},
+                                                        {"prompt_tokens", "BIGINT"},
+                                                        {"completion_tokens", "BIGINT"},
+                                                        {"total_tokens", "BIGINT"},
+                                                        {"usage_source", "TEXT"},
+                                                        {"latency_ms", "DOUBLE PRECISION"},
+                                                        {"ttft_ms", "DOUBLE PRECISION"}};
     std::vector<std::vector<std::string>> rows;
     rows.reserve(events.size());
     for (const auto& text : events) {
@@ -38,17 +48,18 @@ void WriteUsageRows(Store& store, const std::vector<std::string>& events) {
         // A request without usage keeps NULL token columns: unknown is not zero.
         rows.push_back({Text(e, "request_id"), Text(e, "timestamp_ms"), Text(e, "key_name"), Text(e, "user_id"),
                         Text(e, "api_key"), Text(e, "model"), Text(e, "upstream_model"), Text(e, "provider"),
-                        Text(e, "endpoint"), Text(e, "is_stream"), Text(e, "status_code"),
-                        Text(usage, "prompt_tokens"), Text(usage, "completion_tokens"), Text(usage, "total_tokens"),
-                        Text(e, "usage_source"), Text(e, "latency_ms"), Text(e, "ttft_ms")});
+                        Text(e, "endpoint"), Text(e, "is_stream"), Text(e, "status_code"), Text(usage, "prompt_tokens"),
+                        Text(usage, "completion_tokens"), Text(usage, "total_tokens"), Text(e, "usage_source"),
+                        Text(e, "latency_ms"), Text(e, "ttft_ms")});
     }
     store.InsertRows("usage_ledger", kColumns, rows);
 }
 
 std::unique_ptr<UsageLedger> OpenUsageLedger(const std::string& database_url, std::size_t workers) {
     std::shared_ptr<Store> store = Store::Open(database_url);
-    return std::make_unique<UsageLedger>("usage ledger", workers, 16384, std::chrono::milliseconds(200),
-                                         [store](const std::vector<std::string>& batch) { WriteUsageRows(*store, batch); });
+    return std::make_unique<UsageLedger>(
+        "usage ledger", workers, 16384, std::chrono::milliseconds(200),
+        [store](const std::vector<std::string>& batch) { WriteUsageRows(*store, batch); });
 }
 
 }  // namespace llmproxy::store

@@ -24,7 +24,8 @@ std::size_t CachedCount(const Tokenizer& t, std::string_view text) {
     };
     thread_local std::unordered_map<std::size_t, Entry> cache;
     const std::size_t key = std::hash<std::string_view>{}(text);
-    if (auto it = cache.find(key); it != cache.end() && it->second.tokenizer == &t && it->second.length == text.size()) {
+    if (auto it = cache.find(key);
+        it != cache.end() && it->second.tokenizer == &t && it->second.length == text.size()) {
         return it->second.count;
     }
     if (cache.size() >= 4096) cache.clear();
@@ -44,8 +45,10 @@ void AppendContent(std::string& out, const json::value* content) {
         AppendString(out, content);
     } else if (content->is_array()) {
         for (const auto& part : content->as_array()) {
-            if (part.is_object()) AppendString(out, part.as_object().if_contains("text"));
-            else if (part.is_string()) AppendString(out, &part);
+            if (part.is_object())
+                AppendString(out, part.as_object().if_contains("text"));
+            else if (part.is_string())
+                AppendString(out, &part);
         }
     }
 }

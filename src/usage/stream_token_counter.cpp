@@ -31,10 +31,14 @@ int Hex4(std::string_view s, std::size_t at) {
     for (std::size_t i = at; i < at + 4; ++i) {
         const char c = s[i];
         v <<= 4;
-        if (c >= '0' && c <= '9') v |= c - '0';
-        else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-        else return -1;
+        if (c >= '0' && c <= '9')
+            v |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v |= c - 'A' + 10;
+        else
+            return -1;
     }
     return v;
 }
@@ -59,11 +63,21 @@ std::size_t ScanString(std::string_view s, std::size_t i, std::string* out) {
             continue;
         }
         switch (e) {
-            case 'n': out->push_back('\n'); break;
-            case 't': out->push_back('\t'); break;
-            case 'r': out->push_back('\r'); break;
-            case 'b': out->push_back('\b'); break;
-            case 'f': out->push_back('\f'); break;
+            case 'n':
+                out->push_back('\n');
+                break;
+            case 't':
+                out->push_back('\t');
+                break;
+            case 'r':
+                out->push_back('\r');
+                break;
+            case 'b':
+                out->push_back('\b');
+                break;
+            case 'f':
+                out->push_back('\f');
+                break;
             case 'u': {
                 int cp = Hex4(s, j + 2);
                 if (cp < 0) return s.size();
@@ -79,15 +93,16 @@ std::size_t ScanString(std::string_view s, std::size_t i, std::string* out) {
                 AppendUtf8(*out, code);
                 break;
             }
-            default: out->push_back(e);  // \" \\ \/
+            default:
+                out->push_back(e);  // \" \\ \/
         }
     }
     return s.size();
 }
 
 bool IsChatTextKey(std::string_view key) {
-    return key == "content" || key == "reasoning_content" || key == "refusal" || key == "text" ||
-           key == "arguments" || key == "name";
+    return key == "content" || key == "reasoning_content" || key == "refusal" || key == "text" || key == "arguments" ||
+           key == "name";
 }
 
 }  // namespace
@@ -154,8 +169,10 @@ void StreamTokenCounter::CountPending(bool all) {
         // Before the last space or newline: the next word keeps its leading space, as the
         // tokenizer's split would. A long run without one (CJK text) is cut where it is.
         const std::size_t space = pending_.find_last_of(" \n");
-        if (space != std::string::npos && space > 0) cut = space;
-        else if (pending_.size() < 4 * kSliceBytes) return;
+        if (space != std::string::npos && space > 0)
+            cut = space;
+        else if (pending_.size() < 4 * kSliceBytes)
+            return;
     }
     counted_ += static_cast<std::int64_t>(tokenizer_.Count(std::string_view(pending_).substr(0, cut)));
     pending_.erase(0, cut);

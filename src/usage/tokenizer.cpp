@@ -49,7 +49,8 @@ public:
         for (;;) {
             const Slot& s = slots_[i];
             if (s.rank == kNoRank) return kNoRank;
-            if (s.length == bytes.size() && std::string_view(bytes_.data() + s.offset, s.length) == bytes) return s.rank;
+            if (s.length == bytes.size() && std::string_view(bytes_.data() + s.offset, s.length) == bytes)
+                return s.rank;
             i = i + 1 == slots_.size() ? 0 : i + 1;
         }
     }
@@ -286,11 +287,11 @@ std::size_t Tokenizer::Count(std::string_view text) const {
 std::string_view EncodingForModel(std::string_view model, std::string_view fallback) {
     // Provider prefixes ("openai/gpt-4o") do not change the tokenizer.
     if (auto slash = model.rfind('/'); slash != std::string_view::npos) model = model.substr(slash + 1);
-    static constexpr std::string_view kO200k[] = {"gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4",
-                                                  "chatgpt-4o", "gpt-oss", "ft:gpt-4o"};
-    static constexpr std::string_view kCl100k[] = {"gpt-4", "gpt-3.5", "gpt-35", "text-embedding-3",
-                                                   "text-embedding-ada-002", "ft:gpt-4", "ft:gpt-3.5", "davinci-002",
-                                                   "babbage-002"};
+    static constexpr std::string_view kO200k[] = {"gpt-4o", "gpt-4.1", "gpt-4.5",    "gpt-5",   "o1",
+                                                  "o3",     "o4",      "chatgpt-4o", "gpt-oss", "ft:gpt-4o"};
+    static constexpr std::string_view kCl100k[] = {
+        "gpt-4",    "gpt-3.5",    "gpt-35",      "text-embedding-3", "text-embedding-ada-002",
+        "ft:gpt-4", "ft:gpt-3.5", "davinci-002", "babbage-002"};
     for (auto p : kO200k) {
         if (model.starts_with(p)) return "o200k_base";
     }

@@ -34,9 +34,9 @@ void Tokenizers::LoadNow() {
     // freed pages back, or they would stay in the idle RSS for good.
     malloc_trim(0);
     ready_.store(true, std::memory_order_release);  // publishes the tokenizers to the workers
-    spdlog::info("tokenizers cl100k_base and o200k_base loaded in {} ms",
-                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
-                     .count());
+    spdlog::info(
+        "tokenizers cl100k_base and o200k_base loaded in {} ms",
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
 }
 
 const Tokenizer* Tokenizers::ByName(std::string_view encoding) const {

@@ -38,9 +38,12 @@ std::optional<Usage> ParseUsage(std::string_view json) {
                 if (uf.unescaped_key().get(k)) return std::nullopt;
                 od::value uv;
                 if (uf.value().get(uv)) return std::nullopt;
-                if (k == "prompt_tokens" || k == "input_tokens") u.prompt_tokens = IntOr0(uv);
-                else if (k == "completion_tokens" || k == "output_tokens") u.completion_tokens = IntOr0(uv);
-                else if (k == "total_tokens") u.total_tokens = IntOr0(uv);
+                if (k == "prompt_tokens" || k == "input_tokens")
+                    u.prompt_tokens = IntOr0(uv);
+                else if (k == "completion_tokens" || k == "output_tokens")
+                    u.completion_tokens = IntOr0(uv);
+                else if (k == "total_tokens")
+                    u.total_tokens = IntOr0(uv);
             }
             found = true;
         } else if (key == "prompt_eval_count") {  // Ollama native API

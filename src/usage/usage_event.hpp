@@ -10,8 +10,8 @@
 namespace llmproxy::usage {
 
 struct UsageEvent {
-    std::string_view request_id, user_id, key_name, api_key /* masked */, model, upstream_model, provider,
-        backend_url, endpoint;
+    std::string_view request_id, user_id, key_name, api_key /* masked */, model, upstream_model, provider, backend_url,
+        endpoint;
     bool is_stream = false;
     std::optional<Usage> usage;  // null when the upstream reported none
     double latency_ms = 0;

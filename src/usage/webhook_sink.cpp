@@ -58,7 +58,9 @@ WebhookSink::WebhookSink(const core::UsageHookConfig& config, std::size_t worker
     spool_ = std::make_unique<Spool>(config.spool_dir);
 }
 
-WebhookSink::~WebhookSink() { Stop(); }
+WebhookSink::~WebhookSink() {
+    Stop();
+}
 
 void WebhookSink::Start() {
     asio::co_spawn(ioc_.get_executor(), Run(), LogOnException{"usage webhook"});
@@ -99,7 +101,8 @@ Task<bool> WebhookSink::PostOnce(const std::string& body) {
         wire::AppendHeader(head, "User-Agent", "llm-proxy-usage-hook");
         // Same batch, same key: a receiver can drop a redelivered batch as a whole.
         wire::AppendHeader(head, "Idempotency-Key", core::HexOf(core::Sha256(body)));
-        if (!config_.secret.empty()) wire::AppendHeader(head, "X-LLM-Proxy-Signature", "sha256=" + Hmac(config_.secret, body));
+        if (!config_.secret.empty())
+            wire::AppendHeader(head, "X-LLM-Proxy-Signature", "sha256=" + Hmac(config_.secret, body));
         for (const auto& [k, v] : config_.headers) wire::AppendHeader(head, k, v);
         wire::AppendHeader(head, "Content-Length", std::to_string(body.size()));
         head += "Connection: close\r\n\r\n";
@@ -145,8 +148,10 @@ Task<void> WebhookSink::Run() {
             if (!pending.empty()) {
                 std::vector<std::string> out(std::make_move_iterator(pending.begin()),
                                              std::make_move_iterator(pending.end()));
-                if (spool_->Append(out)) spooled_.fetch_add(out.size());
-                else spdlog::error("usage webhook: cannot write the spool in {}", config_.spool_dir);
+                if (spool_->Append(out))
+                    spooled_.fetch_add(out.size());
+                else
+                    spdlog::error("usage webhook: cannot write the spool in {}", config_.spool_dir);
                 depth_.fetch_sub(out.size());
                 pending.clear();
             }

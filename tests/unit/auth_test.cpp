@@ -10,7 +10,9 @@ using namespace llmproxy::core;
 using namespace llmproxy::proxy;
 
 namespace {
-IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
+IpAddress Ip(const char* s) {
+    return *IpAddress::Parse(s);
+}
 
 std::shared_ptr<const Config> Load(const std::string& yaml) {
     auto r = LoadConfigString(yaml, "t.yaml");
@@ -119,7 +121,8 @@ auth:
     - { key: sk-x, name: dup }
     - { key: sk-y, name: dup, expires_at: "tomorrow", allowed_ips: ["300.1.1.1"] }
     - { key: sk-z, name: limited, total_quota: 5, quota_reset_period: hourly }
-)", "t.yaml");
+)",
+                              "t.yaml");
     std::string all;
     for (const auto& e : r.errors) all += e + "\n";
     EXPECT_NE(all.find("server.trusted_proxies: \"nope\" is not an IP"), std::string::npos) << all;
@@ -127,5 +130,6 @@ auth:
     EXPECT_NE(all.find("auth.keys[2].name: duplicate key name"), std::string::npos) << all;
     EXPECT_NE(all.find("auth.keys[2].expires_at: must be UTC"), std::string::npos) << all;
     EXPECT_NE(all.find("auth.keys[2].allowed_ips: \"300.1.1.1\""), std::string::npos) << all;
-    EXPECT_NE(all.find("auth.keys[3].quota_reset_period: must be daily, weekly, monthly or never"), std::string::npos) << all;
+    EXPECT_NE(all.find("auth.keys[3].quota_reset_period: must be daily, weekly, monthly or never"), std::string::npos)
+        << all;
 }

@@ -6,7 +6,9 @@
 using namespace llmproxy::proxy;
 
 namespace {
-BodyInfo Scan(std::string body) { return ScanBody(body); }
+BodyInfo Scan(std::string body) {
+    return ScanBody(body);
+}
 
 std::string Splice(std::string body, std::string_view model) {
     auto info = ScanBody(body);
@@ -64,7 +66,8 @@ TEST(BodyScan, AcceptsNullStreamAndOddTypes) {
 }
 
 TEST(BodySplice, ReplacesOnlyTheModelValue) {
-    std::string body = R"({"messages":[{"model":"keep"}], "model" : "Proxy/gpt-4", "top_k": 3, "guided_json": {"a":1}})";
+    std::string body =
+        R"({"messages":[{"model":"keep"}], "model" : "Proxy/gpt-4", "top_k": 3, "guided_json": {"a":1}})";
     EXPECT_EQ(Splice(body, "gpt-4"),
               R"({"messages":[{"model":"keep"}], "model" : "gpt-4", "top_k": 3, "guided_json": {"a":1}})");
 }

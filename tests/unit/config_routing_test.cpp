@@ -31,7 +31,8 @@ routing:
            retry_on: [connect_error, 503], budget: { ratio: 0.5, min_per_second: 5 } }
   fallback: [ { primary: a, fallback: [b] } ]
   models: { gpt-4o: { strategy: least_connections, fallback_models: [gpt-4o-mini] } }
-)", "t.yaml");
+)",
+                              "t.yaml");
     ASSERT_TRUE(r.errors.empty()) << Joined(r);
     const auto& c = *r.config;
     EXPECT_TRUE(c.providers[0].health_check.enabled);
@@ -63,12 +64,14 @@ routing:
   retry: { retry_on: [teapot], multiplier: 0.5 }
   fallback: [ { primary: a, fallback: [ghost] } ]
   models: { m: { fallback_models: [nobody] } }
-)", "t.yaml");
+)",
+                              "t.yaml");
     auto all = Joined(r);
     EXPECT_NE(all.find("routing.strategy: must be one of"), std::string::npos) << all;
     EXPECT_NE(all.find("routing.retry.retry_on: unknown condition \"teapot\""), std::string::npos) << all;
     EXPECT_NE(all.find("routing.retry.multiplier: must be a number between"), std::string::npos) << all;
     EXPECT_NE(all.find("routing.fallback[0].fallback: no provider named \"ghost\""), std::string::npos) << all;
     EXPECT_NE(all.find("routing.models.m.fallback_models: model \"nobody\" is served by no provider"),
-              std::string::npos) << all;
+              std::string::npos)
+        << all;
 }

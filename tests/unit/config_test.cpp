@@ -53,7 +53,8 @@ providers:
     max_connections: 64
     tls_verify: false
 routing: { strategy: round_robin, strip_prefix: "Proxy/", default_model: o1 }
-)", "t.yaml");
+)",
+                              "t.yaml");
     ASSERT_TRUE(r.errors.empty()) << Joined(r);
     const auto& c = *r.config;
     EXPECT_EQ(c.server.listen_host, "127.0.0.1");
@@ -85,7 +86,8 @@ providers:
     base_url: "http://${LP_TEST_HOST:-127.0.0.1}:9000"
     api_key: "${LP_TEST_KEY}"
     weight: "${LP_TEST_WEIGHT:-7}"
-)", "t.yaml");
+)",
+                              "t.yaml");
     ASSERT_TRUE(r.errors.empty()) << Joined(r);
     EXPECT_EQ(r.config->providers[0].api_key, "sk-from-env");
     EXPECT_EQ(r.config->providers[0].host, "127.0.0.1");
@@ -106,7 +108,8 @@ providers:
 routing:
   default_model: nobody-serves-this
   strategy: magic
-)", "bad.yaml");
+)",
+                              "bad.yaml");
     ASSERT_FALSE(r.errors.empty());
     EXPECT_EQ(r.config, nullptr);
     auto all = Joined(r);
@@ -125,7 +128,8 @@ TEST(Config, DefaultModelMustBeServed) {
 providers:
   - { name: a, base_url: "http://127.0.0.1:1", models: ["gpt-4o"] }
 routing: { default_model: llama }
-)", "t.yaml");
+)",
+                              "t.yaml");
     ASSERT_EQ(r.errors.size(), 1u);
     EXPECT_NE(r.errors[0].find("routing.default_model: model \"llama\" is served by no provider"), std::string::npos);
 }
@@ -134,7 +138,8 @@ TEST(Config, ModelMapKeyMustBeServed) {
     auto r = LoadConfigString(R"(
 providers:
   - { name: a, base_url: "http://127.0.0.1:1", models: ["gpt-4o"], model_map: { "gpt-3.5": "qwen" } }
-)", "t.yaml");
+)",
+                              "t.yaml");
     ASSERT_EQ(r.errors.size(), 1u) << Joined(r);
     EXPECT_NE(r.errors[0].find("model_map.gpt-3.5: maps a model this provider does not serve"), std::string::npos);
 }

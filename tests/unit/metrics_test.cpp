@@ -9,9 +9,9 @@ using namespace llmproxy::observe;
 
 TEST(Histogram, BucketsAreUpperBoundsInclusive) {
     Histogram h;
-    h.Observe(0.005);  // le=0.005
+    h.Observe(0.005);   // le=0.005
     h.Observe(0.0051);  // le=0.01
-    h.Observe(1000);   // only +Inf
+    h.Observe(1000);    // only +Inf
     EXPECT_EQ(h.buckets[0].Get(), 1u);
     EXPECT_EQ(h.buckets[1].Get(), 1u);
     EXPECT_EQ(h.count.Get(), 3u);

@@ -8,9 +8,8 @@ using namespace llmproxy::core;
 
 TEST(OpenAiError, Shape) {
     auto body = ErrorBody(NotFound("The model 'x' does not exist", "model_not_found"), "req_1");
-    EXPECT_EQ(body,
-              R"({"error":{"message":"The model 'x' does not exist","type":"invalid_request_error","param":null,)"
-              R"("code":"model_not_found","request_id":"req_1"}})");
+    EXPECT_EQ(body, R"({"error":{"message":"The model 'x' does not exist","type":"invalid_request_error","param":null,)"
+                    R"("code":"model_not_found","request_id":"req_1"}})");
 }
 
 TEST(OpenAiError, EscapesMessage) {

@@ -28,7 +28,8 @@ TEST(Gcra, BurstThenSteadyRate) {
     EXPECT_TRUE(g.TryTake(kSec / 10).allowed);       // exactly at the boundary
     // Over one second at the steady rate: exactly 10 more.
     allowed = 0;
-    for (std::int64_t t = kSec / 10 + 1; t <= kSec + kSec / 10 + kSec / 2000; t += kSec / 1000) allowed += g.TryTake(t).allowed;
+    for (std::int64_t t = kSec / 10 + 1; t <= kSec + kSec / 10 + kSec / 2000; t += kSec / 1000)
+        allowed += g.TryTake(t).allowed;
     EXPECT_EQ(allowed, 10);
 }
 
@@ -74,7 +75,8 @@ auth:
     - { key: sk-a-000000000000, name: a, rate_limit: { requests_per_minute: 3 } }
     - { key: sk-b-000000000000, name: b }
 rate_limit: { key_defaults: { requests_per_minute: 100, max_concurrent: 1 } }
-)", "t.yaml");
+)",
+                                    "t.yaml");
     ASSERT_TRUE(r.errors.empty()) << r.errors[0];
     EXPECT_EQ(r.config->auth.keys[0].limits.requests_per_minute, 3);
     EXPECT_EQ(r.config->auth.keys[0].limits.max_concurrent, 1);  // from defaults
@@ -110,7 +112,8 @@ TEST(RateLimiter, GlobalLimits) {
     auto r = core::LoadConfigString(R"(
 providers: [ { name: a, base_url: "http://h:1" } ]
 rate_limit: { global: { requests_per_second: 2, burst: 2, max_concurrent: 10 } }
-)", "t.yaml");
+)",
+                                    "t.yaml");
     ASSERT_TRUE(r.errors.empty());
     RateLimiter limiter(*r.config);
     EXPECT_FALSE(limiter.Admit(nullptr, 0, 0, 0).denied());
@@ -125,7 +128,8 @@ TEST(RateLimiter, RedisStorageNeedsRedisUrl) {
     auto r = core::LoadConfigString(R"(
 providers: [ { name: a, base_url: "http://h:1" } ]
 rate_limit: { storage: redis, on_redis_error: maybe }
-)", "t.yaml");
+)",
+                                    "t.yaml");
     std::string all;
     for (const auto& e : r.errors) all += e + "\n";
     EXPECT_NE(all.find("rate_limit.storage: is redis but redis.url is not set"), std::string::npos) << all;
@@ -134,7 +138,8 @@ rate_limit: { storage: redis, on_redis_error: maybe }
 providers: [ { name: a, base_url: "http://h:1" } ]
 redis: { url: "redis://:s3cret@127.0.0.1:6390/2", timeout: 20ms }
 rate_limit: { storage: redis, on_redis_error: fail_closed }
-)", "t.yaml");
+)",
+                                     "t.yaml");
     ASSERT_TRUE(ok.errors.empty()) << ok.errors[0];
     EXPECT_EQ(ok.config->redis.port, "6390");
     EXPECT_EQ(ok.config->redis.password, "s3cret");
@@ -146,7 +151,8 @@ TEST(Quota, ExhaustedKeyGetsInsufficientQuotaUntilTheWindowRolls) {
     auto r = core::LoadConfigString(R"(
 providers: [ { name: a, base_url: "http://h:1" } ]
 auth: { keys: [ { key: sk-q-00000000000, name: q, total_quota: 100, quota_reset_period: daily } ] }
-)", "t.yaml");
+)",
+                                    "t.yaml");
     ASSERT_TRUE(r.errors.empty()) << r.errors[0];
     RateLimiter limiter(*r.config);
     auto keys = BuildKeySet(*r.config, {}, nullptr);
@@ -179,15 +185,15 @@ TEST(Quota, SyncMergesOtherInstancesAndKeepsLocalAdditions) {
     q.Consume(30, t);
     auto pending = q.TakeUnsynced(t);
     EXPECT_EQ(pending.delta, 30);
-    q.Consume(5, t);                                      // finished while the write was in flight
-    q.SetSyncedTotal(pending.period_start, 30 + 400);     // another instance used 400
+    q.Consume(5, t);                                   // finished while the write was in flight
+    q.SetSyncedTotal(pending.period_start, 30 + 400);  // another instance used 400
     EXPECT_EQ(q.Used(t), 435);
     EXPECT_EQ(q.TakeUnsynced(t).delta, 5);
     auto lost = q.TakeUnsynced(t);
     EXPECT_EQ(lost.delta, 0);
     q.Consume(7, t);
     auto failed = q.TakeUnsynced(t);
-    q.ReturnUnsynced(failed);                             // the store was down: retried next time
+    q.ReturnUnsynced(failed);  // the store was down: retried next time
     EXPECT_EQ(q.TakeUnsynced(t).delta, 7);
 }
 
@@ -195,7 +201,8 @@ TEST(KeySet, RebuildKeepsCountersOfUnchangedKeys) {
     auto r = core::LoadConfigString(R"(
 providers: [ { name: a, base_url: "http://h:1" } ]
 auth: { keys: [ { key: sk-c-00000000000, name: c, rate_limit: { max_concurrent: 1 } } ] }
-)", "t.yaml");
+)",
+                                    "t.yaml");
     ASSERT_TRUE(r.errors.empty());
     core::ApiKeyConfig stored;
     stored.name = "s";
@@ -230,7 +237,8 @@ providers: [ { name: a, base_url: "http://h:1" } ]
 auth: { keys: [ { key: sk-s-00000000000, name: s,
                   rate_limit: { requests_per_second: 10, tokens_per_minute: 6000, max_concurrent: 2 } },
                 { key: sk-n-00000000000, name: n } ] }
-)", "t.yaml");
+)",
+                                    "t.yaml");
     ASSERT_TRUE(r.errors.empty()) << r.errors[0];
     auto keys = BuildKeySet(*r.config, {}, nullptr);
     const KeyEntry& s = keys->entries()[0];
@@ -246,12 +254,12 @@ auth: { keys: [ { key: sk-s-00000000000, name: s,
     EXPECT_EQ(call.command[6], "2");
     EXPECT_EQ(call.command[7], "slot-1");
     EXPECT_EQ(call.command[9], "rps");
-    EXPECT_EQ(call.command[10], "100000");      // 10 rps: 100 ms per request
-    EXPECT_EQ(call.command[11], "1000000");     // burst 10
-    EXPECT_EQ(call.command[12], "1");           // need
-    EXPECT_EQ(call.command[13], "1");           // 10 rps earns no whole unit in 5 ms: no lease
+    EXPECT_EQ(call.command[10], "100000");   // 10 rps: 100 ms per request
+    EXPECT_EQ(call.command[11], "1000000");  // burst 10
+    EXPECT_EQ(call.command[12], "1");        // need
+    EXPECT_EQ(call.command[13], "1");        // 10 rps earns no whole unit in 5 ms: no lease
     EXPECT_EQ(call.command[14], "tpm");
-    EXPECT_EQ(call.command[17], "100");         // TPM cost: the estimate, rounded up
+    EXPECT_EQ(call.command[17], "100");  // TPM cost: the estimate, rounded up
     EXPECT_EQ(call.tpm_charged, 100);
     EXPECT_TRUE(BuildSharedAdmit("SHA", keys->entries()[1], 10, "x", 1, 0.005, t0).command.empty());  // no limits
 
@@ -282,7 +290,8 @@ TEST(SharedLimits, BusyKeysAreServedFromLeases) {
     auto r = core::LoadConfigString(R"(
 providers: [ { name: a, base_url: "http://h:1" } ]
 auth: { keys: [ { key: sk-b-00000000000, name: busy, rate_limit: { requests_per_second: 10000 } } ] }
-)", "t.yaml");
+)",
+                                    "t.yaml");
     ASSERT_TRUE(r.errors.empty());
     auto keys = BuildKeySet(*r.config, {}, nullptr);
     const KeyEntry& busy = keys->entries()[0];

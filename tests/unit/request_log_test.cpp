@@ -12,12 +12,15 @@ TEST(Redact, ConfiguredFieldsAtAnyDepthCaseInsensitive) {
     const std::string body =
         R"({"model":"m","api_key":"abc","nested":{"Password" : "hunter2","list":[{"secret":"s\"x"}]},"note":"password"})";
     const std::string out = Redact(body, kFields, 1 << 20);
-    EXPECT_EQ(out, R"({"model":"m","api_key":"[REDACTED]","nested":{"Password" : "[REDACTED]","list":[{"secret":"[REDACTED]"}]},"note":"password"})");
+    EXPECT_EQ(
+        out,
+        R"({"model":"m","api_key":"[REDACTED]","nested":{"Password" : "[REDACTED]","list":[{"secret":"[REDACTED]"}]},"note":"password"})");
 }
 
 TEST(Redact, KeyMaterialAnywhereIsMasked) {
-    const std::string out = Redact(R"({"content":"my key is sk-proj-ABCDEFGHIJKLMNOP1234 ok","h":"Bearer abcdefghijklmnop9876"})",
-                                   kFields, 1 << 20);
+    const std::string out =
+        Redact(R"({"content":"my key is sk-proj-ABCDEFGHIJKLMNOP1234 ok","h":"Bearer abcdefghijklmnop9876"})", kFields,
+               1 << 20);
     EXPECT_EQ(out.find("ABCDEFGHIJKLMNOP"), std::string::npos) << out;
     EXPECT_NE(out.find("sk-...1234"), std::string::npos) << out;
     EXPECT_EQ(out.find("abcdefghijklmnop"), std::string::npos) << out;

@@ -9,8 +9,8 @@ using namespace llmproxy::usage;
 
 namespace {
 std::string TempDir() {
-    auto dir = std::filesystem::temp_directory_path() / ("lp-spool-" + std::to_string(::getpid()) + "-" +
-                                                         std::to_string(std::rand()));
+    auto dir = std::filesystem::temp_directory_path() /
+               ("lp-spool-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
     std::filesystem::remove_all(dir);
     return dir.string();
 }

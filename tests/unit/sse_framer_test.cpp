@@ -31,7 +31,8 @@ TEST(SseFramer, HoldsPartialEvent) {
 
 TEST(SseFramer, EverySplitPointGivesTheSameBytes) {
     const std::string stream =
-        "event: x\r\ndata: {\"a\":1}\r\n\r\n: comment\n\ndata: line1\ndata: line2\n\nid: 7\rdata: cr\r\rdata: [DONE]\n\n";
+        "event: x\r\ndata: {\"a\":1}\r\n\r\n: comment\n\ndata: line1\ndata: line2\n\nid: 7\rdata: cr\r\rdata: "
+        "[DONE]\n\n";
     for (std::size_t step = 1; step <= stream.size(); ++step) {
         std::string rest;
         std::string out = FeedInSteps(stream, step, &rest);

@@ -87,8 +87,8 @@ TEST(Store, QuotaCountersAddUpAcrossConnectionsAndReopen) {
         auto b = store::Store::Open("sqlite://" + db.path);  // a second instance on the same file
         EXPECT_EQ(a->AddQuotaUsage("k1", 100, 30), 30);
         EXPECT_EQ(b->AddQuotaUsage("k1", 100, 12), 42);
-        EXPECT_EQ(a->AddQuotaUsage("k1", 100, 0), 42);   // a read
-        EXPECT_EQ(a->AddQuotaUsage("k1", 200, 5), 5);    // a new window starts at zero
+        EXPECT_EQ(a->AddQuotaUsage("k1", 100, 0), 42);  // a read
+        EXPECT_EQ(a->AddQuotaUsage("k1", 200, 5), 5);   // a new window starts at zero
         EXPECT_EQ(a->AddQuotaUsage("k2", 100, 7), 7);
     }
     auto reopened = store::Store::Open("sqlite://" + db.path);  // migrations are not re-run
@@ -111,7 +111,8 @@ TEST(Store, UsageLedgerRowsAndTotals) {
         "not json: skipped",
     };
     store::WriteUsageRows(*store, events);
-    auto rows = store->sql().Query("SELECT request_id, upstream_model, is_stream, total_tokens, latency_ms FROM usage_ledger ORDER BY request_id");
+    auto rows = store->sql().Query(
+        "SELECT request_id, upstream_model, is_stream, total_tokens, latency_ms FROM usage_ledger ORDER BY request_id");
     ASSERT_EQ(rows.size(), 3u);
     EXPECT_EQ(rows[0][1].value_or(""), "gpt-4o-2024");
     EXPECT_EQ(rows[0][2].value_or(""), "1");

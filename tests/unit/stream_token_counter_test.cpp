@@ -27,7 +27,8 @@ std::string JsonEscape(std::string_view s) {
 }
 
 std::string Chunk(std::string_view delta) {
-    return "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" +
+    return "data: "
+           "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" +
            JsonEscape(delta) + "\"},\"finish_reason\":null}]}\n\n";
 }
 
@@ -35,10 +36,14 @@ std::string Chunk(std::string_view delta) {
 
 TEST(GeneratedText, PicksTheGeneratedMembersOnly) {
     std::string out;
-    AppendGeneratedText(R"({"model":"content","choices":[{"delta":{"role":"assistant","content":"Hi \"there\"\n\u00e9\ud83d\ude00"}}]})", out);
+    AppendGeneratedText(
+        R"({"model":"content","choices":[{"delta":{"role":"assistant","content":"Hi \"there\"\n\u00e9\ud83d\ude00"}}]})",
+        out);
     EXPECT_EQ(out, "Hi \"there\"\n\xC3\xA9\xF0\x9F\x98\x80");
     out.clear();
-    AppendGeneratedText(R"({"choices":[{"delta":{"tool_calls":[{"function":{"name":"get","arguments":"{\"city\":\"Paris\"}"}}]}}]})", out);
+    AppendGeneratedText(
+        R"({"choices":[{"delta":{"tool_calls":[{"function":{"name":"get","arguments":"{\"city\":\"Paris\"}"}}]}}]})",
+        out);
     EXPECT_EQ(out, "get{\"city\":\"Paris\"}");
     out.clear();
     AppendGeneratedText(R"({"choices":[{"text":"done","logprobs":null}],"usage":{"prompt_tokens":3}})", out);

@@ -9,7 +9,8 @@
 using namespace llmproxy;
 
 TEST(Usage, OpenAiShape) {
-    auto u = usage::ParseUsage(R"({"id":"x","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}})");
+    auto u = usage::ParseUsage(
+        R"({"id":"x","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}})");
     ASSERT_TRUE(u);
     EXPECT_EQ(u->prompt_tokens, 12);
     EXPECT_EQ(u->completion_tokens, 30);
@@ -17,7 +18,8 @@ TEST(Usage, OpenAiShape) {
 }
 
 TEST(Usage, UsageNextToChoicesAndMissingTotal) {
-    auto u = usage::ParseUsage(R"({"choices":[{"delta":{"content":"x"}}],"usage":{"prompt_tokens":3,"completion_tokens":4}})");
+    auto u = usage::ParseUsage(
+        R"({"choices":[{"delta":{"content":"x"}}],"usage":{"prompt_tokens":3,"completion_tokens":4}})");
     ASSERT_TRUE(u);
     EXPECT_EQ(u->total_tokens, 7);
 }
@@ -65,8 +67,8 @@ TEST(BodySplice, InjectIncludeUsage) {
 }
 
 TEST(AccessLog, JsonLine) {
-    observe::AccessRecord r{"req_1", "POST", "/v1/chat/completions", "gpt-4o", "a", "a:502,b:200", "127.0.0.1",
-                            200, 12.5, 3.25, true};
+    observe::AccessRecord r{
+        "req_1", "POST", "/v1/chat/completions", "gpt-4o", "a", "a:502,b:200", "127.0.0.1", 200, 12.5, 3.25, true};
     r.prompt_tokens = 10;
     r.completion_tokens = 5;
     r.total_tokens = 15;

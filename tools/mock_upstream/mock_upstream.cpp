@@ -50,8 +50,8 @@ struct Options {
 };
 
 struct Stats {
-    std::atomic<long> requests{0}, streams_started{0}, streams_completed{0}, streams_cancelled{0},
-        active_streams{0}, usage_events{0};
+    std::atomic<long> requests{0}, streams_started{0}, streams_completed{0}, streams_cancelled{0}, active_streams{0},
+        usage_events{0};
     std::mutex mu;
     std::string last_request = "{}";
 };
@@ -81,8 +81,10 @@ std::string Head(int status, std::string_view reason, std::string_view ctype, st
     h += "x-mock-name: " + g_opt.name + "\r\n";
     h += "x-request-id: mock-" + std::to_string(g_stats.requests.load()) + "\r\n";
     h += extra;
-    if (chunked) h += "Transfer-Encoding: chunked\r\n";
-    else h += "Content-Length: " + std::to_string(length) + "\r\n";
+    if (chunked)
+        h += "Transfer-Encoding: chunked\r\n";
+    else
+        h += "Content-Length: " + std::to_string(length) + "\r\n";
     h += "\r\n";
     return h;
 }
@@ -124,7 +126,9 @@ int PromptTokens(const json::object& body) {
     return static_cast<int>(std::max<std::size_t>(1, bytes / 4));
 }
 
-std::string Word(int i) { return i == 0 ? "Hello" : " tok" + std::to_string(i); }
+std::string Word(int i) {
+    return i == 0 ? "Hello" : " tok" + std::to_string(i);
+}
 
 json::object Usage(int prompt, int completion) {
     return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
@@ -203,15 +207,20 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
     }
     tail += "data: " + json::serialize(last) + "\n\n";
     if (include_usage) {
-        json::object usage{{"id", id}, {"object", chat ? "chat.completion.chunk" : "text_completion"},
-                           {"created", 1700000000}, {"model", model}, {"choices", json::array{}},
+        json::object usage{{"id", id},
+                           {"object", chat ? "chat.completion.chunk" : "text_completion"},
+                           {"created", 1700000000},
+                           {"model", model},
+                           {"choices", json::array{}},
                            {"usage", Usage(PromptTokens(body), chunks)}};
         tail += "data: " + json::serialize(usage) + "\n\n";
     }
     tail += "data: [DONE]\n\n";
     bool ok = co_await Send(s, Chunk(tail) + "0\r\n\r\n");
-    if (ok) g_stats.streams_completed++;
-    else g_stats.streams_cancelled++;
+    if (ok)
+        g_stats.streams_completed++;
+    else
+        g_stats.streams_cancelled++;
     co_return ok;
 }
 
@@ -253,9 +262,11 @@ std::string Embeddings(const json::object& body) {
         }
         data.push_back(json::object{{"object", "embedding"}, {"index", i}, {"embedding", embedding}});
     }
-    json::object out{{"object", "list"}, {"data", data},
-                     {"model", body.contains("model") ? body.at("model") : json::value("")},
-                     {"usage", json::object{{"prompt_tokens", PromptTokens(body)}, {"total_tokens", PromptTokens(body)}}}};
+    json::object out{
+        {"object", "list"},
+        {"data", data},
+        {"model", body.contains("model") ? body.at("model") : json::value("")},
+        {"usage", json::object{{"prompt_tokens", PromptTokens(body)}, {"total_tokens", PromptTokens(body)}}}};
     return json::serialize(out);
 }
 
@@ -329,7 +340,8 @@ asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& r
         co_return co_await Send(s, Head(200, "OK", "application/json", "", 15, false) + R"({"status":"ok"})");
     }
     if (path.ends_with("/models")) {
-        std::string b = R"({"object":"list","data":[{"id":"mock-model","object":"model","created":0,"owned_by":"mock"}]})";
+        std::string b =
+            R"({"object":"list","data":[{"id":"mock-model","object":"model","created":0,"owned_by":"mock"}]})";
         co_return co_await Send(s, Head(200, "OK", "application/json", "", b.size(), false) + b);
     }
     json::object body;
@@ -352,8 +364,10 @@ asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& r
         b = Embeddings(body);
     } else {
         // Anything else: echo what arrived, so pass-through can be checked.
-        b = json::serialize(json::object{{"object", "echo"}, {"method", std::string(req.method_string())},
-                                         {"target", target}, {"body_bytes", req.body().size()}});
+        b = json::serialize(json::object{{"object", "echo"},
+                                         {"method", std::string(req.method_string())},
+                                         {"target", target},
+                                         {"body_bytes", req.body().size()}});
     }
     co_return co_await Send(s, Head(200, "OK", "application/json", "", b.size(), false) + b);
 }

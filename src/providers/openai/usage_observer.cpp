@@ -17,8 +17,10 @@ void AppendWithoutNullUsage(std::string& out, std::string_view event) {
         }
         if (at == std::string_view::npos) break;
         std::size_t begin = at, end = at + len;
-        if (begin > 0 && event[begin - 1] == ',') --begin;          // ...,"usage":null}
-        else if (end < event.size() && event[end] == ',') ++end;  // {"usage":null,...
+        if (begin > 0 && event[begin - 1] == ',')
+            --begin;  // ...,"usage":null}
+        else if (end < event.size() && event[end] == ',')
+            ++end;  // {"usage":null,...
         out.append(event.substr(0, begin));
         event.remove_prefix(end);
     }

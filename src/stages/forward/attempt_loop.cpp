@@ -43,7 +43,8 @@ core::LocalReply HeldStatusReply(unsigned status, const std::string& provider) {
     r.status = status;
     r.type = status == 429 ? "rate_limit_error" : "upstream_error";
     r.code = status == 429 ? "rate_limit_exceeded" : "upstream_error";
-    r.message = "upstream provider '" + provider + "' answered " + std::to_string(status) + " and no retry was possible";
+    r.message =
+        "upstream provider '" + provider + "' answered " + std::to_string(status) + " and no retry was possible";
     return r;
 }
 
@@ -89,9 +90,12 @@ std::optional<usage::Usage> AttemptUsage(RequestContext& ctx, AttemptObservers& 
     if (!produced || !t || !ctx.routed.json) return std::nullopt;
     usage::Usage u;
     if (ctx.endpoint->endpoint != pipeline::Endpoint::kEmbeddings) {
-        if (obs.counter && obs.counter->saw_stream()) u.completion_tokens = obs.counter->completion_tokens();
-        else if (!obs.usage->body().empty()) u.completion_tokens = usage::CountCompletionTokens(*t, obs.usage->body(), false);
-        else return std::nullopt;
+        if (obs.counter && obs.counter->saw_stream())
+            u.completion_tokens = obs.counter->completion_tokens();
+        else if (!obs.usage->body().empty())
+            u.completion_tokens = usage::CountCompletionTokens(*t, obs.usage->body(), false);
+        else
+            return std::nullopt;
     }
     u.prompt_tokens = std::max<std::int64_t>(0, usage::CountPromptTokens(*t, ctx.request().body()));
     u.total_tokens = u.prompt_tokens + u.completion_tokens;
@@ -173,9 +177,18 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
             if (attempt > 1) wire::AppendHeader(extra_headers, "x-llm-proxy-attempts", std::to_string(attempt));
 
             ProviderHealth& h = *health[p];
-            const ForwardInput in{provider,          adapter,         req,  prepared.body, prepared.target,
-                                  ctx.request_id,    config.server.idle_timeout, routed.deadline, hold,
-                                  extra_headers,     routed.traceparent, observers.span()};
+            const ForwardInput in{provider,
+                                  adapter,
+                                  req,
+                                  prepared.body,
+                                  prepared.target,
+                                  ctx.request_id,
+                                  config.server.idle_timeout,
+                                  routed.deadline,
+                                  hold,
+                                  extra_headers,
+                                  routed.traceparent,
+                                  observers.span()};
             h.BeginRequest();
             upstream::UpstreamPool& pool = *ctx.upstreams->pools[p];
             ForwardOutcome out = co_await Forward(client, buffer, in, pool);
@@ -187,11 +200,11 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
             record.attempts = attempt;
             if (!record.attempt_log.empty()) record.attempt_log.push_back(',');
             record.attempt_log += provider.name + ":" +
-                                  std::to_string(out.client_aborted       ? 499
-                                                 : out.held_status        ? out.held_status
-                                                 : out.response_started   ? out.status
-                                                 : out.error              ? out.error->status
-                                                                          : 0);
+                                  std::to_string(out.client_aborted     ? 499
+                                                 : out.held_status      ? out.held_status
+                                                 : out.response_started ? out.status
+                                                 : out.error            ? out.error->status
+                                                                        : 0);
             if (out.client_aborted || out.response_started) {
                 record.status = out.client_aborted ? 499 : out.status;  // 499: nginx's "client closed request"
                 record.first_event_at = out.first_event_at;
@@ -217,8 +230,10 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
             last_was_429 = out.held_status == 429;
             if (out.held_status) {
                 kind = FailureKind::kStatus;
-                if (out.held_status == 429) h.OnRateLimited(now, out.retry_after_ms < 0 ? 1000 : out.retry_after_ms);
-                else h.OnFailure(now, "answered " + std::to_string(out.held_status));
+                if (out.held_status == 429)
+                    h.OnRateLimited(now, out.retry_after_ms < 0 ? 1000 : out.retry_after_ms);
+                else
+                    h.OnFailure(now, "answered " + std::to_string(out.held_status));
                 last_error = HeldStatusReply(out.held_status, provider.name);
             } else {
                 kind = out.timed_out ? FailureKind::kTimeout : FailureKind::kConnect;
@@ -250,11 +265,13 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
             last_failed = p;
         }
     }
-    core::LocalReply reply = last_error ? *last_error
-                                        : core::LocalReply{503, "upstream_error", "no_available_provider",
-                                                           "No provider is available for model '" +
-                                                               routed.public_model + "'",
-                                                           {}, {}};
+    core::LocalReply reply =
+        last_error ? *last_error : core::LocalReply{503,
+                                                    "upstream_error",
+                                                    "no_available_provider",
+                                                    "No provider is available for model '" + routed.public_model + "'",
+                                                    {},
+                                                    {}};
     std::string extra;
     if (reply.status == 429) wire::AppendHeader(extra, "Retry-After", "1");
     ctx.Refuse(std::move(reply), std::move(extra));  // the pipeline writes it

@@ -24,14 +24,12 @@ using upstream::UpstreamConnection;
 // handler owns only this shared state, and Forward waits for it before returning, so it never
 // touches the session's buffer after Forward is done.
 struct ClientWatch {
-    explicit ClientWatch(Executor ex) : done(std::move(ex)) {
-        done.expires_at(Timer::time_point::max());
-    }
+    explicit ClientWatch(Executor ex) : done(std::move(ex)) { done.expires_at(Timer::time_point::max()); }
     std::weak_ptr<UpstreamConnection> conn;
     bool completed = false;
     bool client_gone = false;
     std::size_t pipelined = 0;  // bytes read into the session buffer's prepared area
-    Timer done;    // an event: cancelled when the read completes
+    Timer done;                 // an event: cancelled when the read completes
 };
 
 void WatchClient(Socket& socket, beast::flat_buffer& buffer, const std::shared_ptr<ClientWatch>& watch) {
@@ -48,12 +46,11 @@ void WatchClient(Socket& socket, beast::flat_buffer& buffer, const std::shared_p
     });
 }
 
-bool IsSkippedRequestHeader(std::string_view name, std::string_view connection,
-                            const core::ProviderConfig& p) {
+bool IsSkippedRequestHeader(std::string_view name, std::string_view connection, const core::ProviderConfig& p) {
     using beast::iequals;
     // The client's credentials are for the gateway, never for the upstream.
-    static constexpr std::string_view kDrop[] = {"host",      "content-length",  "expect",       "authorization",
-                                                 "x-api-key", "api-key",         "accept-encoding", "x-request-id",
+    static constexpr std::string_view kDrop[] = {"host",       "content-length", "expect",          "authorization",
+                                                 "x-api-key",  "api-key",        "accept-encoding", "x-request-id",
                                                  "traceparent"};
     for (auto h : kDrop) {
         if (iequals(name, h)) return true;
@@ -121,16 +118,18 @@ std::string BuildClientHead(const UpstreamResponse& res, std::string_view reques
     }
     wire::AppendHeader(head, "x-request-id", request_id);
     head.append(extra);
-    if (chunked) head.append("Transfer-Encoding: chunked\r\n");
-    else if (length) wire::AppendHeader(head, "Content-Length", std::to_string(*length));
+    if (chunked)
+        head.append("Transfer-Encoding: chunked\r\n");
+    else if (length)
+        wire::AppendHeader(head, "Content-Length", std::to_string(*length));
     if (!keep_alive) head.append("Connection: close\r\n");
     head.append(wire::kCrlf);
     return head;
 }
 
 // One gather write: [head] [chunk size line, data, CRLF] [last chunk].
-Task<error_code> WriteToClient(TcpStream& client, std::string_view head, std::string_view data,
-                               bool chunked, bool last, core::Millis timeout) {
+Task<error_code> WriteToClient(TcpStream& client, std::string_view head, std::string_view data, bool chunked, bool last,
+                               core::Millis timeout) {
     char size_line[24];
     std::array<asio::const_buffer, 5> bufs{};
     bufs[0] = asio::buffer(head);
@@ -220,7 +219,6 @@ bool IsStaleKeepAliveError(const error_code& ec) {
            ec == asio::error::broken_pipe || ec == http::error::partial_message;
 }
 
-
 Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstream::UpstreamPool& pool,
                               const std::shared_ptr<ClientWatch>& watch) {
     ForwardOutcome out;
@@ -247,12 +245,16 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         if (lease.ec == upstream::PoolExhausted()) {
             // Our own cap, not the provider's failure: a clear 503, and no mark on its health.
             out.pool_exhausted = true;
-            out.error = core::LocalReply{503, "upstream_error", "upstream_pool_exhausted",
-                                         "all " + std::to_string(pool.max_open()) + " connections of this worker to provider '" +
-                                             in.provider.name + "' are in use and none came free within " +
+            out.error = core::LocalReply{503,
+                                         "upstream_error",
+                                         "upstream_pool_exhausted",
+                                         "all " + std::to_string(pool.max_open()) +
+                                             " connections of this worker to provider '" + in.provider.name +
+                                             "' are in use and none came free within " +
                                              std::to_string(in.provider.pool_timeout.count()) +
                                              " ms (providers[].max_connections, pool_timeout)",
-                                         {}, {}};
+                                         {},
+                                         {}};
             co_return out;
         }
         if (lease.ec) {
@@ -266,16 +268,20 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         const std::array<asio::const_buffer, 2> request_bytes{asio::buffer(head), asio::buffer(in.body)};
         const auto sent_at = Clock::now();
         error_code ec = co_await conn->Write(request_bytes, op_timeout(t.first_byte));
-        if (!ec) ec = co_await ReadFinalHeader(*conn, parser, in.request.method() == http::verb::head,
-                                                op_timeout(t.first_byte));
+        if (!ec)
+            ec = co_await ReadFinalHeader(*conn, parser, in.request.method() == http::verb::head,
+                                          op_timeout(t.first_byte));
         if (ec == kUnexpectedUpgrade || ec == kTooManyInterim) {
             // The upstream speaks something else on this connection: never pool it, never retry.
             pool.Release(std::move(conn), false);
-            out.error = core::LocalReply{502, "upstream_error", "upstream_protocol_error",
+            out.error = core::LocalReply{502,
+                                         "upstream_error",
+                                         "upstream_protocol_error",
                                          std::string("upstream provider '") + in.provider.name + "' " +
                                              (ec == kUnexpectedUpgrade ? "switched protocols (101) unasked"
                                                                        : "sent too many interim (1xx) responses"),
-                                         {}, {}};
+                                         {},
+                                         {}};
             co_return out;
         }
         if (!ec) {
@@ -309,8 +315,8 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         co_return out;
     }
     auto ctype = res[http::field::content_type];
-    const bool sse = beast::iequals(std::string_view(ctype.data(), std::min<std::size_t>(ctype.size(), 17)),
-                                    "text/event-stream");
+    const bool sse =
+        beast::iequals(std::string_view(ctype.data(), std::min<std::size_t>(ctype.size(), 17)), "text/event-stream");
     const bool no_body = status == 204 || status == 304 || in.request.method() == http::verb::head;
     const auto length = parser->content_length();
     const bool chunked = !no_body && !length && in.request.version() >= 11;
@@ -319,8 +325,10 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     // upstream's (it describes the representation, not this message).
     std::optional<std::uint64_t> out_length;
     if (status != 204) {
-        if (length) out_length = *length;
-        else if (no_body && status != 304) out_length = 0;
+        if (length)
+            out_length = *length;
+        else if (no_body && status != 304)
+            out_length = 0;
     }
     const std::string client_head =
         BuildClientHead(res, in.request_id, in.extra_response_headers, chunked, out_length, keep_client);
@@ -401,8 +409,8 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
             co_return out;
         }
         out.upstream_failed = true;
-        spdlog::warn("request {}: upstream '{}' broke after the response started: {}", in.request_id,
-                     in.provider.name, ec.message());
+        spdlog::warn("request {}: upstream '{}' broke after the response started: {}", in.request_id, in.provider.name,
+                     ec.message());
         if (sse && chunked) {
             // Never invent [DONE]: say what happened in-band, then end the response.
             const std::string event = StreamErrorEvent(ec, in.request_id);

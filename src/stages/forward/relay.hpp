@@ -24,27 +24,27 @@ struct ForwardInput {
     const core::ProviderConfig& provider;
     const providers::ProviderAdapter& adapter;
     const http::request<http::string_body>& request;  // the client's head (method, headers)
-    std::string_view body;                             // what to send (model possibly spliced)
-    std::string_view upstream_target;                  // path + query on the upstream
+    std::string_view body;                            // what to send (model possibly spliced)
+    std::string_view upstream_target;                 // path + query on the upstream
     std::string_view request_id;
     core::Millis client_write_timeout;
     std::chrono::steady_clock::time_point deadline;  // the request's own limit (x-llm-proxy-timeout)
-    std::span<const int> hold_statuses;  // answers not to relay because another attempt will follow
-    std::string_view extra_response_headers;  // "Name: value\r\n" lines added to the client head
-    std::string_view traceparent;    // W3C trace context sent upstream (the client's or ours)
-    std::span<ResponseObserver* const> observers;  // in order; each sees what the previous relayed
+    std::span<const int> hold_statuses;              // answers not to relay because another attempt will follow
+    std::string_view extra_response_headers;         // "Name: value\r\n" lines added to the client head
+    std::string_view traceparent;                    // W3C trace context sent upstream (the client's or ours)
+    std::span<ResponseObserver* const> observers;    // in order; each sees what the previous relayed
 };
 
 struct ForwardOutcome {
-    bool response_started = false;  // some bytes already reached the client
-    bool keep_client = false;       // the client connection may serve another request
-    bool client_aborted = false;    // the client went away; the upstream was cancelled
-    bool upstream_failed = false;   // the upstream broke after the response started
-    unsigned status = 0;            // upstream status relayed (0 if none)
-    unsigned held_status = 0;       // a hold_statuses answer that was not relayed
-    bool timed_out = false;         // the error was a timeout (connect or first byte)
-    bool connect_failed = false;    // no connection could be made (or TLS failed)
-    bool pool_exhausted = false;    // the gateway's own connection cap: not the provider's fault
+    bool response_started = false;     // some bytes already reached the client
+    bool keep_client = false;          // the client connection may serve another request
+    bool client_aborted = false;       // the client went away; the upstream was cancelled
+    bool upstream_failed = false;      // the upstream broke after the response started
+    unsigned status = 0;               // upstream status relayed (0 if none)
+    unsigned held_status = 0;          // a hold_statuses answer that was not relayed
+    bool timed_out = false;            // the error was a timeout (connect or first byte)
+    bool connect_failed = false;       // no connection could be made (or TLS failed)
+    bool pool_exhausted = false;       // the gateway's own connection cap: not the provider's fault
     std::int64_t retry_after_ms = -1;  // from a 429's Retry-After
     double ttfb_ms = 0;                // request written -> response head read
     std::optional<std::chrono::steady_clock::time_point> first_event_at;  // SSE: first event written
