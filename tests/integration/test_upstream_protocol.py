@@ -141,3 +141,23 @@ class UpstreamPool(GatewayTest):
         self.assertIn('llm_proxy_provider_health{provider="m"} 1', text)
         self.assertIn('llm_proxy_upstream_pool_waiting{provider="m"} 0', text)
         self.assertEqual(self.post("/v1/chat/completions", CHAT).status, 200)
+
+
+class StreamWithLength(GatewayTest):
+    def test_event_stream_with_content_length_is_rechunked_when_rewritten(self):
+        # An upstream that sends its stream with a Content-Length (a static server, a cache): the
+        # gateway drops the usage chunk it asked for, so the length is no longer the body's.
+        events = "".join(f'data: {{"choices":[{{"index":0,"delta":{{"content":"t{i} "}}}}]}}\n\n' for i in range(5))
+        events += 'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}\n\n'
+        events += "data: [DONE]\n\n"
+        body = events.encode()
+        up = RawUpstream(lambda req: b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+        self.addCleanup(up.stop)
+        self.simple_gateway(up.port)
+        r = self.post("/v1/chat/completions", dict(CHAT, stream=True), timeout=5)
+        self.assertEqual(r.status, 200)
+        self.assertIn(b"data: [DONE]", r.body)
+        self.assertNotIn(b'"usage"', r.body)  # the client did not ask for it
+        self.assertIsNone(r.header("content-length"))
+        self.assertIn(b"t4 ", r.body)

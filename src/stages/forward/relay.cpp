@@ -318,7 +318,10 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     const bool sse =
         beast::iequals(std::string_view(ctype.data(), std::min<std::size_t>(ctype.size(), 17)), "text/event-stream");
     const bool no_body = status == 204 || status == 304 || in.request.method() == http::verb::head;
-    const auto length = parser->content_length();
+    // An event stream may be rewritten by the observers (the injected usage chunk is dropped,
+    // later dialect translation): its length is the relay's, never the upstream's.
+    const bool rewritable = sse && !no_body && !in.observers.empty();
+    const auto length = rewritable ? boost::optional<std::uint64_t>() : parser->content_length();
     const bool chunked = !no_body && !length && in.request.version() >= 11;
     const bool keep_client = in.request.keep_alive() && (chunked || length || no_body);
     // A 204 never carries Content-Length (RFC 9110 8.6); a 304 or a HEAD answer keeps the
