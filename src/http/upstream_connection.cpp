@@ -18,7 +18,9 @@ std::variant<Plain, Tls> MakeStream(Executor ex, asio::ssl::context* tls) {
 }  // namespace
 
 UpstreamConnection::UpstreamConnection(Executor ex, asio::ssl::context* tls)
-    : stream_(MakeStream(ex, tls)), read_chunk_(new char[kReadChunk]), idle_done_(ex) {}
+    : stream_(MakeStream(ex, tls)), idle_done_(ex) {
+    buffer_.reserve(kReadBuffer);
+}
 
 TcpStream& UpstreamConnection::Tcp() {
     if (auto* plain = std::get_if<Plain>(&stream_)) return *plain;

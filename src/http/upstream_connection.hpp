@@ -14,14 +14,17 @@
 
 #include "core/config.hpp"
 #include "http/asio_types.hpp"
+#include "http/relay_body.hpp"
 
 namespace llmproxy::upstream {
 
-using ResponseParser = http::response_parser<http::buffer_body>;
+using ResponseParser = http::response_parser<RelayBody>;
 
 class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnection> {
 public:
-    static constexpr std::size_t kReadChunk = 16 * 1024;
+    /// The read buffer's first size: reads take up to what it holds (Beast reads into free
+    /// capacity), so an event stream comes in whole blocks rather than 512-byte pieces.
+    static constexpr std::size_t kReadBuffer = 4 * 1024;
 
     UpstreamConnection(Executor ex, asio::ssl::context* tls);
 
@@ -32,7 +35,8 @@ public:
 
     Task<error_code> Write(std::array<asio::const_buffer, 2> buffers, core::Millis timeout);
     Task<error_code> ReadHeader(ResponseParser& parser, core::Millis timeout);
-    /// Reads and parses some body bytes into the parser's buffer_body (see kReadChunk).
+    /// Reads and parses some body bytes: the parser's body gets views of them in this
+    /// connection's read buffer, valid until the next read (see RelayBody).
     Task<error_code> ReadSome(ResponseParser& parser, core::Millis timeout);
 
     /// While the connection sits idle in the pool, a read is kept pending on it: if the
@@ -43,7 +47,6 @@ public:
     void Close();
     bool is_open() const;
 
-    char* read_chunk() { return read_chunk_.get(); }
     std::chrono::steady_clock::time_point idle_since;
     bool reused = false;
 
@@ -52,7 +55,6 @@ private:
 
     std::variant<TcpStream, beast::ssl_stream<TcpStream>> stream_;
     beast::flat_buffer buffer_;
-    std::unique_ptr<char[]> read_chunk_;  // body bytes land here; kept out of coroutine frames
 
     // Idle watch state (see StartIdleWatch).
     bool idle_watching_ = false;

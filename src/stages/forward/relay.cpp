@@ -93,7 +93,7 @@ std::string BuildUpstreamHead(const ForwardInput& in) {
     return head;
 }
 
-using UpstreamResponse = http::response<http::buffer_body>;
+using UpstreamResponse = http::response<upstream::RelayBody>;
 
 std::string BuildClientHead(const UpstreamResponse& res, std::string_view request_id, std::string_view extra,
                             bool chunked, std::optional<std::uint64_t> length, bool keep_alive) {
@@ -349,13 +349,21 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
 
     SseFramer framer;
     bool head_sent = false;
-    char* chunk = conn->read_chunk();
+    std::string joined;  // the pieces of one read, when a chunked upstream sent several chunks
     error_code ec;
     while (!parser->is_done()) {
-        res.body().data = chunk;
-        res.body().size = UpstreamConnection::kReadChunk;
+        res.body().clear();
         ec = co_await conn->ReadSome(*parser, op_timeout(t.idle));
-        std::string_view piece(chunk, UpstreamConnection::kReadChunk - res.body().size);
+        // Views into the connection's read buffer: relayed before the next read reuses it.
+        const auto& pieces = res.body().pieces;
+        std::string_view piece;
+        if (pieces.size() == 1) {
+            piece = pieces.front();
+        } else if (pieces.size() > 1) {
+            joined.clear();
+            for (auto p : pieces) joined.append(p);
+            piece = joined;
+        }
         if (sse) {
             piece = observe_events(framer.Feed(piece));
         } else if (!piece.empty()) {
