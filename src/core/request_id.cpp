@@ -43,7 +43,9 @@ bool IsLowerHex(std::string_view v) {
 
 std::string MakeRequestId(std::string_view client_value) {
     if (SafeToEcho(client_value)) return std::string(client_value);
-    std::string id = "req_";
+    std::string id;
+    id.reserve(20);  // one allocation, not one per growth
+    id = "req_";
     AppendHex(id, NextRandom());
     return id;
 }
@@ -55,7 +57,9 @@ std::string MakeTraceparent(std::string_view v) {
         v.substr(36, 16) != std::string(16, '0')) {
         return std::string(v);
     }
-    std::string out = "00-";
+    std::string out;
+    out.reserve(55);
+    out = "00-";
     AppendHex(out, NextRandom());
     AppendHex(out, NextRandom());
     out += '-';

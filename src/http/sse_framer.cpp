@@ -4,6 +4,21 @@ namespace llmproxy::sse {
 
 std::size_t SseFramer::Scan(std::string_view data) {
     std::size_t boundary = 0;
+    if (!cr_pending_ && std::memchr(data.data(), '\r', data.size()) == nullptr) {
+        // No CR (the usual case): jump from line end to line end.
+        std::size_t pos = 0;
+        while (pos < data.size()) {
+            const void* nl = std::memchr(data.data() + pos, '\n', data.size() - pos);
+            if (!nl) break;
+            const std::size_t i = static_cast<std::size_t>(static_cast<const char*>(nl) - data.data());
+            line_len_ += i - pos;
+            if (line_len_ == 0) boundary = i + 1;  // an empty line dispatches the event
+            line_len_ = 0;
+            pos = i + 1;
+        }
+        line_len_ += data.size() - pos;
+        return boundary;
+    }
     auto end_of_line = [&](std::size_t end) {
         if (line_len_ == 0) boundary = end;  // an empty line dispatches the event
         line_len_ = 0;

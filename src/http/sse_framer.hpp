@@ -4,6 +4,7 @@
 // arrives; it is useless to a client anyway, and holding it lets the gateway end a broken
 // stream with a clean error event instead of a half-written one.
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,21 @@ private:
 template <class Fn>
 void ForEachEvent(std::string_view block, Fn&& fn) {
     std::size_t start = 0, line_len = 0;
+    if (std::memchr(block.data(), '\r', block.size()) == nullptr) {
+        // No CR (the usual case): jump from line end to line end.
+        for (std::size_t pos = 0; pos < block.size();) {
+            const void* nl = std::memchr(block.data() + pos, '\n', block.size() - pos);
+            if (!nl) break;
+            const std::size_t i = static_cast<std::size_t>(static_cast<const char*>(nl) - block.data());
+            if (i == pos) {  // blank line: the event ends here
+                fn(block.substr(start, i + 1 - start));
+                start = i + 1;
+            }
+            pos = i + 1;
+        }
+        if (start < block.size()) fn(block.substr(start));
+        return;
+    }
     for (std::size_t i = 0; i < block.size(); ++i) {
         char c = block[i];
         if (c != '\r' && c != '\n') {

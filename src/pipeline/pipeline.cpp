@@ -49,7 +49,7 @@ Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer&
     if (!ParseStage::Run(ctx)) co_return;
     if (!RouteStage::Run(ctx)) co_return;
     if (!LimitsStage::Run(ctx, rt, SteadyNs(), now_s)) co_return;
-    if (!co_await SharedLimitsStage::Run(ctx, rt)) co_return;
+    if (rt.redis && ctx.key && !co_await SharedLimitsStage::Run(ctx, rt)) co_return;  // only with storage: redis
     co_await ForwardStage::Run(ctx, client, buffer, rt);
 }
 

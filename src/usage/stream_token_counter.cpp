@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/find.hpp"
 #include "http/sse_framer.hpp"
 
 namespace llmproxy::usage {
@@ -50,7 +51,7 @@ std::size_t ScanString(std::string_view s, std::size_t i, std::string* out) {
     while (i < s.size()) {
         // Jump to the next quote or backslash: plain runs are copied at once.
         std::size_t j = i;
-        while (j < s.size() && s[j] != '"' && s[j] != '\\') ++j;
+        while (j < s.size() && s[j] != '"' && s[j] != '\\') ++j;  // short runs: a plain loop beats memchr
         if (out) out->append(s.data() + i, j - i);
         if (j >= s.size()) return s.size();
         if (s[j] == '"') return j + 1;
@@ -109,10 +110,10 @@ bool IsChatTextKey(std::string_view key) {
 
 void AppendGeneratedText(std::string_view s, std::string& out) {
     // Responses API events carry the text twice (deltas, then *.done / response.completed with
-    // the whole of it): only their `delta` strings count. Chat and completions chunks: the
-    // members above, wherever they are (choices[].delta, choices[].text, tool_calls[].function).
-    const bool responses_api = s.find("\"type\":\"response.") != std::string_view::npos ||
-                               s.find("\"type\": \"response.") != std::string_view::npos;
+    // the whole of it): only their `delta` strings count. Their "type" comes first, so it is
+    // known before any text. Chat and completions chunks: the members above, wherever they are
+    // (choices[].delta, choices[].text, tool_calls[].function).
+    bool responses_api = false;
     std::string_view key;
     bool expect_value = false;
     for (std::size_t i = 0; i < s.size();) {
@@ -120,9 +121,14 @@ void AppendGeneratedText(std::string_view s, std::string& out) {
         if (c == '"') {
             const std::size_t start = i;
             if (expect_value) {
+                expect_value = false;
+                if (key == "type") {
+                    i = ScanString(s, i, nullptr);
+                    responses_api = responses_api || s.substr(start + 1).starts_with("response.");
+                    continue;
+                }
                 const bool wanted = responses_api ? key == "delta" : IsChatTextKey(key);
                 i = ScanString(s, i, wanted ? &out : nullptr);
-                expect_value = false;
                 continue;
             }
             i = ScanString(s, i, nullptr);
@@ -144,14 +150,14 @@ void StreamTokenCounter::AddEvents(std::string_view events) {
     sse::ForEachEvent(events, [&](std::string_view event) {
         // Only the data lines matter; an event is "data: {...}" in practice (multi-line data
         // is joined by the JSON scanner reading across the line break as whitespace).
-        std::size_t at = event.find("data:");
+        std::size_t at = event.starts_with("data:") ? 0 : core::Find(event, "data:");
         while (at != std::string_view::npos) {
             std::size_t begin = at + 5;
             if (begin < event.size() && event[begin] == ' ') ++begin;
             std::size_t end = event.find('\n', begin);
             const std::string_view line = event.substr(begin, end == std::string_view::npos ? event.npos : end - begin);
             if (line != "[DONE]") AppendGeneratedText(line, pending_);
-            at = end == std::string_view::npos ? end : event.find("data:", end);
+            at = end == std::string_view::npos ? end : core::Find(event, "data:", end);
         }
     });
     if (pending_.size() >= kSliceBytes) CountPending(false);

@@ -1,5 +1,6 @@
 #include "providers/openai/usage_observer.hpp"
 
+#include "core/find.hpp"
 #include "http/sse_framer.hpp"
 
 namespace llmproxy::providers::openai {
@@ -9,10 +10,10 @@ namespace {
 // is set). Inside JSON strings quotes are escaped, so the pattern can only be a real member.
 void AppendWithoutNullUsage(std::string& out, std::string_view event) {
     for (;;) {
-        std::size_t at = event.find("\"usage\":null");
+        std::size_t at = core::Find(event, "\"usage\":null");
         std::size_t len = 12;
         if (at == std::string_view::npos) {
-            at = event.find("\"usage\": null");
+            at = core::Find(event, "\"usage\": null");
             len = 13;
         }
         if (at == std::string_view::npos) break;
@@ -27,30 +28,48 @@ void AppendWithoutNullUsage(std::string& out, std::string_view event) {
     out.append(event);
 }
 
+// Where the next event that may carry usage starts looking: the next "usage" (or Ollama's
+// "eval_count") at or after `from`.
+std::size_t NextMention(std::string_view block, std::size_t from) {
+    return std::min(core::Find(block, "usage", from), core::Find(block, "eval_count", from));
+}
+
 }  // namespace
 
 std::string_view UsageObserver::OnEvents(std::string_view block) {
-    if (block.find("usage") == std::string_view::npos && block.find("eval_count") == std::string_view::npos) {
-        return block;  // the common case: plain content chunks
-    }
+    std::size_t mention = NextMention(block, 0);
+    if (mention == std::string_view::npos) return block;  // the common case: plain content chunks
+    // Only the events that mention usage are parsed; the others pass as they are. The block is
+    // copied (into filtered_) only from the first event that changes.
     bool changed = false;
-    filtered_.clear();
+    std::size_t copied_up_to = 0;  // bytes of `block` already in filtered_ (or skipped)
+    auto change = [&](std::size_t event_begin) {
+        if (!changed) filtered_.clear();
+        filtered_.append(block.substr(copied_up_to, event_begin - copied_up_to));
+        changed = true;
+    };
     sse::ForEachEvent(block, [&](std::string_view event) {
+        const auto begin = static_cast<std::size_t>(event.data() - block.data());
+        if (mention >= begin + event.size()) return;  // no mention in this event
+        mention = NextMention(block, begin + event.size());
         const std::string data = usage::SseData(event);
         auto u = usage::ParseUsage(data);
         if (u) usage_ = u;
         if (!strip_) return;
-        // Only a chunk with a usage object can be the usage-only chunk: no second parse of the
-        // ordinary "usage":null chunks.
-        if (u && usage::IsUsageOnlyChunk(data)) {
-            changed = true;
+        if (u && usage::IsUsageOnlyChunk(data)) {  // the chunk only we asked for: drop it
+            change(begin);
+            copied_up_to = begin + event.size();
             return;
         }
-        const std::size_t before = filtered_.size();
-        AppendWithoutNullUsage(filtered_, event);
-        changed = changed || filtered_.size() - before != event.size();
+        if (core::Contains(event, "\"usage\":null") || core::Contains(event, "\"usage\": null")) {
+            change(begin);
+            AppendWithoutNullUsage(filtered_, event);
+            copied_up_to = begin + event.size();
+        }
     });
-    return changed ? std::string_view(filtered_) : block;
+    if (!changed) return block;
+    filtered_.append(block.substr(copied_up_to));
+    return filtered_;
 }
 
 void UsageObserver::OnBody(std::string_view piece) {

@@ -156,12 +156,15 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
             const bool retries_left =
                 attempt <= retry.max_retries && budget.tokens() >= 1 && Clock::now() < routed.deadline;
             const bool more = MoreTargets(snap.routes, *route, tried, p, mi + 1 < model_count);
-            std::vector<int> hold;
+            std::array<int, 16> hold_buffer{};
+            std::size_t holds = 0;
             if (retries_left) {
                 for (int s : retry.on_status) {
-                    if (more || s != 429) hold.push_back(s);  // a lone target's 429 is relayed as is
+                    // A lone target's 429 is relayed as is.
+                    if ((more || s != 429) && holds < hold_buffer.size()) hold_buffer[holds++] = s;
                 }
             }
+            const std::span<const int> hold(hold_buffer.data(), holds);
 
             // What goes upstream, as this provider's adapter prepares it.
             const providers::ProviderAdapter& adapter = providers::AdapterFor(provider);
