@@ -24,7 +24,7 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
 public:
     /// The read buffer's first size: reads take up to what it holds (Beast reads into free
     /// capacity), so an event stream comes in whole blocks rather than 512-byte pieces.
-    static constexpr std::size_t kReadBuffer = 4 * 1024;
+    static constexpr std::size_t kReadBuffer = 2 * 1024;
 
     UpstreamConnection(Executor ex, asio::ssl::context* tls);
 

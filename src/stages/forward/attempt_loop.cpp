@@ -191,7 +191,8 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
                                   hold,
                                   extra_headers,
                                   routed.traceparent,
-                                  observers.span()};
+                                  observers.span(),
+                                  &prepared.edited};
             h.BeginRequest();
             upstream::UpstreamPool& pool = *ctx.upstreams->pools[p];
             ForwardOutcome out = co_await Forward(client, buffer, in, pool);

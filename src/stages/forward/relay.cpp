@@ -23,6 +23,8 @@ using upstream::UpstreamConnection;
 // client left; bytes are the next pipelined request and are kept for the session. The read's
 // handler owns only this shared state, and Forward waits for it before returning, so it never
 // touches the session's buffer after Forward is done.
+constexpr std::size_t kWatchBytes = 256;
+
 struct ClientWatch {
     explicit ClientWatch(Executor ex) : done(std::move(ex)) { done.expires_at(Timer::time_point::max()); }
     std::weak_ptr<UpstreamConnection> conn;
@@ -33,7 +35,9 @@ struct ClientWatch {
 };
 
 void WatchClient(Socket& socket, beast::flat_buffer& buffer, const std::shared_ptr<ClientWatch>& watch) {
-    socket.async_read_some(buffer.prepare(4096), [watch](const error_code& ec, std::size_t n) {
+    // A small read: enough to see EOF or the start of a pipelined request (the rest waits in
+    // the socket for the session), and the session's buffer stays small for a long stream.
+    socket.async_read_some(buffer.prepare(kWatchBytes), [watch](const error_code& ec, std::size_t n) {
         watch->completed = true;
         watch->done.cancel();
         if (ec == asio::error::operation_aborted) return;  // we stopped watching
@@ -229,7 +233,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         return std::max(core::Millis(1), std::min(limit, left));
     };
 
-    const std::string head = BuildUpstreamHead(in);
+    std::string head = BuildUpstreamHead(in);
 
     std::shared_ptr<UpstreamConnection> conn;
     std::optional<upstream::ResponseParser> parser;
@@ -286,6 +290,10 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         }
         if (!ec) {
             out.ttfb_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
+            // An answer came: the request is never sent again, so what it took goes back now
+            // rather than when a long stream ends.
+            std::string().swap(head);
+            if (in.sent_body_storage) std::string().swap(*in.sent_body_storage);
             break;
         }
         bool retry = attempt == 0 && conn->reused && IsStaleKeepAliveError(ec) && !watch->client_gone;
@@ -333,7 +341,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         else if (no_body && status != 304)
             out_length = 0;
     }
-    const std::string client_head =
+    std::string client_head =
         BuildClientHead(res, in.request_id, in.extra_response_headers, chunked, out_length, keep_client);
 
     const ResponseHead seen{status, sse, ctype.find("json") != beast::string_view::npos};
@@ -389,6 +397,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
         }
         error_code wec = co_await WriteToClient(client, head_sent ? std::string_view() : std::string_view(client_head),
                                                 piece, chunked, done, in.client_write_timeout);
+        if (!head_sent) std::string().swap(client_head);
         head_sent = true;
         if (sse && !piece.empty() && !out.first_event_at) out.first_event_at = Clock::now();
         if (wec) {
@@ -441,6 +450,9 @@ Task<ForwardOutcome> Forward(TcpStream& client, beast::flat_buffer& client_buffe
                              upstream::UpstreamPool& pool) {
     auto watch = std::make_shared<ClientWatch>(client.get_executor());
     if (client_buffer.size() == 0) {
+        // The request is read: give back the session's read buffer (8 KiB) for the time the
+        // response takes, which for a stream may be minutes.
+        client_buffer.shrink_to_fit();
         WatchClient(client.socket(), client_buffer, watch);
     } else {
         watch->completed = true;  // a pipelined request is already buffered: no watch needed
