@@ -33,7 +33,7 @@ struct ForwardInput {
     std::string_view extra_response_headers;         // "Name: value\r\n" lines added to the client head
     std::string_view traceparent;                    // W3C trace context sent upstream (the client's or ours)
     std::span<ResponseObserver* const> observers;    // in order; each sees what the previous relayed
-    std::string* sent_body_storage = nullptr;  // owns `body` when edited: freed once an answer came
+    std::string* sent_body_storage = nullptr;        // owns `body` when edited: freed once an answer came
 };
 
 struct ForwardOutcome {
