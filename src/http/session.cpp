@@ -6,6 +6,7 @@
 #include "core/openai_error.hpp"
 #include "core/request_id.hpp"
 #include "http/request_body.hpp"
+#include "http/request_head.hpp"
 #include "http/wire.hpp"
 
 namespace llmproxy {
@@ -71,9 +72,19 @@ Task<void> RunSession(Socket socket, SessionHost& host) {
             }
             co_return;
         }
+        if (auto refusal = CheckRequestHead(parser.get())) {
+            const std::string id = core::MakeRequestId({});
+            const std::string body = core::ErrorBody(refusal->reply, id);
+            co_await WriteErrorAndClose(stream, refusal->reply.status, body, id);
+            co_await LingeringClose(stream);
+            co_return;
+        }
+        // HTTP/1.0 has no chunked framing: a Transfer-Encoding on it ends the connection.
+        const bool close_after = parser.get().version() < 11 && parser.get().count(http::field::transfer_encoding) > 0;
         bool keep_alive = false;
         try {
             keep_alive = co_await host.Serve(stream, buffer, parser, client_ip);
+            if (close_after) keep_alive = false;
         } catch (const std::exception& e) {
             // Last-resort guard: a bug in one request must not take the process down.
             spdlog::error("unhandled exception while serving a request: {}", e.what());

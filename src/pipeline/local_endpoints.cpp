@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/json_escape.hpp"
+#include "core/secret_hash.hpp"
 #include "observe/prometheus_text.hpp"
 #include "proxy/auth.hpp"
 #include "pipeline/provider_probe.hpp"
@@ -120,6 +121,63 @@ void Tokenize(RequestContext& ctx, Runtime& rt) {
     ctx.Answer(200, std::move(out));
 }
 
+// On-demand probes send requests with the providers' keys: only the admin may ask for them.
+bool IsAdmin(RequestContext& ctx) {
+    const std::string& admin_key = ctx.config().server.admin_key;
+    if (admin_key.empty()) {
+        ctx.Refuse(core::LocalReply{403,
+                                    "permission_error",
+                                    "admin_key_not_configured",
+                                    "On-demand probes need server.admin_key to be set",
+                                    {},
+                                    {}});
+        return false;
+    }
+    auto auth = ctx.request()[http::field::authorization];
+    std::string_view presented(auth.data(), auth.size());
+    if (presented.size() > 7 && (presented.starts_with("Bearer ") || presented.starts_with("bearer "))) {
+        presented.remove_prefix(7);
+    } else {
+        presented = {};
+    }
+    if (presented.empty() || !core::ConstantTimeEqual(core::Sha256(presented), core::Sha256(admin_key))) {
+        ctx.Refuse(core::LocalReply{401,
+                                    "invalid_request_error",
+                                    "invalid_admin_key",
+                                    "On-demand probes need the admin key (Authorization: Bearer <server.admin_key>)",
+                                    {},
+                                    {}});
+        return false;
+    }
+    return true;
+}
+
+// One probe round per worker at a time, its result reused for a second: 200 callers cost one
+// round, not 200 (each round sends a request with every provider's key).
+Task<void> ProbeShared(RequestContext& ctx, ProbeCache& cache) {
+    const std::int64_t now = proxy::SteadyNowMs();
+    const bool fresh = cache.at_ms >= 0 && now - cache.at_ms < ProbeCache::kProbeCacheMs &&
+                       cache.snapshot_version == ctx.snap().version;
+    if (fresh) co_return;
+    if (cache.running) {
+        Timer wait(co_await asio::this_coro::executor);
+        wait.expires_after(kProbeBudget + std::chrono::seconds(1));
+        cache.waiters.push_back(&wait);
+        co_await wait.async_wait(kNoThrow);
+        std::erase(cache.waiters, &wait);
+        co_return;
+    }
+    cache.running = true;
+    // The snapshot is held by shared_ptr: probes that overrun the budget may outlive us.
+    std::shared_ptr<const Snapshot> pinned = ctx.snapshot;
+    std::vector<proxy::ProbeResult> results = co_await ProbeAllProviders(pinned);
+    cache.results = std::move(results);
+    cache.at_ms = proxy::SteadyNowMs();
+    cache.snapshot_version = ctx.snap().version;
+    cache.running = false;
+    for (Timer* t : cache.waiters) t->cancel();
+}
+
 }  // namespace
 
 Task<void> AnswerLocally(RequestContext& ctx, Runtime& rt) {
@@ -131,11 +189,11 @@ Task<void> AnswerLocally(RequestContext& ctx, Runtime& rt) {
             auto& req = ctx.request();
             const std::string_view target(req.target().data(), req.target().size());
             if (target.find("probe=true") != std::string_view::npos) {
-                // The snapshot is held by shared_ptr: probes that overrun the budget may outlive us.
-                std::shared_ptr<const Snapshot> pinned = ctx.snapshot;
-                std::vector<proxy::ProbeResult> probes = co_await ProbeAllProviders(pinned);
-                ctx.Answer(200,
-                           proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs(), &probes));
+                if (!IsAdmin(ctx)) break;
+                co_await ProbeShared(ctx, rt.probes);
+                const bool same = rt.probes.snapshot_version == ctx.snap().version;  // a reload may have raced
+                ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs(),
+                                                          same ? &rt.probes.results : nullptr));
             } else {
                 ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs()));
             }

@@ -10,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "http/asio_types.hpp"
 #include "http/request_body.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
 #include "observe/request_log.hpp"
 #include "proxy/balancer.hpp"
+#include "proxy/health_report.hpp"
 #include "proxy/retry_policy.hpp"
 #include "store/redis_client.hpp"
 #include "store/usage_ledger.hpp"
@@ -31,6 +33,17 @@ struct Sinks {
     observe::RequestLog* request_log = nullptr;
 };
 
+/// One worker's last on-demand probe round (/health/detailed?probe=true): concurrent callers
+/// share one round, and its result serves for kProbeCacheMs.
+struct ProbeCache {
+    static constexpr std::int64_t kProbeCacheMs = 1000;
+    std::int64_t at_ms = -1;  // when `results` were taken (steady ms)
+    std::uint64_t snapshot_version = 0;
+    std::vector<proxy::ProbeResult> results;
+    bool running = false;
+    std::vector<Timer*> waiters;  // callers waiting for the running round (cancelled when it ends)
+};
+
 struct Runtime {
     std::size_t worker_index = 0;
     observe::MetricsShard* metrics = nullptr;
@@ -39,6 +52,7 @@ struct Runtime {
     const usage::Tokenizers* tokenizers = nullptr;  // null-safe: ForModel() is null until loaded
     const std::vector<const observe::MetricsShard*>* metric_shards = nullptr;  // every worker's, for /metrics
     Sinks sinks;
+    ProbeCache probes;
 
     // Upstream side (pools and balancers are the request's: RequestContext::upstreams).
     proxy::RetryBudget* retry_budget = nullptr;

@@ -36,7 +36,21 @@ bool AuthStage::Run(RequestContext& ctx, std::int64_t now_s) {
     if (!ctx.endpoint->needs_key) return true;
     const auto& req = ctx.request();
     const auto peer = core::IpAddress::Parse(ctx.client_ip).value_or(core::IpAddress{});
-    const auto client = proxy::ClientAddress(peer, Header(req, "x-forwarded-for"), ctx.snap().trusted_proxies);
+    // Every X-Forwarded-For line, in order: a proxy that appends a line of its own (HAProxy)
+    // must not leave the client's own first line as the one believed.
+    std::string joined;
+    std::string_view xff;
+    for (auto [it, end] = req.equal_range("x-forwarded-for"); it != end; ++it) {
+        const std::string_view line(it->value().data(), it->value().size());
+        if (xff.empty() && joined.empty()) {
+            xff = line;
+            continue;
+        }
+        if (joined.empty()) joined.assign(xff);
+        joined.append(", ").append(line);
+        xff = joined;
+    }
+    const auto client = proxy::ClientAddress(peer, xff, ctx.snap().trusted_proxies);
     const proxy::Credentials creds{Header(req, "authorization"), Header(req, "x-api-key"), Header(req, "api-key")};
     proxy::AuthResult auth = proxy::Authenticate(*ctx.keys, creds, client, now_s);
     if (auth.error) {

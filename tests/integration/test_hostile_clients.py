@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from harness import CHAT, GatewayTest, eventually
+from harness import CHAT, GatewayTest, eventually, raw_exchange
 
 KEY = "sk-hostile-test-0000000000"
 
@@ -163,3 +163,85 @@ auth:
         # 8 x 20 MiB were held at the peak; afterwards the gateway is back near where it was.
         self.assertTrue(eventually(lambda: rss_kib(self.gw_proc.pid) - before < 24 * 1024, timeout=3),
                         (before, rss_kib(self.gw_proc.pid)))
+
+
+def responses_in(data):
+    return data.count(b"HTTP/1.1 ")
+
+
+class RequestFraming(GatewayTest):
+    """Framing a proxy must not guess at, and targets that could escape a provider's base path."""
+
+    def setUp(self):
+        super().setUp()
+        from raw_upstream import RawUpstream, json_response
+        self.up = RawUpstream(lambda req: json_response('{"choices":[],"usage":null}'))
+        self.addCleanup(self.up.stop)
+        self.simple_gateway(self.up.port)
+
+    def test_transfer_codings_other_than_chunked_are_refused(self):
+        smuggled = b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+        for te in (b"chunked, identity", b"identity", b"gzip", b"xchunked"):
+            req = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Transfer-Encoding: " + te + b"\r\n\r\n" + smuggled)
+            data = raw_exchange(self.gw_port, req, timeout=3)
+            self.assertTrue(data.startswith(b"HTTP/1.1 501"), (te, data[:200]))
+            self.assertEqual(responses_in(data), 1, (te, data))  # the body was not run as a request
+            self.assertIn(b"unsupported_transfer_encoding", data)
+        # Two Transfer-Encoding lines: Beast's parser refuses them itself (400), also closing.
+        data = raw_exchange(self.gw_port, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n" + smuggled, timeout=3)
+        self.assertRegex(data[:12], rb"HTTP/1.1 (400|501)")
+        self.assertEqual(responses_in(data), 1, data)
+        self.assertEqual(self.up.requests, [])
+
+    def test_host_header_is_required_once_on_http11(self):
+        data = raw_exchange(self.gw_port, b"GET /health HTTP/1.1\r\n\r\n", timeout=3)
+        self.assertTrue(data.startswith(b"HTTP/1.1 400"), data[:100])
+        data = raw_exchange(self.gw_port, b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", timeout=3)
+        self.assertTrue(data.startswith(b"HTTP/1.1 400"), data[:100])
+        data = raw_exchange(self.gw_port, b"GET /health HTTP/1.0\r\n\r\n", timeout=3)  # 1.0 needs none
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+
+    def test_http10_with_transfer_encoding_closes_after_the_answer(self):
+        body = json.dumps(CHAT).encode()
+        req = (b"POST /v1/chat/completions HTTP/1.0\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+               + b"GET /health HTTP/1.0\r\n\r\n")
+        data = raw_exchange(self.gw_port, req, timeout=3)
+        self.assertEqual(responses_in(data), 1, data)
+
+    def test_paths_that_escape_the_base_path_are_refused(self):
+        for path in ("/v1/../../admin/keys", "/v1/%2e%2e/%2E%2E/admin", "/v1/files/..", "/v1/a%2fb",
+                     "/v1/a%5Cb", "/v1//files", "/v1/files\\..\\x", "/v1/./files"):
+            data = raw_exchange(self.gw_port, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode(), timeout=3)
+            self.assertTrue(data.startswith(b"HTTP/1.1 400"), (path, data[:120]))
+            self.assertIn(b"invalid_path", data)
+        self.assertEqual(self.up.requests, [])
+        # A plain pass-through path still goes through.
+        r = self.request("GET", "/v1/files/file-abc.jsonl?purpose=batch", headers={})
+        self.assertNotIn(b"invalid_path", r.body)
+
+
+class ForwardedFor(GatewayTest):
+    def test_every_x_forwarded_for_line_counts(self):
+        up = self.mock("m1")
+        self.gateway(f"""
+server: {{ trusted_proxies: ["127.0.0.1/32"] }}
+providers: [ {{ name: m, base_url: "http://127.0.0.1:{up}/v1" }} ]
+auth:
+  keys:
+    - {{ key: {KEY}, name: office, allowed_ips: ["10.0.0.0/8"] }}
+""")
+        # The client forges a first line; the proxy in front (trusted) appends the real address
+        # on a line of its own, as HAProxy does.
+        head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+                "Content-Type: application/json\r\nX-Forwarded-For: 10.1.1.1\r\nX-Forwarded-For: 203.0.113.9\r\n")
+        body = json.dumps(CHAT)
+        data = raw_exchange(self.gw_port, (head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}").encode())
+        self.assertTrue(data.startswith(b"HTTP/1.1 403"), data[:200])
+        self.assertIn(b"ip_not_allowed", data)
+        # From inside the office (through the proxy) it works.
+        head = head.replace("X-Forwarded-For: 203.0.113.9\r\n", "X-Forwarded-For: 10.2.2.2\r\n")
+        data = raw_exchange(self.gw_port, (head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}").encode())
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])

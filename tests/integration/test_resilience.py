@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
@@ -218,16 +219,33 @@ providers:
         a, dead = free_port(), free_port()
         self.mock_at(a, "alive")
         self.gateway(f"""
+server: {{ admin_key: sk-admin-test-0000000 }}
 health_check: {{ path: /health, interval: 1h, timeout: 300ms }}
 providers:
-""" + provider("a", a) + provider("d", dead))
+""" + provider("a", a) + provider("d", dead), workers=1)
+        # On-demand probes send the providers' keys upstream: the admin key is required.
+        self.assertOpenAIError(self.request("GET", "/health/detailed?probe=true"), 401, "invalid_admin_key")
+        admin = {"Authorization": "Bearer sk-admin-test-0000000"}
         t0 = time.time()
-        d = {p["name"]: p for p in self.request("GET", "/health/detailed?probe=true").json()["providers"]}
+        d = {p["name"]: p for p in self.request("GET", "/health/detailed?probe=true", headers=admin).json()["providers"]}
         self.assertLess(time.time() - t0, 2)
         self.assertTrue(d["a"]["probe"]["ok"])
         self.assertFalse(d["d"]["probe"]["ok"])
         self.assertIn("refused", d["d"]["probe"]["error"])
         self.assertNotIn("probe", self.detailed()["a"])
+        # Concurrent callers share one round, and a round serves for a second: 50 calls within
+        # it reach the live provider's /health at most twice, not 50 times.
+        time.sleep(1.1)  # past the first round's second
+        before = self.mock_json(a, "/mock/stats")["requests"]
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            self.request("GET", "/health/detailed?probe=true", headers=admin).status)) for _ in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+        self.assertEqual(results, [200] * 50)
+        self.assertLessEqual(self.mock_json(a, "/mock/stats")["requests"] - before, 2)
 
     def test_health_detailed_shape(self):
         a = self.mock("m")

@@ -1,0 +1,27 @@
+#pragma once
+// Checks of a request's head that are about HTTP itself, before anything else looks at it:
+// framing a proxy must not guess at (request smuggling) and targets that could escape a
+// provider's base path once a normalising server behind us resolves them.
+#include <optional>
+#include <string_view>
+
+#include "core/openai_error.hpp"
+#include "http/asio_types.hpp"
+
+namespace llmproxy {
+
+/// A refusal for the head, and whether the connection must close after it.
+struct HeadRefusal {
+    core::LocalReply reply;
+};
+
+/// Transfer-Encoding other than exactly `chunked` → 501 (its bytes would otherwise be taken as
+/// the next request); HTTP/1.1 without exactly one Host → 400; a target with dot segments,
+/// encoded slashes, backslashes or empty segments → 400.
+std::optional<HeadRefusal> CheckRequestHead(const http::request_header<>& head);
+
+/// The path of a target is safe to append to a provider's base path: no `.`/`..` segment (also
+/// percent-encoded), no encoded `/` or `\`, no `\`, no empty segment (`//`).
+bool IsSafeTargetPath(std::string_view path);
+
+}  // namespace llmproxy
