@@ -33,5 +33,24 @@ cmake -S . -B build -DLP_ASAN_DIR="$ROOT/build-asan" -DLP_FUZZ_DIR="$ROOT/build-
       -DLP_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# Servers the tests start must all be stopped by them, even when a test fails or times out:
+# any such process that was not running before the tests and still runs after is reported,
+# killed, and fails the run.
+SERVERS='redis-server|postgres|nginx|llm-proxy|mock_upstream|prometheus'
+before=$(pgrep -x "$SERVERS" | sort || true)
 cd build
-ctest --output-on-failure -j "$JOBS" "$@"
+status=0
+ctest --output-on-failure -j "$JOBS" "$@" || status=$?
+sleep 1
+after=$(pgrep -x "$SERVERS" | sort || true)
+left=$(comm -13 <(echo "$before") <(echo "$after") | grep . || true)
+if [[ -n "$left" ]]; then
+    echo "test.sh: processes started by the tests are still running:"
+    for pid in $left; do ps -o pid=,args= -p "$pid" || true; done
+    kill -9 $left 2>/dev/null || true
+    status=1
+else
+    echo "test.sh: no process started by the tests is left running"
+fi
+exit $status

@@ -1,14 +1,34 @@
 """Real Redis and PostgreSQL servers for tests, on 127.0.0.1 and a free port, in a temporary
-directory; stopped by stop() (tests call it from addCleanup)."""
+directory; stopped by stop() (tests call it from addCleanup). Every server started is also
+registered and stopped at interpreter exit, and redis-server dies with the test process
+(PR_SET_PDEATHSIG), so a failed, timed-out or killed test leaves no server behind."""
+import atexit
+import ctypes
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import time
 
 from harness import free_port, wait_port
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
+
+_live = []  # servers started and not yet stopped
+
+
+def _die_with_parent():
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@atexit.register
+def stop_all():
+    for server in list(_live):
+        try:
+            server.stop()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
 
 
 class RedisServer:
@@ -28,7 +48,9 @@ class RedisServer:
         aof = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *aof,
-             "--dir", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--dir", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        if self not in _live:
+            _live.append(self)
         wait_port(self.port, self.proc)
 
     def stop(self):
@@ -40,6 +62,8 @@ class RedisServer:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
         self.proc = None
+        if self in _live:
+            _live.remove(self)
 
     def cli(self, *args):
         return subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True, text=True,
@@ -63,6 +87,7 @@ class PostgresServer:
             os.chmod(workdir, 0o755)  # let the postgres user reach its directory
         subprocess.run(self.run_as + [f"{PG_BIN}/initdb", "-D", self.dir, "-A", "trust", "-U", "llmproxy",
                                       "--no-sync"], check=True, capture_output=True, timeout=120)
+        _live.append(self)
         self.proc = subprocess.Popen(
             self.run_as + [f"{PG_BIN}/postgres", "-D", self.dir, "-h", "127.0.0.1", "-p", str(self.port), "-k",
                            self.dir, "-c", "fsync=off"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -89,4 +114,6 @@ class PostgresServer:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        if self in _live:
+            _live.remove(self)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -27,7 +27,7 @@ class RedisLimits(GatewayTest):
         super().setUp()
         self.up = self.mock("m1")
         self.redis = RedisServer(self.tmp.name)
-        self.addCleanup(self.redis.stop)
+        self.addCleanup(lambda: self.redis.stop())  # the server in self.redis when the test ends (a test may replace it)
 
     def shared_gateway(self, keys, on_error="fail_open", workers=2):
         return self.gateway(f"""
