@@ -1,6 +1,37 @@
 #include "core/json_escape.hpp"
 
 namespace llmproxy::core {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at text[i] (a byte >= 0x80), or 0 when it is not
+// one (stray continuation byte, truncated, overlong, surrogate, beyond U+10FFFF).
+std::size_t ValidUtf8Length(std::string_view text, std::size_t i) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char c = b(i);
+    std::size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0;  // overlong
+        if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90;  // overlong
+        if (c == 0xF4) hi = 0x8F;  // beyond U+10FFFF
+    } else {
+        return 0;
+    }
+    if (i + n > text.size()) return 0;
+    if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+    for (std::size_t k = 2; k < n; ++k) {
+        if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
+    }
+    return n;
+}
+
+}  // namespace
 
 void AppendJsonString(std::string& out, std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
@@ -11,7 +42,19 @@ void AppendJsonString(std::string& out, std::string_view text) {
     std::size_t run = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;  // UTF-8 bytes pass through unchanged
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
+        if (c >= 0x80) {
+            // Valid UTF-8 passes through unchanged; anything else (a raw byte in a path, say)
+            // becomes U+FFFD, so the output is always valid JSON.
+            if (const std::size_t n = ValidUtf8Length(text, i)) {
+                i += n - 1;
+                continue;
+            }
+            out.append(text.data() + run, i - run);
+            run = i + 1;
+            out += "\\ufffd";
+            continue;
+        }
         out.append(text.data() + run, i - run);
         run = i + 1;
         switch (c) {

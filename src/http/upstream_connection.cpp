@@ -82,7 +82,13 @@ void UpstreamConnection::StartIdleWatch() {
     Tcp().socket().async_read_some(asio::buffer(idle_byte_),
                                    [self = shared_from_this()](const error_code& ec, std::size_t) {
                                        self->idle_watch_done_ = true;
-                                       if (ec != asio::error::operation_aborted) self->idle_clean_ = false;
+                                       if (ec != asio::error::operation_aborted) {
+                                           // The upstream closed it (or sent something unasked):
+                                           // close our end now, not when the pool next looks
+                                           // (no socket left in CLOSE_WAIT).
+                                           self->idle_clean_ = false;
+                                           self->Close();
+                                       }
                                        self->idle_done_.cancel();
                                    });
 }

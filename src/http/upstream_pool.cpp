@@ -120,8 +120,16 @@ Task<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh) {
 }
 
 void UpstreamPool::Release(std::shared_ptr<UpstreamConnection> conn, bool reusable) {
+    const auto now = std::chrono::steady_clock::now();
+    // Idle connections older than keepalive_idle are closed (the oldest are at the front).
+    while (!idle_.empty() && now - idle_.front()->idle_since >= provider_.keepalive_idle) {
+        auto old = std::move(idle_.front());
+        idle_.erase(idle_.begin());
+        old->Close();  // its idle watch completes (aborted) and releases it
+        SetOpen(open_ - 1);
+    }
     if (reusable && conn->is_open()) {
-        conn->idle_since = std::chrono::steady_clock::now();
+        conn->idle_since = now;
         conn->StartIdleWatch();
         idle_.push_back(std::move(conn));
     } else {

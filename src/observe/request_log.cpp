@@ -2,6 +2,9 @@
 
 #include <cctype>
 #include <cstdio>
+
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdexcept>
 
 #include "core/fast_format.hpp"
@@ -105,7 +108,9 @@ std::unique_ptr<RequestLog> OpenRequestLogFile(const core::RequestLogConfig& con
     const auto fields = config.redact_fields;
     const std::size_t cap = config.max_body_bytes;
     auto redact = [fields, cap](const std::string& body) { return body.empty() ? body : Redact(body, fields, cap); };
-    std::shared_ptr<std::FILE> file(std::fopen(config.output.c_str(), "ae"), [](std::FILE* f) {
+    // Prompts and completions: readable by the owner only (0600), whatever the umask.
+    const int fd = ::open(config.output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    std::shared_ptr<std::FILE> file(fd >= 0 ? ::fdopen(fd, "a") : nullptr, [](std::FILE* f) {
         if (f) std::fclose(f);
     });
     if (!file) throw std::runtime_error("cannot open request log " + config.output);

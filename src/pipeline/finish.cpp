@@ -3,6 +3,9 @@
 #include <ctime>
 
 #include "core/request_id.hpp"
+#include "observe/request_log.hpp"
+
+#include <limits>
 #include "usage/usage_event.hpp"
 
 namespace llmproxy::pipeline {
@@ -43,7 +46,14 @@ void SendUsageEvent(RequestContext& ctx, Runtime& rt, double duration_s, double 
         return;
     }
     const bool with_body = cfg.usage_hook.include_request_body;
-    if (with_body) e.request_body = std::string_view(ctx.request().body());
+    // The same redaction as the request log: key material and the configured fields never
+    // leave in a usage event (nor reach the spool).
+    std::string redacted;
+    if (with_body) {
+        redacted = observe::Redact(ctx.request().body(), cfg.logging.request_log.redact_fields,
+                                   std::numeric_limits<std::size_t>::max());
+        e.request_body = std::string_view(redacted);
+    }
     std::string json = usage::ToJson(e);
     if (ledger) {
         e.request_body.reset();

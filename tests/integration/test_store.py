@@ -175,6 +175,7 @@ logging:
         self.assertIn("Hello from m1", entry["response_body"])
         with open(log) as f:
             self.assertNotIn(key, f.read())  # the caller's own key never reaches the log
+        self.assertEqual(os.stat(log).st_mode & 0o777, 0o600)  # prompts: the owner's eyes only
 
     def test_request_log_to_the_database(self):
         key = self.add_key(self.db, "carol")

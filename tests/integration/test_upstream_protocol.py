@@ -161,3 +161,42 @@ class StreamWithLength(GatewayTest):
         self.assertNotIn(b'"usage"', r.body)  # the client did not ask for it
         self.assertIsNone(r.header("content-length"))
         self.assertIn(b"t4 ", r.body)
+
+
+class RequestDeadline(GatewayTest):
+    def test_a_stream_that_keeps_sending_is_cut_at_the_request_deadline(self):
+        up = self.mock("m1")
+        self.simple_gateway(up)
+        started = time.time()
+        r = self.post("/v1/chat/completions", dict(CHAT, stream=True),
+                      headers={"x-mock-chunks": "100", "x-mock-chunk-delay-ms": "50", "x-llm-proxy-timeout": "600ms"})
+        elapsed = time.time() - started
+        self.assertEqual(r.status, 200)
+        self.assertLess(elapsed, 2.0)  # not the 5 s the upstream would have taken
+        self.assertGreater(elapsed, 0.5)
+        self.assertIn(b"event: error", r.body)
+        self.assertIn(b'"code":"request_timeout"', r.body)  # not upstream_idle_timeout: it never went idle
+        self.assertNotIn(b"[DONE]", r.body)
+
+
+def close_wait_sockets(pid):
+    """Sockets of process `pid` in CLOSE_WAIT (the peer closed, we did not)."""
+    import subprocess
+    out = subprocess.run(["ss", "-tanpH", "state", "close-wait"], capture_output=True, text=True, timeout=5).stdout
+    return [line for line in out.splitlines() if f"pid={pid}," in line]
+
+
+class IdleUpstreamConnections(GatewayTest):
+    def test_an_upstream_close_while_idle_closes_our_end(self):
+        # The upstream answers with keep-alive, then closes the connection 200 ms later.
+        self.up = RawUpstream(lambda req: [(0, tagged_answer(req)), (0.2, None)])
+        self.addCleanup(self.up.stop)
+        self.simple_gateway(self.up.port, workers=1)
+        for i in range(3):
+            r = self.post("/v1/chat/completions", CHAT, headers={"X-Tag": f"c{i}"})
+            self.assertEqual(r.status, 200)
+        time.sleep(0.6)
+        self.assertEqual(close_wait_sockets(self.gw_proc.pid), [])
+        # The next request gets a fresh connection and its own answer.
+        r = self.post("/v1/chat/completions", CHAT, headers={"X-Tag": "after"})
+        self.assertEqual(json.loads(r.body)["tag"], "after")

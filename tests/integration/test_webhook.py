@@ -71,7 +71,7 @@ class Webhook(GatewayTest):
         self.receivers.append(r)
         return r
 
-    def start_gateway(self, batch=1):
+    def start_gateway(self, batch=1, extra_hook=""):
         return self.gateway(f"""
 providers:
   - {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1" }}
@@ -85,6 +85,7 @@ usage_hook:
   batch_size: {batch}
   secret: "{SECRET}"
   spool_dir: "{self.spool}"
+{extra_hook}
 logging: {{ access_log: "off" }}
 """)
 
@@ -97,6 +98,22 @@ logging: {{ access_log: "off" }}
             return f"evt-{os.getpid()}-{i}"
         with ThreadPoolExecutor(8) as pool:
             return set(pool.map(one, range(first, first + n)))
+
+    def test_request_body_in_events_is_redacted_like_the_request_log(self):
+        rec = self.receiver()
+        self.start_gateway(extra_hook="  include_request_body: true")
+        body = dict(CHAT, user="alice", metadata={"api_key": "sk-live-abcdefghijklmnop1234", "password": "hunter2"},
+                    messages=[{"role": "user", "content": "my key is sk-proj-ZYXWVUTSRQPONMLK9876 ok"}])
+        r = self.post("/v1/chat/completions", body, headers={"Authorization": "Bearer sk-hook-user-123456",
+                                                              "X-Request-ID": "evt-redact-1"})
+        self.assertEqual(r.status, 200)
+        self.assertTrue(eventually(lambda: "evt-redact-1" in rec.ids()))
+        e = next(ev for ev in rec.events if ev["request_id"] == "evt-redact-1")
+        text = e["request_body"]
+        self.assertNotIn("hunter2", text)
+        self.assertNotIn("sk-live-abcdefghijklmnop1234", text)
+        self.assertNotIn("ZYXWVUTSRQPONMLK9876", text)
+        self.assertIn("my key is", text)  # the rest of the prompt is kept
 
     def test_event_fields_and_signature(self):
         rec = self.receiver()

@@ -4,6 +4,8 @@
 #include "core/openai_error.hpp"
 #include "core/request_id.hpp"
 
+#include <boost/json.hpp>
+
 using namespace llmproxy::core;
 
 TEST(OpenAiError, Shape) {
@@ -59,4 +61,18 @@ TEST(JsonEscape, RunsAndEveryEscape) {
     std::string out = "prefix";
     for (int i = 0; i < 200; ++i) llmproxy::core::AppendJsonField(out, "k", "value\n");
     EXPECT_EQ(out.size(), 6u + 200u * (5u + 9u));  // ,"k": + "value\n"
+}
+
+TEST(JsonEscape, InvalidUtf8BecomesReplacementCharacters) {
+    std::string out;
+    // Valid multi-byte text passes unchanged; raw bytes, truncated sequences, overlongs and
+    // surrogates become U+FFFD; the result is valid JSON.
+    llmproxy::core::AppendJsonString(out, std::string("ok \xC3\xA9 \xE6\x9D\xB1 \xF0\x9F\x99\x82 ") + "\xff\xfe" +
+                                              "\xC3" + " \xC0\xAF \xED\xA0\x80 \"q\"");
+    EXPECT_EQ(out,
+              "\"ok \xC3\xA9 \xE6\x9D\xB1 \xF0\x9F\x99\x82 \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd "
+              "\\ufffd\\ufffd\\ufffd \\\"q\\\"\"");
+    boost::system::error_code ec;
+    (void)boost::json::parse(out, ec);
+    EXPECT_FALSE(ec);
 }

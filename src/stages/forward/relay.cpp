@@ -180,10 +180,20 @@ core::LocalReply UpstreamError(const error_code& ec, const core::ProviderConfig&
     return r;
 }
 
+// Reasons to give up on an upstream's answer that are not I/O errors.
+const error_code kDeadlinePassed = make_error_code(boost::system::errc::timed_out);
+const error_code kUnexpectedUpgrade = make_error_code(boost::system::errc::protocol_error);
+const error_code kTooManyInterim = make_error_code(boost::system::errc::bad_message);
+
 std::string StreamErrorEvent(const error_code& ec, std::string_view request_id) {
     core::LocalReply r;
     r.type = "upstream_error";
-    if (IsTimeout(ec)) {
+    if (ec == kDeadlinePassed) {
+        r.type = "timeout_error";
+        r.code = "request_timeout";
+        r.message =
+            "the request reached its time limit (timeouts.total or x-llm-proxy-timeout); the stream is incomplete";
+    } else if (IsTimeout(ec)) {
         r.code = "upstream_idle_timeout";
         r.message = "the upstream stopped sending data (idle timeout); the stream is incomplete";
     } else {
@@ -192,10 +202,6 @@ std::string StreamErrorEvent(const error_code& ec, std::string_view request_id) 
     }
     return "event: error\ndata: " + core::ErrorBody(r, request_id) + "\n\n";
 }
-
-// Reasons to give up on an upstream's answer that are not I/O errors.
-const error_code kUnexpectedUpgrade = make_error_code(boost::system::errc::protocol_error);
-const error_code kTooManyInterim = make_error_code(boost::system::errc::bad_message);
 
 // Reads response heads until the final one. Interim answers (100 Continue, 102, 103 Early
 // Hints) are dropped: the final answer follows on the same connection, and leaving it unread
@@ -362,6 +368,12 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     while (!parser->is_done()) {
         res.body().clear();
         ec = co_await conn->ReadSome(*parser, op_timeout(t.idle));
+        // An upstream that keeps sending never hits the idle timeout: the request's own limit
+        // (timeouts.total, x-llm-proxy-timeout) is checked on every read.
+        // A read cut short by the deadline (not by idleness) says so too.
+        if ((!ec && !parser->is_done() || IsTimeout(ec)) && Clock::now() + core::Millis(2) >= deadline) {
+            ec = kDeadlinePassed;
+        }
         // Views into the connection's read buffer: relayed before the next read reuses it.
         const auto& pieces = res.body().pieces;
         std::string_view piece;
