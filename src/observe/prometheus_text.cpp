@@ -159,6 +159,10 @@ std::string RenderPrometheus(const ScrapeInput& in) {
     out += "llm_proxy_webhook_deliveries_total{result=\"dropped\"} " + std::to_string(in.webhook.dropped) + "\n";
     Header(out, "llm_proxy_webhook_queue_depth", "gauge", "Usage events waiting in memory for the webhook.");
     out += "llm_proxy_webhook_queue_depth " + std::to_string(in.webhook.depth) + "\n";
+    Header(out, "llm_proxy_webhook_spool_failing", "gauge",
+           "1 while the webhook spool cannot be written (events wait in memory, bounded; past the bound they are "
+           "dropped).");
+    out += std::string("llm_proxy_webhook_spool_failing ") + (in.webhook.spool_failing ? "1" : "0") + "\n";
 
     Header(out, "llm_proxy_active_requests", "gauge", "Requests in progress.");
     out += "llm_proxy_active_requests " + std::to_string(std::max<std::int64_t>(0, active)) + "\n";

@@ -12,6 +12,7 @@ namespace llmproxy::observe {
 struct WebhookStats {
     bool enabled = false;
     std::uint64_t success = 0, failure = 0, spooled = 0, dropped = 0, depth = 0;
+    bool spool_failing = false;
 };
 
 /// One configured provider as the scrape shows it.

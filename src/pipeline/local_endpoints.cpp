@@ -61,7 +61,8 @@ void Metrics(RequestContext& ctx, Runtime& rt) {
         scrape.limit_reasons.push_back(proxy::LimitReasonName(static_cast<proxy::LimitReason>(r)));
     }
     if (const auto* hook = rt.sinks.webhook) {
-        scrape.webhook = {true, hook->delivered(), hook->failed(), hook->spooled(), hook->dropped(), hook->depth()};
+        scrape.webhook = {true,          hook->delivered(),    hook->failed(), hook->spooled(), hook->dropped(),
+                          hook->depth(), hook->spool_failing()};
     }
     ctx.Answer(200, observe::RenderPrometheus(scrape));
     ctx.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -183,7 +184,14 @@ Task<void> ProbeShared(RequestContext& ctx, ProbeCache& cache) {
 Task<void> AnswerLocally(RequestContext& ctx, Runtime& rt) {
     switch (ctx.endpoint->handler) {
         case Handler::kHealth:
-            ctx.Answer(200, R"({"status":"ok"})");
+            // Still 200 (the gateway serves), but a sink that may lose data says so.
+            if (rt.sinks.webhook && rt.sinks.webhook->spool_failing()) {
+                ctx.Answer(
+                    200,
+                    R"({"status":"degraded","problems":["usage webhook: the spool cannot be written; events wait in memory"]})");
+            } else {
+                ctx.Answer(200, R"({"status":"ok"})");
+            }
             break;
         case Handler::kHealthDetailed: {
             auto& req = ctx.request();

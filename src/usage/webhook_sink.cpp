@@ -25,7 +25,10 @@ std::string Hmac(const std::string& key, const std::string& body) {
     return core::HexOf(h);
 }
 
-constexpr std::size_t kMaxPendingInMemory = 10'000;
+// Events in memory beyond this go to the spool (a slow receiver, not only a dead one).
+constexpr std::size_t kSpillThreshold = 1'000;
+// While the spool cannot be written: at most this many events wait in memory.
+constexpr std::size_t kMaxHeldInMemory = 200'000;
 // A partial batch waits this long for company before it is sent.
 constexpr auto kMaxBatchWait = std::chrono::milliseconds(50);
 
@@ -129,43 +132,88 @@ Task<bool> WebhookSink::Deliver(const std::vector<std::string>& batch) {
     co_return false;
 }
 
-Task<void> WebhookSink::Run() {
+// Moves everything in `from` to the spool; when the spool cannot be written (disk full,
+// read-only), the events stay in memory (bounded: the oldest beyond kMaxHeldInMemory are
+// dropped and counted) and the spool is tried again on the next round.
+void WebhookSink::SpillToSpool(std::deque<std::string>& from) {
+    if (from.empty()) return;
+    std::vector<std::string> out(std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    from.clear();
+    if (spool_->Append(out)) {
+        spooled_.fetch_add(out.size());
+        depth_.fetch_sub(out.size());
+        if (spool_failing_.exchange(false))
+            spdlog::info("usage webhook: the spool in {} is writable again", config_.spool_dir);
+        return;
+    }
+    if (!spool_failing_.exchange(true)) {
+        spdlog::error("usage webhook: cannot write the spool in {}; keeping up to {} events in memory",
+                      config_.spool_dir, kMaxHeldInMemory);
+    }
+    for (auto& e : out) from.push_back(std::move(e));
+    while (from.size() > kMaxHeldInMemory) {
+        from.pop_front();
+        dropped_.fetch_add(1);
+        depth_.fetch_sub(1);
+    }
+}
+
+// The collector: every few milliseconds, events move from the workers' queues into memory, so
+// a slow delivery never backs them up into the queues (where a full one drops). Past a backlog
+// of kSpillThreshold, or while the receiver is away, they go on to the spool.
+Task<void> WebhookSink::Collect() {
     Timer timer(co_await asio::this_coro::executor);
-    std::deque<std::string> pending;
     std::vector<std::string> drained;
-    auto down_until = std::chrono::steady_clock::time_point{};
-    auto oldest_pending = std::chrono::steady_clock::time_point{};  // when pending last became non-empty
-    const std::size_t batch_size = static_cast<std::size_t>(config_.batch_size);
     for (;;) {
         drained.clear();
         Drain(drained);
-        if (pending.empty() && !drained.empty()) oldest_pending = std::chrono::steady_clock::now();
-        for (auto& e : drained) pending.push_back(std::move(e));
+        if (pending_.empty() && !drained.empty()) oldest_pending_ = std::chrono::steady_clock::now();
+        for (auto& e : drained) pending_.push_back(std::move(e));
         const bool stopping = stopping_.load();
-        const bool down = std::chrono::steady_clock::now() < down_until;
-        if (stopping || down) {
-            // Receiver away (or we are exiting): everything in memory goes to disk, nothing is lost.
-            if (!pending.empty()) {
-                std::vector<std::string> out(std::make_move_iterator(pending.begin()),
-                                             std::make_move_iterator(pending.end()));
-                if (spool_->Append(out))
-                    spooled_.fetch_add(out.size());
-                else
-                    spdlog::error("usage webhook: cannot write the spool in {}", config_.spool_dir);
-                depth_.fetch_sub(out.size());
-                pending.clear();
+        const bool down = std::chrono::steady_clock::now() < down_until_;
+        if (stopping || down || pending_.size() > kSpillThreshold || spool_failing_.load()) SpillToSpool(pending_);
+        if (stopping) {
+            if (!pending_.empty()) {
+                spdlog::error("usage webhook: {} events lost at exit (the spool cannot be written)", pending_.size());
+                dropped_.fetch_add(pending_.size());
+                depth_.fetch_sub(pending_.size());
+                pending_.clear();
             }
-            if (stopping) co_return;
-        } else if (!spool_->empty()) {
-            // Oldest first: the spool before anything newer. Meanwhile new events wait in
-            // memory, up to a bound; beyond it they join the spool too.
-            if (pending.size() > kMaxPendingInMemory) {
-                std::vector<std::string> out(std::make_move_iterator(pending.begin()),
-                                             std::make_move_iterator(pending.end()));
-                if (spool_->Append(out)) spooled_.fetch_add(out.size());
-                depth_.fetch_sub(out.size());
-                pending.clear();
+            collector_done_ = true;
+            co_return;
+        }
+        timer.expires_after(std::chrono::milliseconds(5));
+        co_await timer.async_wait(kNoThrow);
+    }
+}
+
+// The deliverer: the spool first (oldest first), then what is in memory, in batches.
+Task<void> WebhookSink::Run() {
+    asio::co_spawn(co_await asio::this_coro::executor, Collect(), LogOnException{"usage webhook collector"});
+    Timer timer(co_await asio::this_coro::executor);
+    const std::size_t batch_size = static_cast<std::size_t>(config_.batch_size);
+    for (;;) {
+        if (stopping_.load()) {
+            // The collector moves what is left in memory to the spool; wait for it.
+            while (!collector_done_) {
+                timer.expires_after(std::chrono::milliseconds(5));
+                co_await timer.async_wait(kNoThrow);
             }
+            SpillToSpool(pending_);  // a batch whose delivery failed while we were stopping
+            if (!pending_.empty()) {
+                dropped_.fetch_add(pending_.size());
+                depth_.fetch_sub(pending_.size());
+                pending_.clear();
+            }
+            co_return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (now < down_until_) {
+            timer.expires_at(down_until_);
+            co_await timer.async_wait(kNoThrow);
+            continue;
+        }
+        if (!spool_->empty()) {
             std::uint64_t bytes = 0;
             auto batch = spool_->Peek(batch_size, bytes);
             if (co_await Deliver(batch)) {
@@ -173,28 +221,29 @@ Task<void> WebhookSink::Run() {
                 delivered_.fetch_add(batch.size());
                 continue;
             }
-            down_until = std::chrono::steady_clock::now() + config_.backoff;
-            spdlog::warn("usage webhook: receiver unreachable; spooling to {}", config_.spool_dir);
-        } else if (!pending.empty() && (pending.size() >= batch_size ||
-                                        std::chrono::steady_clock::now() - oldest_pending >= kMaxBatchWait)) {
-            std::vector<std::string> batch;
-            while (!pending.empty() && batch.size() < batch_size) {
-                batch.push_back(std::move(pending.front()));
-                pending.pop_front();
-            }
-            if (co_await Deliver(batch)) {
-                delivered_.fetch_add(batch.size());
-                depth_.fetch_sub(batch.size());
-                if (!pending.empty()) oldest_pending = std::chrono::steady_clock::now();
-                continue;
-            }
-            if (spool_->Append(batch)) spooled_.fetch_add(batch.size());
-            depth_.fetch_sub(batch.size());
-            down_until = std::chrono::steady_clock::now() + config_.backoff;
+            down_until_ = std::chrono::steady_clock::now() + config_.backoff;
             spdlog::warn("usage webhook: receiver unreachable; spooling to {}", config_.spool_dir);
             continue;
         }
-        timer.expires_after(std::chrono::milliseconds(10));
+        if (!pending_.empty() && (pending_.size() >= batch_size || now - oldest_pending_ >= kMaxBatchWait)) {
+            std::vector<std::string> batch;
+            while (!pending_.empty() && batch.size() < batch_size) {
+                batch.push_back(std::move(pending_.front()));
+                pending_.pop_front();
+            }
+            if (!pending_.empty()) oldest_pending_ = std::chrono::steady_clock::now();
+            if (co_await Deliver(batch)) {
+                delivered_.fetch_add(batch.size());
+                depth_.fetch_sub(batch.size());
+                continue;
+            }
+            // Back in front of the newer ones; the collector spools them while the receiver is away.
+            for (auto it = batch.rbegin(); it != batch.rend(); ++it) pending_.push_front(std::move(*it));
+            down_until_ = std::chrono::steady_clock::now() + config_.backoff;
+            spdlog::warn("usage webhook: receiver unreachable; spooling to {}", config_.spool_dir);
+            continue;
+        }
+        timer.expires_after(std::chrono::milliseconds(5));
         co_await timer.async_wait(kNoThrow);
     }
 }

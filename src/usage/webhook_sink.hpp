@@ -5,6 +5,8 @@
 // an on-disk spool that is replayed first when it comes back — and after a restart.
 // At-least-once: receivers de-duplicate by request_id.
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -37,9 +39,13 @@ public:
     std::uint64_t spooled() const { return spooled_.load(); }
     std::uint64_t dropped() const { return dropped_.load(); }
     std::uint64_t depth() const { return depth_.load(); }
+    /// The spool could not be written on the last try (events wait in memory, bounded).
+    bool spool_failing() const { return spool_failing_.load(); }
 
 private:
     Task<void> Run();
+    Task<void> Collect();
+    void SpillToSpool(std::deque<std::string>& from);
     Task<bool> Deliver(const std::vector<std::string>& batch);
     Task<bool> PostOnce(const std::string& body);
     void Drain(std::vector<std::string>& into);
@@ -53,6 +59,11 @@ private:
     std::thread thread_;
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint64_t> delivered_{0}, failed_{0}, spooled_{0}, dropped_{0}, depth_{0};
+    std::atomic<bool> spool_failing_{false};
+    // Shared by the collector and the deliverer (both on this sink's thread).
+    std::deque<std::string> pending_;
+    std::chrono::steady_clock::time_point oldest_pending_{}, down_until_{};
+    bool collector_done_ = false;
 };
 
 }  // namespace llmproxy::usage

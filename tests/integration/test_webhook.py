@@ -18,7 +18,7 @@ SECRET = "whsec-test"
 
 
 class Receiver:
-    def __init__(self, port):
+    def __init__(self, port, delay=0.0):
         self.events = []
         self.bad_signatures = 0
         self.lock = threading.Lock()
@@ -27,6 +27,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if delay:
+                    time.sleep(delay)  # a slow receiver
                 want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
                 payload = json.loads(body)
                 with outer.lock:
@@ -66,12 +68,14 @@ class Webhook(GatewayTest):
             r.stop()
         super().tearDown()
 
-    def receiver(self):
-        r = Receiver(self.hook_port)
+    def receiver(self, delay=0.0):
+        r = Receiver(self.hook_port, delay)
         self.receivers.append(r)
         return r
 
-    def start_gateway(self, batch=1, extra_hook=""):
+    def start_gateway(self, batch=1, extra_hook="", spool=None):
+        if spool:
+            self.spool = spool
         return self.gateway(f"""
 providers:
   - {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1" }}
@@ -114,6 +118,38 @@ logging: {{ access_log: "off" }}
         self.assertNotIn("sk-live-abcdefghijklmnop1234", text)
         self.assertNotIn("ZYXWVUTSRQPONMLK9876", text)
         self.assertIn("my key is", text)  # the rest of the prompt is kept
+
+    def metrics(self):
+        text = self.request("GET", "/metrics").body.decode()
+        values = {}
+        for line in text.splitlines():
+            if line.startswith("llm_proxy_webhook"):
+                name, value = line.rsplit(" ", 1)
+                values[name] = float(value)
+        return values
+
+    def test_slow_receiver_spills_to_the_spool_and_loses_nothing(self):
+        rec = self.receiver(delay=0.2)  # 200 ms per POST
+        self.start_gateway(batch=100)
+        sent = self.send(1500)
+        self.assertTrue(eventually(lambda: rec.ids() >= sent, timeout=60), len(sent - rec.ids()))
+        m = self.metrics()
+        self.assertEqual(m['llm_proxy_webhook_deliveries_total{result="dropped"}'], 0)
+        self.assertGreater(m['llm_proxy_webhook_deliveries_total{result="spooled"}'], 0)  # the backlog went to disk
+
+    def test_unwritable_spool_keeps_events_and_says_so(self):
+        blocker = os.path.join(self.tmp.name, "not-a-dir")
+        with open(blocker, "w") as f:
+            f.write("a file where the spool directory should be")
+        self.start_gateway(spool=os.path.join(blocker, "spool"))  # receiver down, spool unwritable
+        sent = self.send(20)
+        self.assertTrue(eventually(lambda: self.metrics().get("llm_proxy_webhook_spool_failing") == 1, timeout=10))
+        health = self.request("GET", "/health").json()
+        self.assertEqual(health["status"], "degraded")
+        self.assertIn("spool", json.dumps(health))
+        self.assertEqual(self.metrics()['llm_proxy_webhook_deliveries_total{result="dropped"}'], 0)
+        rec = self.receiver()  # the receiver comes back: what was kept in memory is delivered
+        self.assertTrue(eventually(lambda: rec.ids() >= sent, timeout=20), len(sent - rec.ids()))
 
     def test_event_fields_and_signature(self):
         rec = self.receiver()
