@@ -7,7 +7,8 @@
 namespace llmproxy::core {
 
 inline std::size_t Find(std::string_view haystack, std::string_view needle, std::size_t from = 0) {
-    if (from > haystack.size()) return std::string_view::npos;
+    if (from > haystack.size() || needle.size() > haystack.size() - from) return std::string_view::npos;
+    if (needle.empty()) return from;  // (and memmem must not see the null of an empty view)
     const void* at = ::memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
     return at ? static_cast<std::size_t>(static_cast<const char*>(at) - haystack.data()) : std::string_view::npos;
 }

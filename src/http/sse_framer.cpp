@@ -4,6 +4,7 @@ namespace llmproxy::sse {
 
 std::size_t SseFramer::Scan(std::string_view data) {
     std::size_t boundary = 0;
+    if (data.empty()) return 0;  // (memchr must not see the null of an empty view)
     if (!cr_pending_ && std::memchr(data.data(), '\r', data.size()) == nullptr) {
         // No CR (the usual case): jump from line end to line end.
         std::size_t pos = 0;

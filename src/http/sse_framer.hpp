@@ -41,6 +41,7 @@ private:
 template <class Fn>
 void ForEachEvent(std::string_view block, Fn&& fn) {
     std::size_t start = 0, line_len = 0;
+    if (block.empty()) return;  // (memchr must not see the null of an empty view)
     if (std::memchr(block.data(), '\r', block.size()) == nullptr) {
         // No CR (the usual case): jump from line end to line end.
         for (std::size_t pos = 0; pos < block.size();) {

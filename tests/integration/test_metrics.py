@@ -72,7 +72,9 @@ class Metrics(GatewayTest):
                 s.sendall(f"JUNK{i} /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
                 data = b""
                 while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
-                    data += s.recv(65536)
+                    chunk = s.recv(65536)
+                    self.assertTrue(chunk, "the gateway closed the connection")
+                    data += chunk
         finally:
             s.close()
         long_name = "m" * 4000
