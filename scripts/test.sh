@@ -37,13 +37,15 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Servers the tests start must all be stopped by them, even when a test fails or times out:
 # any such process that was not running before the tests and still runs after is reported,
 # killed, and fails the run.
-SERVERS='redis-server|postgres|nginx|llm-proxy|mock_upstream|prometheus'
-before=$(pgrep -x "$SERVERS" | sort || true)
+servers() {  # pids of the servers tests start (pgrep matches one name of at most 15 characters)
+    for name in redis-server postgres nginx llm-proxy mock_upstream prometheus; do pgrep -x "$name" || true; done | sort
+}
+before=$(servers)
 cd build
 status=0
 ctest --output-on-failure -j "$JOBS" "$@" || status=$?
 sleep 1
-after=$(pgrep -x "$SERVERS" | sort || true)
+after=$(servers)
 left=$(comm -13 <(echo "$before") <(echo "$after") | grep . || true)
 if [[ -n "$left" ]]; then
     echo "test.sh: processes started by the tests are still running:"
