@@ -57,6 +57,9 @@ Worker::Worker(int index, int worker_count, SharedState& shared)
 Worker::~Worker() {
     Stop();
     Join();
+    // Requests cut off by the exit unwind now (their holds give back body budget, limit slots,
+    // gauges), not after the members they refer to are gone.
+    ioc_.DestroyPendingWork();
 }
 
 const std::shared_ptr<const pipeline::Upstreams>& Worker::Current() {

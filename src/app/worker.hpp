@@ -78,7 +78,13 @@ private:
     // One thread runs this context. UNSAFE_IO drops the reactor's per-socket locks (only this
     // thread touches the sockets); the scheduler keeps its lock for posts from other threads
     // (resolver, drain, stop).
-    asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    // An io_context whose pending work (suspended request coroutines) can be destroyed first
+    // at exit, while everything those requests hold on to (metrics, budgets, Redis) still lives.
+    struct Context : asio::io_context {
+        using asio::io_context::io_context;
+        void DestroyPendingWork() { shutdown(); }
+    };
+    Context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     Acceptor acceptor_;
     uint16_t bound_port_ = 0;
     observe::MetricsShard metrics_;

@@ -6,7 +6,7 @@ import json
 import time
 
 from harness import CHAT, GatewayTest
-from test_hostile_clients import rss_kib
+from test_hostile_clients import RSS_TESTS, rss_kib
 
 STREAMS = 200
 
@@ -47,6 +47,7 @@ async def run_streams(port, pid, chunks, delay_ms, measure_at):
 
 
 class StreamMemory(GatewayTest):
+    @RSS_TESTS
     def test_memory_per_stream_is_flat_in_stream_length(self):
         up = self.mock("m1")
         port = self.simple_gateway(up, workers=1)
