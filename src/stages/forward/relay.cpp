@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
@@ -30,14 +31,15 @@ struct ClientWatch {
     std::weak_ptr<UpstreamConnection> conn;
     bool completed = false;
     bool client_gone = false;
-    std::size_t pipelined = 0;  // bytes read into the session buffer's prepared area
+    std::size_t pipelined = 0;  // bytes of a pipelined request read into `bytes`
     Timer done;                 // an event: cancelled when the read completes
+    char bytes[kWatchBytes];    // its own small buffer: the session's can be given back meanwhile
 };
 
-void WatchClient(Socket& socket, beast::flat_buffer& buffer, const std::shared_ptr<ClientWatch>& watch) {
+void WatchClient(Socket& socket, const std::shared_ptr<ClientWatch>& watch) {
     // A small read: enough to see EOF or the start of a pipelined request (the rest waits in
-    // the socket for the session), and the session's buffer stays small for a long stream.
-    socket.async_read_some(buffer.prepare(kWatchBytes), [watch](const error_code& ec, std::size_t n) {
+    // the socket for the session).
+    socket.async_read_some(asio::buffer(watch->bytes), [watch](const error_code& ec, std::size_t n) {
         watch->completed = true;
         watch->done.cancel();
         if (ec == asio::error::operation_aborted) return;  // we stopped watching
@@ -229,8 +231,8 @@ bool IsStaleKeepAliveError(const error_code& ec) {
            ec == asio::error::broken_pipe || ec == http::error::partial_message;
 }
 
-Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstream::UpstreamPool& pool,
-                              const std::shared_ptr<ClientWatch>& watch) {
+Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buffer, const ForwardInput& in,
+                              upstream::UpstreamPool& pool, const std::shared_ptr<ClientWatch>& watch) {
     ForwardOutcome out;
     const auto& t = in.provider.timeouts;
     const auto deadline = std::min(Clock::now() + t.total, in.deadline);
@@ -331,6 +333,9 @@ Task<ForwardOutcome> Exchange(TcpStream& client, const ForwardInput& in, upstrea
     auto ctype = res[http::field::content_type];
     const bool sse =
         beast::iequals(std::string_view(ctype.data(), std::min<std::size_t>(ctype.size(), 17)), "text/event-stream");
+    // A stream may run for minutes: give back the session's read buffer (8 KiB) meanwhile (the
+    // next request's read takes a new one). Short answers keep it, saving the allocation.
+    if (sse && client_buffer.size() == 0) client_buffer.shrink_to_fit();
     const bool no_body = status == 204 || status == 304 || in.request.method() == http::verb::head;
     // An event stream may be rewritten by the observers (the injected usage chunk is dropped,
     // later dialect translation): its length is the relay's, never the upstream's.
@@ -462,20 +467,21 @@ Task<ForwardOutcome> Forward(TcpStream& client, beast::flat_buffer& client_buffe
                              upstream::UpstreamPool& pool) {
     auto watch = std::make_shared<ClientWatch>(client.get_executor());
     if (client_buffer.size() == 0) {
-        // The request is read: give back the session's read buffer (8 KiB) for the time the
-        // response takes, which for a stream may be minutes.
-        client_buffer.shrink_to_fit();
-        WatchClient(client.socket(), client_buffer, watch);
+        WatchClient(client.socket(), watch);
     } else {
         watch->completed = true;  // a pipelined request is already buffered: no watch needed
     }
-    ForwardOutcome out = co_await Exchange(client, in, pool, watch);
+    ForwardOutcome out = co_await Exchange(client, client_buffer, in, pool, watch);
     if (!watch->completed) {
         error_code ignored;
         client.socket().cancel(ignored);
         co_await watch->done.async_wait(kNoThrow);
     }
-    if (watch->pipelined) client_buffer.commit(watch->pipelined);
+    if (watch->pipelined) {
+        auto room = client_buffer.prepare(watch->pipelined);
+        std::memcpy(room.data(), watch->bytes, watch->pipelined);
+        client_buffer.commit(watch->pipelined);
+    }
     if (watch->client_gone) out.client_aborted = true;
     co_return out;
 }
