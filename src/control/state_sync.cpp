@@ -105,6 +105,7 @@ void StateSync::Run() {
 }
 
 void StateSync::ReloadKeysIfChanged() {
+    if (store_->ReopenIfReplaced()) keys_version_ = -1;  // another file: its keys, whatever its version
     const std::int64_t version = store_->KeysVersion();
     if (version == keys_version_) return;
     std::lock_guard rebuild(rebuild_mu_);

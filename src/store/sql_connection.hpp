@@ -24,6 +24,9 @@ public:
     /// result rows as text. Throws SqlError.
     virtual std::vector<Row> Query(std::string_view sql, const std::vector<std::string>& params = {}) = 0;
     virtual const char* dialect() const = 0;  // "sqlite" | "postgres"
+    /// A file-backed database whose file was deleted or replaced since it was opened is opened
+    /// again (true); a server database never is.
+    virtual bool ReopenIfReplaced() { return false; }
 };
 
 /// sqlite://relative/path.db, sqlite:///abs/path.db, postgres://user:pass@host:port/db.

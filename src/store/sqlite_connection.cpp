@@ -1,4 +1,9 @@
 #include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <mutex>
+
+#include <spdlog/spdlog.h>
 
 #include "store/sql_connection.hpp"
 
@@ -7,22 +12,53 @@ namespace {
 
 class SqliteConnection final : public SqlConnection {
 public:
-    explicit SqliteConnection(const std::string& path) {
-        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    explicit SqliteConnection(const std::string& path) : path_(path) { Open(); }
+    ~SqliteConnection() override { sqlite3_close(db_); }
+
+    bool ReopenIfReplaced() override {
+        if (path_.empty() || path_ == ":memory:") return false;
+        std::lock_guard lock(mu_);
+        struct stat st {};
+        const bool gone = ::stat(path_.c_str(), &st) != 0;
+        if (!gone && st.st_dev == dev_ && st.st_ino == ino_) return false;
+        // Deleted or swapped under us (a restore, a careless rm): the open handle still reads
+        // the old, unlinked file, so new keys would go unseen and removed ones keep working.
+        spdlog::warn("sqlite: {} was {} while open; opening it again", path_, gone ? "deleted" : "replaced");
+        sqlite3_close(db_);
+        db_ = nullptr;
+        Open();
+        return true;
+    }
+
+private:
+    void Open() {
+        if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                             nullptr) != SQLITE_OK) {
             std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
             sqlite3_close(db_);
-            throw SqlError("sqlite: cannot open " + path + ": " + why);
+            db_ = nullptr;
+            throw SqlError("sqlite: cannot open " + path_ + ": " + why);
         }
         // The CLI and the gateway (and several gateways) may use one file: wait for each
         // other's writes instead of failing, and let readers run beside a writer.
         sqlite3_busy_timeout(db_, 5000);
-        Query("PRAGMA journal_mode=WAL", {});
-        Query("PRAGMA synchronous=NORMAL", {});
+        Run("PRAGMA journal_mode=WAL", {});
+        Run("PRAGMA synchronous=NORMAL", {});
+        struct stat st {};
+        if (::stat(path_.c_str(), &st) == 0) {
+            dev_ = st.st_dev;
+            ino_ = st.st_ino;
+        }
     }
-    ~SqliteConnection() override { sqlite3_close(db_); }
 
+public:
     std::vector<Row> Query(std::string_view sql, const std::vector<std::string>& params) override {
+        std::lock_guard lock(mu_);
+        return Run(sql, params);
+    }
+
+private:
+    std::vector<Row> Run(std::string_view sql, const std::vector<std::string>& params) {
         sqlite3_stmt* stmt = nullptr;
         if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
             throw SqlError(std::string("sqlite: ") + sqlite3_errmsg(db_));
@@ -54,9 +90,14 @@ public:
         return rows;
     }
 
+public:
     const char* dialect() const override { return "sqlite"; }
 
 private:
+    std::string path_;
+    std::mutex mu_;  // a reopen never runs beside a query
+    dev_t dev_ = 0;
+    ino_t ino_ = 0;
     sqlite3* db_ = nullptr;
 };
 

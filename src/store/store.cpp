@@ -233,6 +233,12 @@ void Store::BumpKeysVersion() {
     sql_->Query("UPDATE store_meta SET value = value + 1 WHERE name = 'keys_version'");
 }
 
+bool Store::ReopenIfReplaced() {
+    if (!sql_->ReopenIfReplaced()) return false;
+    Migrate();
+    return true;
+}
+
 std::int64_t Store::KeysVersion() {
     auto rows = sql_->Query("SELECT value FROM store_meta WHERE name = 'keys_version'");
     return rows.empty() ? 0 : IntOr(rows[0][0], 0);

@@ -30,6 +30,8 @@ public:
     bool DeleteKey(const std::string& name);
     /// Bumped by every key write: the gateway reloads its keys when it changes.
     std::int64_t KeysVersion();
+    /// The store's file was deleted or replaced: it is opened again (and migrated). True then.
+    bool ReopenIfReplaced();
 
     /// Adds `delta` tokens to a key's counter for the window starting at `period_start` and
     /// returns the window's total (all instances sharing the store).

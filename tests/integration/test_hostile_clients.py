@@ -251,3 +251,21 @@ auth:
         head = head.replace("X-Forwarded-For: 203.0.113.9\r\n", "X-Forwarded-For: 10.2.2.2\r\n")
         data = raw_exchange(self.gw_port, (head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}").encode())
         self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
+
+
+class Http10KeepAlive(GatewayTest):
+    def test_keep_alive_is_announced_to_http10_clients(self):
+        up = self.mock("m1")
+        self.simple_gateway(up)
+        body = json.dumps(CHAT).encode()
+        s = socket.create_connection(("127.0.0.1", self.gw_port), timeout=3)
+        try:
+            for path, req in (("local", b"GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+                              ("relayed", b"POST /v1/chat/completions HTTP/1.0\r\nConnection: keep-alive\r\n"
+                                          b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)):
+                s.sendall(req)
+                head, _ = read_response(s)
+                self.assertTrue(head.startswith("HTTP/1.1 200"), (path, head))
+                self.assertIn("connection: keep-alive", head.lower(), path)
+        finally:
+            s.close()

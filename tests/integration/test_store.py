@@ -98,6 +98,21 @@ class SqliteStore(StoreBase):
         self.assertTrue(eventually(lambda: self.chat(key).status == 401))
         self.assertOpenAIError(self.chat(key), 401, "invalid_api_key")
 
+    def test_a_replaced_store_file_is_opened_again(self):
+        old_key = self.add_key(self.db, "old")
+        self.store_gateway(self.db)
+        self.assertEqual(self.chat(old_key).status, 200)
+        # Another store file (e.g. a restore) moved over the open one: its keys must apply.
+        other = "sqlite://" + os.path.join(self.tmp.name, "other.db")
+        new_key = self.add_key(other, "new")
+        os.replace(other[len("sqlite://"):], self.db[len("sqlite://"):])
+        self.assertTrue(eventually(lambda: self.chat(new_key).status == 200, timeout=5))
+        self.assertEqual(self.chat(old_key).status, 401)  # the replaced file's keys are gone
+        # Deleted: opened again as a new, empty store (its keys are gone too).
+        os.remove(self.db[len("sqlite://"):])
+        self.assertTrue(eventually(lambda: self.chat(new_key).status == 401, timeout=5))
+        self.assertIsNone(self.gw_proc.poll())
+
     def test_quota_survives_restart(self):
         key = self.add_key(self.db, "q", "--quota", "60", "--quota-period", "daily")
         self.store_gateway(self.db)

@@ -354,6 +354,9 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
     }
     std::string client_head =
         BuildClientHead(res, in.request_id, in.extra_response_headers, chunked, out_length, keep_client);
+    if (keep_client && in.request.version() < 11) {  // HTTP/1.0 closes by default: announce keep-alive
+        client_head.insert(client_head.size() - 2, "Connection: keep-alive\r\n");
+    }
 
     const ResponseHead seen{status, sse, ctype.find("json") != beast::string_view::npos};
     for (auto* o : in.observers) o->OnHead(seen);
