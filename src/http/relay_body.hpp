@@ -14,11 +14,7 @@ namespace llmproxy::upstream {
 struct RelayBody {
     struct value_type {
         std::vector<std::string_view> pieces;  // what the last read delivered, in order
-        std::size_t bytes = 0;
-        void clear() {
-            pieces.clear();
-            bytes = 0;
-        }
+        void clear() { pieces.clear(); }
     };
 
     class reader {
@@ -37,7 +33,6 @@ struct RelayBody {
                 body_.pieces.emplace_back(static_cast<const char*>(b.data()), b.size());
                 n += b.size();
             }
-            body_.bytes += n;
             ec = {};
             return n;
         }

@@ -64,7 +64,7 @@ bool IsSafeTargetPath(std::string_view path) {
     return true;
 }
 
-std::optional<HeadRefusal> CheckRequestHead(const http::request_header<>& head) {
+std::optional<core::LocalReply> CheckRequestHead(const http::request_header<>& head) {
     // Transfer-Encoding: exactly one coding, "chunked" (nginx answers 501 otherwise too).
     std::size_t te_lines = 0;
     bool te_ok = true;
@@ -75,22 +75,22 @@ std::optional<HeadRefusal> CheckRequestHead(const http::request_header<>& head) 
         te_ok = te_ok && IEquals(Trim(std::string_view(v.data(), v.size())), "chunked");
     }
     if (te_lines > 1 || !te_ok) {
-        return HeadRefusal{core::LocalReply{501,
-                                            "invalid_request_error",
-                                            "unsupported_transfer_encoding",
-                                            "Transfer-Encoding other than 'chunked' is not supported",
-                                            {},
-                                            {}}};
+        return core::LocalReply{501,
+                                "invalid_request_error",
+                                "unsupported_transfer_encoding",
+                                "Transfer-Encoding other than 'chunked' is not supported",
+                                {},
+                                {}};
     }
     if (head.version() >= 11 && head.count(http::field::host) != 1) {
-        return HeadRefusal{core::BadRequest("An HTTP/1.1 request needs exactly one Host header", "bad_request")};
+        return core::BadRequest("An HTTP/1.1 request needs exactly one Host header", "bad_request");
     }
     const std::string_view target(head.target().data(), head.target().size());
     const std::string_view path = target.substr(0, target.find('?'));
     if (!IsSafeTargetPath(path)) {
-        return HeadRefusal{core::BadRequest(
+        return core::BadRequest(
             "The request path has dot segments, empty segments or encoded slashes; send a normalised path",
-            "invalid_path")};
+            "invalid_path");
     }
     return std::nullopt;
 }

@@ -10,15 +10,11 @@
 
 namespace llmproxy {
 
-/// A refusal for the head, and whether the connection must close after it.
-struct HeadRefusal {
-    core::LocalReply reply;
-};
-
 /// Transfer-Encoding other than exactly `chunked` → 501 (its bytes would otherwise be taken as
 /// the next request); HTTP/1.1 without exactly one Host → 400; a target with dot segments,
 /// encoded slashes, backslashes or empty segments → 400.
-std::optional<HeadRefusal> CheckRequestHead(const http::request_header<>& head);
+/// The refusal, if any (the connection closes after it).
+std::optional<core::LocalReply> CheckRequestHead(const http::request_header<>& head);
 
 /// The path of a target is safe to append to a provider's base path: no `.`/`..` segment (also
 /// percent-encoded), no encoded `/` or `\`, no `\`, no empty segment (`//`).

@@ -74,8 +74,8 @@ Task<void> RunSession(Socket socket, SessionHost& host) {
         }
         if (auto refusal = CheckRequestHead(parser.get())) {
             const std::string id = core::MakeRequestId({});
-            const std::string body = core::ErrorBody(refusal->reply, id);
-            co_await WriteErrorAndClose(stream, refusal->reply.status, body, id);
+            const std::string body = core::ErrorBody(*refusal, id);
+            co_await WriteErrorAndClose(stream, refusal->status, body, id);
             co_await LingeringClose(stream);
             co_return;
         }

@@ -41,6 +41,17 @@ void Header(std::string& out, const char* name, const char* type, const char* he
     out += '\n';
 }
 
+// One series per provider: `value` renders the sample of each.
+template <class Value>
+void PerProvider(std::string& out, const std::vector<ProviderScrape>& providers, const char* name, const char* type,
+                 const char* help, Value value) {
+    Header(out, name, type, help);
+    for (const auto& p : providers) {
+        out += name;
+        out += "{provider=\"" + EscapeLabel(p.name) + "\"} " + value(p) + "\n";
+    }
+}
+
 void RenderHistogram(std::string& out, const char* name, const std::string& labels, const HistogramSum& h) {
     std::uint64_t cumulative = 0;
     const std::string sep = labels.empty() ? "" : ",";
@@ -169,17 +180,11 @@ std::string RenderPrometheus(const ScrapeInput& in) {
 
     if (!in.providers.empty()) {
         const auto& providers = in.providers;
-        Header(out, "llm_proxy_provider_health", "gauge",
-               "1 when the provider takes traffic (healthy, not ejected, not cooling down), else 0.");
-        for (std::size_t i = 0; i < providers.size(); ++i) {
-            out += "llm_proxy_provider_health{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
-                   (providers[i].available ? "1" : "0") + "\n";
-        }
-        Header(out, "llm_proxy_provider_in_flight", "gauge", "Requests in flight to the provider.");
-        for (std::size_t i = 0; i < providers.size(); ++i) {
-            out += "llm_proxy_provider_in_flight{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
-                   std::to_string(std::max(0, providers[i].in_flight)) + "\n";
-        }
+        PerProvider(out, providers, "llm_proxy_provider_health", "gauge",
+                    "1 when the provider takes traffic (healthy, not ejected, not cooling down), else 0.",
+                    [](const ProviderScrape& p) { return std::string(p.available ? "1" : "0"); });
+        PerProvider(out, providers, "llm_proxy_provider_in_flight", "gauge", "Requests in flight to the provider.",
+                    [](const ProviderScrape& p) { return std::to_string(std::max(0, p.in_flight)); });
         Header(out, "llm_proxy_provider_latency_seconds", "histogram",
                "Upstream time to first byte (request sent to response head), per attempt.");
         for (std::size_t i = 0; i < providers.size(); ++i) {
@@ -188,30 +193,28 @@ std::string RenderPrometheus(const ScrapeInput& in) {
             RenderHistogram(out, "llm_proxy_provider_latency_seconds",
                             "provider=\"" + EscapeLabel(providers[i].name) + "\"", h);
         }
-        Header(out, "llm_proxy_upstream_connections", "gauge", "Open connections to the provider (idle or in use).");
-        for (std::size_t i = 0; i < providers.size(); ++i) {
-            std::int64_t n = 0;
-            for (const auto* shard : in.shards)
-                n += shard->pool_gauges(providers[i].slot).open.load(std::memory_order_relaxed);
-            out += "llm_proxy_upstream_connections{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
-                   std::to_string(n) + "\n";
-        }
-        Header(out, "llm_proxy_upstream_pool_waiting", "gauge",
-               "Requests waiting for a connection to the provider (its max_connections reached).");
-        for (std::size_t i = 0; i < providers.size(); ++i) {
-            std::int64_t n = 0;
-            for (const auto* shard : in.shards)
-                n += shard->pool_gauges(providers[i].slot).waiting.load(std::memory_order_relaxed);
-            out += "llm_proxy_upstream_pool_waiting{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
-                   std::to_string(n) + "\n";
-        }
-        Header(out, "llm_proxy_upstream_retries_total", "counter", "Retries after a failed attempt at the provider.");
-        for (std::size_t i = 0; i < providers.size(); ++i) {
-            std::uint64_t n = 0;
-            for (const auto* shard : in.shards) n += shard->retries(providers[i].slot);
-            out += "llm_proxy_upstream_retries_total{provider=\"" + EscapeLabel(providers[i].name) + "\"} " +
-                   std::to_string(n) + "\n";
-        }
+        // Summed over every worker's shard, in the provider's slot.
+        auto sum = [&in](auto read) {
+            return [&in, read](const ProviderScrape& p) {
+                std::int64_t n = 0;
+                for (const auto* shard : in.shards) n += read(*shard, p.slot);
+                return std::to_string(n);
+            };
+        };
+        PerProvider(out, providers, "llm_proxy_upstream_connections", "gauge",
+                    "Open connections to the provider (idle or in use).",
+                    sum([](const MetricsShard& s, std::size_t slot) {
+                        return s.pool_gauges(slot).open.load(std::memory_order_relaxed);
+                    }));
+        PerProvider(out, providers, "llm_proxy_upstream_pool_waiting", "gauge",
+                    "Requests waiting for a connection to the provider (its max_connections reached).",
+                    sum([](const MetricsShard& s, std::size_t slot) {
+                        return s.pool_gauges(slot).waiting.load(std::memory_order_relaxed);
+                    }));
+        PerProvider(out, providers, "llm_proxy_upstream_retries_total", "counter",
+                    "Retries after a failed attempt at the provider.", sum([](const MetricsShard& s, std::size_t slot) {
+                        return static_cast<std::int64_t>(s.retries(slot));
+                    }));
     }
     return out;
 }

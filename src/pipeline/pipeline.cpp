@@ -69,16 +69,16 @@ Task<void> WriteAnswer(RequestContext& ctx, TcpStream& client, beast::flat_buffe
         }
     }
     // HTTP/1.0 closes by default: a connection kept alive must be announced.
-    if (ctx.keep_alive && ctx.request().version() < 11) ctx.error_headers += "Connection: keep-alive\r\n";
+    if (ctx.keep_alive && ctx.request().version() < 11) ctx.answer_headers += "Connection: keep-alive\r\n";
     if (ctx.error) {
         ctx.record.status = ctx.error->status;
-        const std::string_view headers = ctx.error_headers;
+        const std::string_view headers = ctx.answer_headers;
         ctx.keep_alive = co_await WriteError(client, *ctx.error, ctx.request_id, ctx.keep_alive, headers);
     } else {
         ctx.record.status = ctx.local_status;
         const std::string_view body = ctx.local_body;
         ctx.keep_alive = co_await WriteLocal(client, ctx.local_status, body, ctx.request_id, ctx.keep_alive,
-                                             ctx.error_headers, ctx.content_type);
+                                             ctx.answer_headers, ctx.content_type);
     }
 }
 

@@ -99,8 +99,8 @@ struct RequestContext {
 
     // The answer, when a stage gives it locally (the forward stage writes its own).
     std::optional<core::LocalReply> error;
-    std::string error_headers;  // e.g. Retry-After
-    unsigned local_status = 0;  // > 0: answer with local_body
+    std::string answer_headers;  // extra header lines of the local answer (Retry-After, Connection)
+    unsigned local_status = 0;   // > 0: answer with local_body
     std::string local_body;
     std::string_view content_type = "application/json";
     bool client_gone = false;  // nobody to answer
@@ -109,7 +109,7 @@ struct RequestContext {
 
     void Refuse(core::LocalReply reply, std::string headers = {}) {
         error = std::move(reply);
-        error_headers = std::move(headers);
+        answer_headers = std::move(headers);
     }
     void Answer(unsigned status, std::string body) {
         local_status = status;

@@ -158,7 +158,7 @@ TEST(LimitsStage, RefusesPastTheLimitAndReleasesSlotsWhenTheRequestEnds) {
     // requests_per_minute 2: the fourth within the minute is refused with Retry-After.
     Request fourth(f, Post("/v1/chat/completions", kChat));
     EXPECT_FALSE(admit(fourth));
-    EXPECT_NE(fourth.ctx->error_headers.find("Retry-After"), std::string::npos);
+    EXPECT_NE(fourth.ctx->answer_headers.find("Retry-After"), std::string::npos);
 }
 
 TEST(Finish, OneRecordFeedsMetricsAndTheKeysQuota) {

@@ -102,7 +102,7 @@ std::string BuildUpstreamHead(const ForwardInput& in) {
 using UpstreamResponse = http::response<upstream::RelayBody>;
 
 std::string BuildClientHead(const UpstreamResponse& res, std::string_view request_id, std::string_view extra,
-                            bool chunked, std::optional<std::uint64_t> length, bool keep_alive) {
+                            bool chunked, std::optional<std::uint64_t> length, bool keep_alive, bool http10) {
     std::string head;
     head.reserve(512);
     auto reason = res.reason();
@@ -128,7 +128,10 @@ std::string BuildClientHead(const UpstreamResponse& res, std::string_view reques
         head.append("Transfer-Encoding: chunked\r\n");
     else if (length)
         wire::AppendHeader(head, "Content-Length", std::to_string(*length));
-    if (!keep_alive) head.append("Connection: close\r\n");
+    if (!keep_alive)
+        head.append("Connection: close\r\n");
+    else if (http10)
+        head.append("Connection: keep-alive\r\n");  // HTTP/1.0 closes unless told
     head.append(wire::kCrlf);
     return head;
 }
@@ -352,11 +355,8 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
         else if (no_body && status != 304)
             out_length = 0;
     }
-    std::string client_head =
-        BuildClientHead(res, in.request_id, in.extra_response_headers, chunked, out_length, keep_client);
-    if (keep_client && in.request.version() < 11) {  // HTTP/1.0 closes by default: announce keep-alive
-        client_head.insert(client_head.size() - 2, "Connection: keep-alive\r\n");
-    }
+    std::string client_head = BuildClientHead(res, in.request_id, in.extra_response_headers, chunked, out_length,
+                                              keep_client, in.request.version() < 11);
 
     const ResponseHead seen{status, sse, ctype.find("json") != beast::string_view::npos};
     for (auto* o : in.observers) o->OnHead(seen);
