@@ -6,11 +6,14 @@
 #include <spdlog/spdlog.h>
 
 #include "http/log_on_exception.hpp"
+#include "http/upstream_pool.hpp"
 #include "pipeline/pipeline.hpp"
 #include "proxy/shared_limits.hpp"
 
 namespace llmproxy {
 namespace {
+
+constexpr std::size_t kMaxRefusing = 64;
 
 // The process's body memory shared out; a worker can always hold one body of the maximum size.
 std::size_t BodyBudgetOf(const core::ServerConfig& server, int workers) {
@@ -82,14 +85,34 @@ const std::shared_ptr<const proxy::KeySet>& Worker::Keys() {
     return keys_;
 }
 
-void Worker::AddSession(SessionHandle* handle) {
-    sessions_.insert(handle);
+void Worker::AddSession(SessionHandle&) {
+    ++sessions_;
+    metrics_.SetClientConnections(sessions_);
     shared_.open_sessions.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Worker::RemoveSession(SessionHandle* handle) {
-    sessions_.erase(handle);
+void Worker::RemoveSession(SessionHandle& handle) {
+    handle.unlink();
+    --sessions_;
+    metrics_.SetClientConnections(sessions_);
     shared_.open_sessions.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::size_t Worker::ConnectionCap() {
+    const int configured = CurrentConfig()->server.max_connections;
+    const auto total = static_cast<std::size_t>(configured > 0 ? configured : upstream::DefaultMaxConnections());
+    const auto workers = static_cast<std::size_t>(worker_count_);
+    return std::max<std::size_t>(1, (total + workers - 1) / workers);
+}
+
+bool Worker::CloseOldestIdle() {
+    if (idle_.empty()) return false;
+    SessionHandle& oldest = idle_.front();
+    oldest.unlink();  // not picked twice while its read completes
+    error_code ignored;
+    oldest.stream->socket().cancel(ignored);  // its keep-alive read ends; the session closes
+    metrics_.CountConnectionShed(/*refused=*/false);
+    return true;
 }
 
 Task<bool> Worker::Serve(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
@@ -125,10 +148,22 @@ Task<void> Worker::AcceptLoop() {
         auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
         if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-            // EMFILE and friends: back off briefly instead of spinning.
+            // EMFILE and friends: an idle session gives its descriptor back; otherwise back off
+            // briefly instead of spinning.
             spdlog::warn("accept failed: {}", ec.message());
+            if (CloseOldestIdle()) continue;
             Timer timer(ioc_.get_executor(), std::chrono::milliseconds(50));
             co_await timer.async_wait(kNoThrow);
+            continue;
+        }
+        if (sessions_ >= ConnectionCap() && !CloseOldestIdle()) {
+            // Every connection is busy: a short 503, and the descriptor back within a second.
+            // Past a few dozen such answers at once, just close (the descriptors matter more).
+            metrics_.CountConnectionShed(/*refused=*/true);
+            if (refusing_ >= kMaxRefusing) continue;  // the socket closes here
+            ++refusing_;
+            asio::co_spawn(ioc_.get_executor(), RefuseSession(std::move(socket)),
+                           [this](std::exception_ptr) { --refusing_; });
             continue;
         }
         asio::co_spawn(ioc_.get_executor(), RunSession(std::move(socket), *this), LogOnException{"client session"});
@@ -139,8 +174,10 @@ void Worker::BeginDrain() {
     asio::post(ioc_, [this] {
         error_code ignored;
         acceptor_.close(ignored);
-        for (auto* handle : sessions_) {
-            if (!handle->busy) handle->stream->socket().cancel(ignored);
+        while (!idle_.empty()) {
+            SessionHandle& handle = idle_.front();
+            handle.unlink();
+            handle.stream->socket().cancel(ignored);
         }
     });
 }

@@ -7,7 +7,6 @@
 #include <memory>
 #include <random>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
 #include "control/snapshot_publisher.hpp"
@@ -60,13 +59,19 @@ public:
     // SessionHost (this worker's thread only).
     std::shared_ptr<const core::Config> CurrentConfig() override { return Current()->snapshot->config; }
     bool draining() const override { return shared_.draining.load(std::memory_order_relaxed); }
-    void AddSession(SessionHandle* handle) override;
-    void RemoveSession(SessionHandle* handle) override;
+    void AddSession(SessionHandle& handle) override;
+    void RemoveSession(SessionHandle& handle) override;
+    void SessionIdle(SessionHandle& handle) override { idle_.push_back(handle); }
     Task<bool> Serve(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
                      std::string_view client_ip) override;
 
 private:
     Task<void> AcceptLoop();
+    /// This worker's share of server.max_connections (0 there: what the fd limit leaves room for).
+    std::size_t ConnectionCap();
+    /// Makes room for a new connection at the cap: closes the longest-idle session. False when
+    /// every session is busy.
+    bool CloseOldestIdle();
     /// The current snapshot's pools and balancers; rebuilt (carrying over by name) when the
     /// publisher has a newer snapshot: one atomic load per call otherwise.
     const std::shared_ptr<const pipeline::Upstreams>& Current();
@@ -92,7 +97,9 @@ private:
     std::shared_ptr<const pipeline::Upstreams> upstreams_;  // after metrics_: its pools update gauges there
     std::uint64_t snapshot_version_ = 0;
     proxy::RetryBudget retry_budget_;
-    std::unordered_set<SessionHandle*> sessions_;
+    std::size_t sessions_ = 0;
+    IdleSessions idle_;         // sessions waiting for a request, longest-waiting first
+    std::size_t refusing_ = 0;  // connections being answered 503 at the cap
     std::shared_ptr<const proxy::KeySet> keys_;
     std::uint64_t keys_version_ = ~std::uint64_t{0};
     std::unique_ptr<store::RedisClient> redis_;  // after ioc_: destroyed before it

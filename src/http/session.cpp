@@ -13,12 +13,14 @@ namespace llmproxy {
 namespace {
 
 // A request that could not even be read: one JSON error, then the connection closes.
-Task<void> WriteErrorAndClose(TcpStream& stream, unsigned status, std::string_view body, std::string_view id) {
+Task<void> WriteErrorAndClose(TcpStream& stream, unsigned status, std::string_view body, std::string_view id,
+                              std::string_view retry_after = {}) {
     std::string head;
     wire::AppendStatusLine(head, status);
     wire::AppendHeader(head, "Content-Type", "application/json");
     wire::AppendHeader(head, "Content-Length", std::to_string(body.size()));
     wire::AppendHeader(head, "x-request-id", id);
+    if (!retry_after.empty()) wire::AppendHeader(head, "Retry-After", retry_after);
     head.append("Connection: close\r\n\r\n");
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
     stream.expires_after(std::chrono::seconds(5));
@@ -28,33 +30,44 @@ Task<void> WriteErrorAndClose(TcpStream& stream, unsigned status, std::string_vi
 
 }  // namespace
 
+Task<void> RefuseSession(Socket socket) {
+    TcpStream stream(std::move(socket));
+    const core::LocalReply reply{
+        503, "server_error", "server_busy", "The gateway is at its connection limit; retry shortly", {}, {}};
+    const std::string id = core::MakeRequestId({});
+    const std::string body = core::ErrorBody(reply, id);
+    co_await WriteErrorAndClose(stream, static_cast<unsigned>(reply.status), body, id, "1");
+    co_await LingeringClose(stream);
+}
+
 Task<void> RunSession(Socket socket, SessionHost& host) {
     TcpStream stream(std::move(socket));
     error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);
     beast::flat_buffer buffer;
     const std::string client_ip = stream.socket().remote_endpoint(ignored).address().to_string();
-    SessionHandle handle{&stream, false};
-    host.AddSession(&handle);
+    SessionHandle handle;
+    handle.stream = &stream;
+    host.AddSession(handle);
     struct Unregister {
         SessionHost& host;
-        SessionHandle* h;
+        SessionHandle& h;
         ~Unregister() { host.RemoveSession(h); }
-    } unregister{host, &handle};
+    } unregister{host, handle};
 
     for (;;) {
-        handle.busy = false;
         if (host.draining()) break;
         const std::shared_ptr<const core::Config> config = host.CurrentConfig();
         const core::ServerConfig& server = config->server;
         if (buffer.size() == 0) {
             // Keep-alive wait: the idle timeout applies until the first byte of a request.
             stream.expires_after(server.idle_timeout);
+            host.SessionIdle(handle);
             auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kNoThrow);
+            SessionHost::SessionBusy(handle);
             if (ec) break;
             buffer.commit(n);
         }
-        handle.busy = true;
         RequestParser parser;
         parser.header_limit(static_cast<std::uint32_t>(server.max_header_bytes));
         parser.body_limit(server.max_body_bytes);

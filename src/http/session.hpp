@@ -5,17 +5,22 @@
 #include <memory>
 #include <string_view>
 
+#include <boost/intrusive/list.hpp>
+
 #include "core/config.hpp"
 #include "http/asio_types.hpp"
 #include "http/request_body.hpp"
 
 namespace llmproxy {
 
-/// Registered by each live client session so that a drain can close idle keep-alive ones.
-struct SessionHandle {
+/// Registered by each live client session. While the session waits for a request (a new
+/// connection before its first byte, or keep-alive between requests) the host keeps it on an
+/// idle list, oldest first, so that a drain or a connection cap can close idle ones first.
+struct SessionHandle : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
     TcpStream* stream = nullptr;
-    bool busy = false;
+    bool idle() const { return is_linked(); }
 };
+using IdleSessions = boost::intrusive::list<SessionHandle, boost::intrusive::constant_time_size<false>>;
 
 class SessionHost {
 public:
@@ -23,8 +28,12 @@ public:
     /// The configuration the next request is read with (limits, timeouts).
     virtual std::shared_ptr<const core::Config> CurrentConfig() = 0;
     virtual bool draining() const = 0;
-    virtual void AddSession(SessionHandle* handle) = 0;
-    virtual void RemoveSession(SessionHandle* handle) = 0;
+    virtual void AddSession(SessionHandle& handle) = 0;
+    virtual void RemoveSession(SessionHandle& handle) = 0;
+    /// The session waits for a request (it may be closed to make room); `SessionBusy` when one
+    /// starts to arrive.
+    virtual void SessionIdle(SessionHandle& handle) = 0;
+    static void SessionBusy(SessionHandle& handle) { handle.unlink(); }
     /// Answers a request whose head `parser` has read (the body is the host's to read). Returns
     /// whether the connection may serve another request.
     virtual Task<bool> Serve(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
@@ -33,5 +42,9 @@ public:
 
 /// Runs on the host's thread; `host` outlives it.
 Task<void> RunSession(Socket socket, SessionHost& host);
+
+/// A connection over the cap: 503 server_busy (Retry-After: 1) without reading a request, then a
+/// lingering close of at most a second.
+Task<void> RefuseSession(Socket socket);
 
 }  // namespace llmproxy

@@ -62,6 +62,11 @@ public:
     void CountLimitStoreError(bool admitted) { limit_store_errors_[admitted ? 1 : 0].Add(); }
     std::uint64_t limit_store_errors(bool admitted) const { return limit_store_errors_[admitted ? 1 : 0].Get(); }
     void RequestFinished() { finished_.Add(1); }
+    void SetClientConnections(std::size_t open) { client_connections_.value.store(open, std::memory_order_relaxed); }
+    std::uint64_t client_connections() const { return client_connections_.Get(); }
+    /// At the connection cap: an idle connection closed for a new one, or a new one refused.
+    void CountConnectionShed(bool refused) { connections_shed_[refused ? 1 : 0].Add(); }
+    std::uint64_t connections_shed(bool refused) const { return connections_shed_[refused ? 1 : 0].Get(); }
 
     // Scrape side (any thread).
     struct SeriesView {
@@ -107,6 +112,8 @@ private:
     std::unordered_map<std::string, bool> models_seen_;  // owner thread only
     std::string key_;                                    // owner thread scratch: no allocation per lookup
     Counter active_, finished_;
+    Counter client_connections_;
+    std::array<Counter, 2> connections_shed_;
     std::array<Counter, kLimitReasons> rate_limited_;
     std::array<Counter, 2> limit_store_errors_;
     std::unique_ptr<Histogram[]> provider_latency_;

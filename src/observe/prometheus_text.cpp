@@ -178,6 +178,19 @@ std::string RenderPrometheus(const ScrapeInput& in) {
     Header(out, "llm_proxy_active_requests", "gauge", "Requests in progress.");
     out += "llm_proxy_active_requests " + std::to_string(std::max<std::int64_t>(0, active)) + "\n";
 
+    std::uint64_t connections = 0, closed_idle = 0, refused = 0;
+    for (const auto* shard : in.shards) {
+        connections += shard->client_connections();
+        closed_idle += shard->connections_shed(false);
+        refused += shard->connections_shed(true);
+    }
+    Header(out, "llm_proxy_client_connections", "gauge", "Open client connections (idle or serving a request).");
+    out += "llm_proxy_client_connections " + std::to_string(connections) + "\n";
+    Header(out, "llm_proxy_client_connections_shed_total", "counter",
+           "At server.max_connections: idle connections closed to admit a new one, new ones refused with 503.");
+    out += "llm_proxy_client_connections_shed_total{action=\"closed_idle\"} " + std::to_string(closed_idle) + "\n";
+    out += "llm_proxy_client_connections_shed_total{action=\"refused\"} " + std::to_string(refused) + "\n";
+
     if (!in.providers.empty()) {
         const auto& providers = in.providers;
         PerProvider(out, providers, "llm_proxy_provider_health", "gauge",

@@ -269,3 +269,118 @@ class Http10KeepAlive(GatewayTest):
                 self.assertIn("connection: keep-alive", head.lower(), path)
         finally:
             s.close()
+
+
+def get_request(path="/health"):
+    return f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+
+
+def is_closed_by_peer(s, timeout=2.0):
+    """True when the peer closed s (EOF or reset) within timeout; False while it stays open."""
+    s.settimeout(timeout)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+class ConnectionCap(GatewayTest):
+    """server.max_connections: at the cap the longest-idle connection makes room for a new one;
+    when every connection is busy the new one gets 503 server_busy at once."""
+
+    CAP = 4
+
+    def start(self):
+        self.up = self.mock("m1")
+        port = self.gateway(f"""
+server: {{ max_connections: {self.CAP} }}
+providers: [ {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1", models: ["gpt-4o"] }} ]
+""", workers=1)
+        time.sleep(0.3)  # the harness's port probe has gone away
+        return port
+
+    def connect(self):
+        return socket.create_connection(("127.0.0.1", self.gw_port), timeout=3)
+
+    def chat_request(self, stream=False, extra=""):
+        body = json.dumps(dict(CHAT, stream=stream)).encode()
+        return (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{extra}"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+    def test_idle_connections_make_room_oldest_first(self):
+        self.start()
+        idle = []
+        for _ in range(self.CAP):
+            s = self.connect()
+            s.sendall(get_request())
+            head, _ = read_response(s)
+            self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+            idle.append(s)
+            time.sleep(0.05)  # a clear order of idleness
+        newcomer = self.connect()
+        try:
+            newcomer.sendall(self.chat_request())
+            head, body = read_response(newcomer)
+            self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+            self.assertTrue(is_closed_by_peer(idle[0]), "the longest-idle connection should have been closed")
+            for s in idle[1:]:
+                self.assertFalse(is_closed_by_peer(s, timeout=0.2), "only one idle connection should go")
+            # The survivors still serve requests.
+            idle[1].sendall(get_request())
+            head, _ = read_response(idle[1])
+            self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        finally:
+            for s in idle + [newcomer]:
+                s.close()
+
+    def test_busy_connections_refuse_the_newcomer_with_503(self):
+        self.start()
+        busy = []
+        for _ in range(self.CAP):
+            s = self.connect()
+            # A 3-second stream keeps each connection busy.
+            s.sendall(self.chat_request(stream=True, extra="x-mock-chunks: 10\r\nx-mock-chunk-delay-ms: 300\r\n"))
+            s.settimeout(3)
+            self.assertTrue(s.recv(12).startswith(b"HTTP/1.1 200"))
+            busy.append(s)
+        try:
+            s = self.connect()
+            started = time.time()
+            s.sendall(self.chat_request())
+            head, body = read_response(s)
+            s.close()
+            self.assertLess(time.time() - started, 1.0)
+            self.assertTrue(head.startswith("HTTP/1.1 503"), head)
+            self.assertIn("retry-after: 1", head.lower())
+            self.assertIn("connection: close", head.lower())
+            self.assertEqual(json.loads(body)["error"]["code"], "server_busy")
+            # The streams were not disturbed: each runs to its end.
+            for b in busy:
+                data = b""
+                b.settimeout(6)
+                while b"data: [DONE]" not in data:
+                    chunk = b.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.assertIn(b"data: [DONE]", data)
+        finally:
+            for b in busy:
+                b.close()
+        # Their connections are now idle: a newcomer takes one's place, and the metrics say so.
+        def scrape():
+            s = self.connect()
+            try:
+                s.sendall(get_request("/metrics"))
+                _, body = read_response(s)
+                return body.decode()
+            finally:
+                s.close()
+        text = eventually(lambda: (lambda t: t if 'action="refused"} 1' in t else None)(scrape()))
+        self.assertTrue(text, "llm_proxy_client_connections_shed_total{action=\"refused\"} 1 expected")
+        gauge = [l for l in text.splitlines() if l.startswith("llm_proxy_client_connections ")]
+        self.assertEqual(len(gauge), 1)
+        self.assertGreaterEqual(int(gauge[0].split()[1]), 1)  # the scrape itself
+        self.assertLessEqual(int(gauge[0].split()[1]), self.CAP)
