@@ -7,8 +7,11 @@
 #include <unistd.h>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "core/fast_format.hpp"
 #include "core/json_escape.hpp"
+#include "core/private_file.hpp"
 #include "core/secret_hash.hpp"
 
 namespace llmproxy::observe {
@@ -108,9 +111,13 @@ std::unique_ptr<RequestLog> OpenRequestLogFile(const core::RequestLogConfig& con
     const auto fields = config.redact_fields;
     const std::size_t cap = config.max_body_bytes;
     auto redact = [fields, cap](const std::string& body) { return body.empty() ? body : Redact(body, fields, cap); };
-    // Prompts and completions: readable by the owner only (0600), whatever the umask.
-    const int fd = ::open(config.output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    std::shared_ptr<std::FILE> file(fd >= 0 ? ::fdopen(fd, "a") : nullptr, [](std::FILE* f) {
+    // Prompts and completions: readable by the owner only (0600); an existing file loses what
+    // it granted to other users.
+    const core::PrivateFile opened = core::OpenPrivateAppend(config.output, 0600);
+    if (opened.tightened) {
+        spdlog::warn("request log {} was readable by other users; removed their permissions", config.output);
+    }
+    std::shared_ptr<std::FILE> file(opened.fd >= 0 ? ::fdopen(opened.fd, "a") : nullptr, [](std::FILE* f) {
         if (f) std::fclose(f);
     });
     if (!file) throw std::runtime_error("cannot open request log " + config.output);

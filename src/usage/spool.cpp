@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/private_file.hpp"
+
 namespace llmproxy::usage {
 
 Spool::Spool(std::string dir) {
@@ -22,7 +24,7 @@ Spool::Spool(std::string dir) {
 
 bool Spool::Append(const std::vector<std::string>& events) {
     if (events.empty()) return true;
-    int fd = ::open(data_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    const int fd = core::OpenPrivateAppend(data_path_, 0600).fd;  // usage events carry request bodies
     if (fd < 0) return false;
     std::string buf;
     for (const auto& e : events) {

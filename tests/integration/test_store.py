@@ -192,6 +192,19 @@ logging:
             self.assertNotIn(key, f.read())  # the caller's own key never reaches the log
         self.assertEqual(os.stat(log).st_mode & 0o777, 0o600)  # prompts: the owner's eyes only
 
+    def test_existing_world_readable_request_log_is_tightened(self):
+        log = os.path.join(self.tmp.name, "old-requests.log")
+        with open(log, "w") as f:
+            f.write('{"from": "an older run"}\n')
+        os.chmod(log, 0o664)  # as an older version (or a hand-made file) left it
+        self.store_gateway(self.db, extra=f"""
+logging:
+  request_log: {{ include_bodies: true, output: "{log}" }}
+""")
+        self.assertEqual(os.stat(log).st_mode & 0o777, 0o660)  # others lose access; the group keeps it
+        with open(log) as f:
+            self.assertIn("an older run", f.read())  # appended to, not replaced
+
     def test_request_log_to_the_database(self):
         key = self.add_key(self.db, "carol")
         self.store_gateway(self.db, extra="""
