@@ -58,6 +58,7 @@ std::string AccessLog::Format(const AccessRecord& r) {
     AppendJsonField(out, "attempts", r.attempts);
     AppendJsonField(out, "client_ip", r.client_ip);
     if (!r.trace_id.empty()) AppendJsonField(out, "trace_id", r.trace_id);
+    if (!r.cut.empty()) AppendJsonField(out, "cut", r.cut);
     if (!r.key_name.empty()) {
         AppendJsonField(out, "key_name", r.key_name);
         AppendJsonField(out, "user_id", r.user_id);

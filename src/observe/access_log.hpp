@@ -27,6 +27,7 @@ struct AccessRecord {
     std::optional<std::int64_t> prompt_tokens, completion_tokens, total_tokens;
     bool tokens_counted_locally = false;          // no usage from upstream: our tokenizer counted them
     std::string_view trace_id;                    // from the W3C traceparent sent upstream
+    std::string_view cut;                         // why a response that had started ended early (request_timeout, ...)
     std::string_view key_name, user_id, api_key;  // api_key is masked ("sk-...abcd")
 };
 

@@ -121,6 +121,7 @@ void Finish(RequestContext& ctx, Runtime& rt) {
                                 ttft >= 0 ? ttft * 1000.0 : -1.0,
                                 ctx.routed.body.stream};
         if (!ctx.routed.traceparent.empty()) a.trace_id = core::TraceId(ctx.routed.traceparent);
+        a.cut = record.cut;
         if (ctx.key) {
             a.key_name = ctx.key->config.name;
             a.user_id = ctx.key->config.user_id;

@@ -65,6 +65,7 @@ struct RequestRecord {
     std::string_view upstream_model;                  // the model name sent upstream (config- or request-owned)
     int attempts = 0;
     std::string attempt_log;    // "a:502,b:200": every attempt's provider and outcome
+    std::string_view cut;       // the response started but ended early: request_timeout, upstream_idle_timeout, ...
     std::string response_body;  // captured for the request log only (capped)
 };
 

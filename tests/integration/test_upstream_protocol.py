@@ -2,10 +2,12 @@
 asked for, bytes after the body, a 204 with a length. The invariant: every client gets its own
 answer, and a connection whose exchange did not end cleanly is never reused."""
 import json
+import os
+import socket
 import threading
 import time
 
-from harness import CHAT, GatewayTest
+from harness import CHAT, GatewayTest, eventually
 from raw_upstream import RawUpstream, json_response
 
 
@@ -177,6 +179,49 @@ class RequestDeadline(GatewayTest):
         self.assertIn(b"event: error", r.body)
         self.assertIn(b'"code":"request_timeout"', r.body)  # not upstream_idle_timeout: it never went idle
         self.assertNotIn(b"[DONE]", r.body)
+
+    def test_a_json_body_that_keeps_coming_is_cut_at_the_deadline_and_logged(self):
+        # 200 with a 10,000-byte length, then 100 bytes every 50 ms: never idle, done after 5 s.
+        def respond(req):
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n"
+            return [(0, head)] + [(0.05, b" " * 100) for _ in range(100)]
+        up = RawUpstream(respond)
+        self.addCleanup(up.stop)
+        log = os.path.join(self.tmp.name, "access.log")
+        self.gateway(f"""
+providers: [ {{ name: m, base_url: "http://127.0.0.1:{up.port}/v1", models: ["gpt-4o"],
+               circuit_breaker: {{ failure_threshold: 1 }} }} ]
+logging: {{ access_log: "{log}" }}
+""", workers=1)
+        s = socket.create_connection(("127.0.0.1", self.gw_port), timeout=5)
+        body = json.dumps(CHAT).encode()
+        started = time.time()
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"x-llm-proxy-timeout: 600ms\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        elapsed = time.time() - started
+        self.assertLess(elapsed, 2.0)  # closed at the deadline, not after the upstream's 5 s
+        self.assertGreater(elapsed, 0.5)
+        head, _, got = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertLess(len(got), 10000)  # short of its Content-Length: the client sees the cut
+
+        def entry():
+            with open(log) as f:
+                lines = [json.loads(l) for l in f if "/v1/chat/completions" in l]
+            return lines[0] if lines else None
+        e = eventually(entry)
+        self.assertIsNotNone(e)
+        self.assertEqual(e.get("cut"), "request_timeout")
+        # The request's own limit is not the provider's failure (one failure would eject it here).
+        text = self.request("GET", "/metrics").body.decode()
+        self.assertIn('llm_proxy_provider_health{provider="m"} 1', text)
 
 
 def close_wait_sockets(pid):

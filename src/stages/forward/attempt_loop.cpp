@@ -212,6 +212,7 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
             if (out.client_aborted || out.response_started) {
                 record.status = out.client_aborted ? 499 : out.status;  // 499: nginx's "client closed request"
                 record.first_event_at = out.first_event_at;
+                record.cut = out.cut;
                 record.usage = AttemptUsage(ctx, observers, tokenizer, record.status);
                 if (observers.capture) record.response_body = observers.capture->Take();
             }

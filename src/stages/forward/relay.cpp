@@ -190,19 +190,24 @@ const error_code kDeadlinePassed = make_error_code(boost::system::errc::timed_ou
 const error_code kUnexpectedUpgrade = make_error_code(boost::system::errc::protocol_error);
 const error_code kTooManyInterim = make_error_code(boost::system::errc::bad_message);
 
+// Why a response that had started ended early: the code in the stream's error event and in
+// the access log.
+std::string_view CutReason(const error_code& ec) {
+    if (ec == kDeadlinePassed) return "request_timeout";
+    if (IsTimeout(ec)) return "upstream_idle_timeout";
+    return "upstream_stream_interrupted";
+}
+
 std::string StreamErrorEvent(const error_code& ec, std::string_view request_id) {
     core::LocalReply r;
-    r.type = "upstream_error";
+    r.type = ec == kDeadlinePassed ? "timeout_error" : "upstream_error";
+    r.code = CutReason(ec);
     if (ec == kDeadlinePassed) {
-        r.type = "timeout_error";
-        r.code = "request_timeout";
         r.message =
             "the request reached its time limit (timeouts.total or x-llm-proxy-timeout); the stream is incomplete";
     } else if (IsTimeout(ec)) {
-        r.code = "upstream_idle_timeout";
         r.message = "the upstream stopped sending data (idle timeout); the stream is incomplete";
     } else {
-        r.code = "upstream_stream_interrupted";
         r.message = "the upstream connection broke mid-stream (" + ec.message() + "); the stream is incomplete";
     }
     return "event: error\ndata: " + core::ErrorBody(r, request_id) + "\n\n";
@@ -448,9 +453,12 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
             out.error = UpstreamError(ec, in.provider, false);
             co_return out;
         }
-        out.upstream_failed = true;
-        spdlog::warn("request {}: upstream '{}' broke after the response started: {}", in.request_id, in.provider.name,
-                     ec.message());
+        out.cut = CutReason(ec);
+        // The request's own time limit is not the provider's failure (a long answer, a client's
+        // short x-llm-proxy-timeout); a break or a stall is.
+        out.upstream_failed = ec != kDeadlinePassed;
+        spdlog::warn("request {}: response from '{}' cut after it started ({}): {}", in.request_id, in.provider.name,
+                     out.cut, ec.message());
         if (sse && chunked) {
             // Never invent [DONE]: say what happened in-band, then end the response.
             const std::string event = StreamErrorEvent(ec, in.request_id);

@@ -41,6 +41,7 @@ struct ForwardOutcome {
     bool keep_client = false;          // the client connection may serve another request
     bool client_aborted = false;       // the client went away; the upstream was cancelled
     bool upstream_failed = false;      // the upstream broke after the response started
+    std::string_view cut;              // why a started response ended early (static string), else empty
     unsigned status = 0;               // upstream status relayed (0 if none)
     unsigned held_status = 0;          // a hold_statuses answer that was not relayed
     bool timed_out = false;            // the error was a timeout (connect or first byte)
