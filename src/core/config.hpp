@@ -181,6 +181,7 @@ struct UsageHookConfig {
     int retry = 2;          // extra attempts per batch before it goes to the spool
     Millis backoff{1'000};  // pause after a failed delivery
     int batch_size = 1;     // 1: one JSON object per POST; more: a JSON array
+    int concurrency = 4;    // POSTs in flight at once (a slow receiver is not waited on one by one)
     std::vector<std::pair<std::string, std::string>> headers;
     std::string secret;  // HMAC-SHA256 key for X-LLM-Proxy-Signature (secret: never logged)
     std::string spool_dir = "llm-proxy-spool";

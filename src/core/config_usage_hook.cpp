@@ -10,7 +10,7 @@ void ParseUsageHook(Reader& r, const YAML::Node& node, Config& c) {
     auto& h = c.usage_hook;
     if (!r.Keys(node, p,
                 {"enabled", "url", "timeout", "retry", "backoff", "batch_size", "headers", "secret", "spool_dir",
-                 "include_request_body", "queue_size"})) {
+                 "include_request_body", "queue_size", "concurrency"})) {
         return;
     }
     h.enabled = true;
@@ -20,6 +20,7 @@ void ParseUsageHook(Reader& r, const YAML::Node& node, Config& c) {
     r.IntField(node, p, "retry", h.retry, 0, 100);
     r.DurationField(node, p, "backoff", h.backoff);
     r.IntField(node, p, "batch_size", h.batch_size, 1, 10'000);
+    r.IntField(node, p, "concurrency", h.concurrency, 1, 64);
     r.StrMap(node, p, "headers", h.headers);
     r.StrField(node, p, "secret", h.secret);
     r.StrField(node, p, "spool_dir", h.spool_dir);

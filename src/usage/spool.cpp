@@ -38,11 +38,12 @@ bool Spool::Append(const std::vector<std::string>& events) {
     return ok;
 }
 
-std::vector<std::string> Spool::Peek(std::size_t max, std::uint64_t& bytes) {
+std::vector<std::string> Spool::Peek(std::size_t max, std::uint64_t& bytes, std::uint64_t skip) {
     std::vector<std::string> out;
     bytes = 0;
+    if (offset_ + skip >= size_) return out;
     std::ifstream in(data_path_, std::ios::binary);
-    in.seekg(static_cast<std::streamoff>(offset_));
+    in.seekg(static_cast<std::streamoff>(offset_ + skip));
     std::string line;
     while (out.size() < max && std::getline(in, line)) {
         bytes += line.size() + 1;

@@ -13,8 +13,9 @@ public:
     explicit Spool(std::string dir);
     /// Appends events (one JSON object per line) and syncs them to disk.
     bool Append(const std::vector<std::string>& events);
-    /// Up to `max` undelivered events, oldest first; `bytes` is what Advance() takes.
-    std::vector<std::string> Peek(std::size_t max, std::uint64_t& bytes);
+    /// Up to `max` undelivered events, oldest first, starting `skip` bytes past the delivered
+    /// ones (the batches before it are in flight); `bytes` is what Advance() takes for them.
+    std::vector<std::string> Peek(std::size_t max, std::uint64_t& bytes, std::uint64_t skip = 0);
     void Advance(std::uint64_t bytes);
     bool empty() const { return offset_ >= size_; }
     std::uint64_t backlog_bytes() const { return size_ - offset_; }

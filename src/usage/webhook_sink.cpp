@@ -132,6 +132,80 @@ Task<bool> WebhookSink::Deliver(const std::vector<std::string>& batch) {
     co_return false;
 }
 
+Task<std::vector<char>> WebhookSink::DeliverAll(const std::vector<std::vector<std::string>>& batches) {
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<char> delivered(batches.size(), 0);
+    std::size_t left = batches.size();
+    Timer all_done(ex, Timer::time_point::max());
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+        // The handlers refer to this frame's locals: it waits below until every one has run.
+        asio::co_spawn(ex, Deliver(batches[i]), [&, i](std::exception_ptr e, bool ok) {
+            delivered[i] = !e && ok;
+            if (--left == 0) all_done.cancel();
+        });
+    }
+    while (left > 0) co_await all_done.async_wait(kNoThrow);
+    co_return delivered;
+}
+
+void WebhookSink::ReceiverDown() {
+    down_until_ = std::chrono::steady_clock::now() + config_.backoff;
+    spdlog::warn("usage webhook: receiver unreachable; spooling to {}", config_.spool_dir);
+}
+
+Task<bool> WebhookSink::DeliverFromSpool() {
+    const auto batch_size = static_cast<std::size_t>(config_.batch_size);
+    std::vector<std::vector<std::string>> batches;
+    std::vector<std::uint64_t> sizes;
+    std::uint64_t skip = 0;
+    for (int i = 0; i < config_.concurrency; ++i) {
+        std::uint64_t bytes = 0;
+        auto batch = spool_->Peek(batch_size, bytes, skip);
+        if (bytes == 0) break;
+        skip += bytes;
+        sizes.push_back(bytes);
+        batches.push_back(std::move(batch));
+    }
+    const std::vector<char> ok = co_await DeliverAll(batches);
+    // The offset moves over the delivered prefix only; batches delivered after a failed one
+    // are sent again later (at-least-once, same Idempotency-Key when cut the same way).
+    std::uint64_t advance = 0;
+    std::size_t i = 0;
+    for (; i < batches.size() && ok[i]; ++i) {
+        advance += sizes[i];
+        delivered_.fetch_add(batches[i].size());
+    }
+    if (advance > 0) spool_->Advance(advance);
+    co_return i == batches.size();
+}
+
+Task<bool> WebhookSink::DeliverFromMemory() {
+    const auto batch_size = static_cast<std::size_t>(config_.batch_size);
+    std::vector<std::vector<std::string>> batches;
+    while (!pending_.empty() && batches.size() < static_cast<std::size_t>(config_.concurrency)) {
+        auto& batch = batches.emplace_back();
+        while (!pending_.empty() && batch.size() < batch_size) {
+            batch.push_back(std::move(pending_.front()));
+            pending_.pop_front();
+        }
+    }
+    if (!pending_.empty()) oldest_pending_ = std::chrono::steady_clock::now();
+    const std::vector<char> ok = co_await DeliverAll(batches);
+    bool all = true;
+    // Failed batches go back in front of the newer events, in their order; the collector
+    // spools them while the receiver is away.
+    for (std::size_t i = batches.size(); i-- > 0;) {
+        if (ok[i]) {
+            delivered_.fetch_add(batches[i].size());
+            depth_.fetch_sub(batches[i].size());
+            continue;
+        }
+        all = false;
+        for (auto it = batches[i].rbegin(); it != batches[i].rend(); ++it) pending_.push_front(std::move(*it));
+    }
+    co_return all;
+}
+
 // Moves everything in `from` to the spool; when the spool cannot be written (disk full,
 // read-only), the events stay in memory (bounded: the oldest beyond kMaxHeldInMemory are
 // dropped and counted) and the spool is tried again on the next round.
@@ -213,34 +287,14 @@ Task<void> WebhookSink::Run() {
             co_await timer.async_wait(kNoThrow);
             continue;
         }
+        // The spool first (oldest events), then memory; each round is up to `concurrency`
+        // batches posted at once.
         if (!spool_->empty()) {
-            std::uint64_t bytes = 0;
-            auto batch = spool_->Peek(batch_size, bytes);
-            if (co_await Deliver(batch)) {
-                spool_->Advance(bytes);
-                delivered_.fetch_add(batch.size());
-                continue;
-            }
-            down_until_ = std::chrono::steady_clock::now() + config_.backoff;
-            spdlog::warn("usage webhook: receiver unreachable; spooling to {}", config_.spool_dir);
+            if (!co_await DeliverFromSpool()) ReceiverDown();
             continue;
         }
         if (!pending_.empty() && (pending_.size() >= batch_size || now - oldest_pending_ >= kMaxBatchWait)) {
-            std::vector<std::string> batch;
-            while (!pending_.empty() && batch.size() < batch_size) {
-                batch.push_back(std::move(pending_.front()));
-                pending_.pop_front();
-            }
-            if (!pending_.empty()) oldest_pending_ = std::chrono::steady_clock::now();
-            if (co_await Deliver(batch)) {
-                delivered_.fetch_add(batch.size());
-                depth_.fetch_sub(batch.size());
-                continue;
-            }
-            // Back in front of the newer ones; the collector spools them while the receiver is away.
-            for (auto it = batch.rbegin(); it != batch.rend(); ++it) pending_.push_front(std::move(*it));
-            down_until_ = std::chrono::steady_clock::now() + config_.backoff;
-            spdlog::warn("usage webhook: receiver unreachable; spooling to {}", config_.spool_dir);
+            if (!co_await DeliverFromMemory()) ReceiverDown();
             continue;
         }
         timer.expires_after(std::chrono::milliseconds(5));

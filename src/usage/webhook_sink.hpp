@@ -47,6 +47,13 @@ private:
     Task<void> Collect();
     void SpillToSpool(std::deque<std::string>& from);
     Task<bool> Deliver(const std::vector<std::string>& batch);
+    /// Delivers the batches at once (concurrently); whether each was delivered.
+    Task<std::vector<char>> DeliverAll(const std::vector<std::vector<std::string>>& batches);
+    /// One round from the spool: up to `concurrency` batches; the delivered prefix is advanced.
+    Task<bool> DeliverFromSpool();
+    /// One round from memory: up to `concurrency` batches; the failed ones go back in front.
+    Task<bool> DeliverFromMemory();
+    void ReceiverDown();
     Task<bool> PostOnce(const std::string& body);
     void Drain(std::vector<std::string>& into);
 

@@ -21,14 +21,20 @@ class Receiver:
     def __init__(self, port, delay=0.0):
         self.events = []
         self.bad_signatures = 0
+        self.in_flight = self.max_in_flight = 0  # POSTs being handled at once
         self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                with outer.lock:
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
                 if delay:
                     time.sleep(delay)  # a slow receiver
+                with outer.lock:
+                    outer.in_flight -= 1
                 want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
                 payload = json.loads(body)
                 with outer.lock:
@@ -129,13 +135,24 @@ logging: {{ access_log: "off" }}
         return values
 
     def test_slow_receiver_spills_to_the_spool_and_loses_nothing(self):
-        rec = self.receiver(delay=0.2)  # 200 ms per POST
-        self.start_gateway(batch=100)
+        rec = self.receiver(delay=0.2)  # 200 ms per POST, one at a time: 500 events/s at most
+        self.start_gateway(batch=100, extra_hook="  concurrency: 1")
         sent = self.send(1500)
         self.assertTrue(eventually(lambda: rec.ids() >= sent, timeout=60), len(sent - rec.ids()))
         m = self.metrics()
         self.assertEqual(m['llm_proxy_webhook_deliveries_total{result="dropped"}'], 0)
         self.assertGreater(m['llm_proxy_webhook_deliveries_total{result="spooled"}'], 0)  # the backlog went to disk
+
+    def test_slow_receiver_gets_bounded_concurrent_posts(self):
+        rec = self.receiver(delay=0.2)
+        self.start_gateway(extra_hook="  concurrency: 3")
+        sent = self.send(60)
+        started = time.time()
+        self.assertTrue(eventually(lambda: rec.ids() >= sent, timeout=30), len(sent - rec.ids()))
+        # 60 POSTs of 200 ms: 12 s one at a time; three at a time, never more.
+        self.assertEqual(rec.max_in_flight, 3)
+        self.assertLess(time.time() - started, 8)
+        self.assertEqual(self.metrics()['llm_proxy_webhook_deliveries_total{result="dropped"}'], 0)
 
     def test_unwritable_spool_keeps_events_and_says_so(self):
         blocker = os.path.join(self.tmp.name, "not-a-dir")

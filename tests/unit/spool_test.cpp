@@ -66,3 +66,20 @@ TEST(UsageEvent, LlmProxyFormat) {
     EXPECT_NE(json.find(R"("request_body":"{\"q\":\"x\"}")"), std::string::npos);
     EXPECT_NE(json.find(R"("usage":null)"), std::string::npos);
 }
+
+TEST(Spool, PeekPastBatchesInFlight) {
+    const std::string dir = TempDir();
+    Spool s(dir);
+    ASSERT_TRUE(s.Append({R"({"n":1})", R"({"n":2})", R"({"n":3})", R"({"n":4})", R"({"n":5})"}));
+    std::uint64_t first = 0, second = 0, third = 0, none = 0;
+    EXPECT_EQ(s.Peek(2, first), (std::vector<std::string>{R"({"n":1})", R"({"n":2})"}));
+    EXPECT_EQ(s.Peek(2, second, first), (std::vector<std::string>{R"({"n":3})", R"({"n":4})"}));
+    EXPECT_EQ(s.Peek(2, third, first + second), (std::vector<std::string>{R"({"n":5})"}));
+    EXPECT_TRUE(s.Peek(2, none, first + second + third).empty());
+    EXPECT_EQ(none, 0u);
+    s.Advance(first);  // the first batch delivered, the second failed: it comes back first
+    std::uint64_t again = 0;
+    EXPECT_EQ(s.Peek(2, again), (std::vector<std::string>{R"({"n":3})", R"({"n":4})"}));
+    EXPECT_EQ(again, second);
+    std::filesystem::remove_all(dir);
+}
