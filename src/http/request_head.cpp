@@ -21,10 +21,15 @@ std::string_view Trim(std::string_view v) {
     return v;
 }
 
-// A path segment that a server would resolve as "." or ".." (plain or percent-encoded dots).
+// A path segment that a server would resolve as "." or ".." (plain or percent-encoded dots),
+// also with a ";param" tail, which Tomcat-style servers strip before resolving ("..;x/").
 bool IsDotSegment(std::string_view seg) {
     std::size_t dots = 0;
     for (std::size_t i = 0; i < seg.size();) {
+        if (seg[i] == ';' ||
+            (seg.size() - i >= 3 && seg[i] == '%' && seg[i + 1] == '3' && (seg[i + 2] == 'b' || seg[i + 2] == 'B'))) {
+            break;  // the parameters of the segment
+        }
         if (seg[i] == '.') {
             ++dots;
             ++i;

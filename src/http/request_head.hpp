@@ -17,7 +17,7 @@ namespace llmproxy {
 std::optional<core::LocalReply> CheckRequestHead(const http::request_header<>& head);
 
 /// The path of a target is safe to append to a provider's base path: no `.`/`..` segment (also
-/// percent-encoded), no encoded `/` or `\`, no `\`, no empty segment (`//`).
+/// percent-encoded, or followed by a `;param`), no encoded `/` or `\`, no `\`, no empty segment (`//`).
 bool IsSafeTargetPath(std::string_view path);
 
 }  // namespace llmproxy

@@ -219,7 +219,8 @@ class RequestFraming(GatewayTest):
 
     def test_paths_that_escape_the_base_path_are_refused(self):
         for path in ("/v1/../../admin/keys", "/v1/%2e%2e/%2E%2E/admin", "/v1/files/..", "/v1/a%2fb",
-                     "/v1/a%5Cb", "/v1//files", "/v1/files\\..\\x", "/v1/./files"):
+                     "/v1/a%5Cb", "/v1//files", "/v1/files\\..\\x", "/v1/./files", "/v1/..;x/admin",
+                     "/v1/%2e%2e%3bjsessionid=1/admin"):
             data = raw_exchange(self.gw_port, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode(), timeout=3)
             self.assertTrue(data.startswith(b"HTTP/1.1 400"), (path, data[:120]))
             self.assertIn(b"invalid_path", data)

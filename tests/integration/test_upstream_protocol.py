@@ -70,6 +70,14 @@ class UpstreamProtocol(GatewayTest):
         r = self.chat("x")
         self.assertOpenAIError(r, 502, "upstream_protocol_error")
 
+    def test_status_outside_100_to_599_is_a_502(self):
+        # Beast parses any three digits; relayed as "24" or "999" no client could read the answer.
+        for status in ("024", "999"):
+            self.start(lambda req, status=status: json_response("{}", status=status + " Odd"))
+            r = self.chat("x")
+            self.assertOpenAIError(r, 502, "upstream_protocol_error")
+            self.assertIn("100-599", r.json()["error"]["message"])
+
     def test_unasked_upgrade_is_a_502_and_not_reused(self):
         def respond(req):
             if req.headers.get("x-tag") == "upgrade":

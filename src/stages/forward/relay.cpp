@@ -7,8 +7,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
-#include "http/wire.hpp"
 #include "http/sse_framer.hpp"
+#include "http/wire.hpp"
+#include "stages/forward/client_head.hpp"
 
 using llmproxy::sse::SseFramer;
 
@@ -99,43 +100,6 @@ std::string BuildUpstreamHead(const ForwardInput& in) {
     return head;
 }
 
-using UpstreamResponse = http::response<upstream::RelayBody>;
-
-std::string BuildClientHead(const UpstreamResponse& res, std::string_view request_id, std::string_view extra,
-                            bool chunked, std::optional<std::uint64_t> length, bool keep_alive, bool http10) {
-    std::string head;
-    head.reserve(512);
-    auto reason = res.reason();
-    wire::AppendStatusLine(head, res.result_int(), std::string_view(reason.data(), reason.size()));
-    auto connection = res[http::field::connection];
-    std::string_view conn_sv(connection.data(), connection.size());
-    for (const auto& f : res) {
-        auto name = f.name_string();
-        std::string_view n(name.data(), name.size());
-        auto value = f.value();
-        std::string_view v(value.data(), value.size());
-        if (beast::iequals(n, "content-length") || wire::IsHopByHop(n, conn_sv)) continue;
-        if (beast::iequals(n, "x-request-id")) {
-            // Clients correlate by our id; keep the upstream's for support tickets.
-            wire::AppendHeader(head, "x-upstream-request-id", v);
-            continue;
-        }
-        wire::AppendHeader(head, n, v);
-    }
-    wire::AppendHeader(head, "x-request-id", request_id);
-    head.append(extra);
-    if (chunked)
-        head.append("Transfer-Encoding: chunked\r\n");
-    else if (length)
-        wire::AppendHeader(head, "Content-Length", std::to_string(*length));
-    if (!keep_alive)
-        head.append("Connection: close\r\n");
-    else if (http10)
-        head.append("Connection: keep-alive\r\n");  // HTTP/1.0 closes unless told
-    head.append(wire::kCrlf);
-    return head;
-}
-
 // One gather write: [head] [chunk size line, data, CRLF] [last chunk].
 Task<error_code> WriteToClient(TcpStream& client, std::string_view head, std::string_view data, bool chunked, bool last,
                                core::Millis timeout) {
@@ -189,6 +153,7 @@ core::LocalReply UpstreamError(const error_code& ec, const core::ProviderConfig&
 const error_code kDeadlinePassed = make_error_code(boost::system::errc::timed_out);
 const error_code kUnexpectedUpgrade = make_error_code(boost::system::errc::protocol_error);
 const error_code kTooManyInterim = make_error_code(boost::system::errc::bad_message);
+const error_code kInvalidStatus = make_error_code(boost::system::errc::illegal_byte_sequence);
 
 // Why a response that had started ended early: the code in the stream's error event and in
 // the access log.
@@ -227,9 +192,16 @@ Task<error_code> ReadFinalHeader(UpstreamConnection& conn, std::optional<upstrea
         if (head_request) parser->skip(true);
         error_code ec = co_await conn.ReadHeader(*parser, timeout);
         if (ec) co_return ec;
-        const unsigned status = parser->get().result_int();
-        if (status / 100 != 1) co_return error_code{};
-        if (status == 101) co_return kUnexpectedUpgrade;
+        switch (KindOfHead(parser->get().result_int())) {
+            case HeadKind::kFinal:
+                co_return error_code{};
+            case HeadKind::kUpgrade:
+                co_return kUnexpectedUpgrade;
+            case HeadKind::kInvalid:
+                co_return kInvalidStatus;
+            case HeadKind::kInterim:
+                break;
+        }
         if (interim == kMaxInterim) co_return kTooManyInterim;
     }
 }
@@ -291,15 +263,16 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
         if (!ec)
             ec = co_await ReadFinalHeader(*conn, parser, in.request.method() == http::verb::head,
                                           op_timeout(t.first_byte));
-        if (ec == kUnexpectedUpgrade || ec == kTooManyInterim) {
+        if (ec == kUnexpectedUpgrade || ec == kTooManyInterim || ec == kInvalidStatus) {
             // The upstream speaks something else on this connection: never pool it, never retry.
             pool.Release(std::move(conn), false);
+            const char* what = ec == kUnexpectedUpgrade ? "switched protocols (101) unasked"
+                               : ec == kTooManyInterim  ? "sent too many interim (1xx) responses"
+                                                        : "answered with a status outside 100-599";
             out.error = core::LocalReply{502,
                                          "upstream_error",
                                          "upstream_protocol_error",
-                                         std::string("upstream provider '") + in.provider.name + "' " +
-                                             (ec == kUnexpectedUpgrade ? "switched protocols (101) unasked"
-                                                                       : "sent too many interim (1xx) responses"),
+                                         std::string("upstream provider '") + in.provider.name + "' " + what,
                                          {},
                                          {}};
             co_return out;
@@ -344,24 +317,14 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
     // A stream may run for minutes: give back the session's read buffer (8 KiB) meanwhile (the
     // next request's read takes a new one). Short answers keep it, saving the allocation.
     if (sse && client_buffer.size() == 0) client_buffer.shrink_to_fit();
-    const bool no_body = status == 204 || status == 304 || in.request.method() == http::verb::head;
     // An event stream may be rewritten by the observers (the injected usage chunk is dropped,
     // later dialect translation): its length is the relay's, never the upstream's.
-    const bool rewritable = sse && !no_body && !in.observers.empty();
-    const auto length = rewritable ? boost::optional<std::uint64_t>() : parser->content_length();
-    const bool chunked = !no_body && !length && in.request.version() >= 11;
-    const bool keep_client = in.request.keep_alive() && (chunked || length || no_body);
-    // A 204 never carries Content-Length (RFC 9110 8.6); a 304 or a HEAD answer keeps the
-    // upstream's (it describes the representation, not this message).
-    std::optional<std::uint64_t> out_length;
-    if (status != 204) {
-        if (length)
-            out_length = *length;
-        else if (no_body && status != 304)
-            out_length = 0;
-    }
-    std::string client_head = BuildClientHead(res, in.request_id, in.extra_response_headers, chunked, out_length,
-                                              keep_client, in.request.version() < 11);
+    const ClientFraming framing =
+        FrameForClient(status, in.request.method() == http::verb::head, sse && !in.observers.empty(),
+                       parser->content_length(), in.request.keep_alive(), in.request.version());
+    const bool chunked = framing.chunked, keep_client = framing.keep_client;
+    std::string client_head =
+        BuildClientHead(res, in.request_id, in.extra_response_headers, framing, in.request.version() < 11);
 
     const ResponseHead seen{status, sse, ctype.find("json") != beast::string_view::npos};
     for (auto* o : in.observers) o->OnHead(seen);
@@ -384,7 +347,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
         // An upstream that keeps sending never hits the idle timeout: the request's own limit
         // (timeouts.total, x-llm-proxy-timeout) is checked on every read.
         // A read cut short by the deadline (not by idleness) says so too.
-        if ((!ec && !parser->is_done() || IsTimeout(ec)) && Clock::now() + core::Millis(2) >= deadline) {
+        if (((!ec && !parser->is_done()) || IsTimeout(ec)) && Clock::now() + core::Millis(2) >= deadline) {
             ec = kDeadlinePassed;
         }
         // Views into the connection's read buffer: relayed before the next read reuses it.
