@@ -9,6 +9,7 @@
 
 #include "core/secret_hash.hpp"
 #include "http/upstream_connection.hpp"
+#include "http/upstream_pool.hpp"
 #include "http/wire.hpp"
 #include "usage/spool.hpp"
 
@@ -44,17 +45,24 @@ std::string BatchBody(const std::vector<std::string>& batch, bool single) {
 
 }  // namespace
 
-WebhookSink::WebhookSink(const core::UsageHookConfig& config, std::size_t workers) : config_(config) {
-    target_.name = "usage_hook";
-    target_.host = config.host;
-    target_.port = config.port;
-    target_.tls = config.tls;
-    target_.host_header = config.host_header;
+WebhookSink::WebhookSink(const core::UsageHookConfig& config, std::size_t workers)
+    : config_(config), target_config_(std::make_shared<core::Config>()) {
+    core::ProviderConfig& target = target_config_->providers.emplace_back();
+    target.name = "usage_hook";
+    target.host = config.host;
+    target.port = config.port;
+    target.tls = config.tls;
+    target.host_header = config.host_header;
+    target.timeouts.connect = config.timeout;
+    target.pool_timeout = config.timeout;
+    target.keepalive_idle = std::chrono::seconds(30);  // under the usual servers' 60-75 s
     if (config.tls) {
-        tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+        tls_ = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
         tls_->set_verify_mode(asio::ssl::verify_peer);
         tls_->set_default_verify_paths();
     }
+    pool_ =
+        std::make_unique<upstream::UpstreamPool>(ioc_.get_executor(), target_config_, target, tls_, config.concurrency);
     for (std::size_t i = 0; i < workers; ++i) {
         queues_.push_back(std::make_unique<boost::lockfree::spsc_queue<std::string>>(config.queue_size));
     }
@@ -89,33 +97,43 @@ void WebhookSink::Drain(std::vector<std::string>& into) {
     for (auto& q : queues_) q->consume_all([&](std::string& e) { into.push_back(std::move(e)); });
 }
 
-Task<bool> WebhookSink::PostOnce(const std::string& body) {
-    auto ex = co_await asio::this_coro::executor;
-    Resolver resolver(ex);
-    auto [rec, results] = co_await resolver.async_resolve(target_.host, target_.port, kNoThrow);
-    if (rec) co_return false;
-    std::vector<tcp::endpoint> endpoints(results.begin(), results.end());
-    auto conn = std::make_shared<upstream::UpstreamConnection>(ex, tls_.get());
-    error_code ec = co_await conn->Connect(endpoints, target_, config_.timeout);
-    if (!ec) {
-        std::string head = "POST " + config_.path + " HTTP/1.1\r\n";
-        wire::AppendHeader(head, "Host", target_.host_header);
-        wire::AppendHeader(head, "Content-Type", "application/json");
-        wire::AppendHeader(head, "User-Agent", "llm-proxy-usage-hook");
-        // Same batch, same key: a receiver can drop a redelivered batch as a whole.
-        wire::AppendHeader(head, "Idempotency-Key", core::HexOf(core::Sha256(body)));
-        if (!config_.secret.empty())
-            wire::AppendHeader(head, "X-LLM-Proxy-Signature", "sha256=" + Hmac(config_.secret, body));
-        for (const auto& [k, v] : config_.headers) wire::AppendHeader(head, k, v);
-        wire::AppendHeader(head, "Content-Length", std::to_string(body.size()));
-        head += "Connection: close\r\n\r\n";
-        const std::array<asio::const_buffer, 2> bytes{asio::buffer(head), asio::buffer(body)};
-        ec = co_await conn->Write(bytes, config_.timeout);
-    }
+Task<error_code> WebhookSink::Exchange(upstream::UpstreamConnection& conn, const std::string& head,
+                                       const std::string& body, bool& ok, bool& reusable) {
+    const std::array<asio::const_buffer, 2> bytes{asio::buffer(head), asio::buffer(body)};
+    error_code ec = co_await conn.Write(bytes, config_.timeout);
     upstream::ResponseParser parser;
-    if (!ec) ec = co_await conn->ReadHeader(parser, config_.timeout);
-    conn->Close();
-    co_return !ec && parser.get().result_int() / 100 == 2;
+    parser.body_limit(64 * 1024);  // an acknowledgement, not a document
+    if (!ec) ec = co_await conn.ReadHeader(parser, config_.timeout);
+    while (!ec && !parser.is_done()) ec = co_await conn.ReadSome(parser, config_.timeout);  // read to its end
+    ok = !ec && parser.get().result_int() / 100 == 2;
+    reusable = !ec && parser.is_done() && parser.keep_alive();
+    co_return ec;
+}
+
+Task<bool> WebhookSink::PostOnce(const std::string& body) {
+    std::string head = "POST " + config_.path + " HTTP/1.1\r\n";
+    wire::AppendHeader(head, "Host", target_config_->providers.front().host_header);
+    wire::AppendHeader(head, "Content-Type", "application/json");
+    wire::AppendHeader(head, "User-Agent", "llm-proxy-usage-hook");
+    // Same batch, same key: a receiver can drop a redelivered batch as a whole.
+    wire::AppendHeader(head, "Idempotency-Key", core::HexOf(core::Sha256(body)));
+    if (!config_.secret.empty())
+        wire::AppendHeader(head, "X-LLM-Proxy-Signature", "sha256=" + Hmac(config_.secret, body));
+    for (const auto& [k, v] : config_.headers) wire::AppendHeader(head, k, v);
+    wire::AppendHeader(head, "Content-Length", std::to_string(body.size()));
+    head += "\r\n";
+    // A kept-alive connection the receiver closed meanwhile fails at once: try once more on a
+    // new one before this counts as a failed delivery.
+    for (bool fresh : {false, true}) {
+        auto lease = co_await pool_->Acquire(fresh);
+        if (lease.ec) co_return false;
+        const bool reused = lease.conn->reused;
+        bool ok = false, reusable = false;
+        const error_code ec = co_await Exchange(*lease.conn, head, body, ok, reusable);
+        pool_->Release(std::move(lease.conn), reusable);
+        if (!ec || !reused) co_return ok;
+    }
+    co_return false;
 }
 
 Task<bool> WebhookSink::Deliver(const std::vector<std::string>& batch) {
@@ -279,6 +297,7 @@ Task<void> WebhookSink::Run() {
                 depth_.fetch_sub(pending_.size());
                 pending_.clear();
             }
+            pool_.reset();  // its idle connections' watches are the last work keeping run() going
             co_return;
         }
         const auto now = std::chrono::steady_clock::now();

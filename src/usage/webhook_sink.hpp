@@ -17,10 +17,16 @@
 
 #include "core/config.hpp"
 #include "http/asio_types.hpp"
+#include "http/upstream_connection.hpp"
 
 namespace llmproxy::usage {
 
 class Spool;
+}  // namespace llmproxy::usage
+namespace llmproxy::upstream {
+class UpstreamPool;
+}  // namespace llmproxy::upstream
+namespace llmproxy::usage {
 
 class WebhookSink {
 public:
@@ -55,14 +61,21 @@ private:
     Task<bool> DeliverFromMemory();
     void ReceiverDown();
     Task<bool> PostOnce(const std::string& body);
+    /// One exchange on `conn`; `reusable` when the whole answer was read and both sides keep
+    /// the connection.
+    Task<error_code> Exchange(upstream::UpstreamConnection& conn, const std::string& head, const std::string& body,
+                              bool& ok, bool& reusable);
     void Drain(std::vector<std::string>& into);
 
     const core::UsageHookConfig config_;
-    core::ProviderConfig target_;  // the receiver, as an upstream (host, port, TLS)
-    std::unique_ptr<asio::ssl::context> tls_;
+    // The receiver, as an upstream (host, port, TLS, timeouts), in a config of its own that its
+    // keep-alive pool refers to (at most `concurrency` connections).
+    std::shared_ptr<core::Config> target_config_;
+    std::shared_ptr<asio::ssl::context> tls_;
     std::vector<std::unique_ptr<boost::lockfree::spsc_queue<std::string>>> queues_;
     std::unique_ptr<Spool> spool_;
     asio::io_context ioc_;
+    std::unique_ptr<upstream::UpstreamPool> pool_;  // after ioc_: its connections close first
     std::thread thread_;
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint64_t> delivered_{0}, failed_{0}, spooled_{0}, dropped_{0}, depth_{0};

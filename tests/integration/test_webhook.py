@@ -6,6 +6,7 @@ import hmac
 import json
 import os
 import signal
+import socket
 import threading
 import time
 import unittest
@@ -18,7 +19,9 @@ SECRET = "whsec-test"
 
 
 class Receiver:
-    def __init__(self, port, delay=0.0):
+    def __init__(self, port, delay=0.0, keep_alive=False):
+        self.connections = 0  # TCP connections accepted
+        self.sockets = []
         self.events = []
         self.bad_signatures = 0
         self.in_flight = self.max_in_flight = 0  # POSTs being handled at once
@@ -26,6 +29,15 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.0 (the default) closes after each answer; HTTP/1.1 keeps the connection.
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self):
+                super().setup()
+                with outer.lock:
+                    outer.connections += 1
+                    outer.sockets.append(self.connection)
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with outer.lock:
@@ -57,8 +69,15 @@ class Receiver:
             return {e["request_id"] for e in self.events}
 
     def stop(self):
+        """As a receiver that exits: the listener and every connection it kept close."""
         self.server.shutdown()
         self.server.server_close()
+        with self.lock:
+            for s in self.sockets:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 class Webhook(GatewayTest):
@@ -74,8 +93,8 @@ class Webhook(GatewayTest):
             r.stop()
         super().tearDown()
 
-    def receiver(self, delay=0.0):
-        r = Receiver(self.hook_port, delay)
+    def receiver(self, delay=0.0, keep_alive=False):
+        r = Receiver(self.hook_port, delay, keep_alive)
         self.receivers.append(r)
         return r
 
@@ -153,6 +172,24 @@ logging: {{ access_log: "off" }}
         self.assertEqual(rec.max_in_flight, 3)
         self.assertLess(time.time() - started, 8)
         self.assertEqual(self.metrics()['llm_proxy_webhook_deliveries_total{result="dropped"}'], 0)
+
+    def test_keep_alive_receiver_gets_its_posts_on_a_few_connections(self):
+        rec = self.receiver(keep_alive=True)
+        self.start_gateway(extra_hook="  concurrency: 2")
+        sent = self.send(80)
+        self.assertTrue(eventually(lambda: rec.ids() >= sent, timeout=20), len(sent - rec.ids()))
+        # One POST per event (batch_size 1), on at most `concurrency` kept-alive connections.
+        self.assertGreaterEqual(len(rec.events), 80)
+        self.assertLessEqual(rec.connections, 2)
+        # The receiver restarts (its connections die while idle in the pool): nothing is lost.
+        rec.stop()
+        rec2 = self.receiver(keep_alive=True)
+        more = self.send(10, first=1000)
+        self.assertTrue(eventually(lambda: rec2.ids() >= more, timeout=20), len(more - rec2.ids()))
+        m = self.metrics()
+        self.assertEqual(m['llm_proxy_webhook_deliveries_total{result="dropped"}'], 0)
+        # A connection the old receiver closed is never counted as a failed delivery.
+        self.assertEqual(m['llm_proxy_webhook_deliveries_total{result="failure"}'], 0)
 
     def test_unwritable_spool_keeps_events_and_says_so(self):
         blocker = os.path.join(self.tmp.name, "not-a-dir")
