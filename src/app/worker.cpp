@@ -100,9 +100,7 @@ void Worker::RemoveSession(SessionHandle& handle) {
 
 std::size_t Worker::ConnectionCap() {
     const int configured = CurrentConfig()->server.max_connections;
-    const auto total = static_cast<std::size_t>(configured > 0 ? configured : upstream::DefaultMaxConnections());
-    const auto workers = static_cast<std::size_t>(worker_count_);
-    return std::max<std::size_t>(1, (total + workers - 1) / workers);
+    return static_cast<std::size_t>(configured > 0 ? configured : upstream::DefaultMaxConnections());
 }
 
 bool Worker::CloseOldestIdle() {
@@ -156,7 +154,10 @@ Task<void> Worker::AcceptLoop() {
             co_await timer.async_wait(kNoThrow);
             continue;
         }
-        if (sessions_ >= ConnectionCap() && !CloseOldestIdle()) {
+        // The cap is the process's (it guards its descriptors): a per-worker share would refuse
+        // clients on a worker the kernel happened to give more connections to.
+        const auto open = static_cast<std::size_t>(shared_.open_sessions.load(std::memory_order_relaxed));
+        if (open >= ConnectionCap() && !CloseOldestIdle()) {
             // Every connection is busy: a short 503, and the descriptor back within a second.
             // Past a few dozen such answers at once, just close (the descriptors matter more).
             metrics_.CountConnectionShed(/*refused=*/true);

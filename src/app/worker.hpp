@@ -67,10 +67,10 @@ public:
 
 private:
     Task<void> AcceptLoop();
-    /// This worker's share of server.max_connections (0 there: what the fd limit leaves room for).
+    /// server.max_connections, for the whole process (0 there: what the fd limit leaves room for).
     std::size_t ConnectionCap();
-    /// Makes room for a new connection at the cap: closes the longest-idle session. False when
-    /// every session is busy.
+    /// Makes room for a new connection at the cap: closes this worker's longest-idle session.
+    /// False when every session of this worker is busy.
     bool CloseOldestIdle();
     /// The current snapshot's pools and balancers; rebuilt (carrying over by name) when the
     /// publisher has a newer snapshot: one atomic load per call otherwise.

@@ -82,8 +82,8 @@ struct ServerConfig {
     // request gets 503 server_busy before its body is read.
     std::size_t max_body_memory = 256u << 20;
     std::size_t max_header_bytes = 16u << 10;
-    // Client connections the process keeps open (shared out among workers); at the cap the
-    // longest-idle connection is closed for a new one, or the new one gets 503 if none is idle.
+    // Client connections the process keeps open; at the cap the accepting worker's longest-idle
+    // connection is closed for a new one, or the new one gets 503 if none is idle.
     // 0: what the file-descriptor limit leaves room for.
     int max_connections = 0;
     Millis header_timeout{10'000};             // first byte of a request -> full header (slowloris)
