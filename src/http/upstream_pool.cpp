@@ -39,9 +39,11 @@ UpstreamPool::UpstreamPool(Executor ex, std::shared_ptr<const core::Config> conf
       provider_(provider),
       tls_(std::move(tls)),
       max_open_(std::max(1, max_open)),
-      gauges_(gauges) {}
+      gauges_(gauges),
+      sweep_timer_(ex_) {}
 
 UpstreamPool::~UpstreamPool() {
+    *alive_ = false;
     // Dropped by a reload (or at exit): its idle connections close with it.
     for (auto& conn : idle_) conn->Close();
     SetOpen(0);
@@ -119,9 +121,32 @@ Task<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh) {
     co_return Lease{std::move(conn), {}};
 }
 
+void UpstreamPool::DropStaleIdle(std::chrono::steady_clock::time_point now) {
+    std::erase_if(idle_, [&](const std::shared_ptr<UpstreamConnection>& conn) {
+        if (conn->is_open() && now - conn->idle_since < provider_.keepalive_idle) return false;
+        conn->Close();  // its idle watch completes (aborted) and releases it
+        SetOpen(open_ - 1);
+        return true;
+    });
+}
+
+Task<void> UpstreamPool::SweepIdle(std::shared_ptr<bool> alive) {
+    for (;;) {
+        sweep_timer_.expires_after(provider_.keepalive_idle);
+        co_await sweep_timer_.async_wait(kNoThrow);
+        if (!*alive) co_return;  // the pool (and the timer) are gone: touch nothing
+        DropStaleIdle(std::chrono::steady_clock::now());
+        if (idle_.empty()) {
+            sweeping_ = false;
+            co_return;
+        }
+    }
+}
+
 void UpstreamPool::Release(std::shared_ptr<UpstreamConnection> conn, bool reusable) {
     const auto now = std::chrono::steady_clock::now();
-    // Idle connections older than keepalive_idle are closed (the oldest are at the front).
+    // Idle connections older than keepalive_idle are closed (the oldest are at the front; the
+    // sweep catches the rest).
     while (!idle_.empty() && now - idle_.front()->idle_since >= provider_.keepalive_idle) {
         auto old = std::move(idle_.front());
         idle_.erase(idle_.begin());
@@ -132,6 +157,10 @@ void UpstreamPool::Release(std::shared_ptr<UpstreamConnection> conn, bool reusab
         conn->idle_since = now;
         conn->StartIdleWatch();
         idle_.push_back(std::move(conn));
+        if (!sweeping_) {
+            sweeping_ = true;
+            asio::co_spawn(ex_, SweepIdle(alive_), asio::detached);
+        }
     } else {
         conn->Close();
         SetOpen(open_ - 1);

@@ -50,6 +50,12 @@ public:
 
 private:
     Task<error_code> ResolveIfNeeded();
+    /// Closes idle connections older than keepalive_idle, and those the upstream closed (a scan
+    /// of them all: for the sweep, not for every request).
+    void DropStaleIdle(std::chrono::steady_clock::time_point now);
+    /// While connections sit idle: a sweep every keepalive_idle, so a pool nobody uses does not
+    /// keep them (or count them) forever. `alive` is false once the pool is gone.
+    Task<void> SweepIdle(std::shared_ptr<bool> alive);
 
     Executor ex_;
     std::shared_ptr<const core::Config> config_;
@@ -63,6 +69,9 @@ private:
     std::deque<Timer*> waiters_;
     std::vector<tcp::endpoint> endpoints_;
     std::chrono::steady_clock::time_point resolved_at_{};
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Timer sweep_timer_;  // destroyed with the pool: a pending sweep wakes, sees !alive, ends
+    bool sweeping_ = false;
 };
 
 }  // namespace llmproxy::upstream

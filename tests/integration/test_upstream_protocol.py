@@ -232,11 +232,16 @@ logging: {{ access_log: "{log}" }}
         self.assertIn('llm_proxy_provider_health{provider="m"} 1', text)
 
 
+def ss_lines(pid, state):
+    """Sockets of process `pid` in TCP state `state` (ss's names: close-wait, established)."""
+    import subprocess
+    out = subprocess.run(["ss", "-tanpH", "state", state], capture_output=True, text=True, timeout=5).stdout
+    return [line for line in out.splitlines() if f"pid={pid}," in line]
+
+
 def close_wait_sockets(pid):
     """Sockets of process `pid` in CLOSE_WAIT (the peer closed, we did not)."""
-    import subprocess
-    out = subprocess.run(["ss", "-tanpH", "state", "close-wait"], capture_output=True, text=True, timeout=5).stdout
-    return [line for line in out.splitlines() if f"pid={pid}," in line]
+    return ss_lines(pid, "close-wait")
 
 
 class IdleUpstreamConnections(GatewayTest):
@@ -253,3 +258,24 @@ class IdleUpstreamConnections(GatewayTest):
         # The next request gets a fresh connection and its own answer.
         r = self.post("/v1/chat/completions", CHAT, headers={"X-Tag": "after"})
         self.assertEqual(json.loads(r.body)["tag"], "after")
+
+    def test_idle_connections_past_keepalive_idle_are_swept_without_traffic(self):
+        # An upstream that never closes idle connections; nobody uses the pool afterwards.
+        self.up = RawUpstream(tagged_answer)
+        self.addCleanup(self.up.stop)
+        self.simple_gateway(self.up.port, extra_provider="    keepalive_idle: 500ms", workers=1)
+        threads = [threading.Thread(target=self.post, args=("/v1/chat/completions", CHAT)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+
+        def open_upstream_connections():
+            text = self.request("GET", "/metrics").body.decode()
+            line = next(l for l in text.splitlines() if l.startswith('llm_proxy_upstream_connections{provider="m"}'))
+            return int(line.split()[-1])
+        self.assertGreaterEqual(open_upstream_connections(), 1)
+        # Within two sweeps (keepalive_idle each) they are closed and no longer counted.
+        self.assertTrue(eventually(lambda: open_upstream_connections() == 0, timeout=3))
+        established = [l for l in ss_lines(self.gw_proc.pid, "established") if f":{self.up.port}" in l]
+        self.assertEqual(established, [])
