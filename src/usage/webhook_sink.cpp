@@ -30,6 +30,8 @@ std::string Hmac(const std::string& key, const std::string& body) {
 constexpr std::size_t kSpillThreshold = 1'000;
 // While the spool cannot be written: at most this many events wait in memory.
 constexpr std::size_t kMaxHeldInMemory = 200'000;
+// A receiver's answer body read (and dropped) to keep its connection; past it the connection closes.
+constexpr std::size_t kMaxAnswerBytes = 64 * 1024;
 // A partial batch waits this long for company before it is sent.
 constexpr auto kMaxBatchWait = std::chrono::milliseconds(50);
 
@@ -102,12 +104,20 @@ Task<error_code> WebhookSink::Exchange(upstream::UpstreamConnection& conn, const
     const std::array<asio::const_buffer, 2> bytes{asio::buffer(head), asio::buffer(body)};
     error_code ec = co_await conn.Write(bytes, config_.timeout);
     upstream::ResponseParser parser;
-    parser.body_limit(64 * 1024);  // an acknowledgement, not a document
+    parser.body_limit(boost::none);  // the body is skipped, not kept (a length over a limit would fail the head)
     if (!ec) ec = co_await conn.ReadHeader(parser, config_.timeout);
-    while (!ec && !parser.is_done()) ec = co_await conn.ReadSome(parser, config_.timeout);  // read to its end
-    ok = !ec && parser.get().result_int() / 100 == 2;
+    if (ec) co_return ec;                       // no answer: the delivery failed (or a kept-alive connection was stale)
+    ok = parser.get().result_int() / 100 == 2;  // the status decides, whatever follows it
+    // Skip the answer's body to keep the connection; one longer than an acknowledgement should
+    // be is not worth reading: the connection closes instead.
+    std::size_t skipped = 0;
+    while (!ec && !parser.is_done() && skipped < kMaxAnswerBytes) {
+        parser.get().body().clear();
+        ec = co_await conn.ReadSome(parser, config_.timeout);
+        for (auto piece : parser.get().body().pieces) skipped += piece.size();
+    }
     reusable = !ec && parser.is_done() && parser.keep_alive();
-    co_return ec;
+    co_return error_code{};
 }
 
 Task<bool> WebhookSink::PostOnce(const std::string& body) {
@@ -183,6 +193,13 @@ Task<bool> WebhookSink::DeliverFromSpool() {
         skip += bytes;
         sizes.push_back(bytes);
         batches.push_back(std::move(batch));
+    }
+    if (batches.empty()) {
+        // The file is shorter than what was appended (truncated by hand?): nothing left to read.
+        spdlog::error("usage webhook: the spool in {} lost {} bytes it had written; skipping them", config_.spool_dir,
+                      spool_->backlog_bytes());
+        spool_->Advance(spool_->backlog_bytes());
+        co_return true;
     }
     const std::vector<char> ok = co_await DeliverAll(batches);
     // The offset moves over the delivered prefix only; batches delivered after a failed one

@@ -61,8 +61,8 @@ private:
     Task<bool> DeliverFromMemory();
     void ReceiverDown();
     Task<bool> PostOnce(const std::string& body);
-    /// One exchange on `conn`; `reusable` when the whole answer was read and both sides keep
-    /// the connection.
+    /// One exchange on `conn`: an error only when no answer came; `ok` for a 2xx answer;
+    /// `reusable` when the whole answer was read and both sides keep the connection.
     Task<error_code> Exchange(upstream::UpstreamConnection& conn, const std::string& head, const std::string& body,
                               bool& ok, bool& reusable);
     void Drain(std::vector<std::string>& into);

@@ -19,7 +19,7 @@ SECRET = "whsec-test"
 
 
 class Receiver:
-    def __init__(self, port, delay=0.0, keep_alive=False):
+    def __init__(self, port, delay=0.0, keep_alive=False, reply=b""):
         self.connections = 0  # TCP connections accepted
         self.sockets = []
         self.events = []
@@ -54,8 +54,9 @@ class Receiver:
                         outer.bad_signatures += 1
                     outer.events += payload if isinstance(payload, list) else [payload]
                 self.send_response(200)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
+                self.wfile.write(reply)
 
             def log_message(self, *args):
                 pass
@@ -93,8 +94,8 @@ class Webhook(GatewayTest):
             r.stop()
         super().tearDown()
 
-    def receiver(self, delay=0.0, keep_alive=False):
-        r = Receiver(self.hook_port, delay, keep_alive)
+    def receiver(self, delay=0.0, keep_alive=False, reply=b""):
+        r = Receiver(self.hook_port, delay, keep_alive, reply)
         self.receivers.append(r)
         return r
 
@@ -192,6 +193,15 @@ logging: {{ access_log: "off" }}
         self.assertEqual(m['llm_proxy_webhook_deliveries_total{result="dropped"}'], 0)
         # A connection the old receiver closed is never counted as a failed delivery.
         self.assertEqual(m['llm_proxy_webhook_deliveries_total{result="failure"}'], 0)
+
+    def test_a_2xx_with_a_large_body_counts_as_delivered_once(self):
+        rec = self.receiver(keep_alive=True, reply=b"x" * (100 << 10))  # past the 64 KiB read cap
+        self.start_gateway()
+        sent = self.send(5)
+        self.assertTrue(eventually(lambda: rec.ids() >= sent, timeout=10), len(sent - rec.ids()))
+        time.sleep(1)  # a retry would arrive within the backoff
+        self.assertEqual(len(rec.events), 5)  # each once: the 2xx decided, not the oversized body
+        self.assertEqual(self.metrics()['llm_proxy_webhook_deliveries_total{result="failure"}'], 0)
 
     def test_unwritable_spool_keeps_events_and_says_so(self):
         blocker = os.path.join(self.tmp.name, "not-a-dir")
