@@ -57,8 +57,9 @@ Task<error_code> ReadRequestBody(TcpStream& stream, beast::flat_buffer& buffer, 
 }
 
 std::optional<core::LocalReply> ReadErrorReply(const error_code& ec, const core::ServerConfig& server) {
-    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted) {
+    // The client went away (before or in the middle of its request): nobody to answer.
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
         return std::nullopt;
     }
     if (ec == BodyBudgetExhausted()) {

@@ -2,6 +2,10 @@
 // nothing else: no worker, no sockets).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
+#include <boost/asio/write.hpp>
+
 #include "pipeline/finish.hpp"
 #include "pipeline/request_context.hpp"
 #include "pipeline/runtime.hpp"
@@ -195,4 +199,102 @@ auth:
     Request next(f, Post("/v1/chat/completions", kChat, "sk-test-quota-0000000"));
     EXPECT_FALSE(run(next));
     EXPECT_EQ(next.ctx->error->code, "insufficient_quota");
+}
+
+namespace {
+
+struct BodyRun {
+    bool passed = false;
+    std::optional<core::LocalReply> error;
+    std::string answer_headers, body;
+    unsigned status = 0;
+    bool client_gone = false;
+    std::size_t held_during = 0;  // the budget's use while the context lived
+};
+
+// The body stage on the server side of a loopback connection: the client sends `raw` (then
+// closes when `hang_up`), the head is read as the session reads it, then BodyStage::Run.
+BodyRun RunBodyStage(const Fixture& f, const std::string& raw, BodyBudget& budget, bool hang_up) {
+    asio::io_context ioc;
+    Acceptor listener(ioc.get_executor(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    BodyRun out;
+    asio::co_spawn(
+        ioc,
+        [&]() -> Task<void> {
+            Socket s(ioc.get_executor());
+            co_await s.async_connect(listener.local_endpoint(), kNoThrow);
+            co_await asio::async_write(s, asio::buffer(raw), kNoThrow);
+            if (hang_up) {
+                error_code ignored;
+                s.close(ignored);
+                co_return;
+            }
+            char sink[256];
+            co_await s.async_read_some(asio::buffer(sink), kNoThrow);  // until the server is done
+        },
+        asio::detached);
+    asio::co_spawn(
+        ioc,
+        [&]() -> Task<void> {
+            auto [aec, socket] = co_await listener.async_accept(kNoThrow);
+            TcpStream stream(std::move(socket));
+            beast::flat_buffer buffer;
+            RequestParser parser;
+            parser.body_limit(1 << 20);
+            co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+            Runtime rt = f.rt;
+            rt.body_budget = &budget;
+            {
+                RequestContext ctx(f.upstreams, parser, "127.0.0.1");
+                out.passed = co_await BodyStage::Run(ctx, stream, buffer, rt);
+                out.error = ctx.error;
+                out.answer_headers = ctx.answer_headers;
+                out.status = ctx.record.status;
+                out.client_gone = ctx.client_gone;
+                out.body = parser.get().body();
+                out.held_during = budget.used();
+            }
+            stream.close();
+        },
+        asio::detached);
+    ioc.run_for(std::chrono::seconds(5));
+    return out;
+}
+
+}  // namespace
+
+TEST(BodyStage, ReadsTheBodyWithinTheBudgetAndGivesItBack) {
+    Fixture f;
+    BodyBudget budget(1 << 20);
+    const BodyRun run = RunBodyStage(f, Post("/v1/chat/completions", kChat), budget, false);
+    EXPECT_TRUE(run.passed);
+    EXPECT_EQ(run.body, kChat);
+    EXPECT_GE(run.held_during, std::strlen(kChat));  // charged while the request lived...
+    EXPECT_EQ(budget.used(), 0u);                    // ...and given back when it ended
+}
+
+TEST(BodyStage, RefusesWithRetryAfterWhenTheBudgetIsSpent) {
+    Fixture f;
+    BodyBudget budget(1 << 20);
+    ASSERT_TRUE(budget.TryTake((1 << 20) - 10));  // other requests hold nearly all of it
+    const BodyRun run = RunBodyStage(f, Post("/v1/chat/completions", kChat), budget, false);
+    EXPECT_FALSE(run.passed);
+    ASSERT_TRUE(run.error);
+    EXPECT_EQ(run.error->status, 503);
+    EXPECT_EQ(run.error->code, "server_busy");
+    EXPECT_EQ(run.answer_headers, "Retry-After: 1\r\n");
+    EXPECT_EQ(budget.used(), (1u << 20) - 10);  // nothing of this request stays charged
+}
+
+TEST(BodyStage, AClientThatLeavesMidBodyIsRecordedAs499) {
+    Fixture f;
+    BodyBudget budget(1 << 20);
+    std::string raw = Post("/v1/chat/completions", kChat);
+    raw.resize(raw.size() - 10);  // the last bytes never come
+    const BodyRun run = RunBodyStage(f, raw, budget, true);
+    EXPECT_FALSE(run.passed);
+    EXPECT_FALSE(run.error);
+    EXPECT_TRUE(run.client_gone);
+    EXPECT_EQ(run.status, 499u);
+    EXPECT_EQ(budget.used(), 0u);
 }
