@@ -62,6 +62,17 @@ void Spool::Advance(std::uint64_t bytes) {
     SaveOffset();
 }
 
+std::uint64_t Spool::Resync() {
+    std::error_code ec;
+    const std::uint64_t actual =
+        std::filesystem::exists(data_path_, ec) ? std::filesystem::file_size(data_path_, ec) : 0;
+    const std::uint64_t lost = size_ > actual ? size_ - actual : 0;
+    if (actual < size_) offset_ = 0;  // it shrank: a different file now, all of it undelivered
+    size_ = actual;
+    SaveOffset();
+    return lost;
+}
+
 void Spool::SaveOffset() {
     const std::string tmp = offset_path_ + ".tmp";
     {

@@ -17,6 +17,10 @@ public:
     /// ones (the batches before it are in flight); `bytes` is what Advance() takes for them.
     std::vector<std::string> Peek(std::size_t max, std::uint64_t& bytes, std::uint64_t skip = 0);
     void Advance(std::uint64_t bytes);
+    /// After a read found nothing where events should be (the file was truncated or replaced by
+    /// hand): takes the file as it is now, from its start if it shrank. Returns how many bytes
+    /// shorter it is than what was appended (events lost, at most).
+    std::uint64_t Resync();
     bool empty() const { return offset_ >= size_; }
     std::uint64_t backlog_bytes() const { return size_ - offset_; }
 

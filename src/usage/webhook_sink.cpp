@@ -195,10 +195,10 @@ Task<bool> WebhookSink::DeliverFromSpool() {
         batches.push_back(std::move(batch));
     }
     if (batches.empty()) {
-        // The file is shorter than what was appended (truncated by hand?): nothing left to read.
-        spdlog::error("usage webhook: the spool in {} lost {} bytes it had written; skipping them", config_.spool_dir,
-                      spool_->backlog_bytes());
-        spool_->Advance(spool_->backlog_bytes());
+        // Nothing where events should be: the file was truncated or replaced by hand. Take it as
+        // it is now (an endless round of empty POSTs otherwise).
+        spdlog::error("usage webhook: the spool file in {} changed under the gateway; {} bytes of events lost",
+                      config_.spool_dir, spool_->Resync());
         co_return true;
     }
     const std::vector<char> ok = co_await DeliverAll(batches);

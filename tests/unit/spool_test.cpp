@@ -83,3 +83,22 @@ TEST(Spool, PeekPastBatchesInFlight) {
     EXPECT_EQ(again, second);
     std::filesystem::remove_all(dir);
 }
+
+TEST(Spool, ResyncsAfterTheFileWasTruncatedByHand) {
+    const std::string dir = TempDir();
+    Spool s(dir);
+    ASSERT_TRUE(s.Append({R"({"n":1})", R"({"n":2})", R"({"n":3})"}));
+    std::uint64_t bytes = 0;
+    ASSERT_EQ(s.Peek(1, bytes).size(), 1u);
+    s.Advance(bytes);
+    std::filesystem::resize_file(dir + "/usage.jsonl", 0);  // an operator "cleans up"
+    ASSERT_TRUE(s.Append({R"({"n":4})"}));
+    std::uint64_t none = 0;
+    EXPECT_TRUE(s.Peek(10, none).empty());  // the offset points past the file's new end
+    EXPECT_GT(s.Resync(), 0u);              // what was lost is reported
+    std::uint64_t got = 0;
+    EXPECT_EQ(s.Peek(10, got), (std::vector<std::string>{R"({"n":4})"}));  // the new event is not
+    s.Advance(got);
+    EXPECT_TRUE(s.empty());
+    std::filesystem::remove_all(dir);
+}
