@@ -149,7 +149,12 @@ Task<void> Worker::AcceptLoop() {
             // EMFILE and friends: an idle session gives its descriptor back; otherwise back off
             // briefly instead of spinning.
             spdlog::warn("accept failed: {}", ec.message());
-            if (CloseOldestIdle()) continue;
+            if (CloseOldestIdle()) {
+                // Let the evicted session run (its cancelled read completes first) and close its
+                // descriptor before the next accept, or that accept fails too and costs another.
+                co_await asio::post(ioc_.get_executor(), asio::use_awaitable_t<Executor>{});
+                continue;
+            }
             Timer timer(ioc_.get_executor(), std::chrono::milliseconds(50));
             co_await timer.async_wait(kNoThrow);
             continue;

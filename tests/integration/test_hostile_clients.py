@@ -385,3 +385,37 @@ providers: [ {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1", models: ["gp
         self.assertEqual(len(gauge), 1)
         self.assertGreaterEqual(int(gauge[0].split()[1]), 1)  # the scrape itself
         self.assertLessEqual(int(gauge[0].split()[1]), self.CAP)
+
+    def test_out_of_descriptors_an_idle_connection_makes_room(self):
+        import resource
+        from harness import GATEWAY, free_port, wait_port
+        up = self.mock("m1")
+        port = free_port()
+        path = self.write_config(f"""
+providers: [ {{ name: m, base_url: "http://127.0.0.1:{up}/v1", models: ["gpt-4o"] }} ]
+logging: {{ access_log: "off" }}
+""")
+
+        def few_descriptors():  # the gateway cannot raise it: this is its hard limit too
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        p = self.spawn([GATEWAY, "--config", path, "--listen", f"127.0.0.1:{port}", "--workers", "1"],
+                       preexec_fn=few_descriptors)
+        wait_port(port, p)
+        self.gw_port, self.gw_proc = port, p
+        time.sleep(0.5)
+        # More keep-alive connections than 64 descriptors hold (the cap is not reached first:
+        # auto gives 64, and the process's own files take some): accept fails with EMFILE, and
+        # the longest-idle connection gives its descriptor to the newcomer.
+        conns = []
+        try:
+            for i in range(80):
+                s = self.connect()
+                conns.append(s)
+                s.sendall(get_request())
+                head, _ = read_response(s, timeout=3)
+                self.assertTrue(head.startswith("HTTP/1.1 200"), (i, head))
+            self.assertTrue(is_closed_by_peer(conns[0]), "the longest-idle connection should have been closed")
+            self.assertFalse(is_closed_by_peer(conns[-1], timeout=0.2))
+        finally:
+            for s in conns:
+                s.close()
