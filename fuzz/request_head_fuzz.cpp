@@ -51,15 +51,6 @@ bool PathLooksSafe(std::string_view raw) {
     }
 }
 
-bool IEquals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -83,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::string_view v(f.value().data(), f.value().size());
         while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
         while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-        if (!IEquals(v, "chunked")) __builtin_trap();
+        if (!beast::iequals(v, "chunked")) __builtin_trap();
     }
     if (te_lines > 1) __builtin_trap();
     if (head.version() >= 11 && head.count(http::field::host) != 1) __builtin_trap();

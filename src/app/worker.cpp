@@ -6,7 +6,6 @@
 #include <spdlog/spdlog.h>
 
 #include "http/log_on_exception.hpp"
-#include "http/upstream_pool.hpp"
 #include "pipeline/pipeline.hpp"
 #include "proxy/shared_limits.hpp"
 
@@ -100,7 +99,7 @@ void Worker::RemoveSession(SessionHandle& handle) {
 
 std::size_t Worker::ConnectionCap() {
     const int configured = CurrentConfig()->server.max_connections;
-    return static_cast<std::size_t>(configured > 0 ? configured : upstream::DefaultMaxConnections());
+    return configured > 0 ? static_cast<std::size_t>(configured) : auto_connection_cap_;
 }
 
 bool Worker::CloseOldestIdle() {

@@ -13,6 +13,7 @@
 #include "http/asio_types.hpp"
 #include "http/request_body.hpp"
 #include "http/session.hpp"
+#include "http/upstream_pool.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
 #include "observe/request_log.hpp"
@@ -100,6 +101,9 @@ private:
     std::size_t sessions_ = 0;
     IdleSessions idle_;         // sessions waiting for a request, longest-waiting first
     std::size_t refusing_ = 0;  // connections being answered 503 at the cap
+    // server.max_connections: 0 means this; the fd limit is fixed once workers run (no
+    // getrlimit per accept).
+    const std::size_t auto_connection_cap_ = static_cast<std::size_t>(upstream::DefaultMaxConnections());
     std::shared_ptr<const proxy::KeySet> keys_;
     std::uint64_t keys_version_ = ~std::uint64_t{0};
     std::unique_ptr<store::RedisClient> redis_;  // after ioc_: destroyed before it

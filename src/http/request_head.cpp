@@ -5,16 +5,6 @@
 namespace llmproxy {
 namespace {
 
-bool IEquals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
 std::string_view Trim(std::string_view v) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -77,7 +67,7 @@ std::optional<core::LocalReply> CheckRequestHead(const http::request_header<>& h
         if (f.name() != http::field::transfer_encoding) continue;
         ++te_lines;
         const auto v = f.value();
-        te_ok = te_ok && IEquals(Trim(std::string_view(v.data(), v.size())), "chunked");
+        te_ok = te_ok && beast::iequals(Trim(std::string_view(v.data(), v.size())), "chunked");
     }
     if (te_lines > 1 || !te_ok) {
         return core::LocalReply{501,

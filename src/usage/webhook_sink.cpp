@@ -8,7 +8,6 @@
 #include "http/log_on_exception.hpp"
 
 #include "core/secret_hash.hpp"
-#include "http/upstream_connection.hpp"
 #include "http/upstream_pool.hpp"
 #include "http/wire.hpp"
 #include "usage/spool.hpp"
@@ -99,15 +98,17 @@ void WebhookSink::Drain(std::vector<std::string>& into) {
     for (auto& q : queues_) q->consume_all([&](std::string& e) { into.push_back(std::move(e)); });
 }
 
-Task<error_code> WebhookSink::Exchange(upstream::UpstreamConnection& conn, const std::string& head,
-                                       const std::string& body, bool& ok, bool& reusable) {
+Task<WebhookSink::Answer> WebhookSink::Exchange(upstream::UpstreamConnection& conn, const std::string& head,
+                                                const std::string& body) {
+    Answer answer;
     const std::array<asio::const_buffer, 2> bytes{asio::buffer(head), asio::buffer(body)};
     error_code ec = co_await conn.Write(bytes, config_.timeout);
     upstream::ResponseParser parser;
     parser.body_limit(boost::none);  // the body is skipped, not kept (a length over a limit would fail the head)
     if (!ec) ec = co_await conn.ReadHeader(parser, config_.timeout);
-    if (ec) co_return ec;                       // no answer: the delivery failed (or a kept-alive connection was stale)
-    ok = parser.get().result_int() / 100 == 2;  // the status decides, whatever follows it
+    if (ec) co_return answer;
+    answer.answered = true;
+    answer.ok = parser.get().result_int() / 100 == 2;  // the status decides, whatever follows it
     // Skip the answer's body to keep the connection; one longer than an acknowledgement should
     // be is not worth reading: the connection closes instead.
     std::size_t skipped = 0;
@@ -116,8 +117,8 @@ Task<error_code> WebhookSink::Exchange(upstream::UpstreamConnection& conn, const
         ec = co_await conn.ReadSome(parser, config_.timeout);
         for (auto piece : parser.get().body().pieces) skipped += piece.size();
     }
-    reusable = !ec && parser.is_done() && parser.keep_alive();
-    co_return error_code{};
+    answer.reusable = !ec && parser.is_done() && parser.keep_alive();
+    co_return answer;
 }
 
 Task<bool> WebhookSink::PostOnce(const std::string& body) {
@@ -138,10 +139,9 @@ Task<bool> WebhookSink::PostOnce(const std::string& body) {
         auto lease = co_await pool_->Acquire(fresh);
         if (lease.ec) co_return false;
         const bool reused = lease.conn->reused;
-        bool ok = false, reusable = false;
-        const error_code ec = co_await Exchange(*lease.conn, head, body, ok, reusable);
-        pool_->Release(std::move(lease.conn), reusable);
-        if (!ec || !reused) co_return ok;
+        const Answer answer = co_await Exchange(*lease.conn, head, body);
+        pool_->Release(std::move(lease.conn), answer.reusable);
+        if (answer.answered || !reused) co_return answer.ok;
     }
     co_return false;
 }

@@ -17,16 +17,11 @@
 
 #include "core/config.hpp"
 #include "http/asio_types.hpp"
-#include "http/upstream_connection.hpp"
+#include "http/upstream_pool.hpp"
 
 namespace llmproxy::usage {
 
 class Spool;
-}  // namespace llmproxy::usage
-namespace llmproxy::upstream {
-class UpstreamPool;
-}  // namespace llmproxy::upstream
-namespace llmproxy::usage {
 
 class WebhookSink {
 public:
@@ -61,10 +56,12 @@ private:
     Task<bool> DeliverFromMemory();
     void ReceiverDown();
     Task<bool> PostOnce(const std::string& body);
-    /// One exchange on `conn`: an error only when no answer came; `ok` for a 2xx answer;
-    /// `reusable` when the whole answer was read and both sides keep the connection.
-    Task<error_code> Exchange(upstream::UpstreamConnection& conn, const std::string& head, const std::string& body,
-                              bool& ok, bool& reusable);
+    struct Answer {
+        bool answered = false;  // a response head came (else: delivery failed, or a stale connection)
+        bool ok = false;        // a 2xx
+        bool reusable = false;  // read to its end, and both sides keep the connection
+    };
+    Task<Answer> Exchange(upstream::UpstreamConnection& conn, const std::string& head, const std::string& body);
     void Drain(std::vector<std::string>& into);
 
     const core::UsageHookConfig config_;
