@@ -1,5 +1,7 @@
 #include "http/request_body.hpp"
 
+#include <tuple>
+
 #include <boost/asio/write.hpp>
 
 namespace llmproxy {
@@ -24,35 +26,27 @@ error_code BodyBudgetExhausted() {
 Task<error_code> ReadRequestBody(TcpStream& stream, beast::flat_buffer& buffer, RequestParser& parser,
                                  const core::ServerConfig& server, BodyBudget& budget, BodyHold& hold) {
     if (parser.is_done()) co_return error_code{};
-    const auto length = parser.content_length();
-    bool budget_bound = false;
-    if (length) {
-        // Announced: charge it before a byte is read (beyond max_body_bytes the head read
-        // already failed with body_limit).
-        const std::size_t need = static_cast<std::size_t>(*length) + kScannerPadding;
-        if (!budget.TryTake(need)) co_return BodyBudgetExhausted();
-        hold.Set(budget, need);
-        parser.get().body().reserve(need);
-    } else if (budget.available() < server.max_body_bytes) {
-        // Chunked: its size is known only at the end; it may not grow past what is left.
-        parser.body_limit(budget.available());
-        budget_bound = true;
+    auto& body = parser.get().body();
+    if (const auto length = parser.content_length()) {
+        // Address space only: the pages become memory as the bytes arrive, and are charged
+        // then (below). One allocation, and room for the scanner's padding, so the body is
+        // never copied while it grows.
+        body.reserve(static_cast<std::size_t>(*length) + kScannerPadding);
     }
-    auto expect = parser.get()[http::field::expect];
-    if (beast::iequals(expect, "100-continue")) {
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         stream.expires_after(server.body_timeout);
         auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue), kNoThrow);
         if (wec) co_return wec;
     }
-    stream.expires_after(server.body_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-    stream.expires_never();
-    if (ec == http::error::body_limit && budget_bound) co_return BodyBudgetExhausted();
-    if (!ec && !length) {
-        const std::size_t got = parser.get().body().capacity();
-        budget.TryTake(got);  // may overshoot by one body: it is already read
-        hold.Set(budget, got);
+    stream.expires_after(server.body_timeout);  // for the whole body, not per read
+    if (!hold.Take(budget, kScannerPadding)) co_return BodyBudgetExhausted();
+    error_code ec;
+    while (!ec && !parser.is_done()) {
+        const std::size_t before = body.size();
+        std::tie(ec, std::ignore) = co_await http::async_read_some(stream, buffer, parser, kNoThrow);
+        if (body.size() > before && !hold.Take(budget, body.size() - before)) ec = BodyBudgetExhausted();
     }
+    stream.expires_never();
     co_return ec;
 }
 
@@ -78,6 +72,12 @@ std::optional<core::LocalReply> ReadErrorReply(const error_code& ec, const core:
             "Request body is larger than the limit of " + std::to_string(server.max_body_bytes) + " bytes",
             {},
             {}};
+    }
+    if (ec == http::error::buffer_overflow) {
+        return core::BadRequest(
+            "A chunk size line, its extensions or the trailer is longer than the limit of " +
+                std::to_string(server.max_header_bytes + wire::kReadSlack) + " bytes",
+            "bad_request");
     }
     if (ec == http::error::header_limit) {
         return core::LocalReply{

@@ -8,17 +8,25 @@
 #include "core/config.hpp"
 #include "core/openai_error.hpp"
 #include "http/asio_types.hpp"
+#include "http/wire.hpp"
 
 namespace llmproxy {
 
 using RequestParser = http::request_parser<http::string_body>;
 
 /// Bytes of request bodies held by one worker's requests at once. Single-threaded (the worker's).
+/// An eighth of it is kept for small bodies: large uploads cannot take the last of it, so a
+/// few of them never lock out ordinary requests.
 class BodyBudget {
 public:
-    explicit BodyBudget(std::size_t limit) : limit_(limit) {}
-    bool TryTake(std::size_t n) {
-        if (n > limit_ - std::min(limit_, used_)) return false;
+    /// A request holding at most this much may use the reserve.
+    static constexpr std::size_t kSmallBody = 1u << 20;
+
+    explicit BodyBudget(std::size_t limit) : limit_(limit), reserve_(limit / 8) {}
+    /// Takes `n` more bytes for a request that will then hold `held_after` in all.
+    bool TryTake(std::size_t n, std::size_t held_after = 0) {
+        const std::size_t usable = held_after > kSmallBody ? limit_ - reserve_ : limit_;
+        if (n > usable - std::min(usable, used_)) return false;
         used_ += n;
         return true;
     }
@@ -28,6 +36,7 @@ public:
 
 private:
     std::size_t limit_;
+    std::size_t reserve_;
     std::size_t used_ = 0;
 };
 
@@ -40,10 +49,14 @@ public:
     ~BodyHold() {
         if (budget_) budget_->Give(bytes_);
     }
-    void Set(BodyBudget& budget, std::size_t bytes) {
+    /// Charges `n` more bytes to `budget`; false (nothing charged) when the budget has no room.
+    bool Take(BodyBudget& budget, std::size_t n) {
+        if (!budget.TryTake(n, bytes_ + n)) return false;
         budget_ = &budget;
-        bytes_ += bytes;
+        bytes_ += n;
+        return true;
     }
+    std::size_t bytes() const { return bytes_; }
 
 private:
     BodyBudget* budget_ = nullptr;
@@ -54,10 +67,15 @@ private:
 error_code BodyBudgetExhausted();
 
 /// Reads the rest of the request (after its head) into the parser: answers `Expect:
-/// 100-continue`, reserves the announced length at once (with room for the JSON scanner's
-/// padding), bounds the wait by server.body_timeout, and charges the body to `budget`.
+/// 100-continue`, bounds the wait by server.body_timeout, and charges `budget` with the bytes as
+/// they arrive (an announced length that never comes costs nothing).
 Task<error_code> ReadRequestBody(TcpStream& stream, beast::flat_buffer& buffer, RequestParser& parser,
                                  const core::ServerConfig& server, BodyBudget& budget, BodyHold& hold);
+
+/// Sizes the session's read buffer for `server`'s head limit (see wire::BoundReadBuffer).
+inline void BoundReadBuffer(beast::flat_buffer& buffer, const core::ServerConfig& server) {
+    wire::BoundReadBuffer(buffer, server.max_header_bytes);
+}
 
 /// The answer for a request that could not be read (nullopt: the client left; just close).
 std::optional<core::LocalReply> ReadErrorReply(const error_code& ec, const core::ServerConfig& server);

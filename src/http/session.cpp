@@ -59,6 +59,7 @@ Task<void> RunSession(Socket socket, SessionHost& host) {
         if (host.draining()) break;
         const std::shared_ptr<const core::Config> config = host.CurrentConfig();
         const core::ServerConfig& server = config->server;
+        BoundReadBuffer(buffer, server);
         if (buffer.size() == 0) {
             // Keep-alive wait: the idle timeout applies until the first byte of a request.
             stream.expires_after(server.idle_timeout);

@@ -6,6 +6,8 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
+#include "http/wire.hpp"
+
 namespace llmproxy::upstream {
 namespace {
 using Plain = TcpStream;
@@ -53,7 +55,10 @@ Task<error_code> UpstreamConnection::Write(std::array<asio::const_buffer, 2> buf
     co_return ec;
 }
 
-Task<error_code> UpstreamConnection::ReadHeader(ResponseParser& parser, core::Millis timeout) {
+Task<error_code> UpstreamConnection::ReadHeader(ResponseParser& parser, core::Millis timeout,
+                                                std::size_t head_limit) {
+    parser.header_limit(static_cast<std::uint32_t>(head_limit));
+    wire::BoundReadBuffer(buffer_, head_limit);
     Tcp().expires_after(timeout);
     auto [ec, n] =
         co_await std::visit([&](auto& s) { return http::async_read_header(s, buffer_, parser, kNoThrow); }, stream_);

@@ -34,7 +34,9 @@ public:
                              core::Millis timeout);
 
     Task<error_code> Write(std::array<asio::const_buffer, 2> buffers, core::Millis timeout);
-    Task<error_code> ReadHeader(ResponseParser& parser, core::Millis timeout);
+    /// Reads a response head of at most `head_limit` bytes (the read buffer is bounded to it plus
+    /// wire::kReadSlack for the rest of the response: see there).
+    Task<error_code> ReadHeader(ResponseParser& parser, core::Millis timeout, std::size_t head_limit = 16u << 10);
     /// Reads and parses some body bytes: the parser's body gets views of them in this
     /// connection's read buffer, valid until the next read (see RelayBody).
     Task<error_code> ReadSome(ResponseParser& parser, core::Millis timeout);

@@ -13,7 +13,11 @@ bool IsHopByHop(std::string_view name, std::string_view connection) {
     for (auto h : kFixed) {
         if (iequals(name, h)) return true;
     }
-    // Connection: close, X-Foo  -> X-Foo is hop-by-hop too.
+    // Connection: close, X-Foo  -> X-Foo is hop-by-hop too. Not for the headers that say what
+    // the body is or where it goes: a client naming Content-Type there would have the upstream
+    // read its body differently from the gateway (as nginx, never honoured for those).
+    if (name.size() >= 8 && iequals(name.substr(0, 8), "content-")) return false;
+    if (iequals(name, "host")) return false;
     while (!connection.empty()) {
         auto comma = connection.find(',');
         auto token = connection.substr(0, comma);

@@ -1,6 +1,7 @@
 #pragma once
 // HTTP/1.1 wire details shared by the server and the upstream client: hop-by-hop headers
 // (RFC 9110 §7.6.1), status lines, chunked framing.
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,18 @@ void AppendStatusLine(std::string& out, unsigned status, std::string_view reason
 
 /// Hex size line of one chunk: "1a2\r\n" (written into `buf`, returns the view).
 std::string_view ChunkSizeLine(std::size_t size, char (&buf)[24]);
+
+/// The most a read buffer may hold beyond a message's head limit: what one read brings. Chunk
+/// size lines, their extensions and trailers must fit in the head limit plus this, so a peer
+/// that never ends one (client or upstream) costs a bounded buffer, not memory without limit;
+/// Beast's parser then fails the read with http::error::buffer_overflow.
+inline constexpr std::size_t kReadSlack = 64u << 10;
+
+/// Bounds `buffer` for messages whose head may take `head_limit` bytes (see kReadSlack); never
+/// below what it already holds (pipelined bytes, or a reload that lowered the limit).
+inline void BoundReadBuffer(beast::flat_buffer& buffer, std::size_t head_limit) {
+    buffer.max_size(std::max(head_limit + kReadSlack, buffer.size()));
+}
 
 inline constexpr std::string_view kCrlf = "\r\n";
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";

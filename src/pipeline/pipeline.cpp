@@ -59,7 +59,9 @@ Task<void> WriteAnswer(RequestContext& ctx, TcpStream& client, beast::flat_buffe
     if (ctx.client_gone || (!ctx.error && !ctx.local_status)) co_return;
     // Answered without its body: keep the connection only if the body is small enough to drop.
     if (!ctx.parser.is_done()) {
-        if (BodyTooBigToDiscard(ctx.parser)) {
+        // A client waiting for 100 Continue is refused without it (reading its body would
+        // first invite it), then the connection closes: it may still send the body.
+        if (BodyTooBigToDiscard(ctx.parser) || beast::iequals(ctx.request()[http::field::expect], "100-continue")) {
             ctx.keep_alive = false;
         } else {
             BodyHold discard;

@@ -1,5 +1,7 @@
 #include "proxy/body_scan.hpp"
 
+#include <cmath>
+
 #include <simdjson.h>
 
 namespace llmproxy::proxy {
@@ -122,7 +124,20 @@ simdjson::error_code ScanField(std::string_view key, od::value value, const char
         if (type != od::json_type::number) return SkipValue(value);  // the upstream rejects it
         od::number num;
         if (auto e = value.get_number().get(num)) return e;
-        if (num.is_int64()) info.max_tokens = num.get_int64();
+        // 1024.0 is an integer; 1e11, -1 and 2.5 are not acceptable token counts.
+        const double d = num.as_double();
+        if (num.is_int64()) {
+            info.max_tokens = num.get_int64();
+        } else if (num.is_double() && d == std::floor(d) && d >= 0 && d <= static_cast<double>(kMaxTokensLimit)) {
+            info.max_tokens = static_cast<std::int64_t>(d);
+        } else {
+            info.max_tokens_invalid = true;
+            return simdjson::SUCCESS;
+        }
+        if (*info.max_tokens < 0 || *info.max_tokens > kMaxTokensLimit) {
+            info.max_tokens.reset();
+            info.max_tokens_invalid = true;
+        }
         return simdjson::SUCCESS;
     }
     if (key == "user") {

@@ -8,6 +8,10 @@
 
 namespace llmproxy::proxy {
 
+/// The largest max_tokens the gateway accepts (no model comes near it): beyond it a value is
+/// refused rather than fed to the token limits' arithmetic.
+inline constexpr std::int64_t kMaxTokensLimit = 2'147'483'647;
+
 struct BodyInfo {
     bool valid = false;
     std::string error;  // why the body is not a JSON object
@@ -24,7 +28,8 @@ struct BodyInfo {
     bool has_messages = false;
     bool has_input = false;
     bool has_prompt = false;
-    std::optional<std::int64_t> max_tokens;
+    std::optional<std::int64_t> max_tokens;  // max_tokens, max_completion_tokens or max_output_tokens
+    bool max_tokens_invalid = false;          // a number that is not an integer in [0, kMaxTokensLimit]
     std::string user;
 };
 

@@ -14,14 +14,23 @@ public:
 
     struct Decision {
         bool allowed = false;
+        bool never = false;               // denied because the cost is above the burst: no wait helps
         std::int64_t retry_after_ns = 0;  // when denied: wait this long
         std::int64_t remaining = 0;       // units left in the bucket after this decision
         std::int64_t reset_ns = 0;        // until the bucket is full again
     };
+    /// Takes `cost` units. A cost above the burst is never admitted (it could only be by
+    /// overflowing the arithmetic). Every product and sum below saturates (see kMaxNs), so no
+    /// input — a huge max_tokens, a huge usage from upstream — can wrap the bucket round.
     Decision TryTake(std::int64_t now_ns, double cost = 1);
     /// Charges (or refunds, when negative) after the fact: TPM admits on an estimate and
-    /// corrects with the real usage.
+    /// corrects with the real usage. The debt (or credit) is bounded by kMaxNs.
     void Adjust(double cost_delta);
+    double burst() const { return burst_; }
+
+    /// Bound of every time quantity kept here (~146 years of ns): clock readings, the bucket's
+    /// tolerance and the TAT stay below it, so their sums never overflow an int64.
+    static constexpr std::int64_t kMaxNs = std::int64_t{1} << 62;
     std::int64_t limit() const { return static_cast<std::int64_t>(burst_); }
 
 private:

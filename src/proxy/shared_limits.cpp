@@ -1,5 +1,7 @@
 #include "proxy/shared_limits.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdio>
 
@@ -119,7 +121,7 @@ SharedAdmitCall BuildSharedAdmit(const std::string& sha, const KeyEntry& key, do
     }
     if (l.tokens_per_minute > 0) {
         call.tpm_charged = std::max(1.0, std::ceil(estimated_tokens));
-        bucket("tpm", l.tokens_per_minute / 60.0, l.tokens_per_minute, static_cast<std::int64_t>(call.tpm_charged),
+        bucket("tpm", l.tokens_per_minute / 60.0, l.tokens_per_minute, static_cast<std::int64_t>(std::min(call.tpm_charged, 1e15)),
                LimitReason::kKeyTpm, counters.lease_tpm);
     }
     const std::size_t gcra_count = call.reasons.size();
@@ -172,8 +174,12 @@ std::vector<std::vector<std::string>> BuildSharedRelease(const KeyEntry& key, co
     const auto& l = key.config.limits;
     if (l.max_concurrent > 0 && !member.empty()) commands.push_back({"ZREM", RedisKey(key, "conc"), member});
     if (l.tokens_per_minute > 0 && actual_tokens >= 0) {
-        const auto adjust_us = static_cast<std::int64_t>((static_cast<double>(actual_tokens) - tpm_charged) *
-                                                         IntervalUs(l.tokens_per_minute / 60.0));
+        // Clamped before the cast (a huge usage from a broken upstream must not overflow it):
+        // a day of debt or credit at most.
+        constexpr double kBoundUs = 86'400e6;
+        const auto adjust_us = static_cast<std::int64_t>(
+            std::clamp((static_cast<double>(actual_tokens) - tpm_charged) * IntervalUs(l.tokens_per_minute / 60.0),
+                       -kBoundUs, kBoundUs));
         // A missing field (the bucket expired) becomes a TAT in the past: harmless.
         if (adjust_us != 0) commands.push_back({"HINCRBY", RedisKey(key, "rate"), "tpm", std::to_string(adjust_us)});
     }

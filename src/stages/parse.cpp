@@ -7,6 +7,11 @@ using pipeline::Endpoint;
 
 // Body fields an endpoint cannot do without (OpenAI answers 400 for these too).
 std::optional<core::LocalReply> CheckRequired(Endpoint e, const proxy::BodyInfo& body) {
+    if (body.max_tokens_invalid) {
+        return core::BadRequest("Invalid 'max_tokens': must be an integer between 0 and " +
+                                    std::to_string(proxy::kMaxTokensLimit) + ".",
+                                "invalid_value", "max_tokens");
+    }
     if (e == Endpoint::kChat && !body.has_messages) {
         return core::BadRequest("Missing required parameter: 'messages'.", "missing_required_parameter", "messages");
     }
@@ -19,16 +24,15 @@ std::optional<core::LocalReply> CheckRequired(Endpoint e, const proxy::BodyInfo&
     return std::nullopt;
 }
 
-// The OpenAI JSON endpoints are scanned whatever the Content-Type says (curl -d sends
-// x-www-form-urlencoded); other /v1 paths only when the body says it is JSON (multipart
-// uploads are forwarded untouched).
-bool IsJsonBody(const http::request<http::string_body>& req, bool json_endpoint) {
+bool LooksLikeJsonObject(const std::string& body) {
+    const auto first = body.find_first_not_of(" \t\r\n");
+    return first != std::string::npos && body[first] == '{';
+}
+
+bool SaysJson(const http::request<http::string_body>& req) {
     auto ct = req[http::field::content_type];
-    std::string_view v(ct.data(), ct.size());
-    if (v.find("multipart/") != std::string_view::npos) return false;
-    if (json_endpoint || v.find("json") != std::string_view::npos) return true;
-    auto first = req.body().find_first_not_of(" \t\r\n");
-    return first != std::string::npos && req.body()[first] == '{';
+    const std::string_view v(ct.data(), ct.size());
+    return v.find("json") != std::string_view::npos && v.find("multipart/") == std::string_view::npos;
 }
 
 }  // namespace
@@ -37,9 +41,19 @@ bool ParseStage::Run(RequestContext& ctx) {
     auto& req = ctx.request();
     auto& routed = ctx.routed;
     const Endpoint e = ctx.endpoint->endpoint;
-    routed.json = req.method() == http::verb::post && IsJsonBody(req, e != Endpoint::kOtherV1);
-    if (!routed.json) return true;
+    if (req.method() != http::verb::post) return true;
+    // The JSON endpoints take JSON whatever the Content-Type says (curl -d sends
+    // x-www-form-urlencoded; a "multipart/" in it must not skip the model ACL): what does not
+    // parse is refused. Other /v1 paths are scanned whenever the body is JSON, so their model
+    // is routed and checked too; a body that is not (a multipart upload) goes untouched.
+    const bool json_endpoint = e != Endpoint::kOtherV1;
+    if (!json_endpoint && !SaysJson(req) && !LooksLikeJsonObject(req.body())) return true;
     routed.body = proxy::ScanBody(req.body());
+    if (!routed.body.valid && !json_endpoint && !SaysJson(req)) {
+        routed.body = {};  // only looked like JSON: forwarded as it is
+        return true;
+    }
+    routed.json = true;
     if (!routed.body.valid) {
         ctx.Refuse(
             core::BadRequest("We could not parse the JSON body of your request: " + routed.body.error, "invalid_json"));

@@ -9,6 +9,7 @@
 #include "core/openai_error.hpp"
 #include "http/wire.hpp"
 #include "pipeline/local_reply.hpp"
+#include "proxy/auth.hpp"
 #include "proxy/retry_policy.hpp"
 #include "proxy/target_selector.hpp"
 #include "stages/forward/observers.hpp"
@@ -123,13 +124,20 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
 
     // The model, then its fallback_models (read in place: no copy per request).
     const auto& fallback_models = snap.routes.FallbackModels(routed.public_model);
-    const std::size_t model_count = 1 + fallback_models.size();
+    // A fallback is a model like any other: the key must be allowed it. `last_model` is the
+    // last one it may use.
+    auto model_usable = [&](std::size_t i) {
+        return i == 0 || !ctx.key || proxy::ModelAllowed(ctx.key->config, fallback_models[i - 1]);
+    };
+    std::size_t last_model = fallback_models.size();
+    while (last_model > 0 && !model_usable(last_model)) --last_model;
 
     std::optional<core::LocalReply> last_error;
     std::string extra_headers;
     int attempt = 0;
     bool out_of_retries = false;
-    for (std::size_t mi = 0; mi < model_count && !out_of_retries; ++mi) {
+    for (std::size_t mi = 0; mi <= last_model && !out_of_retries; ++mi) {
+        if (!model_usable(mi)) continue;
         const std::string& model = mi == 0 ? routed.public_model : fallback_models[mi - 1];
         const Route* route = mi == 0 ? routed.route : snap.routes.Resolve(model).route;
         if (route == nullptr) continue;
@@ -139,7 +147,7 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
         for (;;) {
             auto& balancer = *ctx.upstreams->balancers[route->id];
             auto sel = selector.Select(*route, balancer, tried, last_failed, SteadyNowMs());
-            if (!sel && attempt > 0 && attempt <= retry.max_retries && !last_was_429 && mi + 1 == model_count) {
+            if (!sel && attempt > 0 && attempt <= retry.max_retries && !last_was_429 && mi == last_model) {
                 // Nothing untried is left but retries are (e.g. a single target): go round the
                 // same targets again. Not after a 429: its Retry-After asked us to stay away.
                 std::fill(tried.begin(), tried.end(), false);
@@ -155,7 +163,7 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
             // May this attempt's answer be held back for another try?
             const bool retries_left =
                 attempt <= retry.max_retries && budget.tokens() >= 1 && Clock::now() < routed.deadline;
-            const bool more = MoreTargets(snap.routes, *route, tried, p, mi + 1 < model_count);
+            const bool more = MoreTargets(snap.routes, *route, tried, p, mi < last_model);
             std::array<int, 16> hold_buffer{};
             std::size_t holds = 0;
             if (retries_left) {
@@ -192,7 +200,8 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
                                   extra_headers,
                                   routed.traceparent,
                                   observers.span(),
-                                  &prepared.edited};
+                                  &prepared.edited,
+                                  config.server.max_header_bytes};
             h.BeginRequest();
             upstream::UpstreamPool& pool = *ctx.upstreams->pools[p];
             ForwardOutcome out = co_await Forward(client, buffer, in, pool);

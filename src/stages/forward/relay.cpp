@@ -132,10 +132,38 @@ bool IsTimeout(const error_code& ec) {
     return ec == beast::error::timeout || ec == asio::error::timed_out;
 }
 
+// Reasons to give up on an upstream's answer that are not I/O errors.
+const error_code kDeadlinePassed = make_error_code(boost::system::errc::timed_out);
+const error_code kUnexpectedUpgrade = make_error_code(boost::system::errc::protocol_error);
+const error_code kTooManyInterim = make_error_code(boost::system::errc::bad_message);
+const error_code kInvalidStatus = make_error_code(boost::system::errc::illegal_byte_sequence);
+
+// The upstream's bytes are not HTTP we accept (a parse error, a head over its limit, a chunk
+// line or trailer that never ends): its fault, but not a connection failure to retry.
+bool IsProtocolError(const error_code& ec) {
+    if (ec == kUnexpectedUpgrade || ec == kTooManyInterim || ec == kInvalidStatus) return true;
+    if (ec.category() != http::make_error_code(http::error::bad_version).category()) return false;
+    return ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::need_more &&
+           ec != http::error::need_buffer;
+}
+
+std::string ProtocolErrorText(const error_code& ec) {
+    if (ec == kUnexpectedUpgrade) return "switched protocols (101) unasked";
+    if (ec == kTooManyInterim) return "sent too many interim (1xx) responses";
+    if (ec == kInvalidStatus) return "answered with a status outside 100-599";
+    if (ec == http::error::header_limit) return "sent response headers over the limit (server.max_header_bytes)";
+    if (ec == http::error::buffer_overflow) return "sent a chunk size line or trailer without end";
+    return "sent a malformed HTTP response (" + ec.message() + ")";
+}
+
 core::LocalReply UpstreamError(const error_code& ec, const core::ProviderConfig& p, bool connecting) {
     core::LocalReply r;
     r.type = "upstream_error";
-    if (IsTimeout(ec)) {
+    if (!connecting && IsProtocolError(ec)) {
+        r.status = 502;
+        r.code = "upstream_protocol_error";
+        r.message = std::string("upstream provider '") + p.name + "' " + ProtocolErrorText(ec);
+    } else if (IsTimeout(ec)) {
         r.status = 504;
         r.code = "upstream_timeout";
         r.message = std::string("upstream provider '") + p.name + "' timed out" +
@@ -149,17 +177,12 @@ core::LocalReply UpstreamError(const error_code& ec, const core::ProviderConfig&
     return r;
 }
 
-// Reasons to give up on an upstream's answer that are not I/O errors.
-const error_code kDeadlinePassed = make_error_code(boost::system::errc::timed_out);
-const error_code kUnexpectedUpgrade = make_error_code(boost::system::errc::protocol_error);
-const error_code kTooManyInterim = make_error_code(boost::system::errc::bad_message);
-const error_code kInvalidStatus = make_error_code(boost::system::errc::illegal_byte_sequence);
-
 // Why a response that had started ended early: the code in the stream's error event and in
 // the access log.
 std::string_view CutReason(const error_code& ec) {
     if (ec == kDeadlinePassed) return "request_timeout";
     if (IsTimeout(ec)) return "upstream_idle_timeout";
+    if (IsProtocolError(ec)) return "upstream_protocol_error";
     return "upstream_stream_interrupted";
 }
 
@@ -183,14 +206,13 @@ std::string StreamErrorEvent(const error_code& ec, std::string_view request_id) 
 // would hand it to the next request that reuses the connection. A 101 we never asked for ends
 // the exchange (kUnexpectedUpgrade).
 Task<error_code> ReadFinalHeader(UpstreamConnection& conn, std::optional<upstream::ResponseParser>& parser,
-                                 bool head_request, core::Millis timeout) {
+                                 bool head_request, core::Millis timeout, std::size_t head_limit) {
     constexpr int kMaxInterim = 16;
     for (int interim = 0;; ++interim) {
         parser.emplace();
         parser->body_limit(boost::none);  // responses are relayed, not held
-        parser->header_limit(64 * 1024);
         if (head_request) parser->skip(true);
-        error_code ec = co_await conn.ReadHeader(*parser, timeout);
+        error_code ec = co_await conn.ReadHeader(*parser, timeout, head_limit);
         if (ec) co_return ec;
         switch (KindOfHead(parser->get().result_int())) {
             case HeadKind::kFinal:
@@ -262,19 +284,11 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
         error_code ec = co_await conn->Write(request_bytes, op_timeout(t.first_byte));
         if (!ec)
             ec = co_await ReadFinalHeader(*conn, parser, in.request.method() == http::verb::head,
-                                          op_timeout(t.first_byte));
-        if (ec == kUnexpectedUpgrade || ec == kTooManyInterim || ec == kInvalidStatus) {
+                                          op_timeout(t.first_byte), in.max_response_head);
+        if (IsProtocolError(ec)) {
             // The upstream speaks something else on this connection: never pool it, never retry.
             pool.Release(std::move(conn), false);
-            const char* what = ec == kUnexpectedUpgrade ? "switched protocols (101) unasked"
-                               : ec == kTooManyInterim  ? "sent too many interim (1xx) responses"
-                                                        : "answered with a status outside 100-599";
-            out.error = core::LocalReply{502,
-                                         "upstream_error",
-                                         "upstream_protocol_error",
-                                         std::string("upstream provider '") + in.provider.name + "' " + what,
-                                         {},
-                                         {}};
+            out.error = UpstreamError(ec, in.provider, false);
             co_return out;
         }
         if (!ec) {
