@@ -34,7 +34,7 @@ Gcra::Decision Gcra::TryTake(std::int64_t now_ns, double cost) {
         never.reset_ns = tolerance_ns_;
         return never;
     }
-    const std::int64_t cost_ns = SaturatedNs(cost, interval_ns_);
+    const std::int64_t cost_ns = SaturatedNs(std::max(cost, 0.0), interval_ns_);  // refunds go through Adjust
     now_ns = std::clamp<std::int64_t>(now_ns, 0, kMaxNs);
     std::int64_t tat = tat_.load(std::memory_order_relaxed);
     for (;;) {

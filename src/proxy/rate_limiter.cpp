@@ -190,12 +190,12 @@ Admission RateLimiter::Admit(KeyCounters* key, double estimated_tokens, std::int
     const double tpm_cost = std::max(1.0, std::ceil(estimated_tokens));
     const double tpm_limit = key->limits.tokens_per_minute;
     if (tpm_limit > 0 && !(tpm_cost <= tpm_limit)) {
-        deny(LimitReason::kKeyTpm, nullptr, nullptr, 0, 60'000'000'000);
-        a.reply->message = "Request too large for this API key's tokens per minute (TPM): limit " +
+        Admission refused = deny(LimitReason::kKeyTpm, nullptr, nullptr, 0, 60'000'000'000);
+        refused.reply->message = "Request too large for this API key's tokens per minute (TPM): limit " +
                            std::to_string(static_cast<std::int64_t>(tpm_limit)) + ", requested about " +
                            std::to_string(static_cast<std::int64_t>(std::min(tpm_cost, 1e18))) +
                            " (prompt + max_tokens). It can never be admitted: lower max_tokens or the prompt.";
-        return a;
+        return refused;
     }
     if (key_limits_elsewhere) return a;
     // The slot first: a slot is given back on a later refusal, a rate unit is not, so a request

@@ -5,7 +5,7 @@ import os
 import time
 import unittest
 
-from harness import CHAT, GatewayTest, eventually
+from harness import CHAT, GatewayTest, eventually, raw_exchange
 
 
 class Auth(GatewayTest):
@@ -51,6 +51,49 @@ logging: {{ access_log: "{self.log_path}" }}
                                403, "ip_not_allowed")
         self.assertEqual(self.mock_json(self.up, "/mock/stats")["requests"], 0)  # none got through
 
+    def raw_post(self, path, body, content_type, extra=""):
+        data = body.encode()
+        req = (f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-team-a-123456789\r\n"
+               f"Content-Type: {content_type}\r\n{extra}Content-Length: {len(data)}\r\nConnection: close\r\n\r\n")
+        return raw_exchange(self.gw_port, req.encode() + data)
+
+    def test_a_content_type_does_not_skip_the_model_acl(self):
+        # Hardening #14.3: a "multipart/" in the Content-Type used to skip the scan, so routing
+        # and allowed_models ran on default_model while the upstream ran the body's model.
+        body = json.dumps(dict(CHAT, model="claude-3"))
+        for ctype, extra in (('application/json; x="multipart/"', ""),
+                             ("multipart/form-data; boundary=x", ""),
+                             ("multipart/form-data; boundary=x", "Connection: content-type\r\n"),
+                             ("text/plain", "")):
+            data = self.raw_post("/v1/chat/completions", body, ctype, extra)
+            self.assertTrue(data.startswith(b"HTTP/1.1 403"), (ctype, extra, data[:300]))
+            self.assertIn(b"model_not_allowed", data)
+        # Pass-through paths are scanned whenever the body is JSON, whatever it is labelled.
+        data = self.raw_post("/v1/some/other", body, "multipart/form-data; boundary=x")
+        self.assertTrue(data.startswith(b"HTTP/1.1 403"), data[:300])
+        # A JSON endpoint refuses what is not JSON, whatever the Content-Type says.
+        data = self.raw_post("/v1/chat/completions", "--x\r\nContent-Disposition: form-data; name=model\r\n\r\n"
+                             "claude-3\r\n--x--\r\n", "multipart/form-data; boundary=x")
+        self.assertTrue(data.startswith(b"HTTP/1.1 400"), data[:300])
+        self.assertIn(b"invalid_json", data)
+        self.assertEqual(self.mock_json(self.up, "/mock/stats")["requests"], 0)  # none got through
+        # The Connection header cannot take Content-Type away from what the upstream sees.
+        data = self.raw_post("/v1/chat/completions", json.dumps(CHAT), "application/json", "Connection: content-type\r\n")
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:300])
+        h = {k.lower(): v for k, v in self.mock_json(self.up, "/mock/last")["headers"].items()}
+        self.assertEqual(h.get("content-type"), "application/json")
+
+    def test_a_refused_key_gets_no_100_continue(self):
+        # Hardening #14.12: refuse first; 100 Continue would invite a body that is then refused.
+        body = json.dumps(CHAT)
+        data = self.raw_post("/v1/chat/completions", body, "application/json", "Expect: 100-continue\r\n")
+        self.assertTrue(data.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200"), data[:200])  # an allowed key gets one...
+        req = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-wrong-0000000000\r\n"
+               f"Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n")
+        data = raw_exchange(self.gw_port, req.encode(), timeout=3)
+        self.assertTrue(data.startswith(b"HTTP/1.1 401"), data[:200])  # ...a refused one only its 401
+        self.assertNotIn(b"100 Continue", data)
+
     def test_forwarded_for_from_trusted_proxy(self):
         h = dict(self.auth("sk-office-000000000"), **{"X-Forwarded-For": "10.20.3.4"})
         self.assertEqual(self.post("/v1/chat/completions", CHAT, headers=h).status, 200)
@@ -84,9 +127,6 @@ logging: {{ access_log: "{self.log_path}" }}
         self.assertNotIn("sk-team-a-123456789", text)
         self.assertNotIn("sk-upstream-secret", text)
 
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 class Limits(GatewayTest):
@@ -149,3 +189,26 @@ logging: {{ access_log: "off" }}
                                    timeout=2))
         big = dict(CHAT, max_tokens=1000)
         self.assertOpenAIError(self.post("/v1/chat/completions", big, headers=h), 429, "rate_limit_exceeded")
+
+    def test_one_number_cannot_reset_the_tpm_limit(self):
+        # Hardening #14.4: max_tokens of 1e11 overflowed the GCRA arithmetic: admitted with the
+        # bucket full, and left empty when the upstream refused it.
+        h = {"Authorization": "Bearer sk-tpm-00000000000"}
+        for bad in (1e11, 100000000000, 2 ** 63, -5, 2.5, 1e300):
+            r = self.post("/v1/chat/completions", dict(CHAT, max_tokens=bad), headers=h)
+            self.assertOpenAIError(r, 400, "invalid_value")
+            self.assertEqual(r.json()["error"]["param"], "max_tokens")
+        # Valid, but more than the whole bucket: never admissible, and said so.
+        r = self.post("/v1/chat/completions", dict(CHAT, max_tokens=2_000_000_000), headers=h)
+        self.assertOpenAIError(r, 429, "rate_limit_exceeded")
+        self.assertIn("can never be admitted", r.json()["error"]["message"])
+        self.assertEqual(self.mock_json(self.up, "/mock/stats")["requests"], 0)
+        # The bucket is untouched: ~110 + ~110 tokens fit in 250 at once (the correction to the
+        # real usage lands only when each request ends), a third does not.
+        body = dict(CHAT, max_tokens=100.0)  # an integer written as a float is accepted
+        self.assertEqual(self.post("/v1/chat/completions", body, headers=h).status, 200)
+        self.assertEqual(self.post("/v1/chat/completions", body, headers=h).status, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()

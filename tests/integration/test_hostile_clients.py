@@ -125,14 +125,20 @@ auth:
 
     def test_bodies_in_flight_are_bounded_per_worker(self):
         self.start("max_body_bytes: 4MiB, max_body_memory: 8MiB")
-        # A holds 4 MiB of the worker's 8 MiB by announcing it and sending it slowly.
+        # A holds 4 MiB of the worker's 8 MiB: it sent them, all but the last bytes.
         a = socket.create_connection(("127.0.0.1", self.gw_port), timeout=5)
         b = None
         try:
-            a.sendall(self.upload_head(4 << 20, key=KEY) + b'{"model":"gpt-4o","messages":[],"x":"')
+            a.sendall(self.upload_head(4 << 20, key=KEY) + b'{"model":"gpt-4o","messages":[],"x":"' + b"a" * ((4 << 20) - 64))
             time.sleep(0.3)
+            # B sends 4 MiB too: the budget runs out while it arrives (the last eighth is kept
+            # for small bodies).
             b = socket.create_connection(("127.0.0.1", self.gw_port), timeout=5)
             b.sendall(self.upload_head(4 << 20, key=KEY))
+            try:
+                b.sendall(b"b" * (4 << 20))
+            except OSError:
+                pass  # refused and closed while still sending
             head, body = read_response(b)
             self.assertTrue(head.startswith("HTTP/1.1 503"), head)
             self.assertIn("retry-after: 1", head.lower())
@@ -147,6 +153,90 @@ auth:
         big = dict(CHAT, pad="y" * (3 << 20))
         self.assertTrue(eventually(lambda: self.post("/v1/chat/completions", big,
                                                       headers={"Authorization": f"Bearer {KEY}"}).status == 200))
+
+    def test_announced_bodies_that_never_come_cost_nothing(self):
+        # Hardening #14.2: heads announcing the whole budget, with no body behind them, used to
+        # take it all (every other POST got 503 until they timed out).
+        self.start("max_body_bytes: 4MiB, max_body_memory: 8MiB, body_timeout: 30s")
+        holders = []
+        try:
+            for _ in range(4):  # 4 x 4 MiB announced: twice the budget
+                s = socket.create_connection(("127.0.0.1", self.gw_port), timeout=5)
+                s.sendall(self.upload_head(4 << 20, key=KEY) + b'{"model":')
+                holders.append(s)
+            time.sleep(0.3)
+            for _ in range(3):
+                r = self.post("/v1/chat/completions", CHAT, headers={"Authorization": f"Bearer {KEY}"})
+                self.assertEqual(r.status, 200, r.body)
+            big = dict(CHAT, pad="y" * (3 << 20))  # a large body too: 3 MiB really sent
+            self.assertEqual(self.post("/v1/chat/completions", big, headers={"Authorization": f"Bearer {KEY}"}).status, 200)
+        finally:
+            for s in holders:
+                s.close()
+
+    def chunked_head(self, key=KEY):
+        return (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Authorization: Bearer {key}\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+
+    def send_endless(self, prefix, filler, total=(8 << 20)):
+        """Sends prefix then `filler` bytes up to `total`; returns (head, body, seconds, bytes sent)."""
+        s = socket.create_connection(("127.0.0.1", self.gw_port), timeout=5)
+        started = time.time()
+        sent = 0
+        try:
+            s.sendall(prefix)
+            piece = filler * (64 << 10)
+            try:
+                while sent < total:
+                    s.sendall(piece)
+                    sent += len(piece)
+            except OSError:
+                pass  # refused and closed while we were still sending
+            head, body = read_response(s)
+            return head, body, time.time() - started, sent
+        finally:
+            s.close()
+
+    def test_chunk_extensions_and_trailers_are_bounded(self):
+        # Hardening #14.1: a chunk size line (with an extension) or a trailer that never ends
+        # used to be buffered without limit (512 MiB sent -> 547 MiB RSS).
+        self.start("body_timeout: 30s")
+        for what, prefix, filler in (("extension", self.chunked_head() + b"1;ext=", b"e"),
+                                     ("trailer", self.chunked_head() + b"2\r\n{}\r\n0\r\nX-Trailer: ", b"t"),
+                                     ("size line", self.chunked_head() + b"0000", b"0")):
+            head, body, seconds, sent = self.send_endless(prefix, filler)
+            self.assertTrue(head.startswith("HTTP/1.1 400"), (what, head))
+            self.assertEqual(json.loads(body)["error"]["code"], "bad_request", what)
+            self.assertLess(seconds, 5, what)
+        # The gateway still serves.
+        self.assertEqual(self.post("/v1/chat/completions", CHAT, headers={"Authorization": f"Bearer {KEY}"}).status, 200)
+
+    @RSS_TESTS
+    def test_endless_chunk_extensions_cost_no_memory(self):
+        self.start("body_timeout: 30s")
+        time.sleep(0.5)
+        before = rss_kib(self.gw_proc.pid)
+        peak = [before]
+        done = threading.Event()
+
+        def watch():
+            while not done.is_set():
+                peak[0] = max(peak[0], rss_kib(self.gw_proc.pid))
+                time.sleep(0.01)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            threads = [threading.Thread(target=self.send_endless, args=(self.chunked_head() + b"1;x=", b"x", 32 << 20))
+                       for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30)
+        finally:
+            done.set()
+            watcher.join()
+        self.assertLess(peak[0] - before, 8 * 1024, (before, peak[0]))  # up to 4 x 32 MiB were offered
 
     @RSS_TESTS
     def test_memory_goes_back_after_a_burst_of_uploads(self):

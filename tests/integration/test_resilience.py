@@ -124,6 +124,30 @@ routing:
         self.assertEqual(r.json()["model"], "Qwen/small-7B")
         self.assertEqual(self.served_by(r), "b")
 
+    def test_fallback_models_respect_the_keys_allowed_models(self):
+        # Hardening #14.3: a key allowed only "big" must not be served "small" by the fallback.
+        a, b = free_port(), free_port()
+        self.mock_at(a, "broken", "--fault", "500")
+        self.mock_at(b, "good")
+        self.gateway(f"""
+providers:
+  - {{ name: a, base_url: 'http://127.0.0.1:{a}/v1', models: ["big"] }}
+  - {{ name: b, base_url: 'http://127.0.0.1:{b}/v1', models: ["small"] }}
+routing:
+  retry: {{ initial_wait: 5ms }}
+  models: {{ big: {{ fallback_models: [small] }} }}
+auth:
+  keys:
+    - {{ key: sk-only-big-000000, name: only-big, allowed_models: ["big"] }}
+    - {{ key: sk-any-model-00000, name: any }}
+""")
+        r = self.post("/v1/chat/completions", dict(CHAT, model="big"), headers={"Authorization": "Bearer sk-only-big-000000"})
+        self.assertEqual(r.status, 500, r.body)
+        self.assertEqual(self.mock_json(b, "/mock/stats")["requests"], 0)
+        r = self.post("/v1/chat/completions", dict(CHAT, model="big"), headers={"Authorization": "Bearer sk-any-model-00000"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.served_by(r), "b")
+
     def test_no_retry_budget_no_amplification(self):
         a = free_port()
         self.mock_at(a, "broken", "--fault", "500")

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from harness import CHAT, GatewayTest, eventually
+from harness import CHAT, GatewayTest, eventually, raw_exchange
 from raw_upstream import RawUpstream, json_response
 
 
@@ -279,3 +279,48 @@ class IdleUpstreamConnections(GatewayTest):
         self.assertTrue(eventually(lambda: open_upstream_connections() == 0, timeout=3))
         established = [l for l in ss_lines(self.gw_proc.pid, "established") if f":{self.up.port}" in l]
         self.assertEqual(established, [])
+
+
+class UpstreamFramingBounds(GatewayTest):
+    """Hardening #14.1 and #14.16, the upstream side: a chunk size line (or trailer) that never
+    ends and a head over the limit are 502 upstream_protocol_error, not memory without bound."""
+
+    def start(self, respond):
+        self.up = RawUpstream(respond)
+        self.addCleanup(self.up.stop)
+        self.simple_gateway(self.up.port, workers=1)
+
+    def test_a_chunk_line_that_never_ends_is_a_502(self):
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        endless = [(0, head + b"1;ext=")] + [(0.01, b"e" * (64 << 10)) for _ in range(32)]
+        self.start(lambda req: endless)
+        started = time.time()
+        r = self.post("/v1/chat/completions", CHAT)
+        self.assertOpenAIError(r, 502, "upstream_protocol_error")
+        self.assertIn("chunk", r.json()["error"]["message"])
+        self.assertLess(time.time() - started, 2.0)  # refused after ~80 KiB, not after 2 MiB
+
+    def test_a_trailer_that_never_ends_cuts_the_answer(self):
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        endless = [(0, head + b"2\r\n{}\r\n0\r\nX-T: ")] + [(0.01, b"t" * (64 << 10)) for _ in range(32)]
+        self.start(lambda req: endless)
+        body = json.dumps(CHAT)
+        started = time.time()
+        data = raw_exchange(self.gw_port, (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                                           f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                                           f"{body}").encode(), timeout=5)
+        # The body's bytes went out before the trailer: the answer is cut (the connection closes
+        # without the last chunk) soon after ~80 KiB of trailer, never completed.
+        self.assertLess(time.time() - started, 2.0)
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+        self.assertFalse(data.endswith(b"0\r\n\r\n"), data[-50:])
+
+    def test_response_headers_over_the_limit_are_a_502(self):
+        big = "".join(f"X-Pad-{i}: {'p' * 1000}\r\n" for i in range(60))  # 60 KB of headers
+        self.start(lambda req: json_response("{}", extra=big))
+        r = self.post("/v1/chat/completions", CHAT)
+        self.assertOpenAIError(r, 502, "upstream_protocol_error")
+        self.assertIn("headers", r.json()["error"]["message"])
+        # Within the limit it is relayed.
+        self.up.respond = lambda req: json_response("{}", extra="".join(f"X-Pad-{i}: {'p' * 100}\r\n" for i in range(20)))
+        self.assertEqual(self.post("/v1/chat/completions", CHAT).status, 200)

@@ -65,6 +65,18 @@ TEST(BodyScan, AcceptsNullStreamAndOddTypes) {
     EXPECT_FALSE(info.max_tokens);
 }
 
+TEST(BodyScan, MaxTokensMustBeAnIntegerInRange) {
+    EXPECT_EQ(Scan(R"({"model":"m","max_tokens":1024.0})").max_tokens, 1024);
+    EXPECT_EQ(Scan(R"({"model":"m","max_completion_tokens":0})").max_tokens, 0);
+    EXPECT_EQ(Scan(R"({"model":"m","max_output_tokens":2147483647})").max_tokens, 2147483647);
+    for (const char* bad : {"1e11", "100000000000", "-1", "2.5", "9223372036854775808", "1e308", "-0.5"}) {
+        const auto info = Scan(std::string(R"({"model":"m","max_tokens":)") + bad + "}");
+        ASSERT_TRUE(info.valid) << bad;  // valid JSON: the parse stage answers 400 invalid_value
+        EXPECT_TRUE(info.max_tokens_invalid) << bad;
+        EXPECT_FALSE(info.max_tokens) << bad;
+    }
+}
+
 TEST(BodySplice, ReplacesOnlyTheModelValue) {
     std::string body =
         R"({"messages":[{"model":"keep"}], "model" : "Proxy/gpt-4", "top_k": 3, "guided_json": {"a":1}})";

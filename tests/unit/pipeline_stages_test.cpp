@@ -286,6 +286,32 @@ TEST(BodyStage, RefusesWithRetryAfterWhenTheBudgetIsSpent) {
     EXPECT_EQ(budget.used(), (1u << 20) - 10);  // nothing of this request stays charged
 }
 
+TEST(BodyStage, AnAnnouncedLengthIsChargedOnlyAsItsBytesArrive) {
+    // Hardening #14.2: the announced length used to be charged before a byte arrived.
+    Fixture f;
+    BodyBudget budget(1 << 20);
+    std::string raw = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 900000\r\n\r\n{\"model\":\"gpt-4o\"";
+    const BodyRun run = RunBodyStage(f, raw, budget, true);  // 900 KB announced, 16 bytes sent
+    EXPECT_FALSE(run.passed);
+    EXPECT_TRUE(run.client_gone);
+    EXPECT_LT(run.held_during, 1024u);  // what came, not what was announced
+    EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST(BodyBudget, TheLastEighthIsKeptForSmallBodies) {
+    BodyBudget budget(8 << 20);
+    BodyHold large;
+    EXPECT_TRUE(large.Take(budget, 6 << 20));
+    EXPECT_TRUE(large.Take(budget, 1 << 20));   // 7 MiB: up to the reserve
+    EXPECT_FALSE(large.Take(budget, 1 << 10));  // a large body cannot take the reserve...
+    EXPECT_EQ(large.bytes(), 7u << 20);
+    BodyHold small;
+    EXPECT_TRUE(small.Take(budget, 512 << 10));  // ...a small one can
+    EXPECT_TRUE(small.Take(budget, 512 << 10));
+    EXPECT_FALSE(small.Take(budget, 1));  // no longer small (and the budget is spent)
+}
+
 TEST(BodyStage, AClientThatLeavesMidBodyIsRecordedAs499) {
     Fixture f;
     BodyBudget budget(1 << 20);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <thread>
 
 #include "core/config.hpp"
@@ -316,4 +317,48 @@ auth: { keys: [ { key: sk-b-00000000000, name: busy, rate_limit: { requests_per_
     // Window 0: one round trip per request, no lease asked.
     auto exact = BuildSharedAdmit("SHA", busy, 1, "", 1, 0.0, t0 + 2 * kLeaseTtlNs);
     EXPECT_EQ(exact.command[13], "1");
+}
+
+TEST(Gcra, ACostAboveTheBurstIsNeverAdmittedAndLeavesTheBucketAlone) {
+    // Hardening #14.4: 1e11 tokens x 60 ms per token overflowed the int64 arithmetic and was
+    // admitted with the bucket full.
+    Gcra tpm(1000.0 / 60, 1000);
+    for (double cost : {1e11, 1e300, 1001.0, std::numeric_limits<double>::infinity(),
+                        std::numeric_limits<double>::quiet_NaN()}) {
+        const auto d = tpm.TryTake(5 * kSec, cost);
+        EXPECT_FALSE(d.allowed) << cost;
+        EXPECT_TRUE(d.never) << cost;
+    }
+    const auto d = tpm.TryTake(5 * kSec, 1000);  // the whole bucket is still there
+    EXPECT_TRUE(d.allowed);
+    EXPECT_EQ(d.remaining, 0);
+}
+
+TEST(Gcra, CorrectionsSaturateInsteadOfWrapping) {
+    Gcra tpm(1000.0 / 60, 1000);
+    tpm.Adjust(-1e300);  // a refund of more than could ever be charged
+    tpm.Adjust(-1e300);
+    EXPECT_TRUE(tpm.TryTake(kSec, 1000).allowed);
+    EXPECT_FALSE(tpm.TryTake(kSec, 1).allowed);  // the refund did not make the bucket bottomless
+    tpm.Adjust(1e300);                           // a usage of more than could ever be produced
+    tpm.Adjust(1e300);
+    const auto d = tpm.TryTake(kSec, 1);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_GT(d.retry_after_ns, 0);  // a long wait, not a negative one from a wrapped TAT
+}
+
+TEST(RateLimiter, TpmCostAboveTheLimitIsRefusedAsNeverAdmissible) {
+    core::ApiKeyConfig key;
+    key.limits.tokens_per_minute = 1000;
+    KeyCounters counters(key);
+    core::Config config;
+    RateLimiter limiter(config);
+    for (bool shared : {false, true}) {
+        Admission a = limiter.Admit(&counters, 1e11, kSec, 1, shared);
+        ASSERT_TRUE(a.denied());
+        EXPECT_EQ(a.reply->status, 429);
+        EXPECT_NE(a.reply->message.find("can never be admitted"), std::string::npos);
+    }
+    Admission ok = limiter.Admit(&counters, 1000, kSec, 1, false);  // the bucket is untouched
+    EXPECT_FALSE(ok.denied());
 }
