@@ -27,7 +27,9 @@ Task<void> HealthChecker::Loop(std::shared_ptr<const Snapshot> snapshot, std::si
     const auto& hc = p.health_check;
     ProviderHealth& health = *snapshot->health[provider];
     Timer timer(ioc_.get_executor());
-    bool healthy = true;  // assumed until checks say otherwise
+    // The verdict carried over a reload (the snapshot resets it when the check changed): a
+    // provider unhealthy before needs healthy_threshold passes now, as it would have before.
+    bool healthy = health.active_healthy();
     int successes = 0, failures = 0;
     while (generation == generation_) {
         std::string why;

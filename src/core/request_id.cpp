@@ -50,6 +50,15 @@ std::string MakeRequestId(std::string_view client_value) {
     return id;
 }
 
+std::string MakeEventId() {
+    std::string id;
+    id.reserve(36);
+    id = "evt_";
+    AppendHex(id, NextRandom());
+    AppendHex(id, NextRandom());
+    return id;
+}
+
 std::string MakeTraceparent(std::string_view v) {
     // version "00", 32-hex trace id (not all zero), 16-hex parent id (not all zero), flags.
     if (v.size() == 55 && v.substr(0, 3) == "00-" && v[35] == '-' && v[52] == '-' && IsLowerHex(v.substr(3, 32)) &&

@@ -163,11 +163,14 @@ std::string RenderPrometheus(const ScrapeInput& in) {
     }
 
     Header(out, "llm_proxy_webhook_deliveries_total", "counter",
-           "Usage webhook outcomes: events delivered, failed attempts, events spooled to disk, events dropped.");
+           "Usage webhook outcomes: events delivered, failed attempts, events spooled to disk, events dropped, "
+           "events refused by the receiver (or unparsable) and kept in the dead-letter file.");
     out += "llm_proxy_webhook_deliveries_total{result=\"success\"} " + std::to_string(in.webhook.success) + "\n";
     out += "llm_proxy_webhook_deliveries_total{result=\"failure\"} " + std::to_string(in.webhook.failure) + "\n";
     out += "llm_proxy_webhook_deliveries_total{result=\"spooled\"} " + std::to_string(in.webhook.spooled) + "\n";
     out += "llm_proxy_webhook_deliveries_total{result=\"dropped\"} " + std::to_string(in.webhook.dropped) + "\n";
+    out += "llm_proxy_webhook_deliveries_total{result=\"dead_letter\"} " + std::to_string(in.webhook.dead_letter) +
+           "\n";
     Header(out, "llm_proxy_webhook_queue_depth", "gauge", "Usage events waiting in memory for the webhook.");
     out += "llm_proxy_webhook_queue_depth " + std::to_string(in.webhook.depth) + "\n";
     Header(out, "llm_proxy_webhook_spool_failing", "gauge",

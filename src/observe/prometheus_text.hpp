@@ -13,6 +13,7 @@ struct WebhookStats {
     bool enabled = false;
     std::uint64_t success = 0, failure = 0, spooled = 0, dropped = 0, depth = 0;
     bool spool_failing = false;
+    std::uint64_t dead_letter = 0;  // events refused by the receiver, or unparsable, kept aside
 };
 
 /// One configured provider as the scrape shows it.

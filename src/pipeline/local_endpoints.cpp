@@ -62,7 +62,7 @@ void Metrics(RequestContext& ctx, Runtime& rt) {
     }
     if (const auto* hook = rt.sinks.webhook) {
         scrape.webhook = {true,          hook->delivered(),    hook->failed(), hook->spooled(), hook->dropped(),
-                          hook->depth(), hook->spool_failing()};
+                          hook->depth(), hook->spool_failing(), hook->dead_lettered()};
     }
     ctx.Answer(200, observe::RenderPrometheus(scrape));
     ctx.content_type = "text/plain; version=0.0.4; charset=utf-8";

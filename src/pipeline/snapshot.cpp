@@ -48,6 +48,15 @@ std::size_t ProviderSlots::SlotOf(const std::string& name) {
     return slot;
 }
 
+namespace {
+
+bool SameHealthCheck(const core::ProviderConfig& a, const core::ProviderConfig& b) {
+    return a.health_check.enabled == b.health_check.enabled && b.health_check.enabled &&
+           a.health_check.path == b.health_check.path && a.base_url == b.base_url;
+}
+
+}  // namespace
+
 Snapshot::Snapshot(std::shared_ptr<const core::Config> c, const Snapshot* previous, std::uint64_t v,
                    ProviderSlots* slots)
     : version(v), config(c), routes(c) {
@@ -66,6 +75,9 @@ Snapshot::Snapshot(std::shared_ptr<const core::Config> c, const Snapshot* previo
             health.push_back(previous->health[before]);
         else
             health.push_back(std::make_shared<proxy::ProviderHealth>(p.circuit_breaker));
+        // An active verdict holds only for the check that gave it: a check removed, or now
+        // probing another path or host, starts from healthy (else nothing would ever clear it).
+        if (old && !SameHealthCheck(*old, p)) health.back()->SetActiveHealthy(true);
         metric_slot.push_back(slots ? slots->SlotOf(p.name) : std::min(metric_slot.size(), ProviderSlots::kMax - 1));
     }
     if (previous && SameGlobalLimits(*previous->config, *config))

@@ -45,6 +45,7 @@ public:
     /// Active health check verdict; a healthy verdict (after unhealthy) also ends a passive
     /// ejection.
     void SetActiveHealthy(bool healthy, std::string_view why = {});
+    bool active_healthy() const { return active_healthy_.load(std::memory_order_relaxed); }
     /// A passing active check while passively ejected: let one probe request through now
     /// (half-open) instead of waiting out the cooldown; real traffic then decides.
     void OnActiveCheckPassed() {

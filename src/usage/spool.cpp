@@ -20,6 +20,22 @@ Spool::Spool(std::string dir) {
     std::ifstream in(offset_path_);
     if (!(in >> offset_)) offset_ = 0;
     if (offset_ > size_) offset_ = size_;
+    EndTornLine();
+}
+
+// A crash (or a full disk) in the middle of an append leaves a last line without its newline:
+// end it, so that it stays one unparsable line (quarantined when read) instead of swallowing
+// the next event appended.
+void Spool::EndTornLine() {
+    if (size_ == 0) return;
+    std::ifstream data(data_path_, std::ios::binary);
+    data.seekg(static_cast<std::streamoff>(size_ - 1));
+    char last = '\n';
+    if (!data.get(last) || last == '\n') return;
+    const int fd = core::OpenPrivateAppend(data_path_, 0600).fd;
+    if (fd < 0) return;
+    if (::write(fd, "\n", 1) == 1) ++size_;
+    ::close(fd);
 }
 
 bool Spool::Append(const std::vector<std::string>& events) {
@@ -33,6 +49,9 @@ bool Spool::Append(const std::vector<std::string>& events) {
     }
     bool ok = ::write(fd, buf.data(), buf.size()) == static_cast<ssize_t>(buf.size());
     ok = ok && ::fdatasync(fd) == 0;  // the point of a spool: still there after a crash
+    // A short write (disk full) leaves part of an event: cut it off, so the events stay whole
+    // and the file agrees with size_ (they are kept in memory and appended again later).
+    if (!ok && ::ftruncate(fd, static_cast<off_t>(size_)) != 0) EndTornLine();
     ::close(fd);
     if (ok) size_ += buf.size();
     return ok;

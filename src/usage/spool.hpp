@@ -26,6 +26,7 @@ public:
 
 private:
     void SaveOffset();
+    void EndTornLine();
     std::string data_path_, offset_path_;
     std::uint64_t offset_ = 0, size_ = 0;
 };

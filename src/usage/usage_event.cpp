@@ -14,6 +14,7 @@ std::string ToJson(const UsageEvent& e) {
     out.reserve(1024 + (e.request_body ? e.request_body->size() + e.request_body->size() / 8 : 0));
     out += "{\"request_id\":";
     core::AppendJsonString(out, e.request_id);
+    if (!e.event_id.empty()) AppendJsonField(out, "event_id", e.event_id);
     AppendJsonField(out, "user_id", e.user_id);
     AppendJsonField(out, "key_name", e.key_name);
     AppendJsonField(out, "api_key", e.api_key);

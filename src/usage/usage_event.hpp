@@ -10,6 +10,7 @@
 namespace llmproxy::usage {
 
 struct UsageEvent {
+    std::string_view event_id;  // the gateway's, unique: what receivers de-duplicate by
     std::string_view request_id, user_id, key_name, api_key /* masked */, model, upstream_model, provider, backend_url,
         endpoint;
     bool is_stream = false;

@@ -1,12 +1,16 @@
 #include "usage/webhook_sink.hpp"
 
 #include <openssl/hmac.h>
+#include <unistd.h>
 
 #include <deque>
+
+#include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include "http/log_on_exception.hpp"
 
+#include "core/private_file.hpp"
 #include "core/secret_hash.hpp"
 #include "http/upstream_pool.hpp"
 #include "http/wire.hpp"
@@ -33,6 +37,14 @@ constexpr std::size_t kMaxHeldInMemory = 200'000;
 constexpr std::size_t kMaxAnswerBytes = 64 * 1024;
 // A partial batch waits this long for company before it is sent.
 constexpr auto kMaxBatchWait = std::chrono::milliseconds(50);
+
+// A spool line that is not one JSON object (torn by a crash or a full disk mid-append) would
+// be refused by every receiver, again and again.
+bool IsJsonObject(const std::string& line) {
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(line, ec);
+    return !ec && v.is_object();
+}
 
 std::string BatchBody(const std::vector<std::string>& batch, bool single) {
     if (single) return batch.front();
@@ -101,27 +113,44 @@ void WebhookSink::Drain(std::vector<std::string>& into) {
 Task<WebhookSink::Answer> WebhookSink::Exchange(upstream::UpstreamConnection& conn, const std::string& head,
                                                 const std::string& body) {
     Answer answer;
+    // usage_hook.timeout bounds the whole exchange, not each read: a receiver that trickles its
+    // answer a byte at a time cannot hold a delivery (or the gateway's stop) for longer.
+    const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
+    auto left = [&] {
+        return std::max(core::Millis(1), std::chrono::duration_cast<core::Millis>(
+                                             deadline - std::chrono::steady_clock::now()));
+    };
     const std::array<asio::const_buffer, 2> bytes{asio::buffer(head), asio::buffer(body)};
-    error_code ec = co_await conn.Write(bytes, config_.timeout);
+    error_code ec = co_await conn.Write(bytes, left());
     upstream::ResponseParser parser;
     parser.body_limit(boost::none);  // the body is skipped, not kept (a length over a limit would fail the head)
-    if (!ec) ec = co_await conn.ReadHeader(parser, config_.timeout);
-    if (ec) co_return answer;
+    if (!ec) ec = co_await conn.ReadHeader(parser, left());
+    if (ec) {
+        answer.ec = ec;
+        co_return answer;
+    }
     answer.answered = true;
-    answer.ok = parser.get().result_int() / 100 == 2;  // the status decides, whatever follows it
+    answer.status = parser.get().result_int();  // the status decides, whatever follows it
     // Skip the answer's body to keep the connection; one longer than an acknowledgement should
     // be is not worth reading: the connection closes instead.
     std::size_t skipped = 0;
-    while (!ec && !parser.is_done() && skipped < kMaxAnswerBytes) {
+    while (!ec && !parser.is_done() && skipped < kMaxAnswerBytes && std::chrono::steady_clock::now() < deadline) {
         parser.get().body().clear();
-        ec = co_await conn.ReadSome(parser, config_.timeout);
+        ec = co_await conn.ReadSome(parser, left());
         for (auto piece : parser.get().body().pieces) skipped += piece.size();
     }
     answer.reusable = !ec && parser.is_done() && parser.keep_alive();
     co_return answer;
 }
 
-Task<bool> WebhookSink::PostOnce(const std::string& body) {
+// Refusals of the event itself (its size, its syntax, its content): sending it again cannot
+// help. Other 4xx (401, 403, 404: the receiver's configuration; 408, 429: a pause) are the
+// receiver's state, and the events wait for it.
+bool RefusesTheEvent(unsigned status) {
+    return status == 400 || status == 413 || status == 415 || status == 422;
+}
+
+Task<WebhookSink::Posted> WebhookSink::PostOnce(const std::string& body) {
     std::string head = "POST " + config_.path + " HTTP/1.1\r\n";
     wire::AppendHeader(head, "Host", target_config_->providers.front().host_header);
     wire::AppendHeader(head, "Content-Type", "application/json");
@@ -135,24 +164,85 @@ Task<bool> WebhookSink::PostOnce(const std::string& body) {
     head += "\r\n";
     // A kept-alive connection the receiver closed meanwhile fails at once: try once more on a
     // new one before this counts as a failed delivery.
+    Posted posted;
     for (bool fresh : {false, true}) {
         auto lease = co_await pool_->Acquire(fresh);
-        if (lease.ec) co_return false;
+        if (lease.ec) {
+            posted.why = "unreachable: " + lease.ec.message();
+            co_return posted;
+        }
         const bool reused = lease.conn->reused;
         const Answer answer = co_await Exchange(*lease.conn, head, body);
         pool_->Release(std::move(lease.conn), answer.reusable);
-        if (answer.answered || !reused) co_return answer.ok;
+        if (!answer.answered && reused) continue;
+        if (!answer.answered) {
+            posted.why = "no answer: " + answer.ec.message();
+        } else if (answer.status / 100 == 2) {
+            posted.outcome = Posted::kDelivered;
+        } else {
+            posted.outcome = RefusesTheEvent(answer.status) ? Posted::kRefused : Posted::kFailed;
+            posted.why = "answered " + std::to_string(answer.status) +
+                         (answer.status / 100 == 3 ? " (a redirect: not followed; fix usage_hook.url)" : "");
+        }
+        co_return posted;
     }
-    co_return false;
+    posted.why = "no answer on a new connection";
+    co_return posted;
+}
+
+void WebhookSink::QuarantineUnparsable(std::vector<std::string>& batch) {
+    std::vector<std::string> bad;
+    std::erase_if(batch, [&](std::string& line) {
+        if (IsJsonObject(line)) return false;
+        bad.push_back(std::move(line));
+        return true;
+    });
+    if (!bad.empty()) DeadLetter(bad, "an unparsable spool line");
+}
+
+void WebhookSink::DeadLetter(const std::vector<std::string>& events, std::string_view why) {
+    const std::string path = config_.spool_dir + "/dead-letter.jsonl";
+    dead_lettered_.fetch_add(events.size());
+    std::string lines;
+    for (const auto& e : events) {
+        spdlog::error("usage webhook: an event was refused ({}); kept in {}: {:.200}", why, path, e);
+        lines += e;
+        lines += '\n';
+    }
+    const int fd = core::OpenPrivateAppend(path, 0600).fd;  // events carry request bodies
+    const bool ok = fd >= 0 && ::write(fd, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size());
+    if (fd >= 0) ::close(fd);
+    if (!ok) spdlog::error("usage webhook: cannot write {}: {} refused events lost", path, events.size());
 }
 
 Task<bool> WebhookSink::Deliver(const std::vector<std::string>& batch) {
+    if (batch.empty()) co_return true;  // every line of it was quarantined
     const std::string body = BatchBody(batch, config_.batch_size == 1 && batch.size() == 1);
     Timer timer(co_await asio::this_coro::executor);
     for (int attempt = 0; attempt <= config_.retry; ++attempt) {
-        if (co_await PostOnce(body)) co_return true;
+        const Posted posted = co_await PostOnce(body);
+        if (posted.outcome == Posted::kDelivered) {
+            delivered_.fetch_add(batch.size());
+            co_return true;
+        }
+        if (posted.outcome == Posted::kRefused) {
+            if (batch.size() == 1) {
+                DeadLetter(batch, posted.why);
+                co_return true;
+            }
+            // Which of them? Each on its own: the accepted ones are delivered, the refused
+            // ones dead-lettered.
+            bool all_done = true;
+            for (const auto& event : batch) {
+                const std::vector<std::string> one{event};
+                all_done = co_await Deliver(one) && all_done;
+            }
+            co_return all_done;
+        }
         failed_.fetch_add(1, std::memory_order_relaxed);
-        if (attempt < config_.retry && !stopping_) {
+        last_failure_ = posted.why;
+        if (stopping_) break;  // no retries at stop: what is left is spooled
+        if (attempt < config_.retry) {
             timer.expires_after(std::chrono::milliseconds(100 << std::min(attempt, 5)));
             co_await timer.async_wait(kNoThrow);
         }
@@ -176,9 +266,9 @@ Task<std::vector<char>> WebhookSink::DeliverAll(const std::vector<std::vector<st
     co_return delivered;
 }
 
-void WebhookSink::ReceiverDown() {
+void WebhookSink::ReceiverDown(std::string_view why) {
     down_until_ = std::chrono::steady_clock::now() + config_.backoff;
-    spdlog::warn("usage webhook: receiver unreachable; spooling to {}", config_.spool_dir);
+    spdlog::warn("usage webhook: delivery failed ({}); spooling to {}", why, config_.spool_dir);
 }
 
 Task<bool> WebhookSink::DeliverFromSpool() {
@@ -190,6 +280,7 @@ Task<bool> WebhookSink::DeliverFromSpool() {
         std::uint64_t bytes = 0;
         auto batch = spool_->Peek(batch_size, bytes, skip);
         if (bytes == 0) break;
+        QuarantineUnparsable(batch);
         skip += bytes;
         sizes.push_back(bytes);
         batches.push_back(std::move(batch));
@@ -208,7 +299,6 @@ Task<bool> WebhookSink::DeliverFromSpool() {
     std::size_t i = 0;
     for (; i < batches.size() && ok[i]; ++i) {
         advance += sizes[i];
-        delivered_.fetch_add(batches[i].size());
     }
     if (advance > 0) spool_->Advance(advance);
     co_return i == batches.size();
@@ -231,7 +321,6 @@ Task<bool> WebhookSink::DeliverFromMemory() {
     // spools them while the receiver is away.
     for (std::size_t i = batches.size(); i-- > 0;) {
         if (ok[i]) {
-            delivered_.fetch_add(batches[i].size());
             depth_.fetch_sub(batches[i].size());
             continue;
         }
@@ -326,11 +415,11 @@ Task<void> WebhookSink::Run() {
         // The spool first (oldest events), then memory; each round is up to `concurrency`
         // batches posted at once.
         if (!spool_->empty()) {
-            if (!co_await DeliverFromSpool()) ReceiverDown();
+            if (!co_await DeliverFromSpool()) ReceiverDown(last_failure_);
             continue;
         }
         if (!pending_.empty() && (pending_.size() >= batch_size || now - oldest_pending_ >= kMaxBatchWait)) {
-            if (!co_await DeliverFromMemory()) ReceiverDown();
+            if (!co_await DeliverFromMemory()) ReceiverDown(last_failure_);
             continue;
         }
         timer.expires_after(std::chrono::milliseconds(5));

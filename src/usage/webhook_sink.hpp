@@ -3,7 +3,10 @@
 // workers hand events over through per-worker lock-free queues; this sink's own thread posts
 // them (batched, HMAC-signed, retried) and, while the receiver is down or slow, appends them to
 // an on-disk spool that is replayed first when it comes back — and after a restart.
-// At-least-once: receivers de-duplicate by request_id.
+// At-least-once: receivers de-duplicate by event_id (the gateway's; request_id may be the
+// client's). An event the receiver refuses for what it is (400, 413, 415, 422), or a spool line
+// that does not parse, goes to a dead-letter file beside the spool, so one bad event never
+// holds up the others.
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -39,6 +42,7 @@ public:
     std::uint64_t failed() const { return failed_.load(); }
     std::uint64_t spooled() const { return spooled_.load(); }
     std::uint64_t dropped() const { return dropped_.load(); }
+    std::uint64_t dead_lettered() const { return dead_lettered_.load(); }
     std::uint64_t depth() const { return depth_.load(); }
     /// The spool could not be written on the last try (events wait in memory, bounded).
     bool spool_failing() const { return spool_failing_.load(); }
@@ -47,19 +51,29 @@ private:
     Task<void> Run();
     Task<void> Collect();
     void SpillToSpool(std::deque<std::string>& from);
+    /// True when the batch is done with: delivered, or (its refused events) dead-lettered.
     Task<bool> Deliver(const std::vector<std::string>& batch);
+    /// Appends events to the dead-letter file (why: the receiver's answer, or "unparsable").
+    void DeadLetter(const std::vector<std::string>& events, std::string_view why);
+    /// Moves the lines of `batch` that are not JSON objects to the dead-letter file.
+    void QuarantineUnparsable(std::vector<std::string>& batch);
     /// Delivers the batches at once (concurrently); whether each was delivered.
     Task<std::vector<char>> DeliverAll(const std::vector<std::vector<std::string>>& batches);
     /// One round from the spool: up to `concurrency` batches; the delivered prefix is advanced.
     Task<bool> DeliverFromSpool();
     /// One round from memory: up to `concurrency` batches; the failed ones go back in front.
     Task<bool> DeliverFromMemory();
-    void ReceiverDown();
-    Task<bool> PostOnce(const std::string& body);
+    void ReceiverDown(std::string_view why);
+    struct Posted {
+        enum Outcome { kDelivered, kRefused, kFailed } outcome = kFailed;
+        std::string why;  // for the log: "answered 503", "unreachable: Connection refused"
+    };
+    Task<Posted> PostOnce(const std::string& body);
     struct Answer {
         bool answered = false;  // a response head came (else: delivery failed, or a stale connection)
-        bool ok = false;        // a 2xx
+        unsigned status = 0;
         bool reusable = false;  // read to its end, and both sides keep the connection
+        error_code ec;          // why no answer came
     };
     Task<Answer> Exchange(upstream::UpstreamConnection& conn, const std::string& head, const std::string& body);
     void Drain(std::vector<std::string>& into);
@@ -75,7 +89,8 @@ private:
     std::unique_ptr<upstream::UpstreamPool> pool_;  // after ioc_: its connections close first
     std::thread thread_;
     std::atomic<bool> stopping_{false};
-    std::atomic<std::uint64_t> delivered_{0}, failed_{0}, spooled_{0}, dropped_{0}, depth_{0};
+    std::atomic<std::uint64_t> delivered_{0}, failed_{0}, spooled_{0}, dropped_{0}, depth_{0}, dead_lettered_{0};
+    std::string last_failure_;  // why the last POST failed (this sink's thread only)
     std::atomic<bool> spool_failing_{false};
     // Shared by the collector and the deliverer (both on this sink's thread).
     std::deque<std::string> pending_;

@@ -230,6 +230,49 @@ providers:
         names = collections.Counter(self.served_by(self.post("/v1/chat/completions", CHAT)) for _ in range(10))
         self.assertGreater(names["a"], 0, names)
 
+    def test_a_provider_unhealthy_at_a_reload_comes_back(self):
+        # Hardening #14.5: the verdict carried over a reload said "unhealthy" while the new check
+        # loop believed it healthy, so a passing check never cleared it.
+        a, b = free_port(), free_port()
+        self.mock_at(b, "steady")
+        check = "health_check: { path: /health, interval: 200ms, timeout: 200ms, unhealthy_threshold: 1, healthy_threshold: 1 }\n"
+        text = "providers:\n" + provider("a", a) + provider("b", b) + "routing: { strategy: round_robin }\n"
+        self.gateway(check + text)
+        config_path = self.procs[-1][0].args[2]  # --config <path>
+        self.assertTrue(eventually(lambda: not self.detailed()["a"]["healthy"], timeout=3))  # a is down
+
+        def reload(new_text):
+            with open(config_path, "w") as f:
+                f.write(new_text)
+            self.gw_proc.send_signal(signal.SIGHUP)
+            time.sleep(0.5)
+
+        reload(check + text + "# touched\n")  # same check: the verdict carries over
+        self.assertFalse(self.detailed()["a"]["healthy"])
+        self.mock_at(a, "back")
+        self.assertTrue(eventually(lambda: self.detailed()["a"]["healthy"], timeout=3))
+        names = collections.Counter(self.served_by(self.post("/v1/chat/completions", CHAT)) for _ in range(10))
+        self.assertGreater(names["a"], 0, names)
+
+    def test_a_removed_health_check_clears_its_verdict(self):
+        a, b = free_port(), free_port()
+        pa = self.mock_at(a, "flaky")
+        self.mock_at(b, "steady")
+        check = "health_check: { path: /health, interval: 200ms, timeout: 200ms, unhealthy_threshold: 1 }\n"
+        text = "providers:\n" + provider("a", a) + provider("b", b) + "routing: { strategy: round_robin }\n"
+        self.gateway(check + text)
+        config_path = self.procs[-1][0].args[2]
+        pa.kill()
+        pa.wait()
+        self.assertTrue(eventually(lambda: not self.detailed()["a"]["healthy"], timeout=3))
+        self.mock_at(a, "back")
+        with open(config_path, "w") as f:
+            f.write(text)  # no health check any more
+        self.gw_proc.send_signal(signal.SIGHUP)
+        self.assertTrue(eventually(lambda: self.detailed()["a"]["healthy"], timeout=3))
+        names = collections.Counter(self.served_by(self.post("/v1/chat/completions", CHAT)) for _ in range(10))
+        self.assertGreater(names["a"], 0, names)
+
     def test_request_timeout_header(self):
         a = free_port()
         self.mock_at(a, "slow", "--first-byte-delay-ms", "2000")

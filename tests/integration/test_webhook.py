@@ -1,6 +1,6 @@
 """Usage webhook: events with the LLMProxy fields and an HMAC signature; nothing lost while the
 receiver is down (spooled, then replayed), and a spool left at shutdown is delivered after a
-restart. Receivers de-duplicate by request_id (at-least-once)."""
+restart. Receivers de-duplicate by event_id (at-least-once)."""
 import hashlib
 import hmac
 import json
@@ -19,8 +19,9 @@ SECRET = "whsec-test"
 
 
 class Receiver:
-    def __init__(self, port, delay=0.0, keep_alive=False, reply=b""):
+    def __init__(self, port, delay=0.0, keep_alive=False, reply=b"", status_for=None):
         self.connections = 0  # TCP connections accepted
+        self.refused = []  # events of POSTs answered with something else than 200
         self.sockets = []
         self.events = []
         self.bad_signatures = 0
@@ -49,11 +50,16 @@ class Receiver:
                     outer.in_flight -= 1
                 want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
                 payload = json.loads(body)
+                events = payload if isinstance(payload, list) else [payload]
+                status = status_for(events) if status_for else 200
                 with outer.lock:
                     if self.headers.get("X-LLM-Proxy-Signature") != want:
                         outer.bad_signatures += 1
-                    outer.events += payload if isinstance(payload, list) else [payload]
-                self.send_response(200)
+                    if status == 200:
+                        outer.events += events
+                    else:
+                        outer.refused += events
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)
@@ -94,8 +100,8 @@ class Webhook(GatewayTest):
             r.stop()
         super().tearDown()
 
-    def receiver(self, delay=0.0, keep_alive=False, reply=b""):
-        r = Receiver(self.hook_port, delay, keep_alive, reply)
+    def receiver(self, delay=0.0, keep_alive=False, reply=b"", status_for=None):
+        r = Receiver(self.hook_port, delay, keep_alive, reply, status_for)
         self.receivers.append(r)
         return r
 
@@ -232,6 +238,15 @@ logging: {{ access_log: "off" }}
         self.assertEqual(e["usage"]["completion_tokens"], 5)  # metered from the stream
         self.assertIn("timestamp", e)
         self.assertEqual(rec.bad_signatures, 0)
+        # Hardening #14.7: the de-duplication key is the gateway's, not the client's X-Request-ID.
+        for _ in range(2):
+            r = self.post("/v1/chat/completions", CHAT, headers={"Authorization": "Bearer sk-hook-user-123456",
+                                                                  "X-Request-ID": "reused-by-the-client"})
+            self.assertEqual(r.status, 200)
+        self.assertTrue(eventually(lambda: sum(ev["request_id"] == "reused-by-the-client" for ev in rec.events) == 2))
+        event_ids = [ev["event_id"] for ev in rec.events]
+        self.assertEqual(len(set(event_ids)), len(event_ids))  # one per event, all different
+        self.assertTrue(all(i.startswith("evt_") and len(i) == 36 for i in event_ids), event_ids)
 
     def test_receiver_down_30s_under_load_loses_nothing(self):
         self.start_gateway(batch=20)
@@ -255,6 +270,83 @@ logging: {{ access_log: "off" }}
         rec = self.receiver()
         self.start_gateway()  # same spool_dir
         self.assertTrue(eventually(lambda: rec.ids() >= sent, timeout=20), len(rec.ids()))
+
+    def test_a_refused_event_is_dead_lettered_and_the_rest_flow(self):
+        # Hardening #14.6: one event the receiver refuses for good (413) used to block every
+        # later one, re-sent round after round.
+        def status_for(events):
+            return 413 if any(e["request_id"].endswith("-3") for e in events) else 200
+
+        rec = self.receiver(status_for=status_for)
+        self.start_gateway(batch=5)
+        sent = self.send(12)
+        refused = {i for i in sent if i.endswith("-3")}
+        self.assertTrue(eventually(lambda: rec.ids() >= sent - refused, timeout=10), sent - refused - rec.ids())
+        self.assertTrue(eventually(lambda: self.metrics().get('llm_proxy_webhook_deliveries_total{result="dead_letter"}') == 1))
+        with open(os.path.join(self.spool, "dead-letter.jsonl")) as f:
+            dead = [json.loads(line) for line in f]
+        self.assertEqual({e["request_id"] for e in dead}, refused)
+        later = self.send(3, first=100)  # and the queue still flows
+        self.assertTrue(eventually(lambda: rec.ids() >= later, timeout=5))
+        with open(self.procs[-1][1]) as f:  # the gateway's log
+            log = f.read()
+        self.assertIn("answered 413", log)
+
+    def test_a_torn_spool_line_is_quarantined(self):
+        os.makedirs(self.spool)
+        good = {"request_id": "spooled-good-1", "event_id": "evt_1"}, {"request_id": "spooled-good-2", "event_id": "evt_2"}
+        with open(os.path.join(self.spool, "usage.jsonl"), "w") as f:
+            f.write(json.dumps(good[0]) + "\n" + '{"request_id":"torn-by-a-cr' + "\n" + json.dumps(good[1]))
+        rec = self.receiver()
+        self.start_gateway(batch=5)
+        self.assertTrue(eventually(lambda: rec.ids() >= {"spooled-good-1", "spooled-good-2"}, timeout=10), rec.ids())
+        with open(os.path.join(self.spool, "dead-letter.jsonl")) as f:
+            self.assertIn("torn-by-a-cr", f.read())
+        sent = self.send(3)  # appended after the torn tail: not swallowed by it
+        self.assertTrue(eventually(lambda: rec.ids() >= sent, timeout=5))
+
+    def test_stop_does_not_wait_on_a_receiver_that_trickles(self):
+        # Hardening #14.9: usage_hook.timeout bounds a whole POST, not each read of its answer.
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.hook_port))
+        listener.listen(16)
+        listener.settimeout(0.2)
+        stop = threading.Event()
+
+        def trickle():
+            conns = []
+            while not stop.is_set():
+                try:
+                    c, _ = listener.accept()
+                    c.settimeout(0.05)
+                    conns.append(c)
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                except OSError:
+                    pass
+                for c in conns:
+                    try:
+                        c.recv(65536)
+                        c.sendall(b".")
+                    except OSError:
+                        pass
+            for c in conns:
+                c.close()
+
+        t = threading.Thread(target=trickle)
+        t.start()
+        try:
+            self.start_gateway()
+            self.send(3)
+            time.sleep(0.5)  # the POSTs are being answered, a byte at a time
+            started = time.time()
+            self.gw_proc.send_signal(signal.SIGTERM)
+            self.assertEqual(self.gw_proc.wait(timeout=15), 0)
+            self.assertLess(time.time() - started, 4.0)  # timeout 500 ms, retry 1
+        finally:
+            stop.set()
+            t.join()
+            listener.close()
 
 
 if __name__ == "__main__":
