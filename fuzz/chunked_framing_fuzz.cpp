@@ -57,7 +57,10 @@ std::optional<std::string> DecodeChunked(std::string_view s) {
         if (line.empty() || line.size() > 15) return std::nullopt;
         std::size_t size = 0;
         for (char c : line) {
-            const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            const int d = c >= '0' && c <= '9'   ? c - '0'
+                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                 : -1;
             if (d < 0) return std::nullopt;
             size = size * 16 + static_cast<std::size_t>(d);
         }

@@ -74,10 +74,9 @@ std::optional<core::LocalReply> ReadErrorReply(const error_code& ec, const core:
             {}};
     }
     if (ec == http::error::buffer_overflow) {
-        return core::BadRequest(
-            "A chunk size line, its extensions or the trailer is longer than the limit of " +
-                std::to_string(server.max_header_bytes + wire::kReadSlack) + " bytes",
-            "bad_request");
+        return core::BadRequest("A chunk size line, its extensions or the trailer is longer than the limit of " +
+                                    std::to_string(server.max_header_bytes + wire::kReadSlack) + " bytes",
+                                "bad_request");
     }
     if (ec == http::error::header_limit) {
         return core::LocalReply{

@@ -55,8 +55,7 @@ Task<error_code> UpstreamConnection::Write(std::array<asio::const_buffer, 2> buf
     co_return ec;
 }
 
-Task<error_code> UpstreamConnection::ReadHeader(ResponseParser& parser, core::Millis timeout,
-                                                std::size_t head_limit) {
+Task<error_code> UpstreamConnection::ReadHeader(ResponseParser& parser, core::Millis timeout, std::size_t head_limit) {
     parser.header_limit(static_cast<std::uint32_t>(head_limit));
     wire::BoundReadBuffer(buffer_, head_limit);
     Tcp().expires_after(timeout);

@@ -169,8 +169,8 @@ std::string RenderPrometheus(const ScrapeInput& in) {
     out += "llm_proxy_webhook_deliveries_total{result=\"failure\"} " + std::to_string(in.webhook.failure) + "\n";
     out += "llm_proxy_webhook_deliveries_total{result=\"spooled\"} " + std::to_string(in.webhook.spooled) + "\n";
     out += "llm_proxy_webhook_deliveries_total{result=\"dropped\"} " + std::to_string(in.webhook.dropped) + "\n";
-    out += "llm_proxy_webhook_deliveries_total{result=\"dead_letter\"} " + std::to_string(in.webhook.dead_letter) +
-           "\n";
+    out +=
+        "llm_proxy_webhook_deliveries_total{result=\"dead_letter\"} " + std::to_string(in.webhook.dead_letter) + "\n";
     Header(out, "llm_proxy_webhook_queue_depth", "gauge", "Usage events waiting in memory for the webhook.");
     out += "llm_proxy_webhook_queue_depth " + std::to_string(in.webhook.depth) + "\n";
     Header(out, "llm_proxy_webhook_spool_failing", "gauge",

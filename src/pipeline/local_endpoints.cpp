@@ -61,7 +61,7 @@ void Metrics(RequestContext& ctx, Runtime& rt) {
         scrape.limit_reasons.push_back(proxy::LimitReasonName(static_cast<proxy::LimitReason>(r)));
     }
     if (const auto* hook = rt.sinks.webhook) {
-        scrape.webhook = {true,          hook->delivered(),    hook->failed(), hook->spooled(), hook->dropped(),
+        scrape.webhook = {true,          hook->delivered(),     hook->failed(),       hook->spooled(), hook->dropped(),
                           hook->depth(), hook->spool_failing(), hook->dead_lettered()};
     }
     ctx.Answer(200, observe::RenderPrometheus(scrape));

@@ -29,7 +29,7 @@ struct BodyInfo {
     bool has_input = false;
     bool has_prompt = false;
     std::optional<std::int64_t> max_tokens;  // max_tokens, max_completion_tokens or max_output_tokens
-    bool max_tokens_invalid = false;          // a number that is not an integer in [0, kMaxTokensLimit]
+    bool max_tokens_invalid = false;         // a number that is not an integer in [0, kMaxTokensLimit]
     std::string user;
 };
 

@@ -2,6 +2,7 @@
 // Generic cell rate algorithm (a token bucket kept as one timestamp) and a concurrency gate,
 // both lock-free: workers share them through a single atomic each, so limits are exact across
 // workers without a lock on the hot path.
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -31,7 +32,7 @@ public:
     /// Bound of every time quantity kept here (~146 years of ns): clock readings, the bucket's
     /// tolerance and the TAT stay below it, so their sums never overflow an int64.
     static constexpr std::int64_t kMaxNs = std::int64_t{1} << 62;
-    std::int64_t limit() const { return static_cast<std::int64_t>(burst_); }
+    std::int64_t limit() const { return static_cast<std::int64_t>(std::min(burst_, 1e18)); }
 
 private:
     double burst_;

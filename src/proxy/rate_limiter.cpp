@@ -192,9 +192,10 @@ Admission RateLimiter::Admit(KeyCounters* key, double estimated_tokens, std::int
     if (tpm_limit > 0 && !(tpm_cost <= tpm_limit)) {
         Admission refused = deny(LimitReason::kKeyTpm, nullptr, nullptr, 0, 60'000'000'000);
         refused.reply->message = "Request too large for this API key's tokens per minute (TPM): limit " +
-                           std::to_string(static_cast<std::int64_t>(tpm_limit)) + ", requested about " +
-                           std::to_string(static_cast<std::int64_t>(std::min(tpm_cost, 1e18))) +
-                           " (prompt + max_tokens). It can never be admitted: lower max_tokens or the prompt.";
+                                 std::to_string(static_cast<std::int64_t>(std::min(tpm_limit, 1e18))) +
+                                 ", requested about " +
+                                 std::to_string(static_cast<std::int64_t>(std::min(tpm_cost, 1e18))) +
+                                 " (prompt + max_tokens). It can never be admitted: lower max_tokens or the prompt.";
         return refused;
     }
     if (key_limits_elsewhere) return a;

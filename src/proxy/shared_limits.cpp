@@ -102,14 +102,14 @@ SharedAdmitCall BuildSharedAdmit(const std::string& sha, const KeyEntry& key, do
         const double interval = IntervalUs(per_second);
         // Lease what the key earns in `lease_window_s`, at most a tenth of its burst so that
         // several instances never strand much of it.
-        const auto lease = static_cast<std::int64_t>(std::min(per_second * lease_window_s, burst / 10.0));
+        const auto lease = static_cast<std::int64_t>(std::min({per_second * lease_window_s, burst / 10.0, 1e15}));
         buckets.push_back(field);
         buckets.push_back(Exact(interval));
         buckets.push_back(Exact(std::max(1.0, burst) * interval));
         buckets.push_back(std::to_string(need));
         buckets.push_back(std::to_string(need + std::max<std::int64_t>(0, lease)));
         call.reasons.push_back(reason);
-        call.limits.push_back(static_cast<std::int64_t>(burst));
+        call.limits.push_back(static_cast<std::int64_t>(std::min(burst, 1e18)));
         call.pools.push_back(&pool);
         call.needs.push_back(need);
     };
@@ -121,8 +121,8 @@ SharedAdmitCall BuildSharedAdmit(const std::string& sha, const KeyEntry& key, do
     }
     if (l.tokens_per_minute > 0) {
         call.tpm_charged = std::max(1.0, std::ceil(estimated_tokens));
-        bucket("tpm", l.tokens_per_minute / 60.0, l.tokens_per_minute, static_cast<std::int64_t>(std::min(call.tpm_charged, 1e15)),
-               LimitReason::kKeyTpm, counters.lease_tpm);
+        bucket("tpm", l.tokens_per_minute / 60.0, l.tokens_per_minute,
+               static_cast<std::int64_t>(std::min(call.tpm_charged, 1e15)), LimitReason::kKeyTpm, counters.lease_tpm);
     }
     const std::size_t gcra_count = call.reasons.size();
     const int max_concurrent = l.max_concurrent > 0 ? l.max_concurrent : 0;
@@ -177,9 +177,10 @@ std::vector<std::vector<std::string>> BuildSharedRelease(const KeyEntry& key, co
         // Clamped before the cast (a huge usage from a broken upstream must not overflow it):
         // a day of debt or credit at most.
         constexpr double kBoundUs = 86'400e6;
-        const auto adjust_us = static_cast<std::int64_t>(
-            std::clamp((static_cast<double>(actual_tokens) - tpm_charged) * IntervalUs(l.tokens_per_minute / 60.0),
-                       -kBoundUs, kBoundUs));
+        const double delta_us =
+            (static_cast<double>(actual_tokens) - tpm_charged) * IntervalUs(l.tokens_per_minute / 60.0);
+        const auto adjust_us =
+            std::isnan(delta_us) ? 0 : static_cast<std::int64_t>(std::clamp(delta_us, -kBoundUs, kBoundUs));
         // A missing field (the bucket expired) becomes a TAT in the past: harmless.
         if (adjust_us != 0) commands.push_back({"HINCRBY", RedisKey(key, "rate"), "tpm", std::to_string(adjust_us)});
     }

@@ -8,9 +8,9 @@ using pipeline::Endpoint;
 // Body fields an endpoint cannot do without (OpenAI answers 400 for these too).
 std::optional<core::LocalReply> CheckRequired(Endpoint e, const proxy::BodyInfo& body) {
     if (body.max_tokens_invalid) {
-        return core::BadRequest("Invalid 'max_tokens': must be an integer between 0 and " +
-                                    std::to_string(proxy::kMaxTokensLimit) + ".",
-                                "invalid_value", "max_tokens");
+        return core::BadRequest(
+            "Invalid 'max_tokens': must be an integer between 0 and " + std::to_string(proxy::kMaxTokensLimit) + ".",
+            "invalid_value", "max_tokens");
     }
     if (e == Endpoint::kChat && !body.has_messages) {
         return core::BadRequest("Missing required parameter: 'messages'.", "missing_required_parameter", "messages");

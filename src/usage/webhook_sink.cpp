@@ -117,8 +117,8 @@ Task<WebhookSink::Answer> WebhookSink::Exchange(upstream::UpstreamConnection& co
     // answer a byte at a time cannot hold a delivery (or the gateway's stop) for longer.
     const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
     auto left = [&] {
-        return std::max(core::Millis(1), std::chrono::duration_cast<core::Millis>(
-                                             deadline - std::chrono::steady_clock::now()));
+        return std::max(core::Millis(1),
+                        std::chrono::duration_cast<core::Millis>(deadline - std::chrono::steady_clock::now()));
     };
     const std::array<asio::const_buffer, 2> bytes{asio::buffer(head), asio::buffer(body)};
     error_code ec = co_await conn.Write(bytes, left());

@@ -290,8 +290,9 @@ TEST(BodyStage, AnAnnouncedLengthIsChargedOnlyAsItsBytesArrive) {
     // Hardening #14.2: the announced length used to be charged before a byte arrived.
     Fixture f;
     BodyBudget budget(1 << 20);
-    std::string raw = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 900000\r\n\r\n{\"model\":\"gpt-4o\"";
+    std::string raw =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 900000\r\n\r\n{\"model\":\"gpt-4o\"";
     const BodyRun run = RunBodyStage(f, raw, budget, true);  // 900 KB announced, 16 bytes sent
     EXPECT_FALSE(run.passed);
     EXPECT_TRUE(run.client_gone);

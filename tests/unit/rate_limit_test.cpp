@@ -323,8 +323,8 @@ TEST(Gcra, ACostAboveTheBurstIsNeverAdmittedAndLeavesTheBucketAlone) {
     // Hardening #14.4: 1e11 tokens x 60 ms per token overflowed the int64 arithmetic and was
     // admitted with the bucket full.
     Gcra tpm(1000.0 / 60, 1000);
-    for (double cost : {1e11, 1e300, 1001.0, std::numeric_limits<double>::infinity(),
-                        std::numeric_limits<double>::quiet_NaN()}) {
+    for (double cost :
+         {1e11, 1e300, 1001.0, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
         const auto d = tpm.TryTake(5 * kSec, cost);
         EXPECT_FALSE(d.allowed) << cost;
         EXPECT_TRUE(d.never) << cost;

@@ -34,7 +34,7 @@ struct ForwardInput {
     std::string_view traceparent;                    // W3C trace context sent upstream (the client's or ours)
     std::span<ResponseObserver* const> observers;    // in order; each sees what the previous relayed
     std::string* sent_body_storage = nullptr;        // owns `body` when edited: freed once an answer came
-    std::size_t max_response_head = 16u << 10;       // the upstream's head, as server.max_header_bytes bounds the client's
+    std::size_t max_response_head = 16u << 10;  // the upstream's head, as server.max_header_bytes bounds the client's
 };
 
 struct ForwardOutcome {
