@@ -28,7 +28,33 @@ std::string GenerateKey() {
     return key;
 }
 
+// Names and user ids are printed in tables and logs: a newline or an escape sequence in one
+// could forge a line there.
+void RequirePrintable(const std::string& value, const char* option) {
+    for (unsigned char c : value) {
+        if (c < 0x20 || c == 0x7f)
+            throw std::runtime_error(std::string(option) + " may not contain control characters");
+    }
+}
+
+// For the table: control characters (from a row written by other means) shown escaped.
+std::string Printable(const std::string& value) {
+    std::string out;
+    for (unsigned char c : value) {
+        if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out.push_back(static_cast<char>(c));
+        }
+    }
+    return out;
+}
+
 int Add(store::Store& store, const AddOptions& a) {
+    RequirePrintable(a.name, "--name");
+    RequirePrintable(a.user_id, "--user-id");
     core::ApiKeyConfig k;
     k.name = a.name;
     const std::string key = a.key.empty() ? GenerateKey() : a.key;
@@ -84,9 +110,10 @@ int List(store::Store& store, bool json) {
     for (const auto& k : keys) {
         std::string models;
         for (const auto& m : k.allowed_models) models += (models.empty() ? "" : ",") + m;
-        std::printf("%-20s %-9s %-16s %-14s %-12lld %-8s %s\n", k.name.c_str(), k.active ? "active" : "disabled",
-                    k.key_hint.c_str(), k.user_id.c_str(), static_cast<long long>(k.total_quota),
-                    core::QuotaPeriodName(k.quota_period), models.c_str());
+        std::printf("%-20s %-9s %-16s %-14s %-12lld %-8s %s\n", Printable(k.name).c_str(),
+                    k.active ? "active" : "disabled", Printable(k.key_hint).c_str(), Printable(k.user_id).c_str(),
+                    static_cast<long long>(k.total_quota), core::QuotaPeriodName(k.quota_period),
+                    Printable(models).c_str());
     }
     return 0;
 }

@@ -42,6 +42,12 @@ void ParseKey(Reader& r, const YAML::Node& node, const std::string& path, ApiKey
     }
     r.StrField(node, path, "name", k.name);
     if (k.name.empty()) r.Error(node, path + ".name", "is required (it names the key in logs and metrics)");
+    for (unsigned char c : k.name) {
+        if (c < 0x20 || c == 0x7f) {
+            r.Error(node["name"], path + ".name", "may not contain control characters (it is printed in logs)");
+            break;
+        }
+    }
     r.StrField(node, path, "user_id", k.user_id);
     std::string status = "active";
     r.StrField(node, path, "status", status);

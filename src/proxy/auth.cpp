@@ -55,7 +55,7 @@ AuthResult Authenticate(const KeySet& index, const Credentials& creds, const cor
         return r;
     }
     const auto& ranges = entry->allowed_ips;
-    if (!ranges.empty() && !core::AnyContains(ranges, client_ip)) {
+    if (entry->allowed_ips_broken || (!ranges.empty() && !core::AnyContains(ranges, client_ip))) {
         r.error = Forbidden("ip_not_allowed", "The API key '" + key->name + "' may not be used from this address.");
         return r;
     }

@@ -47,7 +47,15 @@ std::shared_ptr<const KeySet> BuildKeySet(const core::Config& config, std::vecto
         if (from_store) ApplyDefaults(key.limits, config.rate_limit.key_defaults);
         KeyEntry e;
         for (const auto& ip : key.allowed_ips) {
-            if (auto c = core::Cidr::Parse(ip)) e.allowed_ips.push_back(*c);
+            if (auto c = core::Cidr::Parse(ip)) {
+                e.allowed_ips.push_back(*c);
+            } else {
+                e.allowed_ips_broken = true;  // fail closed: dropping it could leave "any address"
+            }
+        }
+        if (e.allowed_ips_broken && warnings) {
+            warnings->push_back("key \"" + key.name +
+                                "\" has allowed_ips that do not parse; refused from every address");
         }
         if (previous) {
             if (const KeyEntry* old = previous->Find(key.hash); old && old->counters->SameLimits(key)) {

@@ -21,7 +21,8 @@ namespace llmproxy::proxy {
 struct KeyEntry {
     core::ApiKeyConfig config;
     std::vector<core::Cidr> allowed_ips;
-    std::string id;  // hex SHA-256: names the key's counters in the store and in Redis
+    bool allowed_ips_broken = false;  // an entry did not parse: the key is refused from every address
+    std::string id;                   // hex SHA-256: names the key's counters in the store and in Redis
     std::shared_ptr<KeyCounters> counters;
 };
 

@@ -73,7 +73,37 @@ const std::vector<std::vector<const char*>> kMigrations = {
             response_body TEXT))",
         R"(CREATE INDEX request_log_ts ON request_log (ts_ms))",
     },
+    {
+        // Any change to api_keys, by this gateway or by plain SQL, bumps keys_version, which
+        // every instance polls (else a key disabled by hand kept working until a reload).
+        "sqlite: CREATE TRIGGER api_keys_changed_insert AFTER INSERT ON api_keys BEGIN "
+        "UPDATE store_meta SET value = value + 1 WHERE name = 'keys_version'; END",
+        "sqlite: CREATE TRIGGER api_keys_changed_update AFTER UPDATE ON api_keys BEGIN "
+        "UPDATE store_meta SET value = value + 1 WHERE name = 'keys_version'; END",
+        "sqlite: CREATE TRIGGER api_keys_changed_delete AFTER DELETE ON api_keys BEGIN "
+        "UPDATE store_meta SET value = value + 1 WHERE name = 'keys_version'; END",
+        "postgres: CREATE FUNCTION llmproxy_keys_changed() RETURNS trigger AS $body$ BEGIN "
+        "UPDATE store_meta SET value = value + 1 WHERE name = 'keys_version'; RETURN NULL; END $body$ "
+        "LANGUAGE plpgsql",
+        "postgres: CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE ON api_keys "
+        "FOR EACH STATEMENT EXECUTE FUNCTION llmproxy_keys_changed()",
+    },
 };
+
+// A step's statement for this dialect: "sqlite: ..." and "postgres: ..." run only there.
+std::optional<std::string_view> StatementFor(std::string_view statement, std::string_view dialect) {
+    for (std::string_view only : {"sqlite", "postgres"}) {
+        if (statement.starts_with(only) && statement.substr(only.size()).starts_with(": ")) {
+            if (only != dialect) return std::nullopt;
+            return statement.substr(only.size() + 2);
+        }
+    }
+    return statement;
+}
+
+// Stands in for an allowed_ips column that does not parse: never a valid CIDR, so the key set
+// refuses the key from every address.
+constexpr std::string_view kUnparsableIps = "(unparsable allowed_ips)";
 
 std::string Num(double v) {
     if (v < 0) return {};
@@ -87,14 +117,16 @@ std::string JsonList(const std::vector<std::string>& items) {
     return boost::json::serialize(a);
 }
 
-std::vector<std::string> ParseList(const std::optional<std::string>& text) {
+// A JSON array of strings; nullopt when the column holds anything else.
+std::optional<std::vector<std::string>> ParseList(const std::optional<std::string>& text) {
     std::vector<std::string> out;
     if (!text) return out;
     boost::system::error_code ec;
     auto v = boost::json::parse(*text, ec);
-    if (ec || !v.is_array()) return out;
+    if (ec || !v.is_array()) return std::nullopt;
     for (const auto& e : v.as_array()) {
-        if (e.is_string()) out.emplace_back(e.as_string());
+        if (!e.is_string()) return std::nullopt;
+        out.emplace_back(e.as_string());
     }
     return out;
 }
@@ -138,7 +170,9 @@ void Store::Migrate() {
         int version = rows.empty() ? 0 : static_cast<int>(IntOr(rows[0][0], 0));
         if (rows.empty()) sql_->Query("INSERT INTO schema_version (version) VALUES (0)");
         for (std::size_t step = static_cast<std::size_t>(version); step < kMigrations.size(); ++step) {
-            for (const char* statement : kMigrations[step]) sql_->Query(statement);
+            for (const char* statement : kMigrations[step]) {
+                if (auto sql = StatementFor(statement, sql_->dialect())) sql_->Query(*sql);
+            }
         }
         if (static_cast<std::size_t>(version) < kMigrations.size()) {
             version = static_cast<int>(kMigrations.size());
@@ -167,8 +201,10 @@ std::vector<core::ApiKeyConfig> Store::ListKeys() {
         k.key_hint = r[2].value_or("");
         k.user_id = r[3].value_or("");
         k.active = r[4].value_or("active") == "active";
-        k.allowed_models = ParseList(r[5]);
-        k.allowed_ips = ParseList(r[6]);
+        // Both fail closed: a list that does not parse allows no model and no address (an
+        // empty allowed_ips would mean "any").
+        k.allowed_models = ParseList(r[5]).value_or(std::vector<std::string>{});
+        k.allowed_ips = ParseList(r[6]).value_or(std::vector<std::string>{std::string(kUnparsableIps)});
         k.expires_at = IntOr(r[7], 0);
         boost::system::error_code ec;
         auto meta = boost::json::parse(r[8].value_or("{}"), ec);

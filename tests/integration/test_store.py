@@ -113,6 +113,32 @@ class SqliteStore(StoreBase):
         self.assertTrue(eventually(lambda: self.chat(new_key).status == 401, timeout=5))
         self.assertIsNone(self.gw_proc.poll())
 
+    def test_plain_sql_key_changes_apply_and_bad_names_are_refused(self):
+        # Hardening #14.14.
+        key = self.add_key(self.db, "alice")
+        self.store_gateway(self.db)
+        self.assertEqual(self.chat(key).status, 200)
+        with sqlite3.connect(self.db[len("sqlite://"):]) as c:  # by hand, not through the CLI
+            c.execute("UPDATE api_keys SET status = 'disabled' WHERE name = 'alice'")
+        self.assertTrue(eventually(lambda: self.chat(key).status == 403, timeout=3))
+        with sqlite3.connect(self.db[len("sqlite://"):]) as c:  # an allowed_ips that is not a JSON list
+            c.execute("UPDATE api_keys SET status = 'active', allowed_ips = '127.0.0.1' WHERE name = 'alice'")
+        # Refused, not "any address".
+        self.assertTrue(eventually(lambda: b"ip_not_allowed" in self.chat(key).body, timeout=3))
+        self.assertOpenAIError(self.chat(key), 403, "ip_not_allowed")
+        with sqlite3.connect(self.db[len("sqlite://"):]) as c:
+            c.execute("UPDATE api_keys SET allowed_ips = '[\"127.0.0.1\"]' WHERE name = 'alice'")
+        self.assertTrue(eventually(lambda: self.chat(key).status == 200, timeout=3))
+        # Names that would forge lines in `keys list`.
+        r = self.keys(self.db, "add", "--name", "evil\nbob      active", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("control characters", r.stderr)
+        with sqlite3.connect(self.db[len("sqlite://"):]) as c:  # one written by other means
+            c.execute("UPDATE api_keys SET name = 'al\nice\x1b[2J' WHERE name = 'alice'")
+        listed = self.keys(self.db, "list").stdout
+        self.assertEqual(len(listed.strip().splitlines()), 2, listed)  # the header and one key
+        self.assertIn("al\\x0aice\\x1b[2J", listed)
+
     def test_quota_survives_restart(self):
         key = self.add_key(self.db, "q", "--quota", "60", "--quota-period", "daily")
         self.store_gateway(self.db)
@@ -254,6 +280,14 @@ class PostgresStore(StoreBase):
         # Both instances wrote their requests to the one ledger.
         totals = eventually(lambda: (t := self.usage_totals(self.pg.url)).get("late") and t)
         self.assertEqual(totals["shared"]["requests"], passed)  # refused requests reached no upstream: not metered
+
+    def test_a_key_disabled_by_plain_sql_stops_working(self):
+        key = self.add_key(self.pg.url, "bob")
+        self.store_gateway(self.pg.url)
+        self.assertEqual(self.chat(key).status, 200)
+        subprocess.run(["psql", self.pg.url, "-c", "UPDATE api_keys SET status = 'disabled' WHERE name = 'bob'"],
+                       check=True, capture_output=True, timeout=30)
+        self.assertTrue(eventually(lambda: self.chat(key).status == 403, timeout=3))
 
     def chat_tokens(self):
         r = self.post("/v1/chat/completions", CHAT, port=self.up)

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "core/secret_hash.hpp"
+#include "proxy/key_set.hpp"
 #include "store/store.hpp"
 #include "store/usage_ledger.hpp"
 
@@ -36,7 +38,7 @@ core::ApiKeyConfig Key(const std::string& name, const std::string& secret) {
 TEST(Store, KeysRoundTripAndVersion) {
     TempDb db;
     auto store = store::Store::Open("sqlite://" + db.path);
-    EXPECT_EQ(store->schema_version(), 2);
+    EXPECT_EQ(store->schema_version(), 3);
     const auto v0 = store->KeysVersion();
     auto k = Key("alice", "sk-alice-0000000000");
     k.user_id = "u1";
@@ -92,7 +94,7 @@ TEST(Store, QuotaCountersAddUpAcrossConnectionsAndReopen) {
         EXPECT_EQ(a->AddQuotaUsage("k2", 100, 7), 7);
     }
     auto reopened = store::Store::Open("sqlite://" + db.path);  // migrations are not re-run
-    EXPECT_EQ(reopened->schema_version(), 2);
+    EXPECT_EQ(reopened->schema_version(), 3);
     EXPECT_EQ(reopened->AddQuotaUsage("k1", 100, 0), 42);
 }
 
@@ -124,4 +126,36 @@ TEST(Store, UsageLedgerRowsAndTotals) {
     EXPECT_EQ(by_key[0].requests, 2);
     EXPECT_EQ(by_key[0].total_tokens, 18);
     EXPECT_EQ(store->UsageTotals(1500, "model")[0].total_tokens, 3);  // since: only r2 (and r3 with none)
+}
+
+TEST(Store, PlainSqlChangesToKeysBumpTheVersionAndBrokenIpListsFailClosed) {
+    // Hardening #14.14: a key disabled by plain SQL kept working until a reload; an
+    // allowed_ips value that did not parse allowed every address.
+    TempDb db;
+    auto store = store::Store::Open("sqlite://" + db.path);
+    auto k = Key("alice", "sk-alice-0000000000");
+    k.allowed_ips = {"10.0.0.0/8"};
+    store->AddKey(k);
+    const auto v0 = store->KeysVersion();
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(db.path.c_str(), &raw), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(
+                      raw, "UPDATE api_keys SET status = 'disabled', allowed_ips = '10.0.0.0/8' WHERE name = 'alice'",
+                      nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    EXPECT_GT(store->KeysVersion(), v0);
+    const auto keys = store->ListKeys();
+    ASSERT_EQ(keys.size(), 1u);
+    EXPECT_FALSE(keys[0].active);
+    ASSERT_EQ(keys[0].allowed_ips.size(), 1u);  // not a JSON list: kept as something that never parses
+    core::Config config;
+    config.auth.enabled = true;
+    std::vector<std::string> warnings;
+    const auto set = proxy::BuildKeySet(config, keys, nullptr, &warnings);
+    ASSERT_EQ(set->entries().size(), 1u);
+    EXPECT_TRUE(set->entries()[0].allowed_ips_broken);
+    EXPECT_EQ(warnings.size(), 1u);
 }
