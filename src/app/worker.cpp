@@ -69,6 +69,7 @@ const std::shared_ptr<const pipeline::Upstreams>& Worker::Current() {
     if (version != snapshot_version_) {
         auto snapshot = shared_.snapshots->Load();
         snapshot_version_ = snapshot->version;
+        metrics_.SetConfiguredModels(ConfiguredModelNames(*snapshot->config));
         upstreams_ = pipeline::BuildUpstreams(std::move(snapshot), upstreams_.get(), ioc_.get_executor(), worker_count_,
                                               metrics_, rng_);
     }
@@ -110,6 +111,20 @@ bool Worker::CloseOldestIdle() {
     oldest.stream->socket().cancel(ignored);  // its keep-alive read ends; the session closes
     metrics_.CountConnectionShed(/*refused=*/false);
     return true;
+}
+
+void Worker::RecordRefusedHead(const RefusedHead& r) {
+    metrics_.RecordRequest({r.method, "unknown", {}, {}, r.status}, r.latency_ms / 1000.0, -1);
+    if (shared_.access_log) {
+        observe::AccessRecord a;
+        a.request_id = r.request_id;
+        a.method = r.method;
+        a.path = r.target;
+        a.client_ip = r.client_ip;
+        a.status = r.status;
+        a.latency_ms = r.latency_ms;
+        shared_.access_log->Write(static_cast<std::size_t>(index_), a);
+    }
 }
 
 Task<bool> Worker::Serve(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,

@@ -65,6 +65,7 @@ public:
     void SessionIdle(SessionHandle& handle) override { idle_.push_back(handle); }
     Task<bool> Serve(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
                      std::string_view client_ip) override;
+    void RecordRefusedHead(const RefusedHead& refused) override;
 
 private:
     Task<void> AcceptLoop();

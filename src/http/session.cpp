@@ -28,6 +28,27 @@ Task<void> WriteErrorAndClose(TcpStream& stream, unsigned status, std::string_vi
     stream.expires_never();
 }
 
+// A request refused on its head: the error, then a lingering close; counted and logged by the
+// host like any answer.
+Task<void> RefuseHead(TcpStream& stream, SessionHost& host, const core::LocalReply& reply, const RequestParser& parser,
+                      std::string_view client_ip, std::chrono::steady_clock::time_point started) {
+    const std::string id = core::MakeRequestId({});
+    const std::string body = core::ErrorBody(reply, id);
+    co_await WriteErrorAndClose(stream, static_cast<unsigned>(reply.status), body, id);
+    const auto& head = parser.get();
+    const auto method = head.method_string();
+    const auto target = head.target();
+    SessionHost::RefusedHead refused;
+    refused.request_id = id;
+    refused.method = std::string_view(method.data(), method.size());
+    refused.target = std::string_view(target.data(), target.size());
+    refused.client_ip = client_ip;
+    refused.status = static_cast<unsigned>(reply.status);
+    refused.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    host.RecordRefusedHead(refused);
+    co_await LingeringClose(stream);
+}
+
 }  // namespace
 
 Task<void> RefuseSession(Socket socket) {
@@ -75,22 +96,17 @@ Task<void> RunSession(Socket socket, SessionHost& host) {
         // Slowloris: the whole header must arrive within header_timeout of its first byte.
         // The body is read later, by the request handler, once the head has passed auth.
         stream.expires_after(server.header_timeout);
+        const auto started = std::chrono::steady_clock::now();
         auto [ec, hn] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
         stream.expires_never();
         if (ec) {
             if (auto reply = ReadErrorReply(ec, server)) {
-                const std::string id = core::MakeRequestId({});
-                const std::string body = core::ErrorBody(*reply, id);
-                co_await WriteErrorAndClose(stream, reply->status, body, id);
-                co_await LingeringClose(stream);
+                co_await RefuseHead(stream, host, *reply, parser, client_ip, started);
             }
             co_return;
         }
         if (auto refusal = CheckRequestHead(parser.get())) {
-            const std::string id = core::MakeRequestId({});
-            const std::string body = core::ErrorBody(*refusal, id);
-            co_await WriteErrorAndClose(stream, refusal->status, body, id);
-            co_await LingeringClose(stream);
+            co_await RefuseHead(stream, host, *refusal, parser, client_ip, started);
             co_return;
         }
         // HTTP/1.0 has no chunked framing: a Transfer-Encoding on it ends the connection.

@@ -38,6 +38,14 @@ public:
     /// whether the connection may serve another request.
     virtual Task<bool> Serve(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
                              std::string_view client_ip) = 0;
+    /// A request the session refused on its head (431, 400 malformed or invalid path, 501
+    /// transfer coding, 408): counted and access-logged like any other answer.
+    struct RefusedHead {
+        std::string_view request_id, method, target, client_ip;
+        unsigned status = 0;
+        double latency_ms = 0;
+    };
+    virtual void RecordRefusedHead(const RefusedHead& refused) = 0;
 };
 
 /// Runs on the host's thread; `host` outlives it.

@@ -46,11 +46,14 @@ bool LooksLikeModelName(std::string_view model) {
 std::string_view MetricsShard::BoundModel(std::string_view model) {
     if (model.empty()) return "none";
     if (!LooksLikeModelName(model)) return "other";
-    // models_seen_ is owner-only, so no lock; the first kMaxModels names get their own label.
-    auto it = models_seen_.find(std::string(model));
+    // Owner-only state, so no lock. The config's own names always get a label; of the others
+    // (served through a glob), the first kMaxModels do.
+    const std::string name(model);
+    if (configured_models_.count(name)) return model;
+    auto it = models_seen_.find(name);
     if (it != models_seen_.end()) return model;
     if (models_seen_.size() >= kMaxModels) return "other";
-    models_seen_.emplace(std::string(model), true);
+    models_seen_.emplace(name, true);
     return model;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "http/pool_gauges.hpp"
@@ -51,6 +52,9 @@ public:
     explicit MetricsShard(std::size_t providers);
 
     void RecordRequest(const RequestLabels& labels, double duration_s, double ttft_s /* <0: none */);
+    /// The model names the config names (exactly, not by glob): always a label of their own,
+    /// whatever other names came first (they take the kMaxModels slots). Owner thread only.
+    void SetConfiguredModels(std::unordered_set<std::string> names) { configured_models_ = std::move(names); }
     void ObserveProviderLatency(std::size_t provider, double seconds) { provider_latency_[provider].Observe(seconds); }
     void CountRetry(std::size_t provider) { retries_[provider].Add(); }
     void CountTokens(std::string_view model, std::string_view provider, std::int64_t prompt, std::int64_t completion);
@@ -110,6 +114,7 @@ private:
     };
     std::unordered_map<std::string, std::unique_ptr<Tokens>> tokens_;
     std::unordered_map<std::string, bool> models_seen_;  // owner thread only
+    std::unordered_set<std::string> configured_models_;  // owner thread only; outside the cap
     std::string key_;                                    // owner thread scratch: no allocation per lookup
     Counter active_, finished_;
     Counter client_connections_;

@@ -86,6 +86,23 @@ Snapshot::Snapshot(std::shared_ptr<const core::Config> c, const Snapshot* previo
         limiter = std::make_shared<proxy::RateLimiter>(*config);
 }
 
+std::unordered_set<std::string> ConfiguredModelNames(const core::Config& config) {
+    std::unordered_set<std::string> names;
+    auto add = [&](const std::string& name) {
+        if (!name.empty() && name.find_first_of("*?[") == std::string::npos) names.insert(name);
+    };
+    for (const auto& p : config.providers) {
+        for (const auto& m : p.models) add(m);
+        for (const auto& [from, to] : p.model_map) add(from);
+    }
+    for (const auto& [model, routing] : config.routing.models) {
+        add(model);
+        for (const auto& fb : routing.fallback_models) add(fb);
+    }
+    add(config.routing.default_model);
+    return names;
+}
+
 std::size_t Snapshot::ProviderIndex(std::string_view name) const {
     const auto& providers = config->providers;
     for (std::size_t i = 0; i < providers.size(); ++i) {

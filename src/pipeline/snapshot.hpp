@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/ssl/context.hpp>
@@ -55,5 +56,9 @@ struct Snapshot {
 
 /// Whether connections made for `a` are good for `b` (a pool or TLS context may be carried over).
 bool SameConnectionSettings(const core::ProviderConfig& a, const core::ProviderConfig& b);
+
+/// The model names the config spells out (not globs): providers' models and model_map keys,
+/// routing.models and their fallbacks, the default model. Metrics keep a label for each.
+std::unordered_set<std::string> ConfiguredModelNames(const core::Config& config);
 
 }  // namespace llmproxy

@@ -143,9 +143,6 @@ scrape_configs:
         self.assertEqual(value, sent)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class Usage(GatewayTest):
     def setUp(self):
@@ -208,3 +205,31 @@ logging: {{ access_log: "{self.log_path}" }}
         self.assertEqual(entry["client_ip"], "127.0.0.1")
         self.assertEqual(entry["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736")
         self.assertGreater(entry["latency_ms"], 0)
+
+    def test_answers_refused_on_the_head_are_counted_and_logged(self):
+        # Hardening #14.15: 400 invalid_path, 501, 400 Host and 431 were neither counted nor logged.
+        from harness import raw_exchange
+        refusals = {
+            b"GET /v1/../admin HTTP/1.1\r\nHost: x\r\n\r\n": 400,
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n": 501,
+            b"GET /health HTTP/1.1\r\n\r\n": 400,
+            b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * (20 << 10) + b"\r\n\r\n": 431,
+        }
+        for raw, status in refusals.items():
+            self.assertTrue(raw_exchange(self.gw_port, raw, timeout=3).startswith(b"HTTP/1.1 %d" % status))
+        text = eventually(lambda: (lambda t: t if 'status_code="431"' in t else None)(
+            self.request("GET", "/metrics").body.decode()))
+        self.assertEqual(metric(text, "llm_proxy_requests_total", endpoint="unknown", status_code="400"), 2)
+        self.assertEqual(metric(text, "llm_proxy_requests_total", endpoint="unknown", status_code="501"), 1)
+        self.assertEqual(metric(text, "llm_proxy_requests_total", endpoint="unknown", status_code="431"), 1)
+
+        def logged():
+            with open(self.log_path) as f:
+                return [json.loads(l) for l in f if l.strip()]
+        self.assertTrue(eventually(lambda: len([l for l in logged() if l["status"] in (400, 431, 501)]) == 4))
+        paths = {l["path"] for l in logged() if l["status"] == 400}
+        self.assertIn("/v1/../admin", paths)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -3,6 +3,9 @@
 #include "core/config.hpp"
 #include "observe/metrics.hpp"
 #include "observe/prometheus_text.hpp"
+#include "pipeline/snapshot.hpp"
+
+#include <set>
 
 using namespace llmproxy;
 using namespace llmproxy::observe;
@@ -35,6 +38,36 @@ TEST(MetricsShard, SeriesByLabelsAndModelCap) {
     EXPECT_EQ(gpt200, 3u);
     EXPECT_EQ(other, 11u);  // gpt-4o took one of the 256 slots
     EXPECT_LE(views.size(), MetricsShard::kMaxModels + 2);
+}
+
+TEST(MetricsShard, ConfiguredModelsKeepTheirLabelWhateverCameFirst) {
+    // Hardening #14.15: made-up names sent through a wildcard route took every slot first.
+    MetricsShard shard(1);
+    shard.SetConfiguredModels({"gpt-4o", "Qwen/Qwen2.5-7B"});
+    for (std::size_t i = 0; i < MetricsShard::kMaxModels + 10; ++i) {
+        shard.RecordRequest({"POST", "/v1/chat/completions", "made-up-" + std::to_string(i), "a", 404}, 0.01, -1);
+    }
+    shard.RecordRequest({"POST", "/v1/chat/completions", "gpt-4o", "a", 200}, 0.01, -1);
+    shard.RecordRequest({"POST", "/v1/chat/completions", "Qwen/Qwen2.5-7B", "a", 200}, 0.01, -1);
+    std::vector<MetricsShard::SeriesView> views;
+    shard.Collect(views);
+    std::set<std::string> labelled;
+    for (const auto& v : views) labelled.insert(std::string(v.model));
+    EXPECT_TRUE(labelled.count("gpt-4o"));
+    EXPECT_TRUE(labelled.count("Qwen/Qwen2.5-7B"));
+    EXPECT_TRUE(labelled.count("other"));  // the made-up ones past the cap
+    EXPECT_LE(views.size(), MetricsShard::kMaxModels + 3);
+}
+
+TEST(Snapshot, ConfiguredModelNamesAreTheExactOnes) {
+    core::Config config;
+    auto& p = config.providers.emplace_back();
+    p.models = {"gpt-4o", "claude-*", "*"};
+    p.model_map = {{"small", "Qwen/small"}};
+    config.routing.models["big"].fallback_models = {"small", "tiny"};
+    config.routing.default_model = "gpt-4o-mini";
+    const auto names = ConfiguredModelNames(config);
+    EXPECT_EQ(names, (std::unordered_set<std::string>{"gpt-4o", "small", "big", "tiny", "gpt-4o-mini"}));
 }
 
 TEST(PrometheusText, MergesShardsAndEscapes) {
