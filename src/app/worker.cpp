@@ -64,11 +64,26 @@ Worker::~Worker() {
     ioc_.DestroyPendingWork();
 }
 
+// The settings this worker holds state for, applied at a reload (its pools and balancers are
+// carried over by BuildUpstreams).
+void Worker::ApplyWorkerSettings(const core::Config& next, const core::Config* previous) {
+    if (!previous) return;  // the constructor set them
+    if (next.server.max_body_memory != previous->server.max_body_memory) {
+        body_budget_.SetLimit(BodyBudgetOf(next.server, worker_count_));
+    }
+    const auto& retry = next.routing.retry;
+    if (retry.budget_ratio != previous->routing.retry.budget_ratio ||
+        retry.budget_min_per_second != previous->routing.retry.budget_min_per_second) {
+        retry_budget_ = proxy::RetryBudget(retry.budget_ratio, retry.budget_min_per_second);
+    }
+}
+
 const std::shared_ptr<const pipeline::Upstreams>& Worker::Current() {
     const std::uint64_t version = shared_.snapshots->version();
     if (version != snapshot_version_) {
         auto snapshot = shared_.snapshots->Load();
         snapshot_version_ = snapshot->version;
+        ApplyWorkerSettings(*snapshot->config, upstreams_ ? upstreams_->snapshot->config.get() : nullptr);
         metrics_.SetConfiguredModels(ConfiguredModelNames(*snapshot->config));
         upstreams_ = pipeline::BuildUpstreams(std::move(snapshot), upstreams_.get(), ioc_.get_executor(), worker_count_,
                                               metrics_, rng_);

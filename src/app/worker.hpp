@@ -77,6 +77,7 @@ private:
     /// The current snapshot's pools and balancers; rebuilt (carrying over by name) when the
     /// publisher has a newer snapshot: one atomic load per call otherwise.
     const std::shared_ptr<const pipeline::Upstreams>& Current();
+    void ApplyWorkerSettings(const core::Config& next, const core::Config* previous);
     const std::shared_ptr<const proxy::KeySet>& Keys();
 
     int index_;

@@ -23,6 +23,11 @@ public:
     static constexpr std::size_t kSmallBody = 1u << 20;
 
     explicit BodyBudget(std::size_t limit) : limit_(limit), reserve_(limit / 8) {}
+    /// A reload's new server.max_body_memory: bodies held now stay held; new ones see the limit.
+    void SetLimit(std::size_t limit) {
+        limit_ = limit;
+        reserve_ = limit / 8;
+    }
     /// Takes `n` more bytes for a request that will then hold `held_after` in all.
     bool TryTake(std::size_t n, std::size_t held_after = 0) {
         const std::size_t usable = held_after > kSmallBody ? limit_ - reserve_ : limit_;

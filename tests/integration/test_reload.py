@@ -103,6 +103,37 @@ auth:
         self.assertEqual(self.chat(key="sk-reload-two-00000000").status, 200)
         self.assertIsNone(self.gw_proc.poll())
 
+    def test_body_memory_applies_and_start_only_settings_are_named(self):
+        # Hardening #14.10: a reload ignored server.max_body_memory and usage_hook silently.
+        import socket
+        base = self.config(False).replace("providers:", "server: { max_body_bytes: 1MiB, max_body_memory: %s }\nproviders:")
+        self.start(base % "64MiB", workers=1)
+        head = ("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-reload-one-00000000\r\n"
+                "Content-Type: application/json\r\nContent-Length: 900000\r\n\r\n").encode()
+
+        def second_while_first_holds():
+            a = socket.create_connection(("127.0.0.1", self.gw_port), timeout=5)
+            b = socket.create_connection(("127.0.0.1", self.gw_port), timeout=5)
+            try:
+                a.sendall(head + b'{"model":"gpt-4o","messages":[],"x":"' + b"a" * 800000)  # held, not finished
+                time.sleep(0.3)
+                prefix = b'{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"x":"'
+                b.sendall(head + prefix + b"b" * (900000 - len(prefix) - 2) + b'"}')  # exactly 900000 bytes
+                b.settimeout(5)
+                return b.recv(100)
+            except OSError:
+                return b"closed"
+            finally:
+                a.close()
+                b.close()
+
+        self.assertTrue(second_while_first_holds().startswith(b"HTTP/1.1 200"))
+        self.rewrite(base % "1MiB" + "usage_hook: { url: 'http://127.0.0.1:9/usage' }\n")
+        self.assertTrue(eventually(lambda: second_while_first_holds().startswith(b"HTTP/1.1 503")))
+        with open(self.procs[-1][1]) as f:
+            log = f.read()
+        self.assertIn("usage_hook takes effect at the next start", log)
+
     def test_a_stream_on_a_removed_provider_finishes(self):
         self.start(self.config(True), workers=1)  # one balancer: round robin alternates
         results = []
