@@ -33,7 +33,17 @@ Task<error_code> UpstreamConnection::Connect(const std::vector<tcp::endpoint>& e
                                              core::Millis timeout) {
     auto& tcp_stream = Tcp();
     tcp_stream.expires_after(timeout);
-    auto [ec, ep] = co_await tcp_stream.async_connect(endpoints, kNoThrow);
+    // Each endpoint in turn, with the socket opened here: Asio's range connect reports a failed
+    // open (out of descriptors) as "Operation canceled", and that is our failure, not the
+    // provider's: the caller must see EMFILE to say so.
+    error_code ec = asio::error::host_not_found;
+    for (const auto& endpoint : endpoints) {
+        tcp_stream.socket().close(ec);
+        tcp_stream.socket().open(endpoint.protocol(), ec);
+        if (ec) co_return ec;
+        std::tie(ec) = co_await tcp_stream.async_connect(endpoint, kNoThrow);
+        if (!ec || ec == beast::error::timeout) break;
+    }
     if (ec) co_return ec;
     tcp_stream.socket().set_option(tcp::no_delay(true));
     if (auto* tls = std::get_if<Tls>(&stream_)) {

@@ -476,6 +476,51 @@ providers: [ {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1", models: ["gp
         self.assertGreaterEqual(int(gauge[0].split()[1]), 1)  # the scrape itself
         self.assertLessEqual(int(gauge[0].split()[1]), self.CAP)
 
+    def test_out_of_descriptors_is_the_gateways_503_not_the_providers_failure(self):
+        # Hardening #14.11: running out of local descriptors on the upstream connect was counted
+        # against the provider (ejection) and reported as its failure.
+        import resource
+        from harness import GATEWAY, free_port, wait_port
+        up = self.mock("m1")
+        port = free_port()
+        path = self.write_config(f"""
+server: {{ max_connections: 1000, header_timeout: 20s }}
+providers: [ {{ name: m, base_url: "http://127.0.0.1:{up}/v1", models: ["gpt-4o"],
+               circuit_breaker: {{ failure_threshold: 1 }} }} ]
+logging: {{ access_log: "off" }}
+""")
+
+        def few_descriptors():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        p = self.spawn([GATEWAY, "--config", path, "--listen", f"127.0.0.1:{port}", "--workers", "1"],
+                       preexec_fn=few_descriptors)
+        wait_port(port, p)
+        self.gw_port, self.gw_proc = port, p
+        time.sleep(0.5)
+        body = json.dumps(CHAT).encode()
+        head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n" % len(body))
+        # Busy connections (a head under way: none of them may be closed for a newcomer) take
+        # every descriptor; then the first finishes its request and needs one for the upstream.
+        conns = []
+        try:
+            for _ in range(70):
+                s = self.connect()
+                s.sendall(head)
+                conns.append(s)
+            time.sleep(0.5)
+            conns[0].sendall(b"\r\n" + body)
+            status, answer = read_response(conns[0], timeout=5)
+            self.assertTrue(status.startswith("HTTP/1.1 503"), (status, answer))
+            self.assertEqual(json.loads(answer)["error"]["code"], "server_busy")
+        finally:
+            for s in conns:
+                s.close()
+        # The provider was not blamed: still healthy, and it serves as soon as descriptors are back.
+        detailed = {q["name"]: q for q in eventually(lambda: self.request("GET", "/health/detailed").json())["providers"]}
+        self.assertTrue(detailed["m"]["healthy"], detailed)
+        self.assertTrue(eventually(lambda: self.post("/v1/chat/completions", CHAT).status == 200, timeout=5))
+
     def test_out_of_descriptors_an_idle_connection_makes_room(self):
         import resource
         from harness import GATEWAY, free_port, wait_port

@@ -138,6 +138,14 @@ const error_code kUnexpectedUpgrade = make_error_code(boost::system::errc::proto
 const error_code kTooManyInterim = make_error_code(boost::system::errc::bad_message);
 const error_code kInvalidStatus = make_error_code(boost::system::errc::illegal_byte_sequence);
 
+// Errors of this host, not of the upstream: out of descriptors (process or system), buffer
+// space, memory or local ports.
+bool IsLocalResourceError(const error_code& ec) {
+    namespace errc = boost::system::errc;
+    return ec == asio::error::no_descriptors || ec == errc::too_many_files_open_in_system ||
+           ec == asio::error::no_buffer_space || ec == asio::error::no_memory || ec == errc::address_not_available;
+}
+
 // The upstream's bytes are not HTTP we accept (a parse error, a head over its limit, a chunk
 // line or trailer that never ends): its fault, but not a connection failure to retry.
 bool IsProtocolError(const error_code& ec) {
@@ -267,6 +275,19 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
                                              "' are in use and none came free within " +
                                              std::to_string(in.provider.pool_timeout.count()) +
                                              " ms (providers[].max_connections, pool_timeout)",
+                                         {},
+                                         {}};
+            co_return out;
+        }
+        if (IsLocalResourceError(lease.ec)) {
+            // Out of descriptors, memory or ports here: the gateway's failure, never the
+            // provider's (no mark on its health), and one a client may retry shortly.
+            out.pool_exhausted = true;
+            out.error = core::LocalReply{503,
+                                         "server_error",
+                                         "server_busy",
+                                         "the gateway is out of local resources (" + lease.ec.message() +
+                                             ") for a connection to provider '" + in.provider.name + "'; retry shortly",
                                          {},
                                          {}};
             co_return out;
