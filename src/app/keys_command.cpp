@@ -64,6 +64,11 @@ int Add(store::Store& store, const AddOptions& a) {
     k.active = !a.disabled;
     k.allowed_models = a.models;
     k.allowed_ips = a.ips;
+    if (!a.endpoints.empty()) k.allowed_endpoints = a.endpoints;
+    for (const auto& e : a.endpoints) {
+        if (!core::ValidEndpointGrant(e))
+            throw std::runtime_error("--endpoints " + e + " must be a path glob under /v1/");
+    }
     for (const auto& ip : a.ips) {
         if (!core::Cidr::Parse(ip)) throw std::runtime_error("--ip " + ip + " is not an IP or CIDR");
     }
@@ -94,7 +99,11 @@ int List(store::Store& store, bool json) {
         boost::json::array out;
         for (const auto& k : keys) {
             boost::json::array models(k.allowed_models.begin(), k.allowed_models.end());
+            boost::json::value endpoints = nullptr;  // null: the default rule
+            if (k.allowed_endpoints)
+                endpoints = boost::json::array(k.allowed_endpoints->begin(), k.allowed_endpoints->end());
             out.push_back(boost::json::object{{"name", k.name},
+                                              {"allowed_endpoints", endpoints},
                                               {"key", k.key_hint},
                                               {"user_id", k.user_id},
                                               {"status", k.active ? "active" : "disabled"},
@@ -133,6 +142,10 @@ KeysCommand::KeysCommand(CLI::App& app) {
     add->add_option("--user-id", a.user_id, "owner, reported in usage events");
     add->add_option("--models", a.models, "allowed model globs (default: *)")->delimiter(',');
     add->add_option("--ips", a.ips, "allowed client CIDRs (default: any)")->delimiter(',');
+    add->add_option("--endpoints", a.endpoints,
+                    "pass-through paths it may use, e.g. /v1/files/*,'DELETE /v1/files/*' (default: all but DELETE "
+                    "when --models is unset, none otherwise)")
+        ->delimiter(',');
     add->add_option("--expires-at", a.expires_at, "UTC expiry, e.g. 2026-12-31T23:59:59Z");
     add->add_option("--quota", a.quota, "tokens per quota period (0 = none)");
     add->add_option("--quota-period", a.quota_period, "daily | weekly | monthly | never");

@@ -18,7 +18,7 @@ public:
 
     struct AddOptions {
         std::string name, key, user_id, expires_at, quota_period = "never";
-        std::vector<std::string> models{"*"}, ips, metadata;
+        std::vector<std::string> models{"*"}, ips, metadata, endpoints;
         std::int64_t quota = 0;
         double rps = -1, rpm = -1, tpm = -1;
         int max_concurrent = -1;

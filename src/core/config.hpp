@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -54,6 +55,9 @@ struct ProviderConfig {
     std::vector<std::string> models{"*"};                      // public names or globs it serves
     std::map<std::string, std::string> model_map;              // public name -> upstream name
     std::vector<std::pair<std::string, std::string>> headers;  // extra upstream headers
+    // Clients' OpenAI-Organization / OpenAI-Project headers go upstream beside this provider's
+    // key only when set (they would pick another organization or project of its account).
+    bool forward_account_headers = false;
     UpstreamTimeouts timeouts;
     // Open upstream connections per instance, divided across workers; 0 (the default): as many
     // as the process's file descriptor limit leaves room for (each relayed request also holds
@@ -159,12 +163,19 @@ struct ApiKeyConfig {
     bool active = true;                            // status: active | disabled
     std::vector<std::string> allowed_models{"*"};  // globs
     std::vector<std::string> allowed_ips;          // CIDRs; empty = any
-    std::int64_t expires_at = 0;                   // unix seconds; 0 = never
+    // Pass-through paths (/v1/files, /v1/batches, ...: the provider's account, shared by every
+    // key): "PATH_GLOB" (any method but DELETE) or "METHOD PATH_GLOB" ("*" for any method).
+    // Unset: every path but DELETE for keys without model limits, none for keys with them.
+    std::optional<std::vector<std::string>> allowed_endpoints;
+    std::int64_t expires_at = 0;  // unix seconds; 0 = never
     std::map<std::string, std::string> metadata;
     KeyLimits limits;              // merged with rate_limit.key_defaults at load
     std::int64_t total_quota = 0;  // tokens per quota period; 0 = no quota
     QuotaPeriod quota_period = QuotaPeriod::kNever;
 };
+
+/// An allowed_endpoints entry: "PATH_GLOB" or "METHOD PATH_GLOB", the glob under /v1/.
+bool ValidEndpointGrant(std::string_view grant);
 
 struct AuthConfig {
     bool enabled = false;  // true as soon as keys are configured, unless set explicitly

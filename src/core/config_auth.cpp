@@ -8,13 +8,23 @@
 #include "core/quota_period.hpp"
 #include "core/secret_hash.hpp"
 
+namespace llmproxy::core {
+
+bool ValidEndpointGrant(std::string_view grant) {
+    const auto space = grant.find(' ');
+    const std::string_view glob = space == std::string_view::npos ? grant : grant.substr(space + 1);
+    return glob.starts_with("/v1/") && glob.find(' ') == std::string_view::npos;
+}
+
+}  // namespace llmproxy::core
+
 namespace llmproxy::core::detail {
 namespace {
 
 void ParseKey(Reader& r, const YAML::Node& node, const std::string& path, ApiKeyConfig& k) {
     if (!r.Keys(node, path,
-                {"key", "key_hash", "name", "user_id", "status", "allowed_models", "allowed_ips", "expires_at",
-                 "metadata", "total_quota", "quota_reset_period", "rate_limit"})) {
+                {"key", "key_hash", "name", "user_id", "status", "allowed_models", "allowed_ips", "allowed_endpoints",
+                 "expires_at", "metadata", "total_quota", "quota_reset_period", "rate_limit"})) {
         return;
     }
     r.IntField(node, path, "total_quota", k.total_quota, 0, 1'000'000'000'000'000LL);
@@ -57,6 +67,17 @@ void ParseKey(Reader& r, const YAML::Node& node, const std::string& path, ApiKey
     k.active = status == "active";
     r.StrList(node, path, "allowed_models", k.allowed_models);
     r.StrList(node, path, "allowed_ips", k.allowed_ips);
+    if (node["allowed_endpoints"]) {
+        k.allowed_endpoints.emplace();
+        r.StrList(node, path, "allowed_endpoints", *k.allowed_endpoints);
+        for (const auto& e : *k.allowed_endpoints) {
+            if (!ValidEndpointGrant(e))
+                r.Error(node["allowed_endpoints"], path + ".allowed_endpoints",
+                        "\"" + e +
+                            "\" must be a path glob starting with /v1/, optionally after a method (\"DELETE "
+                            "/v1/files/*\")");
+        }
+    }
     for (const auto& ip : k.allowed_ips) {
         if (!Cidr::Parse(ip))
             r.Error(node["allowed_ips"], path + ".allowed_ips", "\"" + ip + "\" is not an IP or CIDR");

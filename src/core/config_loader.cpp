@@ -83,9 +83,9 @@ void ParseBaseUrl(Reader& r, const YAML::Node& node, const std::string& path, Pr
 
 void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, ProviderConfig& p) {
     if (!r.Keys(node, path,
-                {"name", "type", "base_url", "api_key", "weight", "models", "model_map", "headers", "timeouts",
-                 "max_connections", "pool_timeout", "keepalive_idle", "tls_verify", "ca_file", "health_check",
-                 "circuit_breaker", "stream_usage"})) {
+                {"name", "type", "base_url", "api_key", "weight", "models", "model_map", "headers",
+                 "forward_account_headers", "timeouts", "max_connections", "pool_timeout", "keepalive_idle",
+                 "tls_verify", "ca_file", "health_check", "circuit_breaker", "stream_usage"})) {
         return;
     }
     r.StrField(node, path, "name", p.name);
@@ -120,6 +120,7 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
     r.DurationField(node, path, "pool_timeout", p.pool_timeout);
     r.DurationField(node, path, "keepalive_idle", p.keepalive_idle);
     r.BoolField(node, path, "tls_verify", p.tls_verify);
+    r.BoolField(node, path, "forward_account_headers", p.forward_account_headers);
     r.StrField(node, path, "ca_file", p.ca_file);
     r.BoolField(node, path, "stream_usage", p.stream_usage);
     if (auto hc = node["health_check"]) {

@@ -63,6 +63,27 @@ AuthResult Authenticate(const KeySet& index, const Credentials& creds, const cor
     return r;
 }
 
+bool PassThroughAllowed(const core::ApiKeyConfig& key, std::string_view method, std::string_view path) {
+    const bool is_delete = method == "DELETE";
+    if (!key.allowed_endpoints) {
+        // A key limited to some models is not meant to reach the whole account.
+        const bool unlimited = key.allowed_models.size() == 1 && key.allowed_models[0] == "*";
+        return unlimited && !is_delete;
+    }
+    for (const std::string& grant : *key.allowed_endpoints) {
+        const auto space = grant.find(' ');
+        std::string_view glob = grant;
+        bool method_ok = !is_delete;  // a bare path never grants DELETE
+        if (space != std::string::npos) {
+            const std::string_view m = std::string_view(grant).substr(0, space);
+            glob = std::string_view(grant).substr(space + 1);
+            method_ok = m == "*" || m == method;
+        }
+        if (method_ok && core::GlobMatch(glob, path)) return true;
+    }
+    return false;
+}
+
 bool ModelAllowed(const core::ApiKeyConfig& key, std::string_view model) {
     for (const auto& pattern : key.allowed_models) {
         if (core::GlobMatch(pattern, model)) return true;

@@ -33,6 +33,10 @@ AuthResult Authenticate(const KeySet& keys, const Credentials& creds, const core
 /// May this key use this public model? (allowed_models globs)
 bool ModelAllowed(const core::ApiKeyConfig& key, std::string_view model);
 
+/// May `key` reach the pass-through path `path` (no query) with `method`? See
+/// ApiKeyConfig::allowed_endpoints.
+bool PassThroughAllowed(const core::ApiKeyConfig& key, std::string_view method, std::string_view path);
+
 /// The client's address: the peer, or — when the peer is a trusted proxy — the right-most
 /// X-Forwarded-For entry that is not itself a trusted proxy.
 core::IpAddress ClientAddress(const core::IpAddress& peer, std::string_view x_forwarded_for,

@@ -58,6 +58,23 @@ bool AuthStage::Run(RequestContext& ctx, std::int64_t now_s) {
         return false;
     }
     ctx.key = auth.key;
+    if (ctx.endpoint->endpoint == pipeline::Endpoint::kOtherV1 && ctx.key) {
+        // Pass-through reaches the provider's whole account with its key: granted per key.
+        const auto method = req.method_string();
+        const std::string_view target(req.target().data(), req.target().size());
+        const std::string_view path = target.substr(0, target.find('?'));
+        if (!proxy::PassThroughAllowed(ctx.key->config, std::string_view(method.data(), method.size()), path)) {
+            ctx.Refuse(core::LocalReply{403,
+                                        "permission_error",
+                                        "endpoint_not_allowed",
+                                        "The API key '" + ctx.key->config.name + "' may not use " +
+                                            std::string(method.data(), method.size()) + " " + std::string(path) +
+                                            " (auth.keys[].allowed_endpoints).",
+                                        {},
+                                        {}});
+            return false;
+        }
+    }
     return true;
 }
 

@@ -87,6 +87,8 @@ const std::vector<std::vector<const char*>> kMigrations = {
         "LANGUAGE plpgsql",
         "postgres: CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE ON api_keys "
         "FOR EACH STATEMENT EXECUTE FUNCTION llmproxy_keys_changed()",
+        // Pass-through grants; NULL: the default rule (see ApiKeyConfig::allowed_endpoints).
+        "ALTER TABLE api_keys ADD COLUMN allowed_endpoints TEXT",
     },
 };
 
@@ -190,7 +192,7 @@ std::vector<core::ApiKeyConfig> Store::ListKeys() {
     auto rows = sql_->Query(
         "SELECT name, key_hash, key_hint, user_id, status, allowed_models, allowed_ips, expires_at, metadata, "
         "requests_per_second, requests_per_minute, tokens_per_minute, max_concurrent, total_quota, "
-        "quota_reset_period FROM api_keys ORDER BY name");
+        "quota_reset_period, allowed_endpoints FROM api_keys ORDER BY name");
     std::vector<core::ApiKeyConfig> keys;
     for (auto& r : rows) {
         core::ApiKeyConfig k;
@@ -219,6 +221,8 @@ std::vector<core::ApiKeyConfig> Store::ListKeys() {
         k.limits.max_concurrent = static_cast<int>(IntOr(r[12], -1));
         k.total_quota = IntOr(r[13], 0);
         k.quota_period = core::ParseQuotaPeriod(r[14].value_or("never")).value_or(core::QuotaPeriod::kNever);
+        // Fails closed too: a value that does not parse grants no pass-through path.
+        if (r[15]) k.allowed_endpoints = ParseList(r[15]).value_or(std::vector<std::string>{});
         keys.push_back(std::move(k));
     }
     return keys;
@@ -235,15 +239,18 @@ void Store::AddKey(const core::ApiKeyConfig& k) {
         sql_->Query(
             "INSERT INTO api_keys (name, key_hash, key_hint, user_id, status, allowed_models, allowed_ips, expires_at, "
             "metadata, requests_per_second, requests_per_minute, tokens_per_minute, max_concurrent, total_quota, "
-            "quota_reset_period, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+            "quota_reset_period, created_at, updated_at, allowed_endpoints) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+            "$9, "
             "CAST(NULLIF($10, '') AS DOUBLE PRECISION), CAST(NULLIF($11, '') AS DOUBLE PRECISION), "
-            "CAST(NULLIF($12, '') AS DOUBLE PRECISION), CAST(NULLIF($13, '') AS INTEGER), $14, $15, $16, $16)",
+            "CAST(NULLIF($12, '') AS DOUBLE PRECISION), CAST(NULLIF($13, '') AS INTEGER), $14, $15, $16, $16, "
+            "NULLIF($17, ''))",
             {k.name, core::HexOf(k.hash), k.key_hint, k.user_id, k.active ? "active" : "disabled",
              JsonList(k.allowed_models), JsonList(k.allowed_ips), std::to_string(k.expires_at),
              boost::json::serialize(meta), nullable(k.limits.requests_per_second),
              nullable(k.limits.requests_per_minute), nullable(k.limits.tokens_per_minute),
              k.limits.max_concurrent < 0 ? std::string() : std::to_string(k.limits.max_concurrent),
-             std::to_string(k.total_quota), core::QuotaPeriodName(k.quota_period), now});
+             std::to_string(k.total_quota), core::QuotaPeriodName(k.quota_period), now,
+             k.allowed_endpoints ? JsonList(*k.allowed_endpoints) : std::string()});
         BumpKeysVersion();
         sql_->Query("COMMIT");
     } catch (...) {

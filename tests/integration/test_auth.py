@@ -24,6 +24,10 @@ auth:
     - {{ key: sk-disabled-0000000, name: gone, status: disabled }}
     - {{ key: sk-expired-0000000, name: old, expires_at: "2020-01-01T00:00:00Z" }}
     - {{ key: sk-office-000000000, name: office, allowed_ips: ["10.20.0.0/16"] }}
+    - {{ key: sk-open-00000000000, name: open }}
+    - {{ key: sk-files-admin-0000, name: files-admin, allowed_models: ["gpt-4o"],
+         allowed_endpoints: ["/v1/files*", "DELETE /v1/files/*"] }}
+routing: {{ default_model: gpt-4o }}  # pass-through paths carry no model
 logging: {{ access_log: "{self.log_path}" }}
 """)
 
@@ -93,6 +97,29 @@ logging: {{ access_log: "{self.log_path}" }}
         data = raw_exchange(self.gw_port, req.encode(), timeout=3)
         self.assertTrue(data.startswith(b"HTTP/1.1 401"), data[:200])  # ...a refused one only its 401
         self.assertNotIn(b"100 Continue", data)
+
+    def test_pass_through_is_granted_per_key(self):
+        # Hardening #14.8: pass-through reaches the provider's whole account with its key.
+        def call(method, path, key):
+            return self.request(method, path, headers=self.auth(key)).status
+
+        self.assertEqual(call("GET", "/v1/files", "sk-team-a-123456789"), 403)  # model-limited: none by default
+        r = self.request("GET", "/v1/batches?limit=1", headers=self.auth("sk-team-a-123456789"))
+        self.assertOpenAIError(r, 403, "endpoint_not_allowed")
+        self.assertEqual(call("DELETE", "/v1/files/file-other-tenant", "sk-open-00000000000"), 403)  # DELETE: never by default
+        self.assertEqual(self.mock_json(self.up, "/mock/stats")["requests"], 0)  # none reached the provider
+        self.assertEqual(call("GET", "/v1/files", "sk-open-00000000000"), 200)  # no model limits: the rest is open
+        self.assertEqual(call("GET", "/v1/files?purpose=batch", "sk-files-admin-0000"), 200)
+        self.assertEqual(call("DELETE", "/v1/files/file-1", "sk-files-admin-0000"), 200)  # granted explicitly
+        self.assertEqual(call("GET", "/v1/batches", "sk-files-admin-0000"), 403)  # not in its grants
+        self.assertEqual(self.mock_json(self.up, "/mock/stats")["requests"], 3)
+
+    def test_account_headers_are_not_forwarded(self):
+        h = dict(self.auth("sk-team-a-123456789"), **{"OpenAI-Organization": "org-other", "OpenAI-Project": "proj-x"})
+        self.assertEqual(self.post("/v1/chat/completions", CHAT, headers=h).status, 200)
+        got = {k.lower() for k in self.mock_json(self.up, "/mock/last")["headers"]}
+        self.assertNotIn("openai-organization", got)
+        self.assertNotIn("openai-project", got)
 
     def test_forwarded_for_from_trusted_proxy(self):
         h = dict(self.auth("sk-office-000000000"), **{"X-Forwarded-For": "10.20.3.4"})

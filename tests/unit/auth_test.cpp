@@ -133,3 +133,28 @@ auth:
     EXPECT_NE(all.find("auth.keys[3].quota_reset_period: must be daily, weekly, monthly or never"), std::string::npos)
         << all;
 }
+
+TEST(PassThrough, GrantedPerKeyAndDeleteOnlyExplicitly) {
+    core::ApiKeyConfig open;  // allowed_models ["*"], no grants: everything but DELETE
+    EXPECT_TRUE(proxy::PassThroughAllowed(open, "GET", "/v1/files"));
+    EXPECT_TRUE(proxy::PassThroughAllowed(open, "POST", "/v1/batches"));
+    EXPECT_FALSE(proxy::PassThroughAllowed(open, "DELETE", "/v1/files/file-1"));
+
+    core::ApiKeyConfig limited;
+    limited.allowed_models = {"gpt-4o"};  // model limits: nothing by default
+    EXPECT_FALSE(proxy::PassThroughAllowed(limited, "GET", "/v1/files"));
+
+    limited.allowed_endpoints = std::vector<std::string>{"/v1/files*", "DELETE /v1/files/*", "* /v1/audio/*"};
+    EXPECT_TRUE(proxy::PassThroughAllowed(limited, "GET", "/v1/files"));
+    EXPECT_TRUE(proxy::PassThroughAllowed(limited, "DELETE", "/v1/files/file-1"));
+    EXPECT_FALSE(proxy::PassThroughAllowed(limited, "DELETE", "/v1/files"));  // not under /v1/files/
+    EXPECT_TRUE(proxy::PassThroughAllowed(limited, "POST", "/v1/audio/transcriptions"));
+    EXPECT_FALSE(proxy::PassThroughAllowed(limited, "GET", "/v1/batches"));
+
+    core::ApiKeyConfig none;
+    none.allowed_endpoints = std::vector<std::string>{};  // explicitly nothing
+    EXPECT_FALSE(proxy::PassThroughAllowed(none, "GET", "/v1/files"));
+    EXPECT_TRUE(core::ValidEndpointGrant("DELETE /v1/files/*"));
+    EXPECT_FALSE(core::ValidEndpointGrant("/admin/*"));
+    EXPECT_FALSE(core::ValidEndpointGrant("GET /v1/a b"));
+}

@@ -159,3 +159,17 @@ TEST(Store, PlainSqlChangesToKeysBumpTheVersionAndBrokenIpListsFailClosed) {
     EXPECT_TRUE(set->entries()[0].allowed_ips_broken);
     EXPECT_EQ(warnings.size(), 1u);
 }
+
+TEST(Store, AllowedEndpointsRoundTrip) {
+    TempDb db;
+    auto store = store::Store::Open("sqlite://" + db.path);
+    auto granted = Key("files", "sk-files-000000000000");
+    granted.allowed_endpoints = std::vector<std::string>{"/v1/files*", "DELETE /v1/files/*"};
+    store->AddKey(granted);
+    store->AddKey(Key("plain", "sk-plain-000000000000"));
+    const auto keys = store->ListKeys();  // ordered by name
+    ASSERT_EQ(keys.size(), 2u);
+    ASSERT_TRUE(keys[0].allowed_endpoints);
+    EXPECT_EQ(*keys[0].allowed_endpoints, *granted.allowed_endpoints);
+    EXPECT_FALSE(keys[1].allowed_endpoints);  // unset: the default rule
+}

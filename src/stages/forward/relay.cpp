@@ -65,6 +65,10 @@ bool IsSkippedRequestHeader(std::string_view name, std::string_view connection, 
     for (const auto& [h, v] : p.headers) {
         if (iequals(name, h)) return true;  // provider-configured headers win
     }
+    // They would choose another organization or project of the provider's account.
+    if (!p.forward_account_headers && (iequals(name, "openai-organization") || iequals(name, "openai-project"))) {
+        return true;
+    }
     return wire::IsHopByHop(name, connection);
 }
 
