@@ -324,3 +324,72 @@ class UpstreamFramingBounds(GatewayTest):
         # Within the limit it is relayed.
         self.up.respond = lambda req: json_response("{}", extra="".join(f"X-Pad-{i}: {'p' * 100}\r\n" for i in range(20)))
         self.assertEqual(self.post("/v1/chat/completions", CHAT).status, 200)
+
+
+class CompressedStreams(GatewayTest):
+    """Hardening #14.13: an event stream an upstream gzips anyway (we ask for identity) used to
+    be held back until its end and not metered."""
+
+    def test_a_gzipped_event_stream_is_relayed_as_it_comes_and_metered(self):
+        import zlib
+        events = [b'data: {"choices":[{"delta":{"content":"Hel"}}]}\n\n',
+                  b'data: {"choices":[{"delta":{"content":"lo"}}]}\n\n',
+                  b'data: {"choices":[],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18}}\n\n',
+                  b"data: [DONE]\n\n"]
+
+        def respond(req):
+            z = zlib.compressobj(wbits=31)  # gzip
+            steps = [(0, b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n")]
+            for e in events:
+                data = z.compress(e) + z.flush(zlib.Z_SYNC_FLUSH)
+                steps.append((0.3, b"%x\r\n" % len(data) + data + b"\r\n"))
+            tail = z.flush()
+            steps.append((0, b"%x\r\n" % len(tail) + tail + b"\r\n0\r\n\r\n"))
+            return steps
+
+        self.up = RawUpstream(respond)
+        self.addCleanup(self.up.stop)
+        log = os.path.join(self.tmp.name, "access.log")
+        self.gateway(f"""
+providers: [ {{ name: m, base_url: "http://127.0.0.1:{self.up.port}/v1" }} ]
+logging: {{ access_log: "{log}" }}
+""", workers=1)
+        body = json.dumps(dict(CHAT, stream=True))
+        s = socket.create_connection(("127.0.0.1", self.gw_port), timeout=5)
+        try:
+            s.sendall((f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       f"Accept-Encoding: gzip\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode())
+            started = time.time()
+            data = s.recv(65536)
+            while b"\r\n\r\n" not in data:
+                data += s.recv(65536)
+            while len(data.split(b"\r\n\r\n", 1)[1]) < 10:  # the first compressed bytes
+                data += s.recv(65536)
+            self.assertLess(time.time() - started, 0.9)  # not held until the end (1.2 s)
+            while not data.endswith(b"0\r\n\r\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        head, rest = data.split(b"\r\n\r\n", 1)
+        self.assertIn(b"content-encoding: gzip", head.lower())
+        # De-chunk, then the client decompresses exactly what the upstream sent.
+        raw = b""
+        while rest:
+            size_line, rest = rest.split(b"\r\n", 1)
+            size = int(size_line, 16)
+            if size == 0:
+                break
+            raw += rest[:size]
+            rest = rest[size + 2:]
+        self.assertEqual(zlib.decompress(raw, wbits=31), b"".join(events))
+        self.assertEqual(self.up.requests[0].headers.get("accept-encoding"), "identity")
+
+        def logged():
+            with open(log) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        self.assertTrue(eventually(lambda: logged()))
+        self.assertEqual(logged()[0]["total_tokens"], 18)  # metered from the decompressed stream

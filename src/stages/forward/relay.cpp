@@ -10,6 +10,7 @@
 #include "http/sse_framer.hpp"
 #include "http/wire.hpp"
 #include "stages/forward/client_head.hpp"
+#include "stages/forward/encoded_meter.hpp"
 
 using llmproxy::sse::SseFramer;
 
@@ -93,7 +94,14 @@ std::string BuildUpstreamHead(const ForwardInput& in) {
         wire::AppendHeader(head, n, std::string_view(v.data(), v.size()));
     }
     in.adapter.AppendAuthHeaders(p, head);
-    for (const auto& [h, v] : p.headers) wire::AppendHeader(head, h, v);
+    bool encoding_set = false;
+    for (const auto& [h, v] : p.headers) {
+        wire::AppendHeader(head, h, v);
+        encoding_set = encoding_set || beast::iequals(h, "accept-encoding");
+    }
+    // Plain text back: the relay reads events and usage from it (a compressed stream could
+    // only be passed through whole). The client's own Accept-Encoding is not forwarded.
+    if (!encoding_set) wire::AppendHeader(head, "Accept-Encoding", "identity");
     wire::AppendHeader(head, "X-Request-ID", in.request_id);
     if (!in.traceparent.empty()) wire::AppendHeader(head, "traceparent", in.traceparent);
     if (!in.body.empty() || req.method() == http::verb::post || req.method() == http::verb::put ||
@@ -353,13 +361,20 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
     auto ctype = res[http::field::content_type];
     const bool sse =
         beast::iequals(std::string_view(ctype.data(), std::min<std::size_t>(ctype.size(), 17)), "text/event-stream");
+    // Compressed although we asked for identity: relayed as it comes, metered decompressed.
+    const auto encoding = res[http::field::content_encoding];
+    const bool encoded = !encoding.empty() && !beast::iequals(encoding, "identity");
+    std::optional<EncodedBodyMeter> meter;
+    if (encoded && wire::InflaterReads(std::string_view(encoding.data(), encoding.size())) && !in.observers.empty())
+        meter.emplace(sse, in.observers);
+    const bool framed = sse && !encoded;  // events the observers may rewrite
     // A stream may run for minutes: give back the session's read buffer (8 KiB) meanwhile (the
     // next request's read takes a new one). Short answers keep it, saving the allocation.
     if (sse && client_buffer.size() == 0) client_buffer.shrink_to_fit();
     // An event stream may be rewritten by the observers (the injected usage chunk is dropped,
     // later dialect translation): its length is the relay's, never the upstream's.
     const ClientFraming framing =
-        FrameForClient(status, in.request.method() == http::verb::head, sse && !in.observers.empty(),
+        FrameForClient(status, in.request.method() == http::verb::head, framed && !in.observers.empty(),
                        parser->content_length(), in.request.keep_alive(), in.request.version());
     const bool chunked = framing.chunked, keep_client = framing.keep_client;
     std::string client_head =
@@ -399,14 +414,17 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
             for (auto p : pieces) joined.append(p);
             piece = joined;
         }
-        if (sse) {
+        if (encoded) {
+            if (meter) meter->Feed(piece);
+        } else if (sse) {
             piece = observe_events(framer.Feed(piece));
         } else if (!piece.empty()) {
             for (auto* o : in.observers) o->OnBody(piece);
         }
         const bool done = !ec && parser->is_done();
         std::string tail;
-        if (done && sse) tail = framer.TakeRemainder();  // a last event without its blank line
+        if (done && framed) tail = framer.TakeRemainder();  // a last event without its blank line
+        if (done && meter) meter->End();
         const std::string_view head_now = head_sent ? std::string_view() : std::string_view(client_head);
         if (!tail.empty()) {
             error_code wec = co_await WriteToClient(client, head_now, piece, chunked, false, in.client_write_timeout);
@@ -461,7 +479,7 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
         out.upstream_failed = ec != kDeadlinePassed;
         spdlog::warn("request {}: response from '{}' cut after it started ({}): {}", in.request_id, in.provider.name,
                      out.cut, ec.message());
-        if (sse && chunked) {
+        if (framed && chunked) {  // (never inside a compressed stream)
             // Never invent [DONE]: say what happened in-band, then end the response.
             const std::string event = StreamErrorEvent(ec, in.request_id);
             const std::string_view event_view = event;
