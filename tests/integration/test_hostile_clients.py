@@ -479,24 +479,13 @@ providers: [ {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1", models: ["gp
     def test_out_of_descriptors_is_the_gateways_503_not_the_providers_failure(self):
         # Hardening #14.11: running out of local descriptors on the upstream connect was counted
         # against the provider (ejection) and reported as its failure.
-        import resource
-        from harness import GATEWAY, free_port, wait_port
         up = self.mock("m1")
-        port = free_port()
-        path = self.write_config(f"""
+        self.gateway_with_64_descriptors(f"""
 server: {{ max_connections: 1000, header_timeout: 20s }}
 providers: [ {{ name: m, base_url: "http://127.0.0.1:{up}/v1", models: ["gpt-4o"],
                circuit_breaker: {{ failure_threshold: 1 }} }} ]
 logging: {{ access_log: "off" }}
 """)
-
-        def few_descriptors():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-        p = self.spawn([GATEWAY, "--config", path, "--listen", f"127.0.0.1:{port}", "--workers", "1"],
-                       preexec_fn=few_descriptors)
-        wait_port(port, p)
-        self.gw_port, self.gw_proc = port, p
-        time.sleep(0.5)
         body = json.dumps(CHAT).encode()
         head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 b"Content-Length: %d\r\n" % len(body))
@@ -521,15 +510,11 @@ logging: {{ access_log: "off" }}
         self.assertTrue(detailed["m"]["healthy"], detailed)
         self.assertTrue(eventually(lambda: self.post("/v1/chat/completions", CHAT).status == 200, timeout=5))
 
-    def test_out_of_descriptors_an_idle_connection_makes_room(self):
+    def gateway_with_64_descriptors(self, config_text):
         import resource
         from harness import GATEWAY, free_port, wait_port
-        up = self.mock("m1")
         port = free_port()
-        path = self.write_config(f"""
-providers: [ {{ name: m, base_url: "http://127.0.0.1:{up}/v1", models: ["gpt-4o"] }} ]
-logging: {{ access_log: "off" }}
-""")
+        path = self.write_config(config_text)
 
         def few_descriptors():  # the gateway cannot raise it: this is its hard limit too
             resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
@@ -538,6 +523,13 @@ logging: {{ access_log: "off" }}
         wait_port(port, p)
         self.gw_port, self.gw_proc = port, p
         time.sleep(0.5)
+
+    def test_out_of_descriptors_an_idle_connection_makes_room(self):
+        up = self.mock("m1")
+        self.gateway_with_64_descriptors(f"""
+providers: [ {{ name: m, base_url: "http://127.0.0.1:{up}/v1", models: ["gpt-4o"] }} ]
+logging: {{ access_log: "off" }}
+""")
         # More keep-alive connections than 64 descriptors hold (the cap is not reached first:
         # auto gives 64, and the process's own files take some): accept fails with EMFILE, and
         # the longest-idle connection gives its descriptor to the newcomer.
