@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <cctype>
+
+#include "proxy/multipart_scan.hpp"
 #include "stages/stages.hpp"
 
 namespace llmproxy::stages {
@@ -29,6 +33,38 @@ bool LooksLikeJsonObject(const std::string& body) {
     return first != std::string::npos && body[first] == '{';
 }
 
+// A multipart upload's `model` part (audio transcriptions and the like): routed and checked
+// like a JSON body's model. Refused when it cannot be read unambiguously — two of them, one
+// too long, or a mention our reading did not find — since the upstream would run a model the
+// ACL never saw. The body is forwarded unchanged (model_map does not apply to it).
+bool ScanMultipartModel(RequestContext& ctx) {
+    const auto& req = ctx.request();
+    auto ct = req[http::field::content_type];
+    const std::string_view content_type(ct.data(), ct.size());
+    if (content_type.find("multipart/") == std::string_view::npos) return true;
+    const auto field = proxy::FindMultipartField(req.body(), content_type, "model");
+    auto mentions_model = [&] {
+        const std::string& b = req.body();
+        auto contains = [&](std::string_view needle) {
+            return std::search(b.begin(), b.end(), needle.begin(), needle.end(), [](char x, char y) {
+                       return std::tolower(static_cast<unsigned char>(x)) == y;
+                   }) != b.end();
+        };
+        return contains("name=\"model\"") || contains("name=model");
+    };
+    if (field.outcome == proxy::MultipartField::kAmbiguous ||
+        (field.outcome == proxy::MultipartField::kAbsent && mentions_model())) {
+        ctx.Refuse(core::BadRequest("The multipart body's 'model' field could not be read unambiguously.",
+                                    "invalid_multipart", "model"));
+        return false;
+    }
+    if (field.outcome == proxy::MultipartField::kFound) {
+        ctx.routed.body.has_model = true;
+        ctx.routed.body.model = field.value;
+    }
+    return true;
+}
+
 bool SaysJson(const http::request<http::string_body>& req) {
     auto ct = req[http::field::content_type];
     const std::string_view v(ct.data(), ct.size());
@@ -47,7 +83,7 @@ bool ParseStage::Run(RequestContext& ctx) {
     // parse is refused. Other /v1 paths are scanned whenever the body is JSON, so their model
     // is routed and checked too; a body that is not (a multipart upload) goes untouched.
     const bool json_endpoint = e != Endpoint::kOtherV1;
-    if (!json_endpoint && !SaysJson(req) && !LooksLikeJsonObject(req.body())) return true;
+    if (!json_endpoint && !SaysJson(req) && !LooksLikeJsonObject(req.body())) return ScanMultipartModel(ctx);
     routed.body = proxy::ScanBody(req.body());
     if (!routed.body.valid && !json_endpoint && !SaysJson(req)) {
         routed.body = {};  // only looked like JSON: forwarded as it is

@@ -27,6 +27,7 @@ auth:
     - {{ key: sk-open-00000000000, name: open }}
     - {{ key: sk-files-admin-0000, name: files-admin, allowed_models: ["gpt-4o"],
          allowed_endpoints: ["/v1/files*", "DELETE /v1/files/*"] }}
+    - {{ key: sk-audio-0000000000, name: audio, allowed_models: ["gpt-*"], allowed_endpoints: ["/v1/audio/*"] }}
 routing: {{ default_model: gpt-4o }}  # pass-through paths carry no model
 logging: {{ access_log: "{self.log_path}" }}
 """)
@@ -86,6 +87,28 @@ logging: {{ access_log: "{self.log_path}" }}
         self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:300])
         h = {k.lower(): v for k, v in self.mock_json(self.up, "/mock/last")["headers"].items()}
         self.assertEqual(h.get("content-type"), "application/json")
+
+    def test_a_multipart_uploads_model_is_checked(self):
+        # Hardening #14.3: "a model the ACL did not see is never forwarded", multipart included.
+        def upload(*models):
+            parts = "".join(f'--XyZ\r\nContent-Disposition: form-data; name="model"\r\n\r\n{m}\r\n' for m in models)
+            body = ('--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n'
+                    "Content-Type: audio/wav\r\n\r\nRIFF0000\r\n" + parts + "--XyZ--\r\n")
+            req = (f"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-audio-0000000000\r\n"
+                   f"Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {len(body)}\r\n"
+                   f"Connection: close\r\n\r\n{body}")
+            return raw_exchange(self.gw_port, req.encode())
+
+        data = upload("claude-3")
+        self.assertTrue(data.startswith(b"HTTP/1.1 403"), data[:300])
+        self.assertIn(b"model_not_allowed", data)
+        data = upload("gpt-4o", "claude-3")
+        self.assertTrue(data.startswith(b"HTTP/1.1 400"), data[:300])
+        self.assertIn(b"invalid_multipart", data)
+        self.assertEqual(self.mock_json(self.up, "/mock/stats")["requests"], 0)
+        data = upload("gpt-4o")
+        self.assertIn(b"x-llm-proxy-provider: m", data)  # relayed (the mock itself only reads JSON)
+        self.assertIn(b"RIFF0000", self.mock_json(self.up, "/mock/last")["body"].encode())  # forwarded unchanged
 
     def test_a_refused_key_gets_no_100_continue(self):
         # Hardening #14.12: refuse first; 100 Continue would invite a body that is then refused.

@@ -476,6 +476,9 @@ providers: [ {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1", models: ["gp
         self.assertGreaterEqual(int(gauge[0].split()[1]), 1)  # the scrape itself
         self.assertLessEqual(int(gauge[0].split()[1]), self.CAP)
 
+    # UBSan's vptr check probes memory through a pipe (sanitizer_common IsAccessibleMemoryRange);
+    # in a process out of descriptors the pipe fails and every virtual call is reported invalid.
+    @unittest.skipIf(os.environ.get("LP_SANITIZED"), "UBSan's vptr check needs a free descriptor")
     def test_out_of_descriptors_is_the_gateways_503_not_the_providers_failure(self):
         # Hardening #14.11: running out of local descriptors on the upstream connect was counted
         # against the provider (ejection) and reported as its failure.

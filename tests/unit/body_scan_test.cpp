@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "proxy/body_scan.hpp"
+#include "proxy/multipart_scan.hpp"
 #include "proxy/body_splice.hpp"
 
 using namespace llmproxy::proxy;
@@ -96,4 +97,26 @@ TEST(BodySplice, InsertsWhenAbsent) {
 TEST(BodySplice, KeepsUnicodeBytesAround) {
     std::string body = "{\"messages\":[{\"content\":\"日本語 🙂\"}],\"model\":\"a\"}";
     EXPECT_EQ(Splice(body, "bb"), "{\"messages\":[{\"content\":\"日本語 🙂\"}],\"model\":\"bb\"}");
+}
+
+TEST(MultipartScan, FindsTheModelFieldAndRefusesAmbiguity) {
+    const std::string ct = "multipart/form-data; boundary=XyZ";
+    const std::string body =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n"
+        "RIFF....name=\"model\" inside the audio\r\n"
+        "--XyZ\r\ncontent-disposition: form-data; name=model\r\n\r\nwhisper-1\r\n--XyZ--\r\n";
+    auto f = llmproxy::proxy::FindMultipartField(body, ct, "model");
+    EXPECT_EQ(f.outcome, llmproxy::proxy::MultipartField::kFound);
+    EXPECT_EQ(f.value, "whisper-1");
+    EXPECT_EQ(llmproxy::proxy::FindMultipartField(body, "multipart/form-data; boundary=\"XyZ\"", "model").value, "whisper-1");
+    EXPECT_EQ(llmproxy::proxy::FindMultipartField(body, "application/json", "model").outcome, llmproxy::proxy::MultipartField::kAbsent);
+    EXPECT_EQ(llmproxy::proxy::FindMultipartField(body, ct, "language").outcome, llmproxy::proxy::MultipartField::kAbsent);
+
+    const std::string twice =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\na\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nb\r\n--XyZ--\r\n";
+    EXPECT_EQ(llmproxy::proxy::FindMultipartField(twice, ct, "model").outcome, llmproxy::proxy::MultipartField::kAmbiguous);
+    const std::string long_value =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n" + std::string(300, 'm') + "\r\n--XyZ--\r\n";
+    EXPECT_EQ(llmproxy::proxy::FindMultipartField(long_value, ct, "model").outcome, llmproxy::proxy::MultipartField::kAmbiguous);
 }
