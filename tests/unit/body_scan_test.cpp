@@ -108,15 +108,20 @@ TEST(MultipartScan, FindsTheModelFieldAndRefusesAmbiguity) {
     auto f = llmproxy::proxy::FindMultipartField(body, ct, "model");
     EXPECT_EQ(f.outcome, llmproxy::proxy::MultipartField::kFound);
     EXPECT_EQ(f.value, "whisper-1");
-    EXPECT_EQ(llmproxy::proxy::FindMultipartField(body, "multipart/form-data; boundary=\"XyZ\"", "model").value, "whisper-1");
-    EXPECT_EQ(llmproxy::proxy::FindMultipartField(body, "application/json", "model").outcome, llmproxy::proxy::MultipartField::kAbsent);
-    EXPECT_EQ(llmproxy::proxy::FindMultipartField(body, ct, "language").outcome, llmproxy::proxy::MultipartField::kAbsent);
+    EXPECT_EQ(llmproxy::proxy::FindMultipartField(body, "multipart/form-data; boundary=\"XyZ\"", "model").value,
+              "whisper-1");
+    EXPECT_EQ(llmproxy::proxy::FindMultipartField(body, "application/json", "model").outcome,
+              llmproxy::proxy::MultipartField::kAbsent);
+    EXPECT_EQ(llmproxy::proxy::FindMultipartField(body, ct, "language").outcome,
+              llmproxy::proxy::MultipartField::kAbsent);
 
     const std::string twice =
         "--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\na\r\n"
         "--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nb\r\n--XyZ--\r\n";
-    EXPECT_EQ(llmproxy::proxy::FindMultipartField(twice, ct, "model").outcome, llmproxy::proxy::MultipartField::kAmbiguous);
+    EXPECT_EQ(llmproxy::proxy::FindMultipartField(twice, ct, "model").outcome,
+              llmproxy::proxy::MultipartField::kAmbiguous);
     const std::string long_value =
         "--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n" + std::string(300, 'm') + "\r\n--XyZ--\r\n";
-    EXPECT_EQ(llmproxy::proxy::FindMultipartField(long_value, ct, "model").outcome, llmproxy::proxy::MultipartField::kAmbiguous);
+    EXPECT_EQ(llmproxy::proxy::FindMultipartField(long_value, ct, "model").outcome,
+              llmproxy::proxy::MultipartField::kAmbiguous);
 }
