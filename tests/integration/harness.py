@@ -85,6 +85,9 @@ class GatewayTest(unittest.TestCase):
         with open(log, "w") as f:
             p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=f, **kw)
         self.procs.append((p, log))
+        # tearDown stops it and reads its log; this covers a setUp that failed after spawning
+        # (then tearDown never runs, cleanups still do).
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait(timeout=5)))
         return p
 
     def mock(self, name="mock", *extra):
