@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Whatever follows the close delimiter is not part of the form.
     const std::string close = "--" + boundary + "--";
     const std::size_t end = body.find(close);
-    if (end != std::string_view::npos && (end == 0 || body.substr(end - 2, 2) == "\r\n")) {
+    if (end != std::string_view::npos && (end == 0 || (end >= 2 && body.substr(end - 2, 2) == "\r\n"))) {
         const std::string cut = std::string(body.substr(0, end + close.size())) + "\r\n--" + boundary +
                                 "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nlate\r\n";
         const MultipartField again = llmproxy::proxy::FindMultipartField(cut, ct, "model", 64);
