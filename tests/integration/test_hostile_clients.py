@@ -3,6 +3,7 @@ the head passed auth (a keyless upload costs nothing), the bodies held at once a
 worker (503 server_busy beyond), and memory freed after a burst of uploads goes back to the OS."""
 import json
 import os
+import re
 import socket
 import unittest
 import threading
@@ -469,8 +470,11 @@ providers: [ {{ name: m, base_url: "http://127.0.0.1:{self.up}/v1", models: ["gp
                 return body.decode()
             finally:
                 s.close()
-        text = eventually(lambda: (lambda t: t if 'action="refused"} 1' in t else None)(scrape()))
-        self.assertTrue(text, "llm_proxy_client_connections_shed_total{action=\"refused\"} 1 expected")
+        # At least the one above: a scrape that connects before the closed streams' sessions have
+        # ended is itself refused (and counted), which a slow (sanitized) build shows.
+        refused = re.compile(r'llm_proxy_client_connections_shed_total\{action="refused"\} ([1-9][0-9]*)')
+        text = eventually(lambda: (lambda t: t if refused.search(t) else None)(scrape()))
+        self.assertTrue(text, "llm_proxy_client_connections_shed_total{action=\"refused\"} >= 1 expected")
         gauge = [l for l in text.splitlines() if l.startswith("llm_proxy_client_connections ")]
         self.assertEqual(len(gauge), 1)
         self.assertGreaterEqual(int(gauge[0].split()[1]), 1)  # the scrape itself
