@@ -1,19 +1,10 @@
 #include "proxy/multipart_scan.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <boost/beast/core/string.hpp>
 
 namespace llmproxy::proxy {
 namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    }
-    return true;
-}
 
 std::string_view Trim(std::string_view v) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -29,7 +20,7 @@ std::optional<std::string_view> Param(std::string_view value, std::string_view p
         const std::size_t next = value.find(';');
         std::string_view item = Trim(value.substr(0, next));
         const std::size_t eq = item.find('=');
-        if (eq != std::string_view::npos && IEquals(Trim(item.substr(0, eq)), param)) {
+        if (eq != std::string_view::npos && boost::beast::iequals(Trim(item.substr(0, eq)), param)) {
             std::string_view v = Trim(item.substr(eq + 1));
             if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
             return v;
@@ -45,7 +36,8 @@ std::string_view PartName(std::string_view headers) {
         const std::size_t eol = headers.find("\r\n");
         const std::string_view line = headers.substr(0, eol);
         const std::size_t colon = line.find(':');
-        if (colon != std::string_view::npos && IEquals(Trim(line.substr(0, colon)), "content-disposition")) {
+        if (colon != std::string_view::npos &&
+            boost::beast::iequals(Trim(line.substr(0, colon)), "content-disposition")) {
             return Param(line.substr(colon + 1), "name").value_or(std::string_view());
         }
         if (eol == std::string_view::npos) break;
@@ -60,7 +52,7 @@ MultipartField FindMultipartField(std::string_view body, std::string_view conten
                                   std::size_t max_value) {
     MultipartField out;
     const std::size_t semi = content_type.find(';');
-    if (!IEquals(Trim(content_type.substr(0, semi)), "multipart/form-data")) return out;
+    if (!boost::beast::iequals(Trim(content_type.substr(0, semi)), "multipart/form-data")) return out;
     const auto boundary = Param(content_type, "boundary");
     if (!boundary || boundary->empty() || boundary->size() > 200) return out;
     const std::string delimiter = "--" + std::string(*boundary);
@@ -76,7 +68,7 @@ MultipartField FindMultipartField(std::string_view body, std::string_view conten
         const std::size_t start = line_end + 2, stop = end == std::string_view::npos ? body.size() : end;
         const std::string_view bytes = stop > start ? body.substr(start, stop - start) : std::string_view();
         const std::size_t blank = bytes.starts_with("\r\n") ? 0 : bytes.find("\r\n\r\n");
-        if (blank != std::string_view::npos && IEquals(PartName(bytes.substr(0, blank)), name)) {
+        if (blank != std::string_view::npos && boost::beast::iequals(PartName(bytes.substr(0, blank)), name)) {
             const std::size_t size = bytes.size() - std::min(bytes.size(), blank + (blank == 0 ? 2 : 4));
             if (out.outcome == MultipartField::kFound || size > max_value) {
                 out.outcome = MultipartField::kAmbiguous;

@@ -221,6 +221,40 @@ std::string StreamErrorEvent(const error_code& ec, std::string_view request_id) 
     return "event: error\ndata: " + core::ErrorBody(r, request_id) + "\n\n";
 }
 
+// No connection for this attempt: why, as the outcome says it (whose failure it is decides
+// whether the provider's health is marked).
+void LeaseFailed(const error_code& ec, const ForwardInput& in, const upstream::UpstreamPool& pool,
+                 ForwardOutcome& out) {
+    if (ec == upstream::PoolExhausted()) {
+        // Our own cap, not the provider's failure: a clear 503, and no mark on its health.
+        out.pool_exhausted = true;
+        out.error = core::LocalReply{
+            503,
+            "upstream_error",
+            "upstream_pool_exhausted",
+            "all " + std::to_string(pool.max_open()) + " connections of this worker to provider '" + in.provider.name +
+                "' are in use and none came free within " + std::to_string(in.provider.pool_timeout.count()) +
+                " ms (providers[].max_connections, pool_timeout)",
+            {},
+            {}};
+    } else if (IsLocalResourceError(ec)) {
+        // Out of descriptors, memory or ports here: the gateway's failure, never the provider's
+        // (no mark on its health), and one a client may retry shortly.
+        out.pool_exhausted = true;
+        out.error = core::LocalReply{503,
+                                     "server_error",
+                                     "server_busy",
+                                     "the gateway is out of local resources (" + ec.message() +
+                                         ") for a connection to provider '" + in.provider.name + "'; retry shortly",
+                                     {},
+                                     {}};
+    } else {
+        out.error = UpstreamError(ec, in.provider, true);
+        out.connect_failed = true;
+        out.timed_out = IsTimeout(ec);
+    }
+}
+
 // Reads response heads until the final one. Interim answers (100 Continue, 102, 103 Early
 // Hints) are dropped: the final answer follows on the same connection, and leaving it unread
 // would hand it to the next request that reuses the connection. A 101 we never asked for ends
@@ -276,38 +310,8 @@ Task<ForwardOutcome> Exchange(TcpStream& client, beast::flat_buffer& client_buff
             out.client_aborted = true;
             co_return out;
         }
-        if (lease.ec == upstream::PoolExhausted()) {
-            // Our own cap, not the provider's failure: a clear 503, and no mark on its health.
-            out.pool_exhausted = true;
-            out.error = core::LocalReply{503,
-                                         "upstream_error",
-                                         "upstream_pool_exhausted",
-                                         "all " + std::to_string(pool.max_open()) +
-                                             " connections of this worker to provider '" + in.provider.name +
-                                             "' are in use and none came free within " +
-                                             std::to_string(in.provider.pool_timeout.count()) +
-                                             " ms (providers[].max_connections, pool_timeout)",
-                                         {},
-                                         {}};
-            co_return out;
-        }
-        if (IsLocalResourceError(lease.ec)) {
-            // Out of descriptors, memory or ports here: the gateway's failure, never the
-            // provider's (no mark on its health), and one a client may retry shortly.
-            out.pool_exhausted = true;
-            out.error = core::LocalReply{503,
-                                         "server_error",
-                                         "server_busy",
-                                         "the gateway is out of local resources (" + lease.ec.message() +
-                                             ") for a connection to provider '" + in.provider.name + "'; retry shortly",
-                                         {},
-                                         {}};
-            co_return out;
-        }
         if (lease.ec) {
-            out.error = UpstreamError(lease.ec, in.provider, true);
-            out.connect_failed = true;
-            out.timed_out = IsTimeout(lease.ec);
+            LeaseFailed(lease.ec, in, pool, out);
             co_return out;
         }
         conn = std::move(lease.conn);
