@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../src"
 
-LAYERS=(app control pipeline stages providers script proxy usage store observe http core)
+LAYERS=(app admin control pipeline stages providers script proxy usage store observe http core)
 # Headers of pipeline/ that stages/ may include.
 CONTRACT="pipeline/request_context.hpp pipeline/runtime.hpp pipeline/local_reply.hpp"
 

@@ -8,6 +8,7 @@ CONFIG=${CONFIG:-config.example.yaml}
 
 bash scripts/install-deps.sh
 bash scripts/fetch-tokenizer-data.sh
+bash scripts/fetch-docs-viewers.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)" --target llm-proxy mock_upstream
 

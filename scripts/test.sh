@@ -10,6 +10,7 @@ FUZZ_SECONDS=${LP_FUZZ_SECONDS:-30}
 
 bash scripts/install-deps.sh
 bash scripts/fetch-tokenizer-data.sh
+bash scripts/fetch-docs-viewers.sh
 
 echo "== build: release"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include <boost/json.hpp>
-#include <openssl/rand.h>
 
 #include "core/cidr.hpp"
 #include "core/config.hpp"
@@ -17,16 +16,6 @@ namespace llmproxy::app {
 namespace {
 
 using AddOptions = KeysCommand::AddOptions;
-
-// "sk-" + 48 characters from a 62-letter alphabet (~285 bits).
-std::string GenerateKey() {
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    std::string key = "sk-";
-    unsigned char random[48];
-    if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("no randomness available");
-    for (unsigned char b : random) key.push_back(kAlphabet[b % 62]);  // 256 % 62 bias is negligible at 285 bits
-    return key;
-}
 
 // Names and user ids are printed in tables and logs: a newline or an escape sequence in one
 // could forge a line there.
@@ -57,7 +46,7 @@ int Add(store::Store& store, const AddOptions& a) {
     RequirePrintable(a.user_id, "--user-id");
     core::ApiKeyConfig k;
     k.name = a.name;
-    const std::string key = a.key.empty() ? GenerateKey() : a.key;
+    const std::string key = a.key.empty() ? core::GenerateApiKey() : a.key;
     k.hash = core::Sha256(key);
     k.key_hint = core::MaskKey(key);
     k.user_id = a.user_id;

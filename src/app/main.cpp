@@ -4,18 +4,25 @@
 #include <malloc.h>
 #include <sys/resource.h>
 #include <iostream>
+#include <optional>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <thread>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "app/keys_command.hpp"
+#include "app/migrate_command.hpp"
 #include "app/usage_command.hpp"
 #include "core/config.hpp"
 #include "app/worker.hpp"
+#include "admin/admin_api.hpp"
+#include "control/config_manager.hpp"
+#include "control/file_watch.hpp"
 #include "control/health_checker.hpp"
+#include "pipeline/openapi.hpp"
 #include "control/snapshot_publisher.hpp"
 #include "store/redis_quota_backend.hpp"
 #include "observe/request_log.hpp"
@@ -28,6 +35,8 @@
 namespace {
 
 using namespace llmproxy;
+
+constexpr const char* kVersion = "0.1.0";
 
 // Every relayed request holds two descriptors (client and upstream): take the hard limit the
 // system allows, as nginx's worker_rlimit_nofile would, instead of the shell's soft 1024.
@@ -55,31 +64,24 @@ void PrintErrors(const core::ConfigResult& r) {
     for (const auto& e : r.errors) std::cerr << "error: " << e << "\n";
 }
 
-// Reads, validates and publishes the config file again (on the control thread). Command-line
-// overrides of the running process stay in force.
-void ReloadConfig(const std::string& path, control::SnapshotPublisher& snapshots, const std::string& listen_override,
-                  int workers_override) {
-    auto result = core::LoadConfigFile(path);
-    for (const auto& w : result.warnings) spdlog::warn("reload: {}", w);
-    if (!result.errors.empty()) {
-        for (const auto& e : result.errors) spdlog::error("reload: {}", e);
-        spdlog::error("reload: {} is not valid; still serving the running configuration", path);
-        return;
+// The Python llm-proxy service has no config file: with DB_URL set and no --config, the
+// gateway runs as it did, from the environment and the database (providers and credentials
+// added through the admin API), on PORT (default 18000).
+std::string EnvironmentConfig(const std::string& db_url) {
+    const char* port = std::getenv("PORT");
+    std::string yaml = "server:\n  listen: \"0.0.0.0:" + std::string(port && *port ? port : "18000") + "\"\n";
+    yaml += "providers: []\nauth:\n  enabled: true\ndatabase:\n  url: \"";
+    for (char c : db_url) {
+        if (c == '"' || c == '\\') yaml.push_back('\\');
+        if (c == '$') yaml.push_back('$');  // taken literally, not as ${ENV}
+        yaml.push_back(c);
     }
-    auto config = std::make_shared<core::Config>(*result.config);
-    const auto running = snapshots.Load()->config;
-    if (!listen_override.empty()) config->server.listen = running->server.listen;
-    if (workers_override >= 0) config->server.workers = running->server.workers;
-    config->logging.level = running->logging.level;
-    std::vector<std::string> notes;
-    try {
-        auto snapshot = snapshots.Publish(std::move(config), &notes);
-        for (const auto& n : notes) spdlog::warn("reload: {}", n);
-        spdlog::info("reload: configuration version {} published ({} providers)", snapshot->version,
-                     snapshot->config->providers.size());
-    } catch (const std::exception& e) {
-        spdlog::error("reload: {}; still serving the running configuration", e.what());
-    }
+    return yaml + "\"\n";
+}
+
+std::string Env(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? v : "";
 }
 
 }  // namespace
@@ -93,10 +95,12 @@ int main(int argc, char** argv) {
     app.add_option("--listen", listen_override, "override server.listen (host:port)");
     app.add_option("--workers", workers_override, "override server.workers");
     app.add_option("--log-level", log_level, "override logging.level");
-    app.set_version_flag("--version", "llm-proxy 0.1.0");
+    app.set_version_flag("--version", std::string("llm-proxy ") + kVersion);
     app::KeysCommand keys_command(app);
     app::UsageCommand usage_command(app);
+    app::MigrateCommand migrate_command(app);
     CLI11_PARSE(app, argc, argv);
+    if (migrate_command.parsed()) return migrate_command.Run(config_path);
     if (keys_command.parsed()) return keys_command.Run(config_path);
     if (usage_command.parsed()) return usage_command.Run(config_path);
 
@@ -112,26 +116,57 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-    auto result =
-        config_path.empty() ? core::LoadConfigString(kEmbeddedConfig, "<embedded>") : core::LoadConfigFile(config_path);
+    control::ConfigSource source;
+    source.path = config_path;
+    const std::string db_url = Env("DB_URL");
+    if (config_path.empty()) source.text = db_url.empty() ? kEmbeddedConfig : EnvironmentConfig(db_url);
+    if (!listen_override.empty() && listen_override.rfind(':') == std::string::npos) {
+        std::cerr << "error: --listen must be host:port\n";
+        return 1;
+    }
+    source.listen = listen_override;
+    source.workers = workers_override;
+    source.log_level = log_level;
+    // The Python llm-proxy service's environment, where the file leaves these unset.
+    source.admin_key = !Env("LLM_PROXY_ADMIN_KEY").empty() ? Env("LLM_PROXY_ADMIN_KEY") : Env("ADMIN_KEY");
+    if (!Env("PROVIDER_SUFFIX").empty()) source.strip_prefix = Env("PROVIDER_SUFFIX") + "/";
+    source.database_url = db_url;
+
+    // The file alone first: it names the store (database.url) the rest of the config is in.
+    observe::ReloadStats reload_stats;
+    std::string database_url;
+    {
+        auto file_only = control::ConfigManager(source, nullptr, reload_stats).LoadInitial();
+        PrintErrors(file_only);
+        if (!file_only.errors.empty()) return 1;
+        database_url = file_only.config->database.url;
+    }
+    if (config_path.empty() && db_url.empty()) {
+        spdlog::warn("no --config given: using the embedded demo config (provider 'demo' at http://127.0.0.1:9000/v1)");
+    }
+    // Two connections: the sync thread's (keys, quotas) and the control thread's (admin API,
+    // reloads), so that neither waits on the other's queries.
+    std::unique_ptr<store::Store> store, control_store;
+    try {
+        if (!database_url.empty()) {
+            store = store::Store::Open(database_url);
+            control_store = store::Store::Open(database_url);
+            if (store->migrated_from() != store->schema_version()) {
+                spdlog::info("store: schema migrated from version {} to {} (llm-proxy migrate status)",
+                             store->migrated_from(), store->schema_version());
+            } else {
+                spdlog::info("store: schema at version {}", store->schema_version());
+            }
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "error: database: " << e.what() << "\n";
+        return 1;
+    }
+    control::ConfigManager config_manager(source, control_store.get(), reload_stats);
+    auto result = config_manager.LoadInitial();
     PrintErrors(result);
     if (!result.errors.empty()) return 1;
     auto config = std::make_shared<core::Config>(*result.config);
-    if (config_path.empty()) {
-        spdlog::warn("no --config given: using the embedded demo config (provider 'demo' at http://127.0.0.1:9000/v1)");
-    }
-    if (!listen_override.empty()) {
-        auto colon = listen_override.rfind(':');
-        if (colon == std::string::npos) {
-            std::cerr << "error: --listen must be host:port\n";
-            return 1;
-        }
-        config->server.listen = listen_override;
-        config->server.listen_host = listen_override.substr(0, colon);
-        config->server.listen_port = static_cast<uint16_t>(std::stoi(listen_override.substr(colon + 1)));
-    }
-    if (workers_override >= 0) config->server.workers = workers_override;
-    if (!log_level.empty()) config->logging.level = log_level;
     spdlog::set_level(spdlog::level::from_str(config->logging.level));
 
     std::signal(SIGPIPE, SIG_IGN);
@@ -145,6 +180,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<control::SnapshotPublisher> snapshots;
     try {
         snapshots = std::make_unique<control::SnapshotPublisher>(config);
+        config_manager.Attach(*snapshots);
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << "\n";  // e.g. an unreadable ca_file
         return 1;
@@ -178,12 +214,10 @@ int main(int argc, char** argv) {
     shared.tokenizers = &tokenizers;
     // Keys and quota totals are loaded before the port opens: a restarted gateway must not
     // serve a request on a quota it has forgotten.
-    std::unique_ptr<store::Store> store;
     std::unique_ptr<store::QuotaBackend> quota_backend;
     proxy::KeyDirectory key_directory;
     shared.keys = &key_directory;
     try {
-        if (!config->database.url.empty()) store = store::Store::Open(config->database.url);
         // Quotas live beside the shared rate limits when those are in Redis, else in the store.
         if (config->rate_limit.storage == "redis") {
             quota_backend = std::make_unique<store::RedisQuotaBackend>(config->redis);
@@ -194,14 +228,16 @@ int main(int argc, char** argv) {
         std::cerr << "error: database: " << e.what() << "\n";
         return 1;
     }
-    control::StateSync state_sync(config, store.get(), quota_backend.get(), key_directory);
+    control::StateSync state_sync(config, store.get(), quota_backend.get(), key_directory,
+                                  store ? store::OpenChangeFeed(database_url) : nullptr);
     try {
         state_sync.Initialize();
     } catch (const std::exception& e) {
         std::cerr << "error: cannot load keys and quotas: " << e.what() << "\n";
         return 1;
     }
-    state_sync.Start();
+    // Another instance (or plain SQL) changed providers or routes: reload on the control thread.
+    state_sync.Start([&] { asio::post(main_ioc, [&] { config_manager.ReloadIfStoreChanged(); }); });
     std::unique_ptr<store::UsageLedger> ledger;
     std::unique_ptr<observe::RequestLog> request_log;
     try {
@@ -223,6 +259,15 @@ int main(int argc, char** argv) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;
     }
+    // The admin API's rows join the endpoint table; its calls run here, on the control thread.
+    pipeline::EndpointTable endpoints;
+    endpoints.Add(admin::AdminEndpoints());
+    const std::string openapi = pipeline::BuildOpenApi(endpoints, kVersion);
+    admin::AdminApi admin_api(main_ioc, {config_manager, state_sync, key_directory});
+    shared.endpoints = &endpoints;
+    shared.control = &admin_api;
+    shared.reload_stats = &reload_stats;
+    shared.openapi = &openapi;
     std::vector<std::unique_ptr<Worker>> workers;
     try {
         auto address = asio::ip::make_address(config->server.listen_host);
@@ -281,18 +326,24 @@ int main(int argc, char** argv) {
         health_checker.Use(s);
         state_sync.UseConfig(s->config);
     });
-    // SIGHUP: reload the config file. A file that does not validate keeps the running config.
+    // SIGHUP, or the file changing: reload file + store. A config that does not validate keeps
+    // the running one.
     std::function<void(const error_code&, int)> on_reload = [&](const error_code& ec, int) {
         if (ec) return;
         reload_signal.async_wait(on_reload);
-        if (config_path.empty()) {
-            spdlog::warn("SIGHUP: no --config file to reload");
-            return;
-        }
-        ReloadConfig(config_path, *snapshots, listen_override, workers_override);
+        config_manager.Reload("SIGHUP");
     };
     reload_signal.async_wait(on_reload);
+    std::optional<control::FileWatch> file_watch;
+    if (!config_path.empty()) file_watch.emplace(main_ioc, config_path, [&] { config_manager.Reload("file changed"); });
     main_ioc.run();
+
+    // Admin calls already handed to the control thread run now (their workers still wait for
+    // them); later ones are refused.
+    admin_api.Close();
+    file_watch.reset();
+    main_ioc.restart();
+    main_ioc.poll();
 
     for (auto& w : workers) w->Stop();
     for (auto& w : workers) w->Join();

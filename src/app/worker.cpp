@@ -43,6 +43,10 @@ Worker::Worker(int index, int worker_count, SharedState& shared)
     runtime_.sinks = {shared_.access_log, shared_.webhook, shared_.ledger, shared_.request_log};
     runtime_.retry_budget = &retry_budget_;
     runtime_.rng = &rng_;
+    runtime_.endpoints = shared_.endpoints;
+    runtime_.control = shared_.control;
+    runtime_.reload_stats = shared_.reload_stats;
+    runtime_.openapi = shared_.openapi;
     // Limits storage and the Redis connection are fixed for the process's life (a reload that
     // changes them takes effect at the next start).
     if (config->rate_limit.storage == "redis") {

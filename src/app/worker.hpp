@@ -34,13 +34,17 @@ struct SharedState {
     std::atomic<int> open_sessions{0};
     // Every worker's metrics shard; filled before any worker starts, read-only afterwards.
     std::vector<const observe::MetricsShard*> metric_shards;
-    observe::AccessLog* access_log = nullptr;         // null when logging.access_log is off
-    usage::WebhookSink* webhook = nullptr;            // null when usage_hook is off
-    proxy::KeyDirectory* keys = nullptr;              // the current API keys (swapped by the sync thread)
-    control::SnapshotPublisher* snapshots = nullptr;  // the current configuration snapshot
-    usage::Tokenizers* tokenizers = nullptr;          // null-safe: ForModel() is null until loaded
-    store::UsageLedger* ledger = nullptr;             // null without database.url (or usage_ledger: false)
-    observe::RequestLog* request_log = nullptr;       // null unless logging.request_log is enabled
+    observe::AccessLog* access_log = nullptr;            // null when logging.access_log is off
+    usage::WebhookSink* webhook = nullptr;               // null when usage_hook is off
+    proxy::KeyDirectory* keys = nullptr;                 // the current API keys (swapped by the sync thread)
+    control::SnapshotPublisher* snapshots = nullptr;     // the current configuration snapshot
+    usage::Tokenizers* tokenizers = nullptr;             // null-safe: ForModel() is null until loaded
+    store::UsageLedger* ledger = nullptr;                // null without database.url (or usage_ledger: false)
+    observe::RequestLog* request_log = nullptr;          // null unless logging.request_log is enabled
+    const pipeline::EndpointTable* endpoints = nullptr;  // built-in rows + the admin API's
+    pipeline::ControlChannel* control = nullptr;         // admin calls to the control thread
+    const observe::ReloadStats* reload_stats = nullptr;
+    const std::string* openapi = nullptr;  // generated from `endpoints` at start
 };
 
 class Worker final : public SessionHost {

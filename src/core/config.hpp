@@ -41,6 +41,8 @@ struct CircuitBreakerConfig {
 
 struct ProviderConfig {
     std::string name;
+    std::string origin = "file";  // file | store (written through the admin API)
+    std::int64_t store_id = 0;    // the store row's id (the admin API's numeric id); 0: from the file
     std::string type = "openai";
     std::string base_url;
     // Derived from base_url.
@@ -116,9 +118,21 @@ struct ProviderFallback {
     std::vector<std::string> fallback;  // provider names, tried in order
 };
 
+/// One upstream of a public model named in routing.models: which provider serves it, under
+/// which name, with what share of the traffic.
+struct RouteTarget {
+    std::string provider;
+    std::string model;  // the name sent upstream; empty: the public name
+    int weight = 1;
+    bool operator==(const RouteTarget&) const = default;
+};
+
 struct ModelRouting {
     std::string strategy;                      // empty: routing.strategy
     std::vector<std::string> fallback_models;  // tried when every target of the model failed
+    // Set: exactly these serve the model (the providers' `models` lists are not consulted).
+    std::vector<RouteTarget> targets;
+    std::string origin = "file";  // file | store (written through the admin API)
 };
 
 struct RoutingConfig {
@@ -138,6 +152,9 @@ struct KeyLimits {
     double requests_per_minute = -1;
     double tokens_per_minute = -1;
     int max_concurrent = -1;
+    // A credential of the Python llm-proxy with `rate_limit: 0`: every request is refused with
+    // 429 (there, 0 means "blocked", where requests_per_second 0 means "unlimited").
+    bool blocked = false;
 };
 
 struct RateLimitConfig {

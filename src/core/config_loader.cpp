@@ -140,6 +140,12 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
 }
 
 bool Served(const Config& c, const std::string& model) {
+    if (auto it = c.routing.models.find(model); it != c.routing.models.end() && !it->second.targets.empty()) {
+        for (const auto& t : it->second.targets) {
+            if (t.weight > 0) return true;
+        }
+        return false;
+    }
     for (const auto& p : c.providers) {
         if (p.weight == 0) continue;
         for (const auto& m : p.models) {
@@ -167,7 +173,13 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
     }
 
     auto providers = root["providers"];
-    if (!providers || !providers.IsSequence() || providers.size() == 0) {
+    // With a store, providers may all come from it (added through the admin API): until one is,
+    // every model is answered model_not_found.
+    const auto database = root["database"];
+    const bool store_backed = database && database.IsMap() && database["url"];
+    if (providers && providers.IsSequence() && providers.size() == 0 && store_backed) {
+    } else if (!providers && store_backed) {
+    } else if (!providers || !providers.IsSequence() || providers.size() == 0) {
         r.Error(providers ? providers : root, "providers", "must be a non-empty list of providers");
     } else {
         std::set<std::string> names;
@@ -234,6 +246,19 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
 }
 
 }  // namespace detail
+
+ConfigResult detail::LoadNode(const YAML::Node& root, const std::string& source_name) {
+    ConfigResult result;
+    auto config = std::make_shared<Config>();
+    detail::Reader reader(source_name, result);
+    try {
+        detail::Parse(reader, root, *config);
+    } catch (const YAML::Exception& e) {
+        result.errors.push_back(source_name + ": " + e.msg);
+    }
+    if (result.errors.empty()) result.config = std::move(config);
+    return result;
+}
 
 ConfigResult LoadConfigString(const std::string& yaml, const std::string& source_name) {
     ConfigResult result;

@@ -15,6 +15,9 @@
 
 namespace llmproxy::core::detail {
 
+/// Validates an already parsed document (LoadConfigString after YAML::Load).
+ConfigResult LoadNode(const YAML::Node& root, const std::string& source_name);
+
 class Reader {
 public:
     Reader(std::string source, ConfigResult& result) : source_(std::move(source)), result_(result) {}

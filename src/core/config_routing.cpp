@@ -79,6 +79,31 @@ void ParseFallbacks(Reader& r, const YAML::Node& node, Config& c) {
     }
 }
 
+void ParseTargets(Reader& r, const YAML::Node& node, const std::string& path, const Config& c, ModelRouting& m) {
+    if (!node.IsSequence() || node.size() == 0) {
+        r.Error(node, path, "must be a non-empty list of {provider, model, weight}");
+        return;
+    }
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+        const std::string at = path + "[" + std::to_string(i) + "]";
+        if (!r.Keys(node[i], at, {"provider", "model", "weight"})) continue;
+        RouteTarget t;
+        r.StrField(node[i], at, "provider", t.provider);
+        r.StrField(node[i], at, "model", t.model);
+        r.IntField(node[i], at, "weight", t.weight, 0, 1'000'000);
+        if (t.provider.empty()) {
+            r.Error(node[i], at + ".provider", "is required");
+        } else if (!HasProvider(c, t.provider)) {
+            r.Error(node[i]["provider"], at + ".provider", "no provider named \"" + t.provider + "\"");
+        } else if (!seen.insert(t.provider).second) {
+            // One upstream name per provider and model: the relay maps by provider.
+            r.Error(node[i]["provider"], at + ".provider", "provider \"" + t.provider + "\" is listed twice");
+        }
+        m.targets.push_back(std::move(t));
+    }
+}
+
 void ParseModels(Reader& r, const YAML::Node& node, Config& c) {
     if (!node.IsMap()) {
         r.Error(node, "routing.models", "must map model names to {strategy, fallback_models}");
@@ -87,17 +112,22 @@ void ParseModels(Reader& r, const YAML::Node& node, Config& c) {
     for (const auto& kv : node) {
         const auto name = kv.first.as<std::string>();
         const std::string path = "routing.models." + name;
-        if (!r.Keys(kv.second, path, {"strategy", "fallback_models"})) continue;
+        if (!r.Keys(kv.second, path, {"strategy", "fallback_models", "targets"})) continue;
         ModelRouting m;
         r.StrField(kv.second, path, "strategy", m.strategy);
         if (!m.strategy.empty()) CheckStrategy(r, kv.second["strategy"], path + ".strategy", m.strategy);
         r.StrList(kv.second, path, "fallback_models", m.fallback_models);
-        for (const auto& fb : m.fallback_models) {
+        if (auto targets = kv.second["targets"]) ParseTargets(r, targets, path + ".targets", c, m);
+        c.routing.models[name] = std::move(m);
+    }
+    // After every model is read: a fallback may name a model routed further down.
+    for (const auto& kv : node) {
+        const auto name = kv.first.as<std::string>();
+        for (const auto& fb : c.routing.models[name].fallback_models) {
             if (!Served(c, fb))
-                r.Error(kv.second["fallback_models"], path + ".fallback_models",
+                r.Error(kv.second["fallback_models"], "routing.models." + name + ".fallback_models",
                         "model \"" + fb + "\" is served by no provider");
         }
-        c.routing.models[name] = std::move(m);
     }
 }
 
@@ -112,14 +142,14 @@ void ParseRouting(Reader& r, const YAML::Node& routing, Config& c) {
     CheckStrategy(r, routing["strategy"], "routing.strategy", c.routing.strategy);
     r.StrField(routing, "routing", "strip_prefix", c.routing.strip_prefix);
     r.StrField(routing, "routing", "default_model", c.routing.default_model);
-    if (!c.routing.default_model.empty() && !c.providers.empty() && !Served(c, c.routing.default_model)) {
-        r.Error(routing["default_model"], "routing.default_model",
-                "model \"" + c.routing.default_model + "\" is served by no provider");
-    }
     r.DurationField(routing, "routing", "max_request_timeout", c.routing.max_request_timeout);
     if (auto retry = routing["retry"]) ParseRetry(r, retry, c.routing.retry);
     if (auto fb = routing["fallback"]) ParseFallbacks(r, fb, c);
     if (auto models = routing["models"]) ParseModels(r, models, c);
+    if (!c.routing.default_model.empty() && !c.providers.empty() && !Served(c, c.routing.default_model)) {
+        r.Error(routing["default_model"], "routing.default_model",
+                "model \"" + c.routing.default_model + "\" is served by no provider");
+    }
 }
 
 void ParseHealthCheck(Reader& r, const YAML::Node& node, const std::string& path, HealthCheckConfig& out) {

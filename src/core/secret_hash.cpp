@@ -2,6 +2,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
 
 namespace llmproxy::core {
 
@@ -48,6 +51,15 @@ std::string MaskKey(std::string_view key) {
     if (key.size() < 12) return "***";
     std::size_t head = key.starts_with("sk-") ? 3 : 0;
     return std::string(key.substr(0, head)) + "..." + std::string(key.substr(key.size() - 4));
+}
+
+std::string GenerateApiKey() {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::string key = "sk-";
+    unsigned char random[48];
+    if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("no randomness available");
+    for (unsigned char b : random) key.push_back(kAlphabet[b % 62]);  // 256 % 62 bias is negligible at 285 bits
+    return key;
 }
 
 }  // namespace llmproxy::core

@@ -18,5 +18,8 @@ std::string HexOf(const KeyHash& hash);
 bool ConstantTimeEqual(const KeyHash& a, const KeyHash& b);
 /// "sk-...abcd": enough to tell keys apart in logs, useless to an attacker.
 std::string MaskKey(std::string_view key);
+/// A new API key: "sk-" + 48 characters from a 62-letter alphabet (~285 bits), from
+/// OpenSSL's CSPRNG. Throws when no randomness is available.
+std::string GenerateApiKey();
 
 }  // namespace llmproxy::core

@@ -29,6 +29,14 @@ struct Counter {
     std::uint64_t Get() const { return value.load(std::memory_order_relaxed); }
 };
 
+/// Configuration reloads of the process (llm_proxy_config_reloads_total{result}), written by
+/// the control thread only.
+struct ReloadStats {
+    Counter succeeded;  // result="success"
+    Counter refused;    // result="invalid": the new config did not validate; the old one serves
+    Counter failed;     // result="error": the file or the store could not be read
+};
+
 struct Histogram {
     std::array<Counter, kLatencyBuckets.size()> buckets;  // non-cumulative; the +Inf bucket is `count`
     Counter count;

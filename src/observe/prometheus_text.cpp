@@ -112,6 +112,18 @@ std::string RenderPrometheus(const ScrapeInput& in) {
     out.reserve(4096 + series.size() * 2048);
     Header(out, "llm_proxy_build_info", "gauge", "Build information.");
     out += "llm_proxy_build_info{version=\"" + EscapeLabel(in.version) + "\"} 1\n";
+    Header(out, "llm_proxy_config_version", "gauge",
+           "Version of the configuration snapshot serving (1 at start, +1 per published reload).");
+    out += "llm_proxy_config_version " + std::to_string(in.config_version) + "\n";
+    if (in.reloads) {
+        Header(out, "llm_proxy_config_reloads_total", "counter",
+               "Configuration reloads (SIGHUP, file change, admin API, store change): published, refused as invalid, "
+               "or failed to read.");
+        out +=
+            "llm_proxy_config_reloads_total{result=\"success\"} " + std::to_string(in.reloads->succeeded.Get()) + "\n";
+        out += "llm_proxy_config_reloads_total{result=\"invalid\"} " + std::to_string(in.reloads->refused.Get()) + "\n";
+        out += "llm_proxy_config_reloads_total{result=\"error\"} " + std::to_string(in.reloads->failed.Get()) + "\n";
+    }
 
     Header(out, "llm_proxy_requests_total", "counter", "Requests answered, by endpoint, model, provider and status.");
     for (const auto& [k, s] : series)

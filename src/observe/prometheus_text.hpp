@@ -30,6 +30,8 @@ struct ScrapeInput {
     std::string_view version;
     WebhookStats webhook;
     std::vector<std::string_view> limit_reasons;  // label per reason index (MetricsShard::kLimitReasons)
+    std::uint64_t config_version = 0;             // the snapshot serving the scrape
+    const ReloadStats* reloads = nullptr;         // null: not counted (unit tests)
 };
 
 std::string RenderPrometheus(const ScrapeInput& in);

@@ -1,26 +1,56 @@
 #include "pipeline/endpoints.hpp"
 
+#include <iterator>
+
+#include "pipeline/local_endpoints.hpp"
+
 namespace llmproxy::pipeline {
 namespace {
 
-// Exact paths first, then prefixes, longest first; the last row is the catch-all.
+constexpr auto kExact = Match::kExact;
+constexpr auto kOpen = Access::kOpen;
+constexpr auto kKey = Access::kKey;
+
+// Exact paths first, then patterns; the catch-all prefix last (rows added by other modules go
+// before it).
 constexpr EndpointSpec kTable[] = {
-    {"/v1/chat/completions", false, Endpoint::kChat, "POST", kPost, true, Handler::kProxy, "/v1/chat/completions"},
-    {"/v1/completions", false, Endpoint::kCompletions, "POST", kPost, true, Handler::kProxy, "/v1/completions"},
-    {"/v1/embeddings", false, Endpoint::kEmbeddings, "POST", kPost, true, Handler::kProxy, "/v1/embeddings"},
-    {"/v1/responses", false, Endpoint::kResponses, "POST", kPost, true, Handler::kProxy, "/v1/responses"},
-    {"/v1/models", false, Endpoint::kModels, "GET, HEAD", kGet | kHead, true, Handler::kModels, "/v1/models"},
-    {"/v1/tokenize", false, Endpoint::kTokenize, "POST", kPost, true, Handler::kTokenize, "/v1/tokenize"},
-    {"/health", false, Endpoint::kHealth, "GET, HEAD", kGet | kHead, false, Handler::kHealth, "/health"},
-    {"/healthz", false, Endpoint::kHealth, "GET, HEAD", kGet | kHead, false, Handler::kHealth, "/health"},
-    {"/health/detailed", false, Endpoint::kHealthDetailed, "GET, HEAD", kGet | kHead, false, Handler::kHealthDetailed,
-     "/health"},
-    {"/metrics", false, Endpoint::kMetrics, "GET, HEAD", kGet | kHead, false, Handler::kMetrics, "/metrics"},
-    {"/v1/models/", true, Endpoint::kModel, "GET, HEAD", kGet | kHead, true, Handler::kModel, "/v1/models"},
-    // Other OpenAI paths (files, batches, /v1/responses/{id}, ...) pass through.
-    {"/v1/", true, Endpoint::kOtherV1, "GET, POST, DELETE", kGet | kPost | kDelete, true, Handler::kProxy, "/v1/other"},
+    {"/v1/chat/completions", kExact, Endpoint::kChat, "POST", kPost, kKey, nullptr, false, "/v1/chat/completions",
+     "Chat completion (OpenAI), streamed with stream: true"},
+    {"/v1/completions", kExact, Endpoint::kCompletions, "POST", kPost, kKey, nullptr, false, "/v1/completions",
+     "Text completion (OpenAI legacy)"},
+    {"/v1/embeddings", kExact, Endpoint::kEmbeddings, "POST", kPost, kKey, nullptr, false, "/v1/embeddings",
+     "Embeddings (OpenAI)"},
+    {"/v1/responses", kExact, Endpoint::kResponses, "POST", kPost, kKey, nullptr, false, "/v1/responses",
+     "Responses API (OpenAI), passed to providers that serve it"},
+    {"/v1/models", kExact, Endpoint::kModels, "GET, HEAD", kGet | kHead, kKey, &AnswerModels, false, "/v1/models",
+     "Models this key may use"},
+    {"/v1/tokenize", kExact, Endpoint::kTokenize, "POST", kPost, kKey, &AnswerTokenize, true, "/v1/tokenize",
+     "Count tokens locally (llm-proxy extension)"},
+    {"/health", kExact, Endpoint::kHealth, "GET, HEAD", kGet | kHead, kOpen, &AnswerHealth, false, "/health",
+     "Liveness: 200 while the gateway serves"},
+    {"/healthz", kExact, Endpoint::kHealth, "GET, HEAD", kGet | kHead, kOpen, &AnswerHealth, false, "/health",
+     "Liveness (alias of /health)"},
+    {"/health/detailed", kExact, Endpoint::kHealthDetailed, "GET, HEAD", kGet | kHead, kOpen, &AnswerHealthDetailed,
+     false, "/health", "Every provider's health; ?probe=true probes them now (admin key)"},
+    {"/metrics", kExact, Endpoint::kMetrics, "GET, HEAD", kGet | kHead, kOpen, &AnswerMetrics, false, "/metrics",
+     "Prometheus metrics"},
+    {"/openapi.json", kExact, Endpoint::kDocs, "GET, HEAD", kGet | kHead, kOpen, &AnswerOpenApi, false, "/docs",
+     "This document (OpenAPI 3.1)"},
+    {"/docs", kExact, Endpoint::kDocs, "GET, HEAD", kGet | kHead, kOpen, &AnswerDocs, false, "/docs",
+     "API reference in the browser (Swagger UI, embedded)"},
+    {"/redoc", kExact, Endpoint::kDocs, "GET, HEAD", kGet | kHead, kOpen, &AnswerRedoc, false, "/docs",
+     "API reference in the browser (ReDoc, embedded)"},
+    {"/docs/assets/{file}", Match::kPattern, Endpoint::kDocs, "GET, HEAD", kGet | kHead, kOpen, &AnswerDocsAsset, false,
+     "/docs", "The viewers' scripts and styles"},
+    // Model ids may hold slashes ("meta-llama/Llama-3"): {model*} takes the rest of the path.
+    {"/v1/models/{model*}", Match::kPattern, Endpoint::kModel, "GET, HEAD", kGet | kHead, kKey, &AnswerModel, false,
+     "/v1/models", "One model, if this key may use it"},
+    // (kFirstCatchAll) Other OpenAI paths (files, batches, /v1/responses/{id}, ...) pass through.
+    {"/v1/", Match::kPrefix, Endpoint::kOtherV1, "GET, POST, DELETE", kGet | kPost | kDelete, kKey, nullptr, false,
+     "/v1/other", "Any other OpenAI path, passed through (per-key allowed_endpoints)"},
 };
-constexpr EndpointSpec kUnknownRow{"", true, Endpoint::kUnknown, "", 0, false, Handler::kProxy, "unknown"};
+constexpr std::size_t kFirstCatchAll = std::size(kTable) - 1;
+constexpr EndpointSpec kUnknownRow{"", Match::kPrefix, Endpoint::kUnknown, "", 0, kOpen, nullptr, false, "unknown", ""};
 
 std::uint8_t MethodBit(http::verb m) {
     switch (m) {
@@ -32,18 +62,107 @@ std::uint8_t MethodBit(http::verb m) {
             return kPost;
         case http::verb::delete_:
             return kDelete;
+        case http::verb::put:
+            return kPut;
+        case http::verb::patch:
+            return kPatch;
         default:
             return 0;
     }
 }
 
+bool PathMatches(const EndpointSpec& row, std::string_view path, std::string_view& param) {
+    switch (row.match) {
+        case Match::kExact:
+            return path == row.path;
+        case Match::kPrefix:
+            return path.starts_with(row.path);
+        case Match::kPattern:
+            return MatchPattern(row.path, path, param);
+    }
+    return false;
+}
+
+void AppendAllow(std::string& allow, std::string_view methods) {
+    // "GET, HEAD" + "PUT" -> "GET, HEAD, PUT"
+    while (!methods.empty()) {
+        const auto comma = methods.find(',');
+        std::string_view m = methods.substr(0, comma);
+        while (!m.empty() && m.front() == ' ') m.remove_prefix(1);
+        if (!m.empty() && (", " + allow + ",").find(", " + std::string(m) + ",") == std::string::npos) {
+            if (!allow.empty()) allow += ", ";
+            allow += m;
+        }
+        methods = comma == std::string_view::npos ? std::string_view() : methods.substr(comma + 1);
+    }
+}
+
 }  // namespace
 
-const EndpointSpec& LookupEndpoint(std::string_view path) {
-    for (const auto& row : kTable) {
-        if (row.prefix ? path.starts_with(row.path) : path == row.path) return row;
+bool MatchPattern(std::string_view pattern, std::string_view path, std::string_view& param) {
+    while (!pattern.empty()) {
+        if (pattern.front() == '{') {
+            const auto close = pattern.find('}');
+            const bool rest = close != std::string_view::npos && close > 0 && pattern[close - 1] == '*';
+            const std::string_view segment = rest ? path : path.substr(0, path.find('/'));
+            if (segment.empty() || close == std::string_view::npos) return false;
+            param = segment;
+            pattern.remove_prefix(close + 1);
+            path.remove_prefix(segment.size());
+            continue;
+        }
+        if (path.empty() || path.front() != pattern.front()) return false;
+        pattern.remove_prefix(1);
+        path.remove_prefix(1);
     }
-    return kUnknownRow;
+    return path.empty();
+}
+
+EndpointTable::EndpointTable() {
+    const std::span<const EndpointSpec> all(kTable);
+    groups_.push_back(all.first(kFirstCatchAll));
+    groups_.push_back(all.subspan(kFirstCatchAll));
+}
+
+void EndpointTable::Add(std::span<const EndpointSpec> rows) {
+    groups_.insert(groups_.end() - 1, rows);  // before the catch-all: an added row is more specific
+}
+
+EndpointMatch EndpointTable::Lookup(std::string_view path, http::verb method) const {
+    EndpointMatch found;
+    const std::uint8_t bit = MethodBit(method);
+    for (const auto& group : groups_) {
+        for (const auto& row : group) {
+            std::string_view param;
+            // After the first row for this path, only its siblings (the same path, other
+            // methods) count: a catch-all further down must not take a method the path refuses.
+            if (found.row && row.path != found.row->path) continue;
+            if (!PathMatches(row, path, param)) continue;
+            if (row.accepts & bit) {
+                found.row = &row;
+                found.param = param;
+                found.allow.clear();
+                return found;
+            }
+            if (!found.row) found.row = &row;  // the path's first row, for a 405
+            AppendAllow(found.allow, row.methods);
+        }
+    }
+    if (!found.row) found.row = &kUnknownRow;
+    return found;
+}
+
+std::vector<const EndpointSpec*> EndpointTable::Rows() const {
+    std::vector<const EndpointSpec*> rows;
+    for (const auto& group : groups_) {
+        for (const auto& row : group) rows.push_back(&row);
+    }
+    return rows;
+}
+
+const EndpointTable& BuiltinEndpoints() {
+    static const EndpointTable table;
+    return table;
 }
 
 bool Accepts(const EndpointSpec& spec, http::verb method) {
@@ -51,7 +170,8 @@ bool Accepts(const EndpointSpec& spec, http::verb method) {
 }
 
 std::string_view ModelIdOf(const EndpointSpec& spec, std::string_view path) {
-    return spec.endpoint == Endpoint::kModel ? path.substr(spec.path.size()) : std::string_view();
+    std::string_view id;
+    return spec.endpoint == Endpoint::kModel && MatchPattern(spec.path, path, id) ? id : std::string_view();
 }
 
 }  // namespace llmproxy::pipeline

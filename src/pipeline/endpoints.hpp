@@ -1,12 +1,21 @@
 #pragma once
-// The one endpoint table: path -> allowed methods, whether a key is needed, and who answers
-// (the proxied pipeline, or a local handler). Everything about an endpoint is on its row.
+// The endpoint table: path -> allowed methods, who may call it (anyone, a key, the admin),
+// who answers (the proxied pipeline, or a local handler) and a one-line summary. Everything
+// about an endpoint is on its row: the OpenAPI document is generated from the rows
+// (pipeline/openapi), so the two cannot drift. The built-in rows are here; the admin API adds
+// its own (admin/admin_endpoints) when the process starts.
 #include <cstdint>
+#include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/asio_types.hpp"
 
 namespace llmproxy::pipeline {
+
+struct RequestContext;
+struct Runtime;
 
 enum class Endpoint {
     kChat,
@@ -20,37 +29,70 @@ enum class Endpoint {
     kHealth,
     kHealthDetailed,
     kMetrics,
+    kDocs,   // /openapi.json, /docs, /redoc
+    kAdmin,  // /admin/v1/... and the /config aliases
     kUnknown
 };
 
-/// Who answers a request once it passed the checks its row asks for.
-enum class Handler {
-    kProxy,           // body scan -> route -> limits -> forward
-    kHealth,          // GET /health
-    kHealthDetailed,  // GET /health/detailed[?probe=true]
-    kMetrics,         // GET /metrics
-    kModels,          // GET /v1/models
-    kModel,           // GET /v1/models/{id}
-    kTokenize,        // POST /v1/tokenize (needs the body)
+/// Who may call an endpoint.
+enum class Access : std::uint8_t {
+    kOpen,   // health, metrics, docs: probes and Prometheus carry no key
+    kKey,    // an API key, when auth is on
+    kAdmin,  // the admin key (server.admin_key), always
 };
+
+enum class Match : std::uint8_t {
+    kExact,
+    kPrefix,   // path is a prefix ("/v1/" + anything)
+    kPattern,  // segments in braces match one path segment ("/admin/v1/keys/{name}")
+};
+
+/// Answers a request locally (null on a row: the request is proxied).
+using LocalHandler = Task<void> (*)(RequestContext&, Runtime&);
+
+enum Method : std::uint8_t { kGet = 1, kHead = 2, kPost = 4, kDelete = 8, kPut = 16, kPatch = 32 };
 
 struct EndpointSpec {
     std::string_view path;
-    bool prefix;  // path is a prefix ("/v1/models/" + id)
+    Match match;
     Endpoint endpoint;
     std::string_view methods;  // the Allow header: exactly what `accepts` lets through
     std::uint8_t accepts;      // bit set of Method
-    bool needs_key;            // auth applies (health and metrics stay open for probes and Prometheus)
-    Handler handler;
-    std::string_view label;  // the metrics' endpoint label
+    Access access;
+    LocalHandler handler;      // null: body scan -> route -> limits -> forward
+    bool needs_body;           // a local handler that reads the body (it is read first)
+    std::string_view label;    // the metrics' endpoint label
+    std::string_view summary;  // for the OpenAPI document
 };
 
-enum Method : std::uint8_t { kGet = 1, kHead = 2, kPost = 4, kDelete = 8 };
+/// The row for a request, and the path parameter its pattern captured.
+struct EndpointMatch {
+    const EndpointSpec* row = nullptr;  // a kUnknown row when no path matches
+    std::string_view param;             // the {…} segment of a kPattern row
+    std::string allow;                  // set when the path matches but no row takes the method
+};
 
-/// The row for `path` (without its query); a row for kUnknown when nothing matches.
-const EndpointSpec& LookupEndpoint(std::string_view path);
+/// The built-in rows followed by extension groups (searched in that order). Built once
+/// before workers start; read-only after.
+class EndpointTable {
+public:
+    EndpointTable();  // built-in rows only
+    void Add(std::span<const EndpointSpec> rows);
+
+    EndpointMatch Lookup(std::string_view path, http::verb method) const;
+    /// Every row, in order (for the OpenAPI document).
+    std::vector<const EndpointSpec*> Rows() const;
+
+private:
+    std::vector<std::span<const EndpointSpec>> groups_;
+};
+
+/// The built-in table (the process's table unless the admin API added rows).
+const EndpointTable& BuiltinEndpoints();
 bool Accepts(const EndpointSpec& spec, http::verb method);
 /// `/v1/models/{id}` -> id.
 std::string_view ModelIdOf(const EndpointSpec& spec, std::string_view path);
+/// Whether `path` matches a kPattern row's path; `param` gets the braced segment.
+bool MatchPattern(std::string_view pattern, std::string_view path, std::string_view& param);
 
 }  // namespace llmproxy::pipeline

@@ -8,6 +8,7 @@
 #include "proxy/auth.hpp"
 #include "pipeline/provider_probe.hpp"
 #include "proxy/health_report.hpp"
+#include "stages/stages.hpp"
 #include "usage/local_count.hpp"
 
 namespace llmproxy::pipeline {
@@ -36,9 +37,7 @@ std::string ModelList(const proxy::RouteTable& routes, const core::ApiKeyConfig*
 }
 
 void Model(RequestContext& ctx) {
-    auto& req = ctx.request();
-    const std::string_view target(req.target().data(), req.target().size());
-    const std::string id(ModelIdOf(*ctx.endpoint, target.substr(0, target.find('?'))));
+    const std::string id(ctx.path_param);
     if (ctx.snap().routes.Resolve(id).route == nullptr || (ctx.key && !proxy::ModelAllowed(ctx.key->config, id))) {
         ctx.Refuse(core::NotFound("The model '" + id + "' does not exist", "model_not_found"));
     } else {
@@ -64,6 +63,8 @@ void Metrics(RequestContext& ctx, Runtime& rt) {
         scrape.webhook = {true,          hook->delivered(),     hook->failed(),       hook->spooled(), hook->dropped(),
                           hook->depth(), hook->spool_failing(), hook->dead_lettered()};
     }
+    scrape.config_version = ctx.snap().version;
+    scrape.reloads = rt.reload_stats;
     ctx.Answer(200, observe::RenderPrometheus(scrape));
     ctx.content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
@@ -122,37 +123,6 @@ void Tokenize(RequestContext& ctx, Runtime& rt) {
     ctx.Answer(200, std::move(out));
 }
 
-// On-demand probes send requests with the providers' keys: only the admin may ask for them.
-bool IsAdmin(RequestContext& ctx) {
-    const std::string& admin_key = ctx.config().server.admin_key;
-    if (admin_key.empty()) {
-        ctx.Refuse(core::LocalReply{403,
-                                    "permission_error",
-                                    "admin_key_not_configured",
-                                    "On-demand probes need server.admin_key to be set",
-                                    {},
-                                    {}});
-        return false;
-    }
-    auto auth = ctx.request()[http::field::authorization];
-    std::string_view presented(auth.data(), auth.size());
-    if (presented.size() > 7 && (presented.starts_with("Bearer ") || presented.starts_with("bearer "))) {
-        presented.remove_prefix(7);
-    } else {
-        presented = {};
-    }
-    if (presented.empty() || !core::ConstantTimeEqual(core::Sha256(presented), core::Sha256(admin_key))) {
-        ctx.Refuse(core::LocalReply{401,
-                                    "invalid_request_error",
-                                    "invalid_admin_key",
-                                    "On-demand probes need the admin key (Authorization: Bearer <server.admin_key>)",
-                                    {},
-                                    {}});
-        return false;
-    }
-    return true;
-}
-
 // One probe round per worker at a time, its result reused for a second: 200 callers cost one
 // round, not 200 (each round sends a request with every provider's key).
 Task<void> ProbeShared(RequestContext& ctx, ProbeCache& cache) {
@@ -181,47 +151,51 @@ Task<void> ProbeShared(RequestContext& ctx, ProbeCache& cache) {
 
 }  // namespace
 
-Task<void> AnswerLocally(RequestContext& ctx, Runtime& rt) {
-    switch (ctx.endpoint->handler) {
-        case Handler::kHealth:
-            // Still 200 (the gateway serves), but a sink that may lose data says so.
-            if (rt.sinks.webhook && rt.sinks.webhook->spool_failing()) {
-                ctx.Answer(
-                    200,
-                    R"({"status":"degraded","problems":["usage webhook: the spool cannot be written; events wait in memory"]})");
-            } else {
-                ctx.Answer(200, R"({"status":"ok"})");
-            }
-            break;
-        case Handler::kHealthDetailed: {
-            auto& req = ctx.request();
-            const std::string_view target(req.target().data(), req.target().size());
-            if (target.find("probe=true") != std::string_view::npos) {
-                if (!IsAdmin(ctx)) break;
-                co_await ProbeShared(ctx, rt.probes);
-                const bool same = rt.probes.snapshot_version == ctx.snap().version;  // a reload may have raced
-                ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs(),
-                                                          same ? &rt.probes.results : nullptr));
-            } else {
-                ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs()));
-            }
-            break;
-        }
-        case Handler::kMetrics:
-            Metrics(ctx, rt);
-            break;
-        case Handler::kModels:
-            ctx.Answer(200, ModelList(ctx.snap().routes, ctx.key ? &ctx.key->config : nullptr));
-            break;
-        case Handler::kModel:
-            Model(ctx);
-            break;
-        case Handler::kTokenize:
-            Tokenize(ctx, rt);
-            break;
-        case Handler::kProxy:
-            break;
+Task<void> AnswerHealth(RequestContext& ctx, Runtime& rt) {
+    // Still 200 (the gateway serves), but a sink that may lose data says so.
+    if (rt.sinks.webhook && rt.sinks.webhook->spool_failing()) {
+        ctx.Answer(
+            200,
+            R"({"status":"degraded","problems":["usage webhook: the spool cannot be written; events wait in memory"]})");
+    } else {
+        ctx.Answer(200, R"({"status":"ok"})");
     }
+    co_return;
+}
+
+Task<void> AnswerHealthDetailed(RequestContext& ctx, Runtime& rt) {
+    auto& req = ctx.request();
+    const std::string_view target(req.target().data(), req.target().size());
+    if (target.find("probe=true") == std::string_view::npos) {
+        ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs()));
+        co_return;
+    }
+    // On-demand probes send requests with the providers' keys: only the admin may ask for them.
+    if (!stages::AuthStage::Admin(ctx)) co_return;
+    co_await ProbeShared(ctx, rt.probes);
+    const bool same = rt.probes.snapshot_version == ctx.snap().version;  // a reload may have raced
+    ctx.Answer(200, proxy::DetailedHealthJson(ctx.config(), ctx.snap().health, proxy::SteadyNowMs(),
+                                              same ? &rt.probes.results : nullptr));
+}
+
+Task<void> AnswerMetrics(RequestContext& ctx, Runtime& rt) {
+    Metrics(ctx, rt);
+    co_return;
+}
+
+Task<void> AnswerModels(RequestContext& ctx, Runtime&) {
+    ctx.Answer(200, ModelList(ctx.snap().routes, ctx.key ? &ctx.key->config : nullptr));
+    co_return;
+}
+
+Task<void> AnswerModel(RequestContext& ctx, Runtime&) {
+    Model(ctx);
+    co_return;
+}
+
+Task<void> AnswerTokenize(RequestContext& ctx, Runtime& rt) {
+    Tokenize(ctx, rt);
+    co_return;
 }
 
 }  // namespace llmproxy::pipeline

@@ -6,7 +6,6 @@
 
 #include "core/request_id.hpp"
 #include "pipeline/finish.hpp"
-#include "pipeline/local_endpoints.hpp"
 #include "pipeline/local_reply.hpp"
 #include "stages/stages.hpp"
 
@@ -30,22 +29,18 @@ bool BodyTooBigToDiscard(const RequestParser& parser) {
 }
 
 // The stages. On the head: endpoint, auth (no body memory is spent on a request that fails
-// them), the local endpoints that take no body. Then the body, and for proxied requests:
-// parse, route, limits, shared limits, forward.
+// them); a local endpoint's handler then answers (after its body, if it reads one). For
+// proxied requests: body, parse, route, limits, shared limits, forward.
 Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt) {
     const std::int64_t now_s = std::time(nullptr);
-    if (!EndpointStage::Run(ctx)) co_return;
+    if (!EndpointStage::Run(ctx, rt.endpoints ? *rt.endpoints : BuiltinEndpoints())) co_return;
     if (!AuthStage::Run(ctx, now_s)) co_return;
-    const Handler handler = ctx.endpoint->handler;
-    if (handler != Handler::kProxy && handler != Handler::kTokenize) {
-        co_await AnswerLocally(ctx, rt);
+    if (const LocalHandler handler = ctx.endpoint->handler) {
+        if (ctx.endpoint->needs_body && !co_await BodyStage::Run(ctx, client, buffer, rt)) co_return;
+        co_await handler(ctx, rt);
         co_return;
     }
     if (!co_await BodyStage::Run(ctx, client, buffer, rt)) co_return;
-    if (handler == Handler::kTokenize) {
-        co_await AnswerLocally(ctx, rt);
-        co_return;
-    }
     if (!ParseStage::Run(ctx)) co_return;
     if (!RouteStage::Run(ctx)) co_return;
     if (!LimitsStage::Run(ctx, rt, SteadyNs(), now_s)) co_return;

@@ -89,6 +89,7 @@ struct RequestContext {
     Clock::time_point started = Clock::now();
     bool keep_alive = false;
     const EndpointSpec* endpoint = nullptr;
+    std::string_view path_param;  // the endpoint row's {…} segment (into the request's target)
 
     // Learned and held by the stages.
     const proxy::KeyEntry* key = nullptr;  // the caller's key (null when auth is off)

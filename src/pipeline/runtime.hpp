@@ -15,6 +15,8 @@
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
 #include "observe/request_log.hpp"
+#include "pipeline/control_channel.hpp"
+#include "pipeline/endpoints.hpp"
 #include "proxy/balancer.hpp"
 #include "proxy/health_report.hpp"
 #include "proxy/retry_policy.hpp"
@@ -53,6 +55,10 @@ struct Runtime {
     const std::vector<const observe::MetricsShard*>* metric_shards = nullptr;  // every worker's, for /metrics
     Sinks sinks;
     ProbeCache probes;
+    const EndpointTable* endpoints = nullptr;            // null: the built-in rows only
+    ControlChannel* control = nullptr;                   // null: no admin API (unit tests)
+    const observe::ReloadStats* reload_stats = nullptr;  // for /metrics
+    const std::string* openapi = nullptr;                // the OpenAPI document (null: built-in rows')
 
     // Upstream side (pools and balancers are the request's: RequestContext::upstreams).
     proxy::RetryBudget* retry_budget = nullptr;

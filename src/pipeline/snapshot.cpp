@@ -1,5 +1,7 @@
 #include "pipeline/snapshot.hpp"
 
+#include "core/secret_hash.hpp"
+
 namespace llmproxy {
 namespace asio = boost::asio;
 
@@ -60,6 +62,7 @@ bool SameHealthCheck(const core::ProviderConfig& a, const core::ProviderConfig& 
 Snapshot::Snapshot(std::shared_ptr<const core::Config> c, const Snapshot* previous, std::uint64_t v,
                    ProviderSlots* slots)
     : version(v), config(c), routes(c) {
+    if (!config->server.admin_key.empty()) admin_key_hash = core::Sha256(config->server.admin_key);
     for (const auto& p : config->server.trusted_proxies) {
         if (auto cidr = core::Cidr::Parse(p)) trusted_proxies.push_back(*cidr);
     }

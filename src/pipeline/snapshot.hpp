@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <array>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -52,6 +54,9 @@ struct Snapshot {
     std::vector<core::Cidr> trusted_proxies;
     std::shared_ptr<proxy::RateLimiter> limiter;  // shared counters (atomics) behind a const snapshot
     std::vector<std::size_t> metric_slot;         // per provider: its slot in the metrics shards
+    // SHA-256 of server.admin_key (the admin API compares hashes, in constant time); unset
+    // when no admin key is configured: the admin API is then refused, never open.
+    std::optional<std::array<unsigned char, 32>> admin_key_hash;
 };
 
 /// Whether connections made for `a` are good for `b` (a pool or TLS context may be carried over).

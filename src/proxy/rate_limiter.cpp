@@ -119,7 +119,7 @@ bool KeyCounters::SameLimits(const core::ApiKeyConfig& key) const {
     const auto& l = key.limits;
     return l.requests_per_second == limits.requests_per_second && l.requests_per_minute == limits.requests_per_minute &&
            l.tokens_per_minute == limits.tokens_per_minute && l.max_concurrent == limits.max_concurrent &&
-           key.total_quota == quota.limit() && key.quota_period == quota.period();
+           l.blocked == limits.blocked && key.total_quota == quota.limit() && key.quota_period == quota.period();
 }
 
 void DenyAdmission(Admission& a, LimitReason reason, std::int64_t retry_after_ns, const char* kind, std::int64_t limit,
@@ -176,6 +176,11 @@ Admission RateLimiter::Admit(KeyCounters* key, double estimated_tokens, std::int
         a.global_gate_ = global_concurrency_.get();
     }
     if (key == nullptr) return a;
+    if (key->limits.blocked) {
+        Admission refused = deny(LimitReason::kKeyRps, nullptr, nullptr, 0, 60'000'000'000);
+        refused.reply->message = "This API key's rate limit is 0 requests per second: every request is refused.";
+        return refused;
+    }
     if (key->quota.enabled()) {
         if (key->quota.Exhausted(now_s)) {
             const std::int64_t end = core::PeriodEnd(key->quota.period(), now_s);

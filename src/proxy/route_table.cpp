@@ -37,6 +37,16 @@ RouteTable::RouteTable(std::shared_ptr<const core::Config> config) : config_(std
         for (const auto& [from, to] : p.model_map) names.insert(from);
     }
     if (!config_->routing.default_model.empty()) names.insert(config_->routing.default_model);
+    for (const auto& [model, routing] : config_->routing.models) {
+        if (routing.targets.empty()) continue;
+        names.insert(model);
+        auto& upstream = target_models_[model];
+        for (const auto& t : routing.targets) {
+            for (std::size_t i = 0; i < providers.size(); ++i) {
+                if (providers[i].name == t.provider && !t.model.empty()) upstream.emplace_back(i, t.model);
+            }
+        }
+    }
 
     auto make_route = [&](const std::string& model) {
         auto route = std::make_unique<Route>();
@@ -46,11 +56,21 @@ RouteTable::RouteTable(std::shared_ptr<const core::Config> config) : config_(std
             it != config_->routing.models.end() && !it->second.strategy.empty()) {
             route->strategy = it->second.strategy;
         }
-        for (std::size_t i = 0; i < providers.size(); ++i) {
-            for (const auto& pattern : providers[i].models) {
-                if (core::GlobMatch(pattern, model)) {
-                    route->candidates.push_back({i, providers[i].weight});
-                    break;
+        if (auto it = config_->routing.models.find(model);
+            it != config_->routing.models.end() && !it->second.targets.empty()) {
+            // Explicit targets: exactly these providers, with the route's own weights.
+            for (const auto& t : it->second.targets) {
+                for (std::size_t i = 0; i < providers.size(); ++i) {
+                    if (providers[i].name == t.provider && t.weight > 0) route->candidates.push_back({i, t.weight});
+                }
+            }
+        } else {
+            for (std::size_t i = 0; i < providers.size(); ++i) {
+                for (const auto& pattern : providers[i].models) {
+                    if (core::GlobMatch(pattern, model)) {
+                        route->candidates.push_back({i, providers[i].weight});
+                        break;
+                    }
                 }
             }
         }
@@ -123,6 +143,13 @@ Resolution RouteTable::Resolve(std::string_view requested) const {
 }
 
 const std::string& RouteTable::UpstreamModel(std::size_t provider, const std::string& public_model) const {
+    if (!target_models_.empty()) {
+        if (auto it = target_models_.find(public_model); it != target_models_.end()) {
+            for (const auto& [index, name] : it->second) {
+                if (index == provider) return name;
+            }
+        }
+    }
     const auto& map = config_->providers[provider].model_map;
     if (auto it = map.find(public_model); it != map.end()) return it->second;
     return public_model;

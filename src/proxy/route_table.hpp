@@ -57,6 +57,8 @@ private:
     std::unordered_map<std::string, const Route*> glob_sets_;
     std::vector<std::string> listed_;
     std::vector<std::vector<std::size_t>> fallbacks_;  // by provider index
+    // routing.models targets that rename the model: public name -> (provider, upstream name).
+    std::unordered_map<std::string, std::vector<std::pair<std::size_t, std::string>>> target_models_;
 };
 
 }  // namespace llmproxy::proxy

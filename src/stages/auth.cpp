@@ -1,3 +1,4 @@
+#include "core/secret_hash.hpp"
 #include "proxy/auth.hpp"
 #include "stages/stages.hpp"
 
@@ -11,29 +12,62 @@ std::string_view Header(const http::request<http::string_body>& req, std::string
 
 }  // namespace
 
-bool EndpointStage::Run(RequestContext& ctx) {
+bool EndpointStage::Run(RequestContext& ctx, const pipeline::EndpointTable& table) {
     auto& req = ctx.request();
     const std::string_view target(req.target().data(), req.target().size());
     const std::string_view path = target.substr(0, target.find('?'));
-    ctx.endpoint = &pipeline::LookupEndpoint(path);
+    auto found = table.Lookup(path, req.method());
+    ctx.endpoint = found.row;
+    ctx.path_param = found.param;
     if (ctx.endpoint->endpoint == pipeline::Endpoint::kUnknown) {
         ctx.Refuse(core::NotFound("Unknown path: " + std::string(path), "unknown_url"));
         return false;
     }
-    if (!pipeline::Accepts(*ctx.endpoint, req.method())) {
+    if (!found.allow.empty()) {
         ctx.Refuse(core::LocalReply{405,
                                     "invalid_request_error",
                                     "method_not_allowed",
                                     std::string(req.method_string()) + " is not allowed on " + std::string(path),
                                     {},
-                                    std::string(ctx.endpoint->methods)});
+                                    std::move(found.allow)});
+        return false;
+    }
+    return true;
+}
+
+bool AuthStage::Admin(RequestContext& ctx) {
+    const auto& admin = ctx.snap().admin_key_hash;
+    if (!admin) {
+        ctx.Refuse(core::LocalReply{403,
+                                    "permission_error",
+                                    "admin_key_not_configured",
+                                    "The admin API needs server.admin_key (or ADMIN_KEY in the environment) to be set",
+                                    {},
+                                    {}});
+        return false;
+    }
+    std::string_view presented = Header(ctx.request(), "authorization");
+    if (presented.size() > 7 && (presented.starts_with("Bearer ") || presented.starts_with("bearer "))) {
+        presented.remove_prefix(7);
+        while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
+    } else {
+        presented = {};
+    }
+    if (presented.empty() || !core::ConstantTimeEqual(core::Sha256(presented), *admin)) {
+        ctx.Refuse(core::LocalReply{401,
+                                    "invalid_request_error",
+                                    "invalid_admin_key",
+                                    "This needs the admin key: Authorization: Bearer <server.admin_key>",
+                                    {},
+                                    {}});
         return false;
     }
     return true;
 }
 
 bool AuthStage::Run(RequestContext& ctx, std::int64_t now_s) {
-    if (!ctx.endpoint->needs_key) return true;
+    if (ctx.endpoint->access == pipeline::Access::kAdmin) return Admin(ctx);
+    if (ctx.endpoint->access == pipeline::Access::kOpen) return true;
     const auto& req = ctx.request();
     const auto peer = core::IpAddress::Parse(ctx.client_ip).value_or(core::IpAddress{});
     // Every X-Forwarded-For line, in order: a proxy that appends a line of its own (HAProxy)

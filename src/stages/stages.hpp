@@ -13,13 +13,16 @@ using pipeline::Runtime;
 
 /// Endpoint and method: 404 for unknown paths, 405 with Allow for methods a path does not take.
 struct EndpointStage {
-    static bool Run(RequestContext& ctx);
+    static bool Run(RequestContext& ctx, const pipeline::EndpointTable& table = pipeline::BuiltinEndpoints());
 };
 
 /// Who is calling (key by SHA-256, status, expiry, allowed IPs; X-Forwarded-For from trusted
 /// proxies). Runs on the request's head, before its body is read.
 struct AuthStage {
     static bool Run(RequestContext& ctx, std::int64_t now_s);
+    /// The admin key (Authorization: Bearer), compared as SHA-256 in constant time: 403 when
+    /// none is configured (the admin API is never open), 401 when it is missing or wrong.
+    static bool Admin(RequestContext& ctx);
 };
 
 /// Reads the body, within the worker's body memory budget (503 server_busy beyond it).

@@ -1,107 +1,16 @@
 #include "store/store.hpp"
 
 #include <ctime>
+#include <string_view>
 
 #include <boost/json.hpp>
 
 #include "core/quota_period.hpp"
 #include "core/secret_hash.hpp"
+#include "store/migrations.hpp"
 
 namespace llmproxy::store {
 namespace {
-
-// Each step runs once, in order, inside a transaction; the applied count is kept in
-// schema_version. Append new steps; never edit an applied one.
-const std::vector<std::vector<const char*>> kMigrations = {
-    {
-        R"(CREATE TABLE api_keys (
-            name TEXT PRIMARY KEY,
-            key_hash TEXT NOT NULL UNIQUE,
-            key_hint TEXT NOT NULL,
-            user_id TEXT NOT NULL DEFAULT '',
-            status TEXT NOT NULL DEFAULT 'active',
-            allowed_models TEXT NOT NULL DEFAULT '["*"]',
-            allowed_ips TEXT NOT NULL DEFAULT '[]',
-            expires_at BIGINT NOT NULL DEFAULT 0,
-            metadata TEXT NOT NULL DEFAULT '{}',
-            requests_per_second DOUBLE PRECISION,
-            requests_per_minute DOUBLE PRECISION,
-            tokens_per_minute DOUBLE PRECISION,
-            max_concurrent INTEGER,
-            total_quota BIGINT NOT NULL DEFAULT 0,
-            quota_reset_period TEXT NOT NULL DEFAULT 'never',
-            created_at BIGINT NOT NULL,
-            updated_at BIGINT NOT NULL))",
-        R"(CREATE TABLE quota_usage (
-            key_id TEXT NOT NULL,
-            period_start BIGINT NOT NULL,
-            used BIGINT NOT NULL,
-            PRIMARY KEY (key_id, period_start)))",
-        R"(CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL))",
-        R"(INSERT INTO store_meta (name, value) VALUES ('keys_version', 0))",
-    },
-    {
-        R"(CREATE TABLE usage_ledger (
-            request_id TEXT NOT NULL,
-            ts_ms BIGINT NOT NULL,
-            key_name TEXT,
-            user_id TEXT,
-            api_key TEXT,
-            model TEXT,
-            upstream_model TEXT,
-            provider TEXT,
-            endpoint TEXT,
-            is_stream INTEGER,
-            status INTEGER,
-            prompt_tokens BIGINT,
-            completion_tokens BIGINT,
-            total_tokens BIGINT,
-            usage_source TEXT,
-            latency_ms DOUBLE PRECISION,
-            ttft_ms DOUBLE PRECISION))",
-        R"(CREATE INDEX usage_ledger_ts ON usage_ledger (ts_ms))",
-        R"(CREATE INDEX usage_ledger_key_ts ON usage_ledger (key_name, ts_ms))",
-        R"(CREATE TABLE request_log (
-            request_id TEXT NOT NULL,
-            ts_ms BIGINT NOT NULL,
-            key_name TEXT,
-            model TEXT,
-            provider TEXT,
-            status INTEGER,
-            latency_ms DOUBLE PRECISION,
-            request_body TEXT,
-            response_body TEXT))",
-        R"(CREATE INDEX request_log_ts ON request_log (ts_ms))",
-    },
-    {
-        // Any change to api_keys, by this gateway or by plain SQL, bumps keys_version, which
-        // every instance polls (else a key disabled by hand kept working until a reload).
-        "sqlite: CREATE TRIGGER api_keys_changed_insert AFTER INSERT ON api_keys BEGIN "
-        "UPDATE store_meta SET value = value + 1 WHERE name = 'keys_version'; END",
-        "sqlite: CREATE TRIGGER api_keys_changed_update AFTER UPDATE ON api_keys BEGIN "
-        "UPDATE store_meta SET value = value + 1 WHERE name = 'keys_version'; END",
-        "sqlite: CREATE TRIGGER api_keys_changed_delete AFTER DELETE ON api_keys BEGIN "
-        "UPDATE store_meta SET value = value + 1 WHERE name = 'keys_version'; END",
-        "postgres: CREATE FUNCTION llmproxy_keys_changed() RETURNS trigger AS $body$ BEGIN "
-        "UPDATE store_meta SET value = value + 1 WHERE name = 'keys_version'; RETURN NULL; END $body$ "
-        "LANGUAGE plpgsql",
-        "postgres: CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE ON api_keys "
-        "FOR EACH STATEMENT EXECUTE FUNCTION llmproxy_keys_changed()",
-        // Pass-through grants; NULL: the default rule (see ApiKeyConfig::allowed_endpoints).
-        "ALTER TABLE api_keys ADD COLUMN allowed_endpoints TEXT",
-    },
-};
-
-// A step's statement for this dialect: "sqlite: ..." and "postgres: ..." run only there.
-std::optional<std::string_view> StatementFor(std::string_view statement, std::string_view dialect) {
-    for (std::string_view only : {"sqlite", "postgres"}) {
-        if (statement.starts_with(only) && statement.substr(only.size()).starts_with(": ")) {
-            if (only != dialect) return std::nullopt;
-            return statement.substr(only.size() + 2);
-        }
-    }
-    return statement;
-}
 
 // Stands in for an allowed_ips column that does not parse: never a valid CIDR, so the key set
 // refuses the key from every address.
@@ -153,8 +62,12 @@ std::int64_t IntOr(const std::optional<std::string>& v, std::int64_t fallback) {
 
 }  // namespace
 
-Store::Store(std::unique_ptr<SqlConnection> sql) : sql_(std::move(sql)) {
-    Migrate();
+Store::Store(std::unique_ptr<SqlConnection> sql, bool migrate) : sql_(std::move(sql)) {
+    if (migrate) {
+        Migrate();
+    } else {
+        schema_version_ = migrated_from_ = SchemaVersion(*sql_);
+    }
 }
 
 std::unique_ptr<Store> Store::Open(const std::string& url) {
@@ -162,37 +75,16 @@ std::unique_ptr<Store> Store::Open(const std::string& url) {
 }
 
 void Store::Migrate() {
-    sql_->Query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-    const bool postgres = std::string_view(sql_->dialect()) == "postgres";
-    sql_->Query("BEGIN");
-    try {
-        // Instances starting together against one PostgreSQL must not migrate twice.
-        if (postgres) sql_->Query("LOCK TABLE schema_version IN EXCLUSIVE MODE");
-        auto rows = sql_->Query("SELECT version FROM schema_version");
-        int version = rows.empty() ? 0 : static_cast<int>(IntOr(rows[0][0], 0));
-        if (rows.empty()) sql_->Query("INSERT INTO schema_version (version) VALUES (0)");
-        for (std::size_t step = static_cast<std::size_t>(version); step < kMigrations.size(); ++step) {
-            for (const char* statement : kMigrations[step]) {
-                if (auto sql = StatementFor(statement, sql_->dialect())) sql_->Query(*sql);
-            }
-        }
-        if (static_cast<std::size_t>(version) < kMigrations.size()) {
-            version = static_cast<int>(kMigrations.size());
-            sql_->Query("UPDATE schema_version SET version = $1", {std::to_string(version)});
-        }
-        sql_->Query("COMMIT");
-        schema_version_ = version;
-    } catch (...) {
-        sql_->Query("ROLLBACK");
-        throw;
-    }
+    migrated_from_ = SchemaVersion(*sql_);
+    schema_version_ =
+        migrated_from_ == LatestSchemaVersion() ? migrated_from_ : MigrateTo(*sql_, LatestSchemaVersion());
 }
 
 std::vector<core::ApiKeyConfig> Store::ListKeys() {
     auto rows = sql_->Query(
         "SELECT name, key_hash, key_hint, user_id, status, allowed_models, allowed_ips, expires_at, metadata, "
         "requests_per_second, requests_per_minute, tokens_per_minute, max_concurrent, total_quota, "
-        "quota_reset_period, allowed_endpoints FROM api_keys ORDER BY name");
+        "quota_reset_period, allowed_endpoints, requests_blocked FROM api_keys ORDER BY name");
     std::vector<core::ApiKeyConfig> keys;
     for (auto& r : rows) {
         core::ApiKeyConfig k;
@@ -223,57 +115,89 @@ std::vector<core::ApiKeyConfig> Store::ListKeys() {
         k.quota_period = core::ParseQuotaPeriod(r[14].value_or("never")).value_or(core::QuotaPeriod::kNever);
         // Fails closed too: a value that does not parse grants no pass-through path.
         if (r[15]) k.allowed_endpoints = ParseList(r[15]).value_or(std::vector<std::string>{});
+        k.limits.blocked = IntOr(r[16], 0) != 0;
         keys.push_back(std::move(k));
     }
     return keys;
 }
 
-void Store::AddKey(const core::ApiKeyConfig& k) {
+namespace {
+
+// A key's columns after name, hash and hint, as text parameters $4..$17 (empty: NULL).
+std::vector<std::string> KeyParams(const core::ApiKeyConfig& k) {
     boost::json::object meta;
     for (const auto& [name, value] : k.metadata) meta[name] = value;
-    const std::string now = std::to_string(std::time(nullptr));
     auto nullable = [](double v) { return v < 0 ? std::string() : Num(v); };
-    // Empty text parameters mean "not set": NULLIF keeps those columns NULL.
-    sql_->Query("BEGIN");
-    try {
-        sql_->Query(
-            "INSERT INTO api_keys (name, key_hash, key_hint, user_id, status, allowed_models, allowed_ips, expires_at, "
-            "metadata, requests_per_second, requests_per_minute, tokens_per_minute, max_concurrent, total_quota, "
-            "quota_reset_period, created_at, updated_at, allowed_endpoints) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-            "$9, "
-            "CAST(NULLIF($10, '') AS DOUBLE PRECISION), CAST(NULLIF($11, '') AS DOUBLE PRECISION), "
-            "CAST(NULLIF($12, '') AS DOUBLE PRECISION), CAST(NULLIF($13, '') AS INTEGER), $14, $15, $16, $16, "
-            "NULLIF($17, ''))",
-            {k.name, core::HexOf(k.hash), k.key_hint, k.user_id, k.active ? "active" : "disabled",
-             JsonList(k.allowed_models), JsonList(k.allowed_ips), std::to_string(k.expires_at),
-             boost::json::serialize(meta), nullable(k.limits.requests_per_second),
-             nullable(k.limits.requests_per_minute), nullable(k.limits.tokens_per_minute),
-             k.limits.max_concurrent < 0 ? std::string() : std::to_string(k.limits.max_concurrent),
-             std::to_string(k.total_quota), core::QuotaPeriodName(k.quota_period), now,
-             k.allowed_endpoints ? JsonList(*k.allowed_endpoints) : std::string()});
-        BumpKeysVersion();
-        sql_->Query("COMMIT");
-    } catch (...) {
-        sql_->Query("ROLLBACK");
-        throw;
-    }
+    return {k.name,
+            core::HexOf(k.hash),
+            k.key_hint,
+            k.user_id,
+            k.active ? "active" : "disabled",
+            JsonList(k.allowed_models),
+            JsonList(k.allowed_ips),
+            std::to_string(k.expires_at),
+            boost::json::serialize(meta),
+            nullable(k.limits.requests_per_second),
+            nullable(k.limits.requests_per_minute),
+            nullable(k.limits.tokens_per_minute),
+            k.limits.max_concurrent < 0 ? std::string() : std::to_string(k.limits.max_concurrent),
+            std::to_string(k.total_quota),
+            core::QuotaPeriodName(k.quota_period),
+            std::to_string(std::time(nullptr)),
+            k.allowed_endpoints ? JsonList(*k.allowed_endpoints) : std::string(),
+            k.limits.blocked ? "1" : "0"};
+}
+
+}  // namespace
+
+void Store::AddKey(const core::ApiKeyConfig& k) {
+    // Empty text parameters mean "not set": NULLIF keeps those columns NULL. The trigger
+    // bumps keys_version.
+    sql_->Query(
+        "INSERT INTO api_keys (name, key_hash, key_hint, user_id, status, allowed_models, allowed_ips, expires_at, "
+        "metadata, requests_per_second, requests_per_minute, tokens_per_minute, max_concurrent, total_quota, "
+        "quota_reset_period, created_at, updated_at, allowed_endpoints, requests_blocked) VALUES ($1, $2, $3, $4, "
+        "$5, $6, $7, $8, $9, "
+        "CAST(NULLIF($10, '') AS DOUBLE PRECISION), CAST(NULLIF($11, '') AS DOUBLE PRECISION), "
+        "CAST(NULLIF($12, '') AS DOUBLE PRECISION), CAST(NULLIF($13, '') AS INTEGER), CAST($14 AS BIGINT), $15, "
+        "CAST($16 AS BIGINT), CAST($16 AS BIGINT), NULLIF($17, ''), CAST($18 AS INTEGER))",
+        KeyParams(k));
+}
+
+bool Store::UpdateKey(const core::ApiKeyConfig& k) {
+    auto params = KeyParams(k);
+    // The hash and hint never change: $2 and $3 are only compared (as text, so that
+    // PostgreSQL knows their type) to keep one parameter list for insert and update.
+    params[1] = params[2] = "";
+    auto rows = sql_->Query(
+        "UPDATE api_keys SET user_id = $4, status = $5, allowed_models = $6, allowed_ips = $7, "
+        "expires_at = CAST($8 AS BIGINT), metadata = $9, "
+        "requests_per_second = CAST(NULLIF($10, '') AS DOUBLE PRECISION), "
+        "requests_per_minute = CAST(NULLIF($11, '') AS DOUBLE PRECISION), "
+        "tokens_per_minute = CAST(NULLIF($12, '') AS DOUBLE PRECISION), "
+        "max_concurrent = CAST(NULLIF($13, '') AS INTEGER), total_quota = CAST($14 AS BIGINT), "
+        "quota_reset_period = $15, updated_at = CAST($16 AS BIGINT), allowed_endpoints = NULLIF($17, ''), "
+        "requests_blocked = CAST($18 AS INTEGER) WHERE name = $1 AND CAST($2 AS TEXT) = CAST($3 AS TEXT) RETURNING "
+        "name",
+        params);
+    return !rows.empty();
+}
+
+std::int64_t Store::ResetQuotaUsage(const std::string& key_id) {
+    auto rows = sql_->Query("DELETE FROM quota_usage WHERE key_id = $1 RETURNING key_id", {key_id});
+    return static_cast<std::int64_t>(rows.size());
 }
 
 bool Store::SetKeyActive(const std::string& name, bool active) {
-    auto rows = sql_->Query("UPDATE api_keys SET status = $1, updated_at = $2 WHERE name = $3 RETURNING name",
-                            {active ? "active" : "disabled", std::to_string(std::time(nullptr)), name});
-    if (!rows.empty()) BumpKeysVersion();
+    auto rows =
+        sql_->Query("UPDATE api_keys SET status = $1, updated_at = CAST($2 AS BIGINT) WHERE name = $3 RETURNING name",
+                    {active ? "active" : "disabled", std::to_string(std::time(nullptr)), name});
     return !rows.empty();
 }
 
 bool Store::DeleteKey(const std::string& name) {
     auto rows = sql_->Query("DELETE FROM api_keys WHERE name = $1 RETURNING name", {name});
-    if (!rows.empty()) BumpKeysVersion();
     return !rows.empty();
-}
-
-void Store::BumpKeysVersion() {
-    sql_->Query("UPDATE store_meta SET value = value + 1 WHERE name = 'keys_version'");
 }
 
 bool Store::ReopenIfReplaced() {
@@ -283,7 +207,11 @@ bool Store::ReopenIfReplaced() {
 }
 
 std::int64_t Store::KeysVersion() {
-    auto rows = sql_->Query("SELECT value FROM store_meta WHERE name = 'keys_version'");
+    return MetaValue("keys_version");
+}
+
+std::int64_t Store::MetaValue(const char* name) {
+    auto rows = sql_->Query("SELECT value FROM store_meta WHERE name = $1", {name});
     return rows.empty() ? 0 : IntOr(rows[0][0], 0);
 }
 
@@ -324,13 +252,20 @@ void Store::InsertRows(const char* table, const std::vector<Column>& columns,
     }
 }
 
-std::vector<UsageTotal> Store::UsageTotals(std::int64_t since_ms, const std::string& group_by) {
-    const std::string column = group_by == "model" ? "model" : group_by == "provider" ? "provider" : "key_name";
+std::vector<UsageTotal> Store::UsageTotals(std::int64_t since_ms, const std::string& group_by, std::int64_t until_ms,
+                                           const std::string& key_name) {
+    const bool postgres = std::string_view(sql_->dialect()) == "postgres";
+    std::string column = group_by == "model" ? "model" : group_by == "provider" ? "provider" : "key_name";
+    if (group_by == "day") {
+        column = postgres ? "to_char(to_timestamp(ts_ms / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+                          : "strftime('%Y-%m-%d', ts_ms / 1000, 'unixepoch')";
+    }
     auto rows = sql_->Query("SELECT " + column +
-                                ", COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), "
-                                "COALESCE(SUM(total_tokens), 0) FROM usage_ledger WHERE ts_ms >= $1 GROUP BY " +
-                                column + " ORDER BY " + column,
-                            {std::to_string(since_ms)});
+                                " AS grp, COUNT(*), COALESCE(SUM(prompt_tokens), 0), "
+                                "COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(total_tokens), 0) FROM usage_ledger "
+                                "WHERE ts_ms >= CAST($1 AS BIGINT) AND ts_ms < CAST($2 AS BIGINT) AND "
+                                "($3 = '' OR key_name = $3) GROUP BY grp ORDER BY grp",
+                            {std::to_string(since_ms), std::to_string(until_ms), key_name});
     std::vector<UsageTotal> out;
     for (auto& r : rows) {
         out.push_back({r[0].value_or(""), IntOr(r[1], 0), IntOr(r[2], 0), IntOr(r[3], 0), IntOr(r[4], 0)});

@@ -8,6 +8,7 @@
 
 #include "core/secret_hash.hpp"
 #include "proxy/key_set.hpp"
+#include "store/migrations.hpp"
 #include "store/store.hpp"
 #include "store/usage_ledger.hpp"
 
@@ -38,7 +39,7 @@ core::ApiKeyConfig Key(const std::string& name, const std::string& secret) {
 TEST(Store, KeysRoundTripAndVersion) {
     TempDb db;
     auto store = store::Store::Open("sqlite://" + db.path);
-    EXPECT_EQ(store->schema_version(), 3);
+    EXPECT_EQ(store->schema_version(), store::LatestSchemaVersion());
     const auto v0 = store->KeysVersion();
     auto k = Key("alice", "sk-alice-0000000000");
     k.user_id = "u1";
@@ -94,7 +95,7 @@ TEST(Store, QuotaCountersAddUpAcrossConnectionsAndReopen) {
         EXPECT_EQ(a->AddQuotaUsage("k2", 100, 7), 7);
     }
     auto reopened = store::Store::Open("sqlite://" + db.path);  // migrations are not re-run
-    EXPECT_EQ(reopened->schema_version(), 3);
+    EXPECT_EQ(reopened->schema_version(), store::LatestSchemaVersion());
     EXPECT_EQ(reopened->AddQuotaUsage("k1", 100, 0), 42);
 }
 
