@@ -132,6 +132,9 @@ struct ModelRouting {
     std::vector<std::string> fallback_models;  // tried when every target of the model failed
     // Set: exactly these serve the model (the providers' `models` lists are not consulted).
     std::vector<RouteTarget> targets;
+    // A stored route whose every target's provider is disabled: the model is not served (rather
+    // than falling through to the providers' `models` globs) until one is enabled again.
+    bool targets_disabled = false;
     std::string origin = "file";  // file | store (written through the admin API)
 };
 

@@ -126,6 +126,7 @@ ConfigResult LoadEffectiveConfig(const std::string& yaml, const std::string& sou
         providers.push_back(node);
     }
     root["providers"] = providers;
+    std::vector<std::string> unserved;  // routes left without an enabled target
     if (!overlay.routes.empty()) {
         if (!root["routing"] || !root["routing"].IsMap()) root["routing"] = YAML::Node(YAML::NodeType::Map);
         YAML::Node routing = root["routing"];
@@ -142,6 +143,7 @@ ConfigResult LoadEffectiveConfig(const std::string& yaml, const std::string& sou
             }
             if (node.IsNull() || !node.IsDefined()) {
                 models.remove(r.model);
+                unserved.push_back(r.model);
             } else {
                 models[r.model] = node;
             }
@@ -158,6 +160,7 @@ ConfigResult LoadEffectiveConfig(const std::string& yaml, const std::string& sou
             }
         }
     }
+    for (const auto& model : unserved) config->routing.models[model].targets_disabled = true;
     for (const auto& r : overlay.routes) {
         if (auto it = config->routing.models.find(r.model); it != config->routing.models.end()) {
             it->second.origin = "store";

@@ -38,6 +38,7 @@ RouteTable::RouteTable(std::shared_ptr<const core::Config> config) : config_(std
     }
     if (!config_->routing.default_model.empty()) names.insert(config_->routing.default_model);
     for (const auto& [model, routing] : config_->routing.models) {
+        if (routing.targets_disabled) unserved_.insert(model);
         if (routing.targets.empty()) continue;
         names.insert(model);
         auto& upstream = target_models_[model];
@@ -79,7 +80,11 @@ RouteTable::RouteTable(std::shared_ptr<const core::Config> config) : config_(std
     };
     for (const auto& name : names) {
         const Route* route = make_route(name);
-        if (route->candidates.empty()) continue;
+        if (route->candidates.empty()) {
+            // Routed by its own targets, none of them live: not served by the globs instead.
+            if (target_models_.count(name)) unserved_.insert(name);
+            continue;
+        }
         exact_.emplace(name, route);
         listed_.push_back(name);
     }
@@ -113,6 +118,7 @@ RouteTable::RouteTable(std::shared_ptr<const core::Config> config) : config_(std
 
 const Route* RouteTable::RouteFor(const std::string& model) const {
     if (auto it = exact_.find(model); it != exact_.end()) return it->second;
+    if (!unserved_.empty() && unserved_.count(model)) return nullptr;
     std::string key;
     for (std::size_t i = 0; i < config_->providers.size(); ++i) {
         for (const auto& pattern : config_->providers[i].models) {

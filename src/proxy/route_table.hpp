@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/config.hpp"
@@ -59,6 +60,7 @@ private:
     std::vector<std::vector<std::size_t>> fallbacks_;  // by provider index
     // routing.models targets that rename the model: public name -> (provider, upstream name).
     std::unordered_map<std::string, std::vector<std::pair<std::size_t, std::string>>> target_models_;
+    std::unordered_set<std::string> unserved_;  // routed by targets of which none is live
 };
 
 }  // namespace llmproxy::proxy
