@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <spdlog/spdlog.h>
@@ -17,29 +20,38 @@ struct FileWatch::State : std::enable_shared_from_this<FileWatch::State> {
     void Read() {
         stream.async_read_some(asio::buffer(events), [self = shared_from_this()](const error_code& ec, std::size_t n) {
             if (ec) return;  // closed: the watch ended
-            bool ours = false;
-            for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
-                const auto* e = reinterpret_cast<const inotify_event*>(self->events.data() + at);
-                if (e->len > 0 && self->name == e->name) ours = true;
-                at += sizeof(inotify_event) + e->len;
-            }
-            if (ours) self->Soon();
+            // Any entry of the directory: a Kubernetes ConfigMap swaps a "..data" symlink, not
+            // the file's own name. Whether the file changed is decided by its content.
+            if (n > 0) self->Soon();
             self->Read();
         });
     }
 
-    // Several events per save (truncate, write, close; or create + rename): one reload.
+    // Several events per save (truncate, write, close; or create + rename): one reload, and
+    // none when the content is what it was.
     void Soon() {
         debounce.expires_after(std::chrono::milliseconds(200));
         debounce.async_wait([self = shared_from_this()](const error_code& ec) {
-            if (!ec) self->on_change();
+            if (ec) return;
+            const std::size_t now = self->ContentHash();
+            if (now == self->content) return;
+            self->content = now;
+            self->on_change();
         });
+    }
+
+    std::size_t ContentHash() const {
+        std::ifstream in(path, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        return std::hash<std::string>{}(text.str());
     }
 
     asio::posix::stream_descriptor stream;
     asio::steady_timer debounce;
     std::function<void()> on_change;
-    std::string name;
+    std::string path;
+    std::size_t content = 0;  // hash of the file as last loaded
     alignas(inotify_event) std::array<char, 8192> events{};
 };
 
@@ -58,7 +70,8 @@ FileWatch::FileWatch(asio::io_context& ioc, const std::string& path, std::functi
         ::close(fd);
         return;
     }
-    state_->name = file.filename().string();
+    state_->path = file.string();
+    state_->content = state_->ContentHash();
     state_->stream.assign(fd);
     state_->Read();
 }

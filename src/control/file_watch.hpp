@@ -1,7 +1,8 @@
 #pragma once
 // Reloads when the config file changes on disk (inotify on its directory, since editors and
-// `kubectl`'s ConfigMap updates replace the file rather than write it). Changes are gathered
-// for a short while so that one save is one reload. Runs on the control thread's context.
+// Kubernetes ConfigMap updates replace the file, or a symlink to it, rather than write it).
+// Events are gathered for a short while and the content compared, so that one save is one
+// reload and a touch is none. Runs on the control thread's context.
 #include <functional>
 #include <memory>
 #include <string>

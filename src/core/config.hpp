@@ -224,7 +224,9 @@ struct UsageHookConfig {
 /// ledger). sqlite://path (embedded) or postgres://... (shared by instances). Empty: none.
 struct DatabaseConfig {
     std::string url;
-    Millis poll_interval{2'000};  // how often the gateway looks for key changes
+    // How often the gateway looks for key, provider and route changes in the store (the
+    // fallback: PostgreSQL notifies every instance at once).
+    Millis poll_interval{1'000};
     Millis sync_interval{1'000};  // how often quota counters are written and re-read
     bool usage_ledger = true;     // every usage event as a row in usage_ledger
 };

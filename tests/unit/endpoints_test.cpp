@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "admin/admin_api.hpp"
+#include "pipeline/control_channel.hpp"
 #include "pipeline/endpoints.hpp"
 #include "pipeline/openapi.hpp"
 
@@ -37,6 +38,11 @@ TEST(EndpointTable, EveryRowIsInTheOpenApiDocument) {
         EXPECT_FALSE(row->summary.empty()) << path;
     }
     EXPECT_GT(operations, 45u);
+    // Every admin row needs the admin key and is answered on the control thread.
+    for (const EndpointSpec& row : admin::AdminEndpoints()) {
+        EXPECT_EQ(row.access, Access::kAdmin) << row.path;
+        EXPECT_EQ(row.handler, &AnswerOnControlThread) << row.path;
+    }
     // Admin operations say they need the admin key; path parameters are declared.
     const auto& put = paths.at("/admin/v1/providers/{id}").at("put").as_object();
     EXPECT_EQ(put.at("security").as_array()[0].as_object().begin()->key(), "AdminKey");
