@@ -151,6 +151,36 @@ json::object SpecOf(const store::ProviderRow& row) {
     return !ec && v.is_object() ? v.as_object() : json::object{};
 }
 
+// A PUT or PATCH: the store is there, the body is an object (in our names), the path names a
+// provider, and the body does not rename it.
+struct Edit {
+    json::object body;
+    Found found;
+    std::string name;
+};
+
+std::optional<Edit> BeginEdit(AdminContext& ctx, const ControlRequest& req, ControlReply& error) {
+    if (!ctx.config.store()) {
+        error = NeedsStore(req);
+        return std::nullopt;
+    }
+    auto body = BodyObject(req, error);
+    if (body) body = Normalize(std::move(*body), req, error);
+    if (!body) return std::nullopt;
+    Edit edit{std::move(*body), Lookup(ctx, req.param), {}};
+    if (!edit.found.row && !edit.found.file) {
+        error = NotFound(req, "Provider " + req.param);
+        return std::nullopt;
+    }
+    edit.name = edit.found.row ? edit.found.row->name : edit.found.file->name;
+    if (auto* n = edit.body.if_contains("name"); n && (!n->is_string() || n->as_string() != edit.name)) {
+        error = Error(req, 400, "invalid_value", "A provider cannot be renamed (delete it and create another)", "name");
+        return std::nullopt;
+    }
+    edit.body.erase("name");
+    return edit;
+}
+
 ControlReply SetEnabled(AdminContext& ctx, const ControlRequest& req, bool enabled) {
     if (!ctx.config.store()) return NeedsStore(req);
     auto found = Lookup(ctx, req.param);
@@ -204,52 +234,35 @@ ControlReply CreateProvider(AdminContext& ctx, const ControlRequest& req) {
 }
 
 ControlReply ReplaceProvider(AdminContext& ctx, const ControlRequest& req) {
-    if (!ctx.config.store()) return NeedsStore(req);
     ControlReply error;
-    auto body = BodyObject(req, error);
-    if (body) body = Normalize(std::move(*body), req, error);
-    if (!body) return error;
-    auto found = Lookup(ctx, req.param);
-    if (!found.row && !found.file) return NotFound(req, "Provider " + req.param);
-    const std::string name = found.row ? found.row->name : found.file->name;
-    if (auto* n = body->if_contains("name"); n && (!n->is_string() || n->as_string() != name)) {
-        return Error(req, 400, "invalid_value", "A provider cannot be renamed (delete it and create another)", "name");
-    }
-    body->erase("name");
-    auto enabled = EnabledOf(*body, found.row ? found.row->enabled : true, req, error);
+    auto edit = BeginEdit(ctx, req, error);
+    if (!edit) return error;
+    auto enabled = EnabledOf(edit->body, edit->found.row ? edit->found.row->enabled : true, req, error);
     if (!enabled) return error;
-    if (found.row) KeepSecret(*body, SpecOf(*found.row));
-    return Save(ctx, req, name, *enabled, *body, 200, "replace");
+    if (edit->found.row) KeepSecret(edit->body, SpecOf(*edit->found.row));
+    return Save(ctx, req, edit->name, *enabled, edit->body, 200, "replace");
 }
 
 ControlReply UpdateProvider(AdminContext& ctx, const ControlRequest& req) {
-    if (!ctx.config.store()) return NeedsStore(req);
     ControlReply error;
-    auto body = BodyObject(req, error);
-    if (body) body = Normalize(std::move(*body), req, error);
-    if (!body) return error;
-    auto found = Lookup(ctx, req.param);
-    if (found.file) {
+    auto edit = BeginEdit(ctx, req, error);
+    if (!edit) return error;
+    if (edit->found.file) {
         return Error(req, 409, "defined_in_file",
                      "Provider " + req.param + " is defined in the config file; PUT a full definition to override it");
     }
-    if (!found.row) return NotFound(req, "Provider " + req.param);
-    if (auto* n = body->if_contains("name"); n && (!n->is_string() || n->as_string() != found.row->name)) {
-        return Error(req, 400, "invalid_value", "A provider cannot be renamed (delete it and create another)", "name");
-    }
-    body->erase("name");
-    auto enabled = EnabledOf(*body, found.row->enabled, req, error);
+    auto enabled = EnabledOf(edit->body, edit->found.row->enabled, req, error);
     if (!enabled) return error;
-    json::object spec = SpecOf(*found.row);
-    KeepSecret(*body, spec);
-    for (auto& [key, value] : *body) {
+    json::object spec = SpecOf(*edit->found.row);
+    KeepSecret(edit->body, spec);
+    for (auto& [key, value] : edit->body) {
         if (value.is_null()) {
             spec.erase(key);  // back to the default
         } else {
             spec[key] = value;
         }
     }
-    return Save(ctx, req, found.row->name, *enabled, spec, 200, "update");
+    return Save(ctx, req, edit->name, *enabled, spec, 200, "update");
 }
 
 ControlReply DeleteProvider(AdminContext& ctx, const ControlRequest& req) {
