@@ -57,6 +57,59 @@ YAML::Node RouteNode(const StoredRoute& route, const std::set<std::string>& disa
     return node;
 }
 
+// The file's providers but those the store holds (by name), then the store's enabled ones.
+YAML::Node MergeProviders(const YAML::Node& file, const std::vector<StoredProvider>& stored_rows,
+                          std::set<std::string>& disabled) {
+    std::set<std::string> stored;
+    for (const auto& p : stored_rows) {
+        stored.insert(p.name);
+        if (!p.enabled) disabled.insert(p.name);
+    }
+    YAML::Node providers(YAML::NodeType::Sequence);
+    if (file && file.IsSequence()) {
+        for (const auto& p : file) {
+            const bool named = p.IsMap() && p["name"] && p["name"].IsScalar();
+            if (!named || !stored.count(p["name"].Scalar())) providers.push_back(p);
+        }
+    }
+    for (const auto& p : stored_rows) {
+        if (!p.enabled) continue;
+        YAML::Node node;
+        try {
+            node = JsonToYaml(p.spec);
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument("provider \"" + p.name + "\": " + e.what());
+        }
+        if (node.IsMap()) node["name"] = Literal(p.name);
+        providers.push_back(node);
+    }
+    return providers;
+}
+
+// Each stored route replaces routing.models[model]; one left without a live target is removed
+// and named in `unserved`.
+void MergeRoutes(YAML::Node& root, const std::vector<StoredRoute>& routes, const std::set<std::string>& disabled,
+                 std::vector<std::string>& unserved) {
+    if (!root["routing"] || !root["routing"].IsMap()) root["routing"] = YAML::Node(YAML::NodeType::Map);
+    YAML::Node routing = root["routing"];
+    if (!routing["models"] || !routing["models"].IsMap()) routing["models"] = YAML::Node(YAML::NodeType::Map);
+    YAML::Node models = routing["models"];
+    for (const auto& r : routes) {
+        YAML::Node node;
+        try {
+            node = RouteNode(r, disabled);
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument("route \"" + r.model + "\": " + e.what());
+        }
+        if (node.IsNull() || !node.IsDefined()) {
+            models.remove(r.model);
+            unserved.push_back(r.model);
+        } else {
+            models[r.model] = node;
+        }
+    }
+}
+
 }  // namespace
 
 YAML::Node JsonToYaml(const std::string& json) {
@@ -100,54 +153,15 @@ ConfigResult LoadEffectiveConfig(const std::string& yaml, const std::string& sou
     if (!root.IsMap()) return detail::LoadNode(root, source);
     if (overlay.providers.empty() && overlay.routes.empty()) return detail::LoadNode(root, source);
 
-    std::set<std::string> stored, disabled;
-    YAML::Node providers(YAML::NodeType::Sequence);
-    for (const auto& p : overlay.providers) {
-        stored.insert(p.name);
-        if (!p.enabled) disabled.insert(p.name);
-    }
-    if (auto file = root["providers"]; file && file.IsSequence()) {
-        for (const auto& p : file) {
-            const bool named = p.IsMap() && p["name"] && p["name"].IsScalar();
-            if (!named || !stored.count(p["name"].Scalar())) providers.push_back(p);
-        }
-    }
-    for (const auto& p : overlay.providers) {
-        if (!p.enabled) continue;
-        YAML::Node node;
-        try {
-            node = JsonToYaml(p.spec);
-        } catch (const std::invalid_argument& e) {
-            ConfigResult bad;
-            bad.errors.push_back("store: provider \"" + p.name + "\": " + e.what());
-            return bad;
-        }
-        if (node.IsMap()) node["name"] = Literal(p.name);
-        providers.push_back(node);
-    }
-    root["providers"] = providers;
+    std::set<std::string> disabled;
     std::vector<std::string> unserved;  // routes left without an enabled target
-    if (!overlay.routes.empty()) {
-        if (!root["routing"] || !root["routing"].IsMap()) root["routing"] = YAML::Node(YAML::NodeType::Map);
-        YAML::Node routing = root["routing"];
-        if (!routing["models"] || !routing["models"].IsMap()) routing["models"] = YAML::Node(YAML::NodeType::Map);
-        YAML::Node models = routing["models"];
-        for (const auto& r : overlay.routes) {
-            YAML::Node node;
-            try {
-                node = RouteNode(r, disabled);
-            } catch (const std::invalid_argument& e) {
-                ConfigResult bad;
-                bad.errors.push_back("store: route \"" + r.model + "\": " + e.what());
-                return bad;
-            }
-            if (node.IsNull() || !node.IsDefined()) {
-                models.remove(r.model);
-                unserved.push_back(r.model);
-            } else {
-                models[r.model] = node;
-            }
-        }
+    try {
+        root["providers"] = MergeProviders(root["providers"], overlay.providers, disabled);
+        if (!overlay.routes.empty()) MergeRoutes(root, overlay.routes, disabled, unserved);
+    } catch (const std::invalid_argument& e) {
+        ConfigResult bad;
+        bad.errors.push_back(std::string("store: ") + e.what());
+        return bad;
     }
     auto result = detail::LoadNode(root, source);
     if (!result.config) return result;
