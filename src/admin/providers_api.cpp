@@ -47,8 +47,9 @@ std::optional<json::object> Normalize(json::object body, const ControlRequest& r
                           std::string(alias) + " and " + std::string(native) + " say different things", alias);
             return std::nullopt;
         }
-        body[native] = *a;
+        json::value value = *a;  // a copy: inserting `native` may rehash and move *a
         body.erase(alias);
+        body[native] = std::move(value);
     }
     for (auto key : kReadOnly) body.erase(key);
     return body;
@@ -66,10 +67,13 @@ json::object View(const store::ProviderRow& row) {
     out["name"] = row.name;
     out["provider_key"] = row.name;
     if (!out.contains("type")) out["type"] = "openai";
-    out["provider_type"] = out["type"];
-    if (auto* base = out.if_contains("base_url")) out["api_base"] = *base;
     if (!out.contains("model_map")) out["model_map"] = json::object{};
-    out["model_mapping"] = out["model_map"];
+    // Copies first: an insertion may rehash the object and move the values referred to.
+    json::value type = out["type"], map = out["model_map"];
+    json::value base = out.contains("base_url") ? out["base_url"] : json::value();
+    out["provider_type"] = std::move(type);
+    out["model_mapping"] = std::move(map);
+    if (!base.is_null()) out["api_base"] = std::move(base);
     out["enabled"] = row.enabled;
     out["is_enabled"] = row.enabled;
     out["source"] = "store";
