@@ -50,7 +50,7 @@ std::optional<double> Rate(const json::value& v) {
     if (v.is_null()) return -1.0;  // unset: rate_limit.key_defaults, else unlimited
     if (!v.is_number()) return std::nullopt;
     const double d = v.to_number<double>();
-    return d >= 0 && d <= 1e9 ? std::optional<double>(d) : std::nullopt;
+    return d >= 0 && d <= 1e15 ? std::optional<double>(d) : std::nullopt;
 }
 
 std::optional<std::int64_t> Whole(const json::value& v, std::int64_t max) {
