@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <iostream>
 #include <optional>
+#include <utility>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <thread>
@@ -84,6 +85,99 @@ std::string Env(const char* name) {
     return v ? v : "";
 }
 
+// Where finished requests go: the access log, the usage webhook, the usage ledger, the request
+// log. Opened before the workers start; stopped after they end, so that every queued event is
+// written, delivered or spooled.
+struct ProcessSinks {
+    std::unique_ptr<observe::AccessLog> access_log;
+    std::unique_ptr<usage::WebhookSink> webhook;
+    std::unique_ptr<store::UsageLedger> ledger;
+    std::unique_ptr<observe::RequestLog> request_log;
+
+    /// Prints the reason and returns false when one cannot be opened.
+    bool Open(const core::Config& config, std::size_t workers, SharedState& shared) {
+        try {
+            access_log = observe::AccessLog::Open(config.logging.access_log, workers);
+        } catch (const std::exception& e) {
+            std::cerr << "error: cannot open access log " << config.logging.access_log << ": " << e.what() << "\n";
+            return false;
+        }
+        shared.access_log = access_log.get();
+        if (config.usage_hook.enabled) {
+            webhook = std::make_unique<usage::WebhookSink>(config.usage_hook, workers);
+            webhook->Start();  // replays a spool left by an earlier run first
+            shared.webhook = webhook.get();
+        }
+        try {
+            if (!config.database.url.empty() && config.database.usage_ledger) {
+                ledger = store::OpenUsageLedger(config.database.url, workers);
+                ledger->Start();
+                shared.ledger = ledger.get();
+            }
+            const auto& rl = config.logging.request_log;
+            if (rl.enabled) {
+                request_log = rl.output == "database" ? store::OpenRequestLogTable(rl, config.database.url, workers)
+                                                      : observe::OpenRequestLogFile(rl, workers);
+                request_log->Start();
+                shared.request_log = request_log.get();
+            }
+        } catch (const std::exception& e) {
+            std::cerr << "error: " << e.what() << "\n";
+            return false;
+        }
+        return true;
+    }
+
+    void Stop() {
+        if (std::exchange(stopped, true)) return;
+        if (ledger) ledger->Stop();
+        if (request_log) request_log->Stop();
+        if (webhook) webhook->Stop();
+    }
+    ~ProcessSinks() { Stop(); }  // also on an early exit at start
+    bool stopped = false;
+};
+
+// What the file part of the config is, and what the command line and the environment pin.
+std::optional<control::ConfigSource> SourceOf(const std::string& config_path, const std::string& listen, int workers,
+                                              const std::string& log_level) {
+    control::ConfigSource source;
+    source.path = config_path;
+    const std::string db_url = Env("DB_URL");
+    if (config_path.empty()) source.text = db_url.empty() ? kEmbeddedConfig : EnvironmentConfig(db_url);
+    if (!listen.empty() && listen.rfind(':') == std::string::npos) {
+        std::cerr << "error: --listen must be host:port\n";
+        return std::nullopt;
+    }
+    source.listen = listen;
+    source.workers = workers;
+    source.log_level = log_level;
+    // The Python llm-proxy service's environment, where the file leaves these unset.
+    source.admin_key = !Env("LLM_PROXY_ADMIN_KEY").empty() ? Env("LLM_PROXY_ADMIN_KEY") : Env("ADMIN_KEY");
+    if (!Env("PROVIDER_SUFFIX").empty()) source.strip_prefix = Env("PROVIDER_SUFFIX") + "/";
+    source.database_url = db_url;
+    return source;
+}
+
+// Two connections: the sync thread's (keys, quotas) and the control thread's (admin API,
+// reloads), so that neither waits on the other's queries. Migrates the schema up (and says so).
+bool OpenStores(const std::string& url, std::unique_ptr<store::Store>& sync, std::unique_ptr<store::Store>& control) {
+    try {
+        sync = store::Store::Open(url);
+        control = store::Store::Open(url);
+    } catch (const std::exception& e) {
+        std::cerr << "error: database: " << e.what() << "\n";
+        return false;
+    }
+    if (sync->migrated_from() != sync->schema_version()) {
+        spdlog::info("store: schema migrated from version {} to {} (llm-proxy migrate status)", sync->migrated_from(),
+                     sync->schema_version());
+    } else {
+        spdlog::info("store: schema at version {}", sync->schema_version());
+    }
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,53 +210,23 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-    control::ConfigSource source;
-    source.path = config_path;
-    const std::string db_url = Env("DB_URL");
-    if (config_path.empty()) source.text = db_url.empty() ? kEmbeddedConfig : EnvironmentConfig(db_url);
-    if (!listen_override.empty() && listen_override.rfind(':') == std::string::npos) {
-        std::cerr << "error: --listen must be host:port\n";
-        return 1;
-    }
-    source.listen = listen_override;
-    source.workers = workers_override;
-    source.log_level = log_level;
-    // The Python llm-proxy service's environment, where the file leaves these unset.
-    source.admin_key = !Env("LLM_PROXY_ADMIN_KEY").empty() ? Env("LLM_PROXY_ADMIN_KEY") : Env("ADMIN_KEY");
-    if (!Env("PROVIDER_SUFFIX").empty()) source.strip_prefix = Env("PROVIDER_SUFFIX") + "/";
-    source.database_url = db_url;
-
+    auto source = SourceOf(config_path, listen_override, workers_override, log_level);
+    if (!source) return 1;
     // The file alone first: it names the store (database.url) the rest of the config is in.
     observe::ReloadStats reload_stats;
     std::string database_url;
     {
-        auto file_only = control::ConfigManager(source, nullptr, reload_stats).LoadInitial();
+        auto file_only = control::ConfigManager(*source, nullptr, reload_stats).LoadInitial();
         PrintErrors(file_only);
         if (!file_only.errors.empty()) return 1;
         database_url = file_only.config->database.url;
     }
-    if (config_path.empty() && db_url.empty()) {
+    if (config_path.empty() && source->database_url.empty()) {
         spdlog::warn("no --config given: using the embedded demo config (provider 'demo' at http://127.0.0.1:9000/v1)");
     }
-    // Two connections: the sync thread's (keys, quotas) and the control thread's (admin API,
-    // reloads), so that neither waits on the other's queries.
     std::unique_ptr<store::Store> store, control_store;
-    try {
-        if (!database_url.empty()) {
-            store = store::Store::Open(database_url);
-            control_store = store::Store::Open(database_url);
-            if (store->migrated_from() != store->schema_version()) {
-                spdlog::info("store: schema migrated from version {} to {} (llm-proxy migrate status)",
-                             store->migrated_from(), store->schema_version());
-            } else {
-                spdlog::info("store: schema at version {}", store->schema_version());
-            }
-        }
-    } catch (const std::exception& e) {
-        std::cerr << "error: database: " << e.what() << "\n";
-        return 1;
-    }
-    control::ConfigManager config_manager(source, control_store.get(), reload_stats);
+    if (!database_url.empty() && !OpenStores(database_url, store, control_store)) return 1;
+    control::ConfigManager config_manager(*source, control_store.get(), reload_stats);
     auto result = config_manager.LoadInitial();
     PrintErrors(result);
     if (!result.errors.empty()) return 1;
@@ -194,20 +258,8 @@ int main(int argc, char** argv) {
 
     SharedState shared;
     shared.snapshots = snapshots.get();
-    std::unique_ptr<observe::AccessLog> access_log;
-    try {
-        access_log = observe::AccessLog::Open(config->logging.access_log, static_cast<std::size_t>(worker_count));
-    } catch (const std::exception& e) {
-        std::cerr << "error: cannot open access log " << config->logging.access_log << ": " << e.what() << "\n";
-        return 1;
-    }
-    shared.access_log = access_log.get();
-    std::unique_ptr<usage::WebhookSink> webhook;
-    if (config->usage_hook.enabled) {
-        webhook = std::make_unique<usage::WebhookSink>(config->usage_hook, static_cast<std::size_t>(worker_count));
-        webhook->Start();  // replays a spool left by an earlier run first
-        shared.webhook = webhook.get();
-    }
+    ProcessSinks sinks;
+    if (!sinks.Open(*config, static_cast<std::size_t>(worker_count), shared)) return 1;
     usage::Tokenizers tokenizers(config->tokenizer.data_dir.empty() ? LP_TOKENIZER_DIR : config->tokenizer.data_dir,
                                  config->tokenizer.default_encoding);
     tokenizers.LoadInBackground();
@@ -238,27 +290,6 @@ int main(int argc, char** argv) {
     }
     // Another instance (or plain SQL) changed providers or routes: reload on the control thread.
     state_sync.Start([&] { asio::post(main_ioc, [&] { config_manager.ReloadIfStoreChanged(); }); });
-    std::unique_ptr<store::UsageLedger> ledger;
-    std::unique_ptr<observe::RequestLog> request_log;
-    try {
-        if (!config->database.url.empty() && config->database.usage_ledger) {
-            ledger = store::OpenUsageLedger(config->database.url, static_cast<std::size_t>(worker_count));
-            ledger->Start();
-            shared.ledger = ledger.get();
-        }
-        if (config->logging.request_log.enabled) {
-            request_log =
-                config->logging.request_log.output == "database"
-                    ? store::OpenRequestLogTable(config->logging.request_log, config->database.url,
-                                                 static_cast<std::size_t>(worker_count))
-                    : observe::OpenRequestLogFile(config->logging.request_log, static_cast<std::size_t>(worker_count));
-            request_log->Start();
-            shared.request_log = request_log.get();
-        }
-    } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        return 1;
-    }
     // The admin API's rows join the endpoint table; its calls run here, on the control thread.
     pipeline::EndpointTable endpoints;
     endpoints.Add(admin::AdminEndpoints());
@@ -348,10 +379,8 @@ int main(int argc, char** argv) {
     for (auto& w : workers) w->Stop();
     for (auto& w : workers) w->Join();
     state_sync.Stop();  // after the workers: writes the last requests' quota usage
-    if (ledger) ledger->Stop();
-    if (request_log) request_log->Stop();
-    if (webhook) webhook->Stop();  // after the workers: every event is queued; undelivered ones go to the spool
-    tokenizers.Join();             // it logs when done: before the logger goes away
+    sinks.Stop();       // after the workers: every event is queued; undelivered ones go to the spool
+    tokenizers.Join();  // it logs when done: before the logger goes away
     spdlog::info("llm-proxy stopped");
     spdlog::shutdown();  // flush the diagnostic log (the access log flushed in its destructor)
     return 0;

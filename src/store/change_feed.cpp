@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/sql_connection.hpp"
+
 namespace llmproxy::store {
 namespace {
 
@@ -32,7 +34,7 @@ public:
 
     bool Reconnect() override {
         Close();
-        conn_ = PQconnectdb(url_.c_str());
+        conn_ = ConnectPostgres(url_);
         if (PQstatus(conn_) != CONNECTION_OK) {
             Close();
             return false;

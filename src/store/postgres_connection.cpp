@@ -3,6 +3,15 @@
 #include "store/sql_connection.hpp"
 
 namespace llmproxy::store {
+
+PGconn* ConnectPostgres(const std::string& url) {
+    // An unreachable server must not hold the control thread for the kernel's SYN timeout (~2
+    // minutes): 5 s unless the URL says otherwise (its own connect_timeout is read after this).
+    const char* keys[] = {"connect_timeout", "dbname", nullptr};
+    const char* values[] = {"5", url.c_str(), nullptr};
+    return PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+}
+
 namespace {
 
 class PostgresConnection final : public SqlConnection {
@@ -44,7 +53,7 @@ public:
 private:
     void Connect() {
         if (conn_) PQfinish(conn_);
-        conn_ = PQconnectdb(url_.c_str());
+        conn_ = ConnectPostgres(url_);
         if (PQstatus(conn_) != CONNECTION_OK) {
             // libpq's message names host and port, never the password.
             throw SqlError(std::string("postgres: cannot connect: ") + PQerrorMessage(conn_));

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+struct pg_conn;  // libpq's PGconn
+
 namespace llmproxy::store {
 
 using Row = std::vector<std::optional<std::string>>;  // nullopt = SQL NULL
@@ -34,6 +36,8 @@ public:
 std::unique_ptr<SqlConnection> OpenSql(const std::string& url);
 
 std::unique_ptr<SqlConnection> OpenSqlite(const std::string& path);
+/// libpq's connect for a postgres:// URL, with a 5 s connect timeout unless the URL sets one.
+::pg_conn* ConnectPostgres(const std::string& url);
 std::unique_ptr<SqlConnection> OpenPostgres(const std::string& url);
 
 }  // namespace llmproxy::store

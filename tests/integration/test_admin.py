@@ -403,6 +403,32 @@ providers: [ {{ name: two, base_url: "http://127.0.0.1:{self.up2}/v1" }} ]
         self.assertIn(f"llm_proxy_config_version {v2}\n", metrics)
         self.assertEqual(self.post("/v1/chat/completions", CHAT).status, 200)
 
+    def test_a_configmap_style_symlink_swap_reloads_and_other_files_do_not(self):
+        # Kubernetes mounts config.yaml -> ..data/config.yaml and swaps the ..data symlink.
+        root = os.path.join(self.tmp.name, "mounted")
+        os.makedirs(os.path.join(root, "v1"))
+        os.makedirs(os.path.join(root, "v2"))
+        for version, up in (("v1", self.up1), ("v2", self.up2)):
+            with open(os.path.join(root, version, "config.yaml"), "w") as f:
+                f.write(f'server: {{ admin_key: "{ADMIN}" }}\n'
+                        f'providers: [ {{ name: {version}, base_url: "http://127.0.0.1:{up}/v1" }} ]\n')
+        os.symlink("v1", os.path.join(root, "..data"))
+        os.symlink(os.path.join("..data", "config.yaml"), os.path.join(root, "config.yaml"))
+        port = free_port()
+        p = self.spawn([GATEWAY, "--config", os.path.join(root, "config.yaml"), "--listen", f"127.0.0.1:{port}",
+                        "--workers", "1"])
+        wait_port(port, p)
+        self.gw_port = port
+        v1 = self.admin_ok("GET", "/admin/v1/config/version")["version"]
+        with open(os.path.join(root, "unrelated.txt"), "w") as f:  # an event, same content: no reload
+            f.write("x")
+        time.sleep(0.6)
+        self.assertEqual(self.admin_ok("GET", "/admin/v1/config/version")["version"], v1)
+        os.symlink("v2", os.path.join(root, "..data_tmp"))
+        os.replace(os.path.join(root, "..data_tmp"), os.path.join(root, "..data"))
+        eventually(lambda: [x["name"] for x in self.admin_ok("GET", "/admin/v1/providers")["data"]] == ["v2"],
+                   timeout=3)
+
     def test_reload_under_load_fails_no_request_and_cuts_no_stream(self):
         self.store_gateway(self.db)
         self.admin_ok("POST", "/admin/v1/providers", self.provider("base", self.up1))
