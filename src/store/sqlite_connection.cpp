@@ -1,6 +1,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <map>
 #include <mutex>
 
 #include <spdlog/spdlog.h>
@@ -10,22 +11,60 @@
 namespace llmproxy::store {
 namespace {
 
+class SqliteConnection;
+
+// Every connection this process has open, by path. When the file is replaced, all of them must
+// close before any opens the new one: the new file shares the old one's "-shm" name, and the
+// first connection to the new file truncates it while the others still have the old one mapped
+// (a SIGBUS on their next access).
+struct OpenConnections {
+    std::mutex mu;
+    std::multimap<std::string, SqliteConnection*> by_path;
+};
+
+OpenConnections& Registry() {
+    static OpenConnections registry;
+    return registry;
+}
+
 class SqliteConnection final : public SqlConnection {
 public:
-    explicit SqliteConnection(const std::string& path) : path_(path) { Open(); }
-    ~SqliteConnection() override { sqlite3_close(db_); }
+    explicit SqliteConnection(const std::string& path) : path_(path) {
+        Open();
+        std::lock_guard reg(Registry().mu);
+        Registry().by_path.emplace(path_, this);
+    }
+    ~SqliteConnection() override {
+        {
+            std::lock_guard reg(Registry().mu);
+            auto [begin, end] = Registry().by_path.equal_range(path_);
+            for (auto it = begin; it != end; ++it) {
+                if (it->second == this) {
+                    Registry().by_path.erase(it);
+                    break;
+                }
+            }
+        }
+        std::lock_guard lock(mu_);
+        sqlite3_close(db_);
+    }
 
     bool ReopenIfReplaced() override {
         if (path_.empty() || path_ == ":memory:") return false;
-        std::lock_guard lock(mu_);
-        struct stat st {};
-        const bool gone = ::stat(path_.c_str(), &st) != 0;
-        if (!gone && st.st_dev == dev_ && st.st_ino == ino_) return false;
+        std::lock_guard reg(Registry().mu);
+        bool gone = false;
+        {
+            std::lock_guard lock(mu_);
+            struct stat st {};
+            gone = ::stat(path_.c_str(), &st) != 0;
+            if (db_ && !gone && st.st_dev == dev_ && st.st_ino == ino_) return false;
+        }
         // Deleted or swapped under us (a restore, a careless rm): the open handle still reads
         // the old, unlinked file, so new keys would go unseen and removed ones keep working.
         spdlog::warn("sqlite: {} was {} while open; opening it again", path_, gone ? "deleted" : "replaced");
-        sqlite3_close(db_);
-        db_ = nullptr;
+        auto [begin, end] = Registry().by_path.equal_range(path_);
+        for (auto it = begin; it != end; ++it) it->second->Close();  // the others reopen on their next query
+        std::lock_guard lock(mu_);
         Open();
         return true;
     }
@@ -53,8 +92,22 @@ private:
 
 public:
     std::vector<Row> Query(std::string_view sql, const std::vector<std::string>& params) override {
+        {
+            std::lock_guard lock(mu_);
+            if (db_) return Run(sql, params);
+        }
+        // Closed because another connection found the file replaced: opened again only once
+        // every connection to the old file is closed (ReopenIfReplaced holds the registry).
+        std::lock_guard reg(Registry().mu);
         std::lock_guard lock(mu_);
+        if (!db_) Open();
         return Run(sql, params);
+    }
+
+    void Close() {
+        std::lock_guard lock(mu_);
+        sqlite3_close(db_);
+        db_ = nullptr;
     }
 
 private:

@@ -479,6 +479,45 @@ providers: [ {{ name: two, base_url: "http://127.0.0.1:{self.up2}/v1" }} ]
         self.assertEqual(self.mock_json(self.up2, "/mock/stats").get("requests", 0), 0)
 
 
+class SqliteReplaced(AdminBase):
+    def test_store_file_replaced_under_every_connection_is_no_crash(self):
+        """The sync thread, the control thread and the usage ledger each hold a connection to the
+        file; a file moved over it must not leave one of them on the old, truncated -shm."""
+        up = self.mock("m1")
+        path = os.path.join(self.tmp.name, "s.db")
+        self.store_gateway("sqlite://" + path, f'{{ name: m, base_url: "http://127.0.0.1:{up}/v1" }}',
+                           extra="logging: { access_log: off }")
+        key = self.admin_ok("POST", "/admin/v1/keys", {"name": "k", "key": "sk-replaced-0000"})["key"]
+        stop = threading.Event()
+
+        def hammer(method, path, body=None, headers=None):
+            while not stop.is_set():
+                try:
+                    self.request(method, path, body, headers=headers or AUTH)
+                except OSError:
+                    pass
+
+        threads = [threading.Thread(target=hammer, args=("GET", "/admin/v1/providers")),
+                   threading.Thread(target=hammer, args=("GET", "/admin/v1/audit")),
+                   threading.Thread(target=hammer, args=("POST", "/v1/chat/completions", CHAT,
+                                                         {"Authorization": f"Bearer {key}"}))]
+        for t in threads:
+            t.start()
+        try:
+            for i in range(25):
+                other = os.path.join(self.tmp.name, f"o{i}.db")
+                subprocess.run([GATEWAY, "keys", "--database", "sqlite://" + other, "add", "--name", f"k{i}"],
+                               capture_output=True, timeout=30, check=True)
+                os.replace(other, path)
+                time.sleep(0.1)
+                self.assertIsNone(self.gw_proc.poll(), "the gateway died")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+        self.assertEqual(self.admin("GET", "/admin/v1/keys").status, 200)
+
+
 class PostgresAdmin(SqliteAdmin):
     """The same suite against a real PostgreSQL: both stores behave alike."""
 
