@@ -1,22 +1,8 @@
 #include "control/config_manager.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include <spdlog/spdlog.h>
 
 namespace llmproxy::control {
-namespace {
-
-std::optional<std::string> ReadFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-}  // namespace
 
 ConfigManager::ConfigManager(ConfigSource source, store::Store* store, observe::ReloadStats& stats)
     : source_(std::move(source)), store_(store), stats_(stats) {}
@@ -34,7 +20,7 @@ core::ConfigOverlay ConfigManager::ReadOverlay() {
 core::ConfigResult ConfigManager::Build(const core::ConfigOverlay& overlay) {
     std::string text = source_.text;
     if (!source_.path.empty()) {
-        auto file = ReadFile(source_.path);
+        auto file = core::ReadConfigText(source_.path);
         if (!file) {
             core::ConfigResult r;
             r.errors.push_back(source_.path + ": cannot open file");

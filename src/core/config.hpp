@@ -283,6 +283,8 @@ struct ConfigResult {
 };
 
 ConfigResult LoadConfigFile(const std::string& path);
+/// The file's text, or nullopt when it cannot be read.
+std::optional<std::string> ReadConfigText(const std::string& path);
 ConfigResult LoadConfigString(const std::string& yaml, const std::string& source_name);
 
 }  // namespace llmproxy::core

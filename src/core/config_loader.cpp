@@ -247,6 +247,18 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
 
 }  // namespace detail
 
+namespace {
+
+std::string Positioned(const std::string& source, const YAML::Exception& e) {
+    std::ostringstream os;
+    os << source;
+    if (e.mark.line >= 0) os << ':' << e.mark.line + 1 << ':' << e.mark.column + 1;
+    os << ": " << e.msg;
+    return os.str();
+}
+
+}  // namespace
+
 ConfigResult detail::LoadNode(const YAML::Node& root, const std::string& source_name) {
     ConfigResult result;
     auto config = std::make_shared<Config>();
@@ -254,38 +266,40 @@ ConfigResult detail::LoadNode(const YAML::Node& root, const std::string& source_
     try {
         detail::Parse(reader, root, *config);
     } catch (const YAML::Exception& e) {
-        result.errors.push_back(source_name + ": " + e.msg);
+        result.errors.push_back(Positioned(source_name, e));
     }
     if (result.errors.empty()) result.config = std::move(config);
     return result;
 }
 
 ConfigResult LoadConfigString(const std::string& yaml, const std::string& source_name) {
-    ConfigResult result;
-    auto config = std::make_shared<Config>();
-    detail::Reader reader(source_name, result);
+    YAML::Node root;
     try {
-        YAML::Node root = YAML::Load(yaml);
-        detail::Parse(reader, root, *config);
+        root = YAML::Load(yaml);
     } catch (const YAML::Exception& e) {
-        std::ostringstream os;
-        os << source_name << ':' << e.mark.line + 1 << ':' << e.mark.column + 1 << ": " << e.msg;
-        result.errors.push_back(os.str());
+        ConfigResult result;
+        result.errors.push_back(Positioned(source_name, e));
+        return result;
     }
-    if (result.errors.empty()) result.config = std::move(config);
-    return result;
+    return detail::LoadNode(root, source_name);
+}
+
+std::optional<std::string> ReadConfigText(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
 }
 
 ConfigResult LoadConfigFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    auto text = ReadConfigText(path);
+    if (!text) {
         ConfigResult result;
         result.errors.push_back(path + ": cannot open file");
         return result;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return LoadConfigString(ss.str(), path);
+    return LoadConfigString(*text, path);
 }
 
 }  // namespace llmproxy::core

@@ -165,13 +165,4 @@ const EndpointTable& BuiltinEndpoints() {
     return table;
 }
 
-bool Accepts(const EndpointSpec& spec, http::verb method) {
-    return (spec.accepts & MethodBit(method)) != 0;
-}
-
-std::string_view ModelIdOf(const EndpointSpec& spec, std::string_view path) {
-    std::string_view id;
-    return spec.endpoint == Endpoint::kModel && MatchPattern(spec.path, path, id) ? id : std::string_view();
-}
-
 }  // namespace llmproxy::pipeline

@@ -89,9 +89,6 @@ private:
 
 /// The built-in table (the process's table unless the admin API added rows).
 const EndpointTable& BuiltinEndpoints();
-bool Accepts(const EndpointSpec& spec, http::verb method);
-/// `/v1/models/{id}` -> id.
-std::string_view ModelIdOf(const EndpointSpec& spec, std::string_view path);
 /// Whether `path` matches a kPattern row's path; `param` gets the braced segment.
 bool MatchPattern(std::string_view pattern, std::string_view path, std::string_view& param);
 
