@@ -5,7 +5,7 @@
 #include <boost/url/parse_query.hpp>
 #include <spdlog/spdlog.h>
 
-#include "core/openai_error.hpp"
+#include "core/error_reply.hpp"
 #include "core/secret_hash.hpp"
 
 namespace llmproxy::admin {

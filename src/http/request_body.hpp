@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "core/config.hpp"
-#include "core/openai_error.hpp"
+#include "core/error_reply.hpp"
 #include "http/asio_types.hpp"
 #include "http/wire.hpp"
 

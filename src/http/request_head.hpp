@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "core/openai_error.hpp"
+#include "core/error_reply.hpp"
 #include "http/asio_types.hpp"
 
 namespace llmproxy {

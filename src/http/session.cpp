@@ -3,7 +3,7 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
-#include "core/openai_error.hpp"
+#include "core/error_reply.hpp"
 #include "core/request_id.hpp"
 #include "http/request_body.hpp"
 #include "http/request_head.hpp"

@@ -2,7 +2,7 @@
 // Answers the gateway writes itself: a complete response in one write.
 #include <string_view>
 
-#include "core/openai_error.hpp"
+#include "core/error_reply.hpp"
 #include "http/asio_types.hpp"
 
 namespace llmproxy::pipeline {

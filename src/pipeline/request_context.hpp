@@ -9,11 +9,13 @@
 #include <string>
 #include <string_view>
 
-#include "core/openai_error.hpp"
+#include "core/dialect.hpp"
+#include "core/error_reply.hpp"
 #include "http/request_body.hpp"
 #include "pipeline/endpoints.hpp"
 #include "pipeline/snapshot.hpp"
 #include "pipeline/upstreams.hpp"
+#include "providers/response_chain.hpp"
 #include "proxy/body_scan.hpp"
 #include "proxy/key_set.hpp"
 #include "proxy/rate_limiter.hpp"
@@ -89,6 +91,7 @@ struct RequestContext {
     Clock::time_point started = Clock::now();
     bool keep_alive = false;
     const EndpointSpec* endpoint = nullptr;
+    core::Dialect dialect = core::Dialect::kOpenAIChat;  // the client's: every local answer is written in it
     std::string_view path_param;  // the endpoint row's {…} segment (into the request's target)
 
     // Learned and held by the stages.
@@ -98,6 +101,9 @@ struct RequestContext {
     SharedLimitHold shared_limits;
     double estimated_tokens = 0;
     RoutedRequest routed;
+    // The response's observers: the forward stage's attempts add theirs, the request's own
+    // (capture, scripts) stay for every attempt.
+    providers::ResponseChain response_chain;
 
     // The answer, when a stage gives it locally (the forward stage writes its own).
     std::optional<core::LocalReply> error;

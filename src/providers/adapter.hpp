@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "core/config.hpp"
-#include "core/openai_error.hpp"
+#include "core/error_reply.hpp"
 #include "proxy/body_scan.hpp"
 #include "providers/response_observer.hpp"
 #include "usage/usage.hpp"
@@ -49,6 +49,10 @@ public:
                          PreparedRequest& out) const = 0;
     /// The upstream's credentials as header lines ("Name: value\r\n").
     virtual void AppendAuthHeaders(const core::ProviderConfig& provider, std::string& head) const = 0;
+    /// One of the client's end-to-end headers (after the gateway's own are dropped): the
+    /// adapter's policy decides whether and how it goes upstream.
+    virtual void AppendClientHeader(const core::ProviderConfig& provider, std::string_view name, std::string_view value,
+                                    std::string& head) const;
     virtual std::unique_ptr<UsageReader> MakeUsageReader(const PreparedRequest& prepared) const = 0;
 };
 

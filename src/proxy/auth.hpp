@@ -10,7 +10,7 @@
 
 #include "core/cidr.hpp"
 #include "core/config.hpp"
-#include "core/openai_error.hpp"
+#include "core/error_reply.hpp"
 #include "core/secret_hash.hpp"
 #include "proxy/key_set.hpp"
 

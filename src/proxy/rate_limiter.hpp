@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "core/openai_error.hpp"
+#include "core/error_reply.hpp"
 #include "proxy/gcra.hpp"
 #include "proxy/lease_pool.hpp"
 #include "proxy/quota.hpp"

@@ -40,8 +40,9 @@ TEST(EncodedBodyMeter, ObserversSeeTheDecompressedEventsInAnyPieces) {
     const std::string gz = Gzip(text);
     for (std::size_t step : {std::size_t{1}, std::size_t{7}, gz.size()}) {
         Recorder r;
-        providers::ResponseObserver* list[] = {&r};
-        stages::EncodedBodyMeter meter(true, list);
+        providers::ResponseChain chain;
+        chain.AddForAttempt(r);
+        stages::EncodedBodyMeter meter(true, chain);
         for (std::size_t at = 0; at < gz.size(); at += step) meter.Feed(std::string_view(gz).substr(at, step));
         meter.End();
         EXPECT_EQ(r.events, text) << step;  // the last event without its blank line included
@@ -52,8 +53,9 @@ TEST(EncodedBodyMeter, ABombStopsAtTheCapAndCorruptInputStopsQuietly) {
     const std::string zeros(stages::EncodedBodyMeter::kMaxDecompressed + (1u << 20), '0');
     const std::string bomb = Gzip(zeros);  // ~65 MiB from ~65 KB
     Recorder r;
-    providers::ResponseObserver* list[] = {&r};
-    stages::EncodedBodyMeter meter(false, list);
+    providers::ResponseChain chain;
+    chain.AddForAttempt(r);
+    stages::EncodedBodyMeter meter(false, chain);
     meter.Feed(bomb);
     EXPECT_LE(r.body.size(), stages::EncodedBodyMeter::kMaxDecompressed);
 

@@ -92,18 +92,20 @@ RelayRun Relay(const std::string& response, std::size_t pieces, std::span<stages
             head.keep_alive(false);
             upstream::UpstreamPool pool(ioc.get_executor(), config, provider, nullptr, 4);
             const std::string body = R"({"model":"m","stream":true,"messages":[]})";
-            const stages::ForwardInput in{provider,
-                                          providers::AdapterFor(provider),
-                                          head,
-                                          body,
-                                          "/v1/chat/completions",
-                                          "req-1",
-                                          std::chrono::seconds(5),
-                                          std::chrono::steady_clock::now() + std::chrono::seconds(5),
-                                          {},
-                                          {},
-                                          {},
-                                          observers};
+            providers::ResponseChain chain;
+            for (auto* o : observers) chain.AddForAttempt(*o);
+            const stages::ForwardInput in{.provider = provider,
+                                          .adapter = providers::AdapterFor(provider),
+                                          .request = head,
+                                          .body = body,
+                                          .upstream_target = "/v1/chat/completions",
+                                          .request_id = "req-1",
+                                          .client_write_timeout = std::chrono::seconds(5),
+                                          .deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5),
+                                          .hold_statuses = {},
+                                          .extra_response_headers = {},
+                                          .traceparent = {},
+                                          .chain = chain};
             run.outcome = co_await stages::Forward(client, client_buffer, in, pool);
             error_code ignored;
             client.socket().shutdown(Socket::shutdown_send, ignored);

@@ -1,7 +1,7 @@
 // OpenAI-compatible upstreams (OpenAI, vLLM, TGI, Ollama, llama.cpp, DeepSeek, ...): the body
 // passes byte for byte except for the model name the provider knows and, on streams, a request
 // for usage (stream_options.include_usage) that the usage reader then hides from the client.
-#include "providers/adapter.hpp"
+#include "providers/openai/openai_adapter.hpp"
 #include "providers/openai/usage_observer.hpp"
 #include "proxy/body_splice.hpp"
 #include "http/wire.hpp"
@@ -55,10 +55,9 @@ public:
 
 }  // namespace
 
-const ProviderAdapter& AdapterFor(const core::ProviderConfig& provider) {
-    (void)provider;  // every provider type is OpenAI-compatible for now
-    static const OpenAIAdapter openai;
-    return openai;
+const ProviderAdapter& openai::Adapter() {
+    static const OpenAIAdapter adapter;
+    return adapter;
 }
 
 }  // namespace llmproxy::providers

@@ -17,7 +17,7 @@ public:
 
     explicit UsageObserver(bool strip_injected_usage) : strip_(strip_injected_usage) {}
 
-    void OnHead(const providers::ResponseHead& head) override { head_ = head; }
+    void OnHead(providers::ResponseHead& head) override { head_ = head; }
     std::string_view OnEvents(std::string_view events) override;
     void OnBody(std::string_view piece) override;
     void OnEnd(bool complete) override;

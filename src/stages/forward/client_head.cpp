@@ -24,11 +24,15 @@ ClientFraming FrameForClient(unsigned status, bool head_request, bool rewritable
 }
 
 std::string BuildClientHead(const UpstreamResponse& res, std::string_view request_id, std::string_view extra,
-                            const ClientFraming& framing, bool http10) {
+                            const ClientFraming& framing, bool http10, const HeadRewrite& rewrite) {
     std::string head;
     head.reserve(512);
-    auto reason = res.reason();
-    wire::AppendStatusLine(head, res.result_int(), std::string_view(reason.data(), reason.size()));
+    if (rewrite.status && rewrite.status != res.result_int()) {
+        wire::AppendStatusLine(head, rewrite.status);
+    } else {
+        auto reason = res.reason();
+        wire::AppendStatusLine(head, res.result_int(), std::string_view(reason.data(), reason.size()));
+    }
     auto connection = res[http::field::connection];
     std::string_view conn_sv(connection.data(), connection.size());
     for (const auto& f : res) {
@@ -37,6 +41,7 @@ std::string BuildClientHead(const UpstreamResponse& res, std::string_view reques
         auto value = f.value();
         std::string_view v(value.data(), value.size());
         if (beast::iequals(n, "content-length") || wire::IsHopByHop(n, conn_sv)) continue;
+        if (!rewrite.content_type.empty() && beast::iequals(n, "content-type")) continue;
         if (beast::iequals(n, "x-request-id")) {
             // Clients correlate by our id; keep the upstream's for support tickets.
             wire::AppendHeader(head, "x-upstream-request-id", v);
@@ -44,6 +49,7 @@ std::string BuildClientHead(const UpstreamResponse& res, std::string_view reques
         }
         wire::AppendHeader(head, n, v);
     }
+    if (!rewrite.content_type.empty()) wire::AppendHeader(head, "Content-Type", rewrite.content_type);
     wire::AppendHeader(head, "x-request-id", request_id);
     head.append(extra);
     if (framing.chunked)

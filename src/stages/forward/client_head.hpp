@@ -29,10 +29,16 @@ ClientFraming FrameForClient(unsigned status, bool head_request, bool rewritable
                              boost::optional<std::uint64_t> upstream_length, bool client_keep_alive,
                              unsigned client_version);
 
+/// What the response chain changed in the head (a translation's status and content type).
+struct HeadRewrite {
+    unsigned status = 0;            // 0: the upstream's
+    std::string_view content_type;  // empty: the upstream's
+};
+
 /// The client's head: the upstream's status and end-to-end headers, our x-request-id (the
 /// upstream's becomes x-upstream-request-id), `extra` lines, then the framing headers.
 std::string BuildClientHead(const UpstreamResponse& res, std::string_view request_id, std::string_view extra,
-                            const ClientFraming& framing, bool http10);
+                            const ClientFraming& framing, bool http10, const HeadRewrite& rewrite = {});
 
 /// Of the heads an upstream may send: kInterim (100, 102, 103: read on), kUpgrade (101, never
 /// asked for), kInvalid (a status outside 100-599, which Beast parses but no client would:

@@ -6,14 +6,12 @@ namespace llmproxy::stages {
 
 void EncodedBodyMeter::Show(std::string_view text) {
     if (!sse_) {
-        for (auto* o : observers_) o->OnBody(text);
+        chain_.OnBody(text);
         return;
     }
     // Each observer sees the events; what it would rewrite them into is dropped (the client
     // gets the upstream's compressed bytes).
-    for (auto* o : observers_) {
-        if (!text.empty()) o->OnEvents(text);
-    }
+    if (!text.empty()) chain_.ShowEvents(text);
 }
 
 void EncodedBodyMeter::Feed(std::string_view compressed) {

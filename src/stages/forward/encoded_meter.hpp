@@ -3,12 +3,11 @@
 // client as it came (unframed, the observers cannot rewrite it), while its decompressed text
 // goes to the observers, so that it is still metered (usage, token counts, capture).
 #include <optional>
-#include <span>
 #include <string_view>
 
 #include "http/inflater.hpp"
 #include "http/sse_framer.hpp"
-#include "providers/response_observer.hpp"
+#include "providers/response_chain.hpp"
 
 namespace llmproxy::stages {
 
@@ -17,8 +16,8 @@ public:
     /// Decompressed bytes read at most (what a usage reader needs is far less).
     static constexpr std::size_t kMaxDecompressed = 64u << 20;
 
-    EncodedBodyMeter(bool sse, std::span<providers::ResponseObserver* const> observers)
-        : sse_(sse), observers_(observers), inflater_(kMaxDecompressed) {}
+    EncodedBodyMeter(bool sse, const providers::ResponseChain& chain)
+        : sse_(sse), chain_(chain), inflater_(kMaxDecompressed) {}
 
     /// The next compressed bytes, as relayed.
     void Feed(std::string_view compressed);
@@ -29,7 +28,7 @@ private:
     void Show(std::string_view text);
 
     bool sse_;
-    std::span<providers::ResponseObserver* const> observers_;
+    const providers::ResponseChain& chain_;
     wire::Inflater inflater_;
     sse::SseFramer framer_;
 };

@@ -17,7 +17,7 @@ using providers::ResponseObserver;
 class TokenCountObserver final : public ResponseObserver {
 public:
     explicit TokenCountObserver(const usage::Tokenizer& tokenizer) : counter_(tokenizer) {}
-    void OnHead(const ResponseHead& head) override { sse_ = head.sse; }
+    void OnHead(ResponseHead& head) override { sse_ = head.sse; }
     std::string_view OnEvents(std::string_view events) override {
         if (sse_) counter_.AddEvents(events);
         return events;
@@ -35,6 +35,7 @@ private:
 class CaptureObserver final : public ResponseObserver {
 public:
     explicit CaptureObserver(std::size_t cap) : cap_(cap) {}
+    void OnHead(ResponseHead&) override { kept_.clear(); }  // an earlier attempt's partial answer
     std::string_view OnEvents(std::string_view events) override {
         Keep(events);
         return events;

@@ -1,7 +1,9 @@
 #pragma once
 // The relay: sends one request to one upstream and relays the response to the client as it
 // arrives (SSE event by event, other bodies piece by piece), never buffering a stream. What the
-// gateway learns from the response (usage, token counts, captures) is up to the observers.
+// gateway learns from the response (usage, token counts, captures) and how it is rewritten
+// (translation between dialects) is up to the response chain's observers; a non-stream body an
+// observer rewrites is the one thing read whole, up to a cap.
 #include <chrono>
 #include <optional>
 #include <span>
@@ -9,11 +11,12 @@
 #include <string_view>
 
 #include "core/config.hpp"
-#include "core/openai_error.hpp"
+#include "core/dialect.hpp"
+#include "core/error_reply.hpp"
 #include "http/asio_types.hpp"
 #include "http/upstream_pool.hpp"
 #include "providers/adapter.hpp"
-#include "providers/response_observer.hpp"
+#include "providers/response_chain.hpp"
 
 namespace llmproxy::stages {
 
@@ -32,9 +35,11 @@ struct ForwardInput {
     std::span<const int> hold_statuses;              // answers not to relay because another attempt will follow
     std::string_view extra_response_headers;         // "Name: value\r\n" lines added to the client head
     std::string_view traceparent;                    // W3C trace context sent upstream (the client's or ours)
-    std::span<ResponseObserver* const> observers;    // in order; each sees what the previous relayed
+    const providers::ResponseChain& chain;           // the observers, in order
     std::string* sent_body_storage = nullptr;        // owns `body` when edited: freed once an answer came
     std::size_t max_response_head = 16u << 10;  // the upstream's head, as server.max_header_bytes bounds the client's
+    core::Dialect client_dialect = core::Dialect::kOpenAIChat;  // of the in-band error event
+    std::size_t max_whole_body = 16u << 20;                     // a body an observer rewrites, read whole
 };
 
 struct ForwardOutcome {

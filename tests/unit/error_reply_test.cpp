@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/json_escape.hpp"
-#include "core/openai_error.hpp"
+#include "core/error_reply.hpp"
 #include "core/request_id.hpp"
 
 #include <boost/json.hpp>

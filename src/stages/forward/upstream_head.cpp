@@ -1,0 +1,70 @@
+#include "stages/forward/upstream_head.hpp"
+
+#include "http/wire.hpp"
+
+namespace llmproxy::stages {
+namespace {
+
+bool IsSkippedRequestHeader(std::string_view name, std::string_view connection, const ForwardInput& in) {
+    using beast::iequals;
+    const auto& p = in.provider;
+    // The client's credentials are for the gateway, never for the upstream.
+    static constexpr std::string_view kDrop[] = {"host",       "content-length", "expect",          "authorization",
+                                                 "x-api-key",  "api-key",        "accept-encoding", "x-request-id",
+                                                 "traceparent"};
+    for (auto h : kDrop) {
+        if (iequals(name, h)) return true;
+    }
+    for (const auto& [h, v] : p.headers) {
+        if (iequals(name, h)) return true;  // provider-configured headers win
+    }
+    // They would choose another organization or project of the provider's account.
+    if (!p.forward_account_headers && (iequals(name, "openai-organization") || iequals(name, "openai-project"))) {
+        return true;
+    }
+    return wire::IsHopByHop(name, connection);
+}
+
+}  // namespace
+
+std::string BuildUpstreamHead(const ForwardInput& in) {
+    const auto& req = in.request;
+    const auto& p = in.provider;
+    std::string head;
+    head.reserve(512);
+    auto method = req.method_string();
+    head.append(method.data(), method.size());
+    head.push_back(' ');
+    head.append(in.upstream_target);
+    head.append(" HTTP/1.1\r\n");
+    wire::AppendHeader(head, "Host", p.host_header);
+    auto connection = req[http::field::connection];
+    std::string_view conn_sv(connection.data(), connection.size());
+    for (const auto& f : req) {
+        auto name = f.name_string();
+        std::string_view n(name.data(), name.size());
+        if (IsSkippedRequestHeader(n, conn_sv, in)) continue;
+        auto v = f.value();
+        // The adapter's policy: a dialect's headers (anthropic-version, -beta) stay with it.
+        in.adapter.AppendClientHeader(p, n, std::string_view(v.data(), v.size()), head);
+    }
+    in.adapter.AppendAuthHeaders(p, head);
+    bool encoding_set = false;
+    for (const auto& [h, v] : p.headers) {
+        wire::AppendHeader(head, h, v);
+        encoding_set = encoding_set || beast::iequals(h, "accept-encoding");
+    }
+    // Plain text back: the relay reads events and usage from it (a compressed stream could
+    // only be passed through whole). The client's own Accept-Encoding is not forwarded.
+    if (!encoding_set) wire::AppendHeader(head, "Accept-Encoding", "identity");
+    wire::AppendHeader(head, "X-Request-ID", in.request_id);
+    if (!in.traceparent.empty()) wire::AppendHeader(head, "traceparent", in.traceparent);
+    if (!in.body.empty() || req.method() == http::verb::post || req.method() == http::verb::put ||
+        req.method() == http::verb::patch) {
+        wire::AppendHeader(head, "Content-Length", std::to_string(in.body.size()));
+    }
+    head.append(wire::kCrlf);
+    return head;
+}
+
+}  // namespace llmproxy::stages
