@@ -74,6 +74,14 @@ struct ProviderConfig {
     // Ask streams for usage (stream_options.include_usage) even when the client did not, and
     // hide that extra chunk from the client. Off for servers that reject the field.
     bool stream_usage = true;
+    // OpenAI-compatible servers that also serve Anthropic's /v1/messages (vLLM, Ollama): Anthropic
+    // clients pass through natively instead of being translated to chat completions.
+    bool native_messages = false;
+    std::string anthropic_version = "2023-06-01";  // sent when the client sent none (type: anthropic)
+    // anthropic-beta values this upstream accepts ("*" or exact names); empty: every value passes.
+    std::vector<std::string> anthropic_betas;
+    int max_output_tokens = 0;       // > 0: max_tokens is clamped to it when translating
+    int default_max_tokens = 4096;   // when a translated request to Anthropic names none
     HealthCheckConfig health_check;  // from the provider, else the top-level health_check
     CircuitBreakerConfig circuit_breaker;
 };

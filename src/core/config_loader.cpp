@@ -83,18 +83,36 @@ void ParseBaseUrl(Reader& r, const YAML::Node& node, const std::string& path, Pr
 
 void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, ProviderConfig& p) {
     if (!r.Keys(node, path,
-                {"name", "type", "base_url", "api_key", "weight", "models", "model_map", "headers",
-                 "forward_account_headers", "timeouts", "max_connections", "pool_timeout", "keepalive_idle",
-                 "tls_verify", "ca_file", "health_check", "circuit_breaker", "stream_usage"})) {
+                {"name",
+                 "type",
+                 "base_url",
+                 "api_key",
+                 "weight",
+                 "models",
+                 "model_map",
+                 "headers",
+                 "forward_account_headers",
+                 "timeouts",
+                 "max_connections",
+                 "pool_timeout",
+                 "keepalive_idle",
+                 "tls_verify",
+                 "ca_file",
+                 "health_check",
+                 "circuit_breaker",
+                 "stream_usage",
+                 "native_messages",
+                 "anthropic_version",
+                 "anthropic_betas",
+                 "max_output_tokens",
+                 "default_max_tokens"})) {
         return;
     }
     r.StrField(node, path, "name", p.name);
     if (p.name.empty()) r.Error(node, path + ".name", "is required");
     r.StrField(node, path, "type", p.type);
-    if (p.type == "anthropic") {
-        r.Error(node["type"], path + ".type", "anthropic translation is not supported yet; use type: openai");
-    } else if (p.type != "openai") {
-        r.Error(node["type"], path + ".type", "must be openai (got \"" + p.type + "\")");
+    if (p.type != "openai" && p.type != "anthropic") {
+        r.Error(node["type"], path + ".type", "must be openai or anthropic (got \"" + p.type + "\")");
     }
     r.StrField(node, path, "base_url", p.base_url);
     if (p.base_url.empty())
@@ -123,6 +141,11 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
     r.BoolField(node, path, "forward_account_headers", p.forward_account_headers);
     r.StrField(node, path, "ca_file", p.ca_file);
     r.BoolField(node, path, "stream_usage", p.stream_usage);
+    r.BoolField(node, path, "native_messages", p.native_messages);
+    r.StrField(node, path, "anthropic_version", p.anthropic_version);
+    r.StrList(node, path, "anthropic_betas", p.anthropic_betas);
+    r.IntField(node, path, "max_output_tokens", p.max_output_tokens, 0, 10'000'000);
+    r.IntField(node, path, "default_max_tokens", p.default_max_tokens, 1, 10'000'000);
     if (auto hc = node["health_check"]) {
         p.health_check.enabled = true;
         ParseHealthCheck(r, hc, path + ".health_check", p.health_check);

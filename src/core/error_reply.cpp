@@ -5,13 +5,6 @@
 namespace llmproxy::core {
 namespace {
 
-void AppendOrNull(std::string& out, std::string_view value) {
-    if (value.empty())
-        out += "null";
-    else
-        AppendJsonString(out, value);
-}
-
 std::string OpenAIErrorBody(const LocalReply& reply, std::string_view request_id) {
     std::string out;
     out.reserve(160 + reply.message.size());
@@ -20,9 +13,9 @@ std::string OpenAIErrorBody(const LocalReply& reply, std::string_view request_id
     out += R"(,"type":)";
     AppendJsonString(out, reply.type);
     out += R"(,"param":)";
-    AppendOrNull(out, reply.param);
+    AppendJsonStringOrNull(out, reply.param);
     out += R"(,"code":)";
-    AppendOrNull(out, reply.code);
+    AppendJsonStringOrNull(out, reply.code);
     out += R"(,"request_id":)";
     AppendJsonString(out, request_id);
     out += "}}";

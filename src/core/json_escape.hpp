@@ -15,6 +15,14 @@ inline void AppendJsonField(std::string& out, std::string_view name, std::string
     AppendJsonString(out, value);
 }
 
+/// Appends `text` as a JSON string, or null when it is empty.
+inline void AppendJsonStringOrNull(std::string& out, std::string_view text) {
+    if (text.empty())
+        out += "null";
+    else
+        AppendJsonString(out, text);
+}
+
 inline std::string JsonString(std::string_view text) {
     std::string out;
     AppendJsonString(out, text);

@@ -33,9 +33,12 @@ Task<void> WriteErrorAndClose(TcpStream& stream, unsigned status, std::string_vi
 Task<void> RefuseHead(TcpStream& stream, SessionHost& host, const core::LocalReply& reply, const RequestParser& parser,
                       std::string_view client_ip, std::chrono::steady_clock::time_point started) {
     const std::string id = core::MakeRequestId({});
-    const std::string body = core::ErrorBody(reply, id);
-    co_await WriteErrorAndClose(stream, static_cast<unsigned>(reply.status), body, id);
     const auto& head = parser.get();
+    // Before the endpoint table: Anthropic clients are known by their path or version header.
+    const bool anthropic = head.target().starts_with("/v1/messages") || head.find("anthropic-version") != head.end();
+    const std::string body =
+        core::ErrorBody(reply, id, anthropic ? core::Dialect::kAnthropic : core::Dialect::kOpenAIChat);
+    co_await WriteErrorAndClose(stream, static_cast<unsigned>(reply.status), body, id);
     const auto method = head.method_string();
     const auto target = head.target();
     SessionHost::RefusedHead refused;

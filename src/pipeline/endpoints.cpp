@@ -22,6 +22,12 @@ constexpr EndpointSpec kTable[] = {
      "Embeddings (OpenAI)"},
     {"/v1/responses", kExact, Endpoint::kResponses, "POST", kPost, kKey, nullptr, false, "/v1/responses",
      "Responses API (OpenAI), passed to providers that serve it"},
+    {"/v1/messages", kExact, Endpoint::kMessages, "POST", kPost, kKey, nullptr, false, "/v1/messages",
+     "Messages (Anthropic), over any provider: passed through or translated to chat completions",
+     core::Dialect::kAnthropic},
+    {"/v1/messages/count_tokens", kExact, Endpoint::kCountTokens, "POST", kPost, kKey, nullptr, false,
+     "/v1/messages/count_tokens", "Exact input token count (Anthropic), from providers that have one; else 404",
+     core::Dialect::kAnthropic},
     {"/v1/models", kExact, Endpoint::kModels, "GET, HEAD", kGet | kHead, kKey, &AnswerModels, false, "/v1/models",
      "Models this key may use"},
     {"/v1/tokenize", kExact, Endpoint::kTokenize, "POST", kPost, kKey, &AnswerTokenize, true, "/v1/tokenize",
@@ -163,6 +169,18 @@ std::vector<const EndpointSpec*> EndpointTable::Rows() const {
 const EndpointTable& BuiltinEndpoints() {
     static const EndpointTable table;
     return table;
+}
+
+core::Dialect ClientDialect(const EndpointSpec& row, bool anthropic_version_header) {
+    switch (row.endpoint) {
+        case Endpoint::kModels:
+        case Endpoint::kModel:
+        case Endpoint::kOtherV1:
+        case Endpoint::kUnknown:
+            return anthropic_version_header ? core::Dialect::kAnthropic : row.dialect;
+        default:
+            return row.dialect;
+    }
 }
 
 }  // namespace llmproxy::pipeline

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/dialect.hpp"
 #include "http/asio_types.hpp"
 
 namespace llmproxy::pipeline {
@@ -22,6 +23,8 @@ enum class Endpoint {
     kCompletions,
     kEmbeddings,
     kResponses,
+    kMessages,     // /v1/messages (Anthropic)
+    kCountTokens,  // /v1/messages/count_tokens (Anthropic)
     kModels,
     kModel,
     kTokenize,
@@ -59,11 +62,17 @@ struct EndpointSpec {
     std::string_view methods;  // the Allow header: exactly what `accepts` lets through
     std::uint8_t accepts;      // bit set of Method
     Access access;
-    LocalHandler handler;      // null: body scan -> route -> limits -> forward
-    bool needs_body;           // a local handler that reads the body (it is read first)
-    std::string_view label;    // the metrics' endpoint label
-    std::string_view summary;  // for the OpenAPI document
+    LocalHandler handler;                                // null: body scan -> route -> limits -> forward
+    bool needs_body;                                     // a local handler that reads the body (it is read first)
+    std::string_view label;                              // the metrics' endpoint label
+    std::string_view summary;                            // for the OpenAPI document
+    core::Dialect dialect = core::Dialect::kOpenAIChat;  // the client's, for every answer the gateway writes
 };
+
+/// The client's dialect for a request to `row`: the row's, except on paths both dialects share
+/// (the model list, pass-through, unknown paths), where Anthropic clients are known by their
+/// anthropic-version header.
+core::Dialect ClientDialect(const EndpointSpec& row, bool anthropic_version_header);
 
 /// The row for a request, and the path parameter its pattern captured.
 struct EndpointMatch {

@@ -16,23 +16,44 @@ namespace {
 
 constexpr std::string_view kVersion = "0.1.0";
 
-std::string ModelObject(std::string_view id) {
-    std::string out = R"({"id":)";
+// A model in the client's dialect: OpenAI's {"id","object":"model",...} or Anthropic's
+// {"type":"model","id","display_name","created_at"} (Claude Code's gateway model discovery
+// reads only the latter).
+std::string ModelObject(std::string_view id, core::Dialect dialect) {
+    std::string out;
+    if (dialect == core::Dialect::kAnthropic) {
+        out = R"({"type":"model","id":)";
+        core::AppendJsonString(out, id);
+        out += R"(,"display_name":)";
+        core::AppendJsonString(out, id);
+        out += R"(,"created_at":"1970-01-01T00:00:00Z"})";
+        return out;
+    }
+    out = R"({"id":)";
     core::AppendJsonString(out, id);
     out += R"(,"object":"model","created":0,"owned_by":"llm-proxy"})";
     return out;
 }
 
-std::string ModelList(const proxy::RouteTable& routes, const core::ApiKeyConfig* key) {
-    std::string out = R"({"object":"list","data":[)";
-    bool first = true;
+std::string ModelList(const proxy::RouteTable& routes, const core::ApiKeyConfig* key, core::Dialect dialect) {
+    const bool anthropic = dialect == core::Dialect::kAnthropic;
+    std::string out = anthropic ? R"({"data":[)" : R"({"object":"list","data":[)";
+    std::string_view first_id, last_id;
     for (const auto& id : routes.ListedModels()) {
         if (key && !proxy::ModelAllowed(*key, id)) continue;  // a key sees only what it may use
-        if (!first) out.push_back(',');
-        first = false;
-        out += ModelObject(id);
+        if (!first_id.empty()) out.push_back(',');
+        if (first_id.empty()) first_id = id;
+        last_id = id;
+        out += ModelObject(id, dialect);
     }
-    out += "]}";
+    out += "]";
+    if (anthropic) {  // one page: the whole list
+        out += R"(,"has_more":false,"first_id":)";
+        core::AppendJsonStringOrNull(out, first_id);
+        out += R"(,"last_id":)";
+        core::AppendJsonStringOrNull(out, last_id);
+    }
+    out += "}";
     return out;
 }
 
@@ -41,7 +62,7 @@ void Model(RequestContext& ctx) {
     if (ctx.snap().routes.Resolve(id).route == nullptr || (ctx.key && !proxy::ModelAllowed(ctx.key->config, id))) {
         ctx.Refuse(core::NotFound("The model '" + id + "' does not exist", "model_not_found"));
     } else {
-        ctx.Answer(200, ModelObject(id));
+        ctx.Answer(200, ModelObject(id, ctx.dialect));
     }
 }
 
@@ -184,7 +205,7 @@ Task<void> AnswerMetrics(RequestContext& ctx, Runtime& rt) {
 }
 
 Task<void> AnswerModels(RequestContext& ctx, Runtime&) {
-    ctx.Answer(200, ModelList(ctx.snap().routes, ctx.key ? &ctx.key->config : nullptr));
+    ctx.Answer(200, ModelList(ctx.snap().routes, ctx.key ? &ctx.key->config : nullptr, ctx.dialect));
     co_return;
 }
 

@@ -25,10 +25,10 @@ Task<bool> WriteLocal(TcpStream& client, unsigned status, std::string_view body,
 }
 
 Task<bool> WriteError(TcpStream& client, const core::LocalReply& reply, std::string_view request_id, bool keep_alive,
-                      std::string_view extra_headers) {
+                      std::string_view extra_headers, core::Dialect dialect) {
     std::string extra(extra_headers);
     if (!reply.allow.empty()) wire::AppendHeader(extra, "Allow", reply.allow);
-    const std::string body = core::ErrorBody(reply, request_id);
+    const std::string body = core::ErrorBody(reply, request_id, dialect);
     const std::string_view extra_view = extra;
     co_return co_await WriteLocal(client, reply.status, body, request_id, keep_alive, extra_view);
 }

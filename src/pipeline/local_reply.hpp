@@ -12,8 +12,8 @@ Task<bool> WriteLocal(TcpStream& client, unsigned status, std::string_view body,
                       bool keep_alive, std::string_view extra_headers = {},
                       std::string_view content_type = "application/json");
 
-/// An OpenAI-style error object with the request id (and Allow for a 405).
+/// An error in the client's dialect with the request id (and Allow for a 405).
 Task<bool> WriteError(TcpStream& client, const core::LocalReply& reply, std::string_view request_id, bool keep_alive,
-                      std::string_view extra_headers = {});
+                      std::string_view extra_headers = {}, core::Dialect dialect = core::Dialect::kOpenAIChat);
 
 }  // namespace llmproxy::pipeline

@@ -34,6 +34,9 @@ const char* Tag(const EndpointSpec& row) {
             return "Operations";
         case Endpoint::kTokenize:
             return "llm-proxy extensions";
+        case Endpoint::kMessages:
+        case Endpoint::kCountTokens:
+            return "Anthropic-compatible";
         default:
             return "OpenAI-compatible";
     }

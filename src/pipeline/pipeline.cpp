@@ -70,7 +70,7 @@ Task<void> WriteAnswer(RequestContext& ctx, TcpStream& client, beast::flat_buffe
     if (ctx.error) {
         ctx.record.status = ctx.error->status;
         const std::string_view headers = ctx.answer_headers;
-        ctx.keep_alive = co_await WriteError(client, *ctx.error, ctx.request_id, ctx.keep_alive, headers);
+        ctx.keep_alive = co_await WriteError(client, *ctx.error, ctx.request_id, ctx.keep_alive, headers, ctx.dialect);
     } else {
         ctx.record.status = ctx.local_status;
         const std::string_view body = ctx.local_body;

@@ -92,7 +92,7 @@ struct RequestContext {
     bool keep_alive = false;
     const EndpointSpec* endpoint = nullptr;
     core::Dialect dialect = core::Dialect::kOpenAIChat;  // the client's: every local answer is written in it
-    std::string_view path_param;  // the endpoint row's {…} segment (into the request's target)
+    std::string_view path_param;                         // the endpoint row's {…} segment (into the request's target)
 
     // Learned and held by the stages.
     const proxy::KeyEntry* key = nullptr;  // the caller's key (null when auth is off)

@@ -1,14 +1,18 @@
 #pragma once
 // The seam between the gateway and one kind of upstream API. An adapter prepares what goes
-// upstream for an attempt (target path, body edits such as the model name and usage request,
-// the auth header) and makes the observers that read its answers (usage, and later translation
-// between dialects). `openai` is the only kind so far: byte-exact pass-through with a spliced
-// model. Anthropic and the Responses API become new adapters, not edits of the relay.
+// upstream for an attempt (target path, body in the upstream's dialect, the model name, the
+// usage request, credentials and which client headers pass) and supplies the observers that
+// read and translate its answers (usage, dialect translation). `openai` passes OpenAI clients'
+// bytes through untouched but for the model; Anthropic clients reach it translated (or native,
+// for servers that serve /v1/messages). `anthropic` is the reverse. Adapters are found by the
+// provider's type (providers/registry.cpp).
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/config.hpp"
+#include "core/dialect.hpp"
 #include "core/error_reply.hpp"
 #include "proxy/body_scan.hpp"
 #include "providers/response_observer.hpp"
@@ -22,14 +26,18 @@ struct AttemptRequest {
     const proxy::BodyInfo* scan;      // its scanned fields (null: not JSON)
     std::string_view path_suffix;     // client target after "/v1" (path + query)
     std::string_view upstream_model;  // the model name this provider knows
+    core::Dialect client = core::Dialect::kOpenAIChat;
+    std::string_view public_model;  // the name the client asked for (translated answers carry it)
 };
 
 /// What goes upstream for one attempt.
 struct PreparedRequest {
-    std::string target;           // path + query on the upstream
-    std::string_view body;        // the client's bytes, or `edited`
-    std::string edited;           // the body after edits, when there were any
-    bool usage_injected = false;  // asked for stream usage the client did not ask for
+    std::string target;                                   // path + query on the upstream
+    std::string_view body;                                // the client's bytes, or `edited`
+    std::string edited;                                   // the body after edits or translation, when there were any
+    bool usage_injected = false;                          // asked for stream usage the client did not ask for
+    core::Dialect upstream = core::Dialect::kOpenAIChat;  // the dialect the upstream answers in
+    std::optional<core::LocalReply> refusal;              // this provider cannot serve it: nothing is sent
 };
 
 /// Reads an upstream's answers: an observer in the relay's chain plus what it learned.
@@ -47,16 +55,23 @@ public:
     virtual ~ProviderAdapter() = default;
     virtual void Prepare(const core::ProviderConfig& provider, const AttemptRequest& request,
                          PreparedRequest& out) const = 0;
-    /// The upstream's credentials as header lines ("Name: value\r\n").
+    /// The upstream's credentials (and protocol headers) as header lines ("Name: value\r\n"),
+    /// after the client's headers in `head`.
     virtual void AppendAuthHeaders(const core::ProviderConfig& provider, std::string& head) const = 0;
     /// One of the client's end-to-end headers (after the gateway's own are dropped): the
     /// adapter's policy decides whether and how it goes upstream.
     virtual void AppendClientHeader(const core::ProviderConfig& provider, std::string_view name, std::string_view value,
                                     std::string& head) const;
     virtual std::unique_ptr<UsageReader> MakeUsageReader(const PreparedRequest& prepared) const = 0;
+    /// The translator from the upstream's dialect to the client's (null: same dialect).
+    virtual std::unique_ptr<ResponseObserver> MakeTranslator(const PreparedRequest& prepared,
+                                                             const AttemptRequest& request) const;
 };
 
 /// The adapter for a provider's `type`.
 const ProviderAdapter& AdapterFor(const core::ProviderConfig& provider);
+
+/// True for the headers only Anthropic's API reads (anthropic-version, anthropic-beta, ...).
+bool IsAnthropicHeader(std::string_view name);
 
 }  // namespace llmproxy::providers

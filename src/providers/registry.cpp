@@ -1,7 +1,9 @@
 // The adapters, by provider type. Each dialect's adapter lives in its own folder; this is the
 // one place that knows them all.
 #include "providers/adapter.hpp"
+#include "providers/anthropic/anthropic_adapter.hpp"
 #include "providers/openai/openai_adapter.hpp"
+#include "providers/translate/translator.hpp"
 
 #include "http/wire.hpp"
 
@@ -13,8 +15,20 @@ void ProviderAdapter::AppendClientHeader(const core::ProviderConfig& provider, s
     wire::AppendHeader(head, name, value);
 }
 
+std::unique_ptr<ResponseObserver> ProviderAdapter::MakeTranslator(const PreparedRequest& prepared,
+                                                                  const AttemptRequest& request) const {
+    if (prepared.upstream == request.client) return nullptr;
+    const bool include_usage = request.scan && request.scan->include_usage;
+    return translate::MakeTranslator(prepared.upstream, request.client,
+                                     {std::string(request.public_model), include_usage});
+}
+
+bool IsAnthropicHeader(std::string_view name) {
+    return name.size() > 10 && beast::iequals(name.substr(0, 10), "anthropic-");
+}
+
 const ProviderAdapter& AdapterFor(const core::ProviderConfig& provider) {
-    (void)provider;  // every provider type is OpenAI-compatible for now
+    if (provider.type == "anthropic") return anthropic::Adapter();
     return openai::Adapter();
 }
 

@@ -19,6 +19,7 @@ bool EndpointStage::Run(RequestContext& ctx, const pipeline::EndpointTable& tabl
     auto found = table.Lookup(path, req.method());
     ctx.endpoint = found.row;
     ctx.path_param = found.param;
+    ctx.dialect = pipeline::ClientDialect(*ctx.endpoint, req.find("anthropic-version") != req.end());
     if (ctx.endpoint->endpoint == pipeline::Endpoint::kUnknown) {
         ctx.Refuse(core::NotFound("Unknown path: " + std::string(path), "unknown_url"));
         return false;

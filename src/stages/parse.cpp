@@ -19,6 +19,12 @@ std::optional<core::LocalReply> CheckRequired(Endpoint e, const proxy::BodyInfo&
     if (e == Endpoint::kChat && !body.has_messages) {
         return core::BadRequest("Missing required parameter: 'messages'.", "missing_required_parameter", "messages");
     }
+    if ((e == Endpoint::kMessages || e == Endpoint::kCountTokens) && !body.has_messages) {
+        return core::BadRequest("messages: Field required", "missing_required_parameter", "messages");
+    }
+    if (e == Endpoint::kMessages && !body.max_tokens) {
+        return core::BadRequest("max_tokens: Field required", "missing_required_parameter", "max_tokens");
+    }
     if ((e == Endpoint::kEmbeddings || e == Endpoint::kResponses) && !body.has_input) {
         return core::BadRequest("Missing required parameter: 'input'.", "missing_required_parameter", "input");
     }

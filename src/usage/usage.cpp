@@ -11,9 +11,89 @@ std::int64_t IntOr0(od::value v) {
     if (v.get_int64().get(n) != simdjson::SUCCESS) return 0;
     return n;
 }
+
+// The members of one usage object, and the *_details objects inside it.
+simdjson::error_code ReadUsageObject(od::object usage, UsageReport& r) {
+    for (auto field : usage) {
+        std::string_view k;
+        if (auto e = field.unescaped_key().get(k)) return e;
+        od::value v;
+        if (auto e = field.value().get(v)) return e;
+        if (k == "prompt_tokens") {
+            r.prompt = IntOr0(v);
+        } else if (k == "input_tokens") {
+            r.input = IntOr0(v);
+        } else if (k == "completion_tokens" || k == "output_tokens") {
+            r.completion = IntOr0(v);
+        } else if (k == "total_tokens") {
+            r.total = IntOr0(v);
+        } else if (k == "cache_read_input_tokens") {
+            r.cached = IntOr0(v);
+            r.anthropic = true;
+        } else if (k == "cache_creation_input_tokens") {
+            r.cache_creation = IntOr0(v);
+            r.anthropic = true;
+        } else if (k == "prompt_cache_hit_tokens") {  // DeepSeek
+            r.cached = IntOr0(v);
+        } else if (k == "cached_tokens") {  // Moonshot puts it at the top of usage
+            r.cached = IntOr0(v);
+        } else if (k == "prompt_tokens_details" || k == "input_tokens_details" || k == "completion_tokens_details" ||
+                   k == "output_tokens_details") {
+            od::object details;
+            if (v.get_object().get(details)) continue;  // null
+            for (auto d : details) {
+                std::string_view dk;
+                if (auto e = d.unescaped_key().get(dk)) return e;
+                od::value dv;
+                if (auto e = d.value().get(dv)) return e;
+                if (dk == "cached_tokens")
+                    r.cached = IntOr0(dv);
+                else if (dk == "reasoning_tokens" || dk == "thinking_tokens")
+                    r.reasoning = IntOr0(dv);
+            }
+        }
+    }
+    return simdjson::SUCCESS;
+}
+
+// The "usage" member of an object, when it is one ("usage": null in ordinary chunks).
+simdjson::error_code ReadNestedUsage(od::value v, UsageReport& r, bool& found) {
+    od::object obj;
+    if (v.get_object().get(obj)) return simdjson::SUCCESS;
+    for (auto field : obj) {
+        std::string_view key;
+        if (auto e = field.unescaped_key().get(key)) return e;
+        if (key != "usage") continue;
+        od::value u;
+        if (auto e = field.value().get(u)) return e;
+        od::object usage;
+        if (u.get_object().get(usage)) return simdjson::SUCCESS;
+        found = true;
+        return ReadUsageObject(usage, r);
+    }
+    return simdjson::SUCCESS;
+}
+
 }  // namespace
 
-std::optional<Usage> ParseUsage(std::string_view json) {
+void Usage::Merge(const UsageReport& r) {
+    additive = additive || r.anthropic;
+    if (r.prompt >= 0) prompt_tokens = r.prompt;
+    if (r.input >= 0) {
+        if (additive)
+            uncached_input = r.input;
+        else
+            prompt_tokens = r.input;
+    }
+    if (r.completion >= 0) completion_tokens = r.completion;
+    if (r.cached >= 0) cached_tokens = r.cached;
+    if (r.cache_creation >= 0) cache_creation_tokens = r.cache_creation;
+    if (r.reasoning >= 0) reasoning_tokens = r.reasoning;
+    if (additive) prompt_tokens = uncached_input + cached_tokens + cache_creation_tokens;
+    total_tokens = r.total >= 0 && !additive ? r.total : prompt_tokens + completion_tokens;
+}
+
+std::optional<UsageReport> ParseUsageReport(std::string_view json) {
     if (json.find("usage") == std::string_view::npos && json.find("eval_count") == std::string_view::npos) {
         return std::nullopt;  // cheap pre-check: most stream chunks carry no usage
     }
@@ -23,7 +103,7 @@ std::optional<Usage> ParseUsage(std::string_view json) {
     if (parser.iterate(padded).get(doc)) return std::nullopt;
     od::object obj;
     if (doc.get_object().get(obj)) return std::nullopt;
-    Usage u;
+    UsageReport r;
     bool found = false;
     for (auto field : obj) {
         std::string_view key;
@@ -33,29 +113,27 @@ std::optional<Usage> ParseUsage(std::string_view json) {
         if (key == "usage") {
             od::object usage;
             if (v.get_object().get(usage)) continue;  // "usage": null in ordinary chunks
-            for (auto uf : usage) {
-                std::string_view k;
-                if (uf.unescaped_key().get(k)) return std::nullopt;
-                od::value uv;
-                if (uf.value().get(uv)) return std::nullopt;
-                if (k == "prompt_tokens" || k == "input_tokens")
-                    u.prompt_tokens = IntOr0(uv);
-                else if (k == "completion_tokens" || k == "output_tokens")
-                    u.completion_tokens = IntOr0(uv);
-                else if (k == "total_tokens")
-                    u.total_tokens = IntOr0(uv);
-            }
+            if (ReadUsageObject(usage, r)) return std::nullopt;
             found = true;
+        } else if (key == "message" || key == "response") {  // message_start, response.completed
+            if (ReadNestedUsage(v, r, found)) return std::nullopt;
         } else if (key == "prompt_eval_count") {  // Ollama native API
-            u.prompt_tokens = IntOr0(v);
+            r.prompt = IntOr0(v);
             found = true;
         } else if (key == "eval_count") {
-            u.completion_tokens = IntOr0(v);
+            r.completion = IntOr0(v);
             found = true;
         }
     }
     if (!found) return std::nullopt;
-    if (u.total_tokens == 0) u.total_tokens = u.prompt_tokens + u.completion_tokens;
+    return r;
+}
+
+std::optional<Usage> ParseUsage(std::string_view json) {
+    auto report = ParseUsageReport(json);
+    if (!report) return std::nullopt;
+    Usage u;
+    u.Merge(*report);
     return u;
 }
 

@@ -181,7 +181,7 @@ auth:
         ASSERT_TRUE(run(r));
         r.ctx->record.status = 200;
         r.ctx->record.provider = "a";
-        r.ctx->record.usage = usage::Usage{600, 500, 1100, false};
+        r.ctx->record.usage = usage::Usage{.prompt_tokens = 600, .completion_tokens = 500, .total_tokens = 1100};
         Finish(*r.ctx, f.rt);
     }
     std::vector<observe::MetricsShard::SeriesView> series;

@@ -51,7 +51,7 @@ TEST(UsageEvent, LlmProxyFormat) {
     e.provider = "a";
     e.endpoint = "/v1/chat/completions";
     e.is_stream = true;
-    e.usage = Usage{10, 5, 15};
+    e.usage = Usage{.prompt_tokens = 10, .completion_tokens = 5, .total_tokens = 15};
     e.latency_ms = 12.5;
     e.status_code = 200;
     e.timestamp_ms = 1'700'000'000'123;

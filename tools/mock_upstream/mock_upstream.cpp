@@ -32,6 +32,8 @@
 #include <sys/socket.h>
 #include <thread>
 
+#include "mock.hpp"
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -40,26 +42,12 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-namespace {
-
-struct Options {
-    std::string name = "mock";
-    int chunk_delay_ms = 0;
-    int first_byte_delay_ms = 0;
-    std::string fault;
-};
-
-struct Stats {
-    std::atomic<long> requests{0}, streams_started{0}, streams_completed{0}, streams_cancelled{0}, active_streams{0},
-        usage_events{0};
-    std::mutex mu;
-    std::string last_request = "{}";
-};
+namespace mock {
 
 Options g_opt;
 Stats g_stats;
 
-std::string Header(const http::request<http::string_body>& req, const char* name, std::string def = {}) {
+std::string Header(const http::request<http::string_body>& req, const char* name, std::string def) {
     auto it = req.find(name);
     return it == req.end() ? def : std::string(it->value());
 }
@@ -134,6 +122,12 @@ json::object Usage(int prompt, int completion) {
     return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
 }
 
+}  // namespace mock
+
+namespace {
+
+using namespace mock;
+
 void RecordLast(const http::request<http::string_body>& req) {
     json::object headers;
     for (const auto& f : req) headers[std::string(f.name_string())] = std::string(f.value());
@@ -169,6 +163,8 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
         g_stats.streams_cancelled++;
         co_return false;
     }
+    const auto tool = chat ? WantedToolCall(body) : std::nullopt;
+    const auto tool_result = chat ? LastToolResult(body) : std::nullopt;
     for (int i = 0; i < chunks; ++i) {
         if (i > 0) co_await Sleep(delay);
         if (reset_mid && i == reset_after) {
@@ -183,7 +179,21 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
         if (chat) {
             json::object delta;
             if (i == 0) delta["role"] = "assistant";
-            delta["content"] = Word(i);
+            delta["content"] = tool_result && i == 0 ? "Tool result: " + tool_result->substr(0, 200)
+                               : tool_result         ? std::string()
+                                                     : Word(i);
+            if (tool && i > 0) {  // the call's arguments in pieces, the first with id and name
+                const std::size_t step = (tool->arguments.size() + chunks - 2) / std::max(1, chunks - 1);
+                json::object call{{"index", 0},
+                                  {"function", {{"arguments", tool->arguments.substr((i - 1) * step, step)}}}};
+                if (i == 1) {
+                    call["id"] = "functions." + tool->name + ":0";
+                    call["type"] = "function";
+                    call["function"].as_object()["name"] = tool->name;
+                }
+                delta["content"] = nullptr;
+                delta["tool_calls"] = json::array{std::move(call)};
+            }
             chunk["object"] = "chat.completion.chunk";
             chunk["choices"] = json::array{json::object{{"index", 0}, {"delta", delta}, {"finish_reason", nullptr}}};
         } else {
@@ -200,7 +210,8 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
     json::object last{{"id", id}, {"created", 1700000000}, {"model", model}};
     if (chat) {
         last["object"] = "chat.completion.chunk";
-        last["choices"] = json::array{json::object{{"index", 0}, {"delta", json::object{}}, {"finish_reason", "stop"}}};
+        last["choices"] = json::array{
+            json::object{{"index", 0}, {"delta", json::object{}}, {"finish_reason", tool ? "tool_calls" : "stop"}}};
     } else {
         last["object"] = "text_completion";
         last["choices"] = json::array{json::object{{"index", 0}, {"text", ""}, {"finish_reason", "stop"}}};
@@ -230,9 +241,19 @@ std::string Completion(const json::object& body, bool chat, bool with_usage) {
     json::object out{{"id", chat ? "chatcmpl-mock" : "cmpl-mock"}, {"created", 1700000000}, {"model", model}};
     if (chat) {
         out["object"] = "chat.completion";
-        out["choices"] = json::array{json::object{{"index", 0},
-                                                  {"message", json::object{{"role", "assistant"}, {"content", text}}},
-                                                  {"finish_reason", "stop"}}};
+        json::object message{{"role", "assistant"}, {"content", text}};
+        std::string finish = "stop";
+        if (auto result = LastToolResult(body)) message["content"] = "Tool result: " + result->substr(0, 200);
+        if (auto tool = WantedToolCall(body)) {
+            // A Kimi-style id, which Anthropic clients cannot take as it is.
+            message["content"] = nullptr;
+            message["tool_calls"] = json::array{{{"id", "functions." + tool->name + ":0"},
+                                                 {"type", "function"},
+                                                 {"function", {{"name", tool->name}, {"arguments", tool->arguments}}}}};
+            finish = "tool_calls";
+        }
+        out["choices"] =
+            json::array{json::object{{"index", 0}, {"message", std::move(message)}, {"finish_reason", finish}}};
     } else {
         out["object"] = "text_completion";
         out["choices"] = json::array{json::object{{"index", 0}, {"text", text}, {"finish_reason", "stop"}}};
@@ -356,7 +377,9 @@ asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& r
     }
     const bool stream = body.contains("stream") && body.at("stream").is_bool() && body.at("stream").as_bool();
     std::string b;
-    if (path.ends_with("/chat/completions") || path.ends_with("/completions")) {
+    if (path.ends_with("/messages") || path.ends_with("/messages/count_tokens")) {
+        co_return co_await HandleMessages(s, req, body, path.ends_with("/count_tokens"));
+    } else if (path.ends_with("/chat/completions") || path.ends_with("/completions")) {
         bool chat = path.ends_with("/chat/completions");
         if (stream) co_return co_await Stream(s, req, body, chat);
         b = Completion(body, chat, HeaderInt(req, "x-mock-no-usage", 0) != 1);

@@ -1,17 +1,21 @@
-// OpenAI-compatible upstreams (OpenAI, vLLM, TGI, Ollama, llama.cpp, DeepSeek, ...): the body
-// passes byte for byte except for the model name the provider knows and, on streams, a request
-// for usage (stream_options.include_usage) that the usage reader then hides from the client.
+// OpenAI-compatible upstreams (OpenAI, vLLM, TGI, Ollama, llama.cpp, DeepSeek, ...): an OpenAI
+// client's body passes byte for byte except for the model name the provider knows and, on
+// streams, a request for usage (stream_options.include_usage) that the usage reader then hides
+// from the client. An Anthropic client's request is translated to chat completions, unless the
+// provider serves /v1/messages itself (native_messages: vLLM, Ollama).
 #include "providers/openai/openai_adapter.hpp"
-#include "providers/openai/usage_observer.hpp"
-#include "proxy/body_splice.hpp"
+
 #include "http/wire.hpp"
+#include "providers/openai/usage_observer.hpp"
+#include "providers/translate/requests.hpp"
+#include "proxy/body_splice.hpp"
 
 namespace llmproxy::providers {
 namespace {
 
-class OpenAIUsageReader final : public UsageReader {
+class EventUsageReader final : public UsageReader {
 public:
-    explicit OpenAIUsageReader(bool strip) : observer_(strip) {}
+    explicit EventUsageReader(bool strip) : observer_(strip) {}
     providers::ResponseObserver& observer() override { return observer_; }
     const std::optional<usage::Usage>& usage() const override { return observer_.usage(); }
     std::string_view body() const override { return observer_.body(); }
@@ -20,19 +24,40 @@ private:
     openai::UsageObserver observer_;
 };
 
+// An Anthropic client on a chat-only server: /v1/messages becomes /chat/completions;
+// count_tokens has no exact answer there, so it is refused (Claude Code then counts locally).
+void PrepareFromAnthropic(const core::ProviderConfig& provider, const AttemptRequest& request, PreparedRequest& out) {
+    if (request.path_suffix.starts_with("/messages/count_tokens")) {
+        out.refusal = core::NotFound(
+            "provider '" + provider.name + "' has no exact token count for this model (native_messages is off)",
+            "count_tokens_unavailable");
+        return;
+    }
+    auto translated = translate::MessagesToChatRequest(request.body, {.upstream_model = request.upstream_model,
+                                                                      .stream_usage = provider.stream_usage,
+                                                                      .default_max_tokens = provider.default_max_tokens,
+                                                                      .max_tokens_cap = provider.max_output_tokens});
+    if (translated.error) {
+        out.refusal = std::move(translated.error);
+        return;
+    }
+    out.target = provider.base_path + "/chat/completions";
+    out.edited = std::move(translated.body);
+    out.body = out.edited;
+    out.upstream = core::Dialect::kOpenAIChat;
+}
+
 class OpenAIAdapter final : public ProviderAdapter {
 public:
     void Prepare(const core::ProviderConfig& provider, const AttemptRequest& request,
                  PreparedRequest& out) const override {
-        out.target = provider.base_path;
-        out.target.append(request.path_suffix);
-        out.body = request.body;
-        const proxy::BodyInfo* scan = request.scan;
-        if (!scan) return;
-        if (!scan->has_model || request.upstream_model != scan->model) {
-            out.edited = proxy::SpliceModel(request.body, *scan, request.upstream_model);
-            out.body = out.edited;
+        if (request.client == core::Dialect::kAnthropic && !provider.native_messages) {
+            PrepareFromAnthropic(provider, request, out);
+            return;
         }
+        openai::PreparePassThrough(provider, request, out);
+        const proxy::BodyInfo* scan = request.scan;
+        if (!scan || request.client == core::Dialect::kAnthropic) return;  // Anthropic streams carry usage
         // Metering needs usage on streams: ask for it, and hide the extra chunk.
         if (scan->stream && !scan->has_stream_options && provider.stream_usage) {
             out.edited = proxy::InjectIncludeUsage(out.body);
@@ -48,8 +73,15 @@ public:
         head.append(wire::kCrlf);
     }
 
+    // anthropic-version and anthropic-beta are for servers that speak Anthropic's API.
+    void AppendClientHeader(const core::ProviderConfig& provider, std::string_view name, std::string_view value,
+                            std::string& head) const override {
+        if (!provider.native_messages && IsAnthropicHeader(name)) return;
+        wire::AppendHeader(head, name, value);
+    }
+
     std::unique_ptr<UsageReader> MakeUsageReader(const PreparedRequest& prepared) const override {
-        return std::make_unique<OpenAIUsageReader>(prepared.usage_injected);
+        return openai::MakeUsageReader(prepared.usage_injected);
     }
 };
 
@@ -58,6 +90,23 @@ public:
 const ProviderAdapter& openai::Adapter() {
     static const OpenAIAdapter adapter;
     return adapter;
+}
+
+void openai::PreparePassThrough(const core::ProviderConfig& provider, const AttemptRequest& request,
+                                PreparedRequest& out) {
+    out.target = provider.base_path;
+    out.target.append(request.path_suffix);
+    out.body = request.body;
+    out.upstream = request.client;
+    const proxy::BodyInfo* scan = request.scan;
+    if (scan && (!scan->has_model || request.upstream_model != scan->model)) {
+        out.edited = proxy::SpliceModel(request.body, *scan, request.upstream_model);
+        out.body = out.edited;
+    }
+}
+
+std::unique_ptr<UsageReader> openai::MakeUsageReader(bool strip) {
+    return std::make_unique<EventUsageReader>(strip);
 }
 
 }  // namespace llmproxy::providers

@@ -53,10 +53,10 @@ std::string_view UsageObserver::OnEvents(std::string_view block) {
         if (mention >= begin + event.size()) return;  // no mention in this event
         mention = NextMention(block, begin + event.size());
         const std::string data = usage::SseData(event);
-        auto u = usage::ParseUsage(data);
-        if (u) usage_ = u;
+        auto report = usage::ParseUsageReport(data);
+        if (report) Merge(*report);
         if (!strip_) return;
-        if (u && usage::IsUsageOnlyChunk(data)) {  // the chunk only we asked for: drop it
+        if (report && usage::IsUsageOnlyChunk(data)) {  // the chunk only we asked for: drop it
             change(begin);
             copied_up_to = begin + event.size();
             return;
@@ -85,6 +85,11 @@ void UsageObserver::OnBody(std::string_view piece) {
 
 void UsageObserver::OnEnd(bool complete) {
     if (complete && !body_.empty()) usage_ = usage::ParseUsage(body_);
+}
+
+void UsageObserver::Merge(const usage::UsageReport& report) {
+    if (!usage_) usage_.emplace();
+    usage_->Merge(report);
 }
 
 }  // namespace llmproxy::providers::openai

@@ -1,7 +1,7 @@
 #pragma once
-// Reads an OpenAI-compatible upstream's token usage as the response passes: from the
-// `usage` of stream chunks, or from a whole JSON body (kept up to a cap, since usage comes at
-// its end). When the gateway injected stream_options.include_usage that the client did not ask
+// Reads an upstream's token usage as the response passes: from the usage of stream events
+// (OpenAI chunks, Anthropic message_start and message_delta, merged), or from a whole JSON body (kept up to a cap,
+// since usage comes at its end). When the gateway injected stream_options.include_usage that the client did not ask
 // for, it also hides what that changed: the usage-only chunk and the "usage":null members.
 #include <optional>
 #include <string>
@@ -27,6 +27,8 @@ public:
     const std::string& body() const { return body_; }
 
 private:
+    void Merge(const usage::UsageReport& report);
+
     bool strip_;
     providers::ResponseHead head_;
     std::optional<usage::Usage> usage_;

@@ -14,17 +14,21 @@ using proxy::ProviderHealth;
 using proxy::SteadyNowMs;
 
 // The observers of one attempt, before the request's own (capture): the adapter's usage reader
-// first (it reads the upstream's dialect), then local token counting.
+// and local token counting read the upstream's dialect; its translator, last, turns it into the
+// client's.
 struct AttemptObservers {
     std::unique_ptr<providers::UsageReader> usage;
     std::optional<TokenCountObserver> counter;
+    std::unique_ptr<providers::ResponseObserver> translator;
 
     AttemptObservers(const providers::ProviderAdapter& adapter, const providers::PreparedRequest& prepared,
-                     const usage::Tokenizer* tokenizer, providers::ResponseChain& chain)
-        : usage(adapter.MakeUsageReader(prepared)) {
+                     const providers::AttemptRequest& request, const usage::Tokenizer* tokenizer,
+                     providers::ResponseChain& chain)
+        : usage(adapter.MakeUsageReader(prepared)), translator(adapter.MakeTranslator(prepared, request)) {
         chain.BeginAttempt();
         chain.AddForAttempt(usage->observer());
         if (tokenizer) chain.AddForAttempt(counter.emplace(*tokenizer));
+        if (translator) chain.AddForAttempt(*translator);
     }
 };
 
@@ -57,6 +61,7 @@ std::optional<usage::Usage> AttemptUsage(RequestContext& ctx, AttemptObservers& 
     if (obs.usage->usage()) return obs.usage->usage();
     const bool produced = (status >= 200 && status < 300) || status == 499;
     if (!produced || !t || !ctx.routed.json) return std::nullopt;
+    if (ctx.endpoint->endpoint == pipeline::Endpoint::kCountTokens) return std::nullopt;  // nothing generated
     usage::Usage u;
     if (ctx.endpoint->endpoint != pipeline::Endpoint::kEmbeddings) {
         if (obs.counter && obs.counter->saw_stream())
@@ -116,6 +121,15 @@ AttemptEnd Failed(const ForwardOutcome& out, const core::ProviderConfig& provide
     return end;
 }
 
+// The provider cannot serve this request (an endpoint it lacks, a body its dialect cannot take):
+// nothing was sent, its health is untouched, and the answer is not one to retry.
+AttemptEnd Refused(core::LocalReply reply) {
+    AttemptEnd end;
+    end.kind = FailureKind::kStatus;
+    end.error = std::move(reply);
+    return end;
+}
+
 AttemptEnd Answered() {
     AttemptEnd end;
     end.final = true;
@@ -138,9 +152,11 @@ Task<AttemptEnd> RunAttempt(RequestForward& fwd, const AttemptTarget& target) {
     ctx.record.upstream_model = upstream_model;
     providers::PreparedRequest prepared;
     const providers::AttemptRequest request{ctx.request().body(), routed.json ? &routed.body : nullptr,
-                                            routed.path_suffix, upstream_model};
+                                            routed.path_suffix,   upstream_model,
+                                            ctx.dialect,          routed.public_model};
     adapter.Prepare(provider, request, prepared);
-    AttemptObservers observers(adapter, prepared, routed.json ? fwd.tokenizer : nullptr, ctx.response_chain);
+    if (prepared.refusal) co_return Refused(std::move(*prepared.refusal));
+    AttemptObservers observers(adapter, prepared, request, routed.json ? fwd.tokenizer : nullptr, ctx.response_chain);
     fwd.extra_headers.clear();
     wire::AppendHeader(fwd.extra_headers, "x-llm-proxy-provider", provider.name);
     if (target.number > 1) wire::AppendHeader(fwd.extra_headers, "x-llm-proxy-attempts", std::to_string(target.number));

@@ -1,0 +1,117 @@
+#include "providers/translate/translator.hpp"
+
+#include "http/sse_framer.hpp"
+#include "providers/translate/bodies.hpp"
+#include "providers/translate/streams.hpp"
+
+namespace llmproxy::providers::translate {
+namespace {
+
+// The data of one SSE event: its data: lines joined by '\n'. A view when there is one line
+// (nearly always); `joined` holds the rest.
+std::string_view EventData(std::string_view event, std::string& joined) {
+    std::string_view data;
+    int lines = 0;
+    while (!event.empty()) {
+        const auto eol = event.find_first_of("\r\n");
+        std::string_view line = event.substr(0, eol);
+        if (line.starts_with("data:")) {
+            line.remove_prefix(5);
+            if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+            if (++lines == 1) {
+                data = line;
+            } else {
+                if (lines == 2) joined.assign(data);
+                joined += '\n';
+                joined.append(line);
+                data = joined;
+            }
+        }
+        if (eol == std::string_view::npos) break;
+        const char separator = event[eol];
+        event.remove_prefix(eol + 1);
+        if (separator == '\r' && !event.empty() && event.front() == '\n') event.remove_prefix(1);
+    }
+    return data;
+}
+
+// Stream is ChatToMessagesStream or MessagesToChatStream; the body and error functions go with it.
+template <typename Stream, std::string (*kBody)(std::string_view, std::string_view),
+          std::string (*kError)(std::string_view, unsigned)>
+class Translator final : public ResponseObserver {
+public:
+    Translator(Stream stream, std::string model) : stream_(std::move(stream)), model_(std::move(model)) {}
+
+    void OnHead(ResponseHead& head) override {
+        status_ = head.status;
+        head.translated = true;
+        if (head.sse && status_ < 400) return;  // event by event
+        head.whole_body = true;
+        head.content_type = "application/json";
+    }
+    std::string_view OnEvents(std::string_view events) override {
+        out_.clear();
+        Translate(events);
+        return out_;
+    }
+    std::string_view OnLastEvents(std::string_view events) override {
+        out_.clear();
+        Translate(events);
+        stream_.Finish(out_);
+        return out_;
+    }
+    std::string_view OnWholeBody(std::string_view body) override {
+        out_ = status_ < 400 ? kBody(body, model_) : kError(body, status_);
+        return out_;
+    }
+
+private:
+    void Translate(std::string_view events) {
+        std::size_t seen = 0;
+        sse::ForEachEvent(events, [&](std::string_view event) {
+            seen += event.size();
+            const std::string_view data = EventData(event, joined_);
+            if (!data.empty()) Feed(data);
+        });
+        // The stream's last event may lack its blank line.
+        if (seen < events.size()) {
+            const std::string_view data = EventData(events.substr(seen), joined_);
+            if (!data.empty()) Feed(data);
+        }
+    }
+    void Feed(std::string_view data) {
+        if constexpr (requires { stream_.OnData(data, out_); })
+            stream_.OnData(data, out_);
+        else
+            stream_.OnEvent(data, out_);
+    }
+
+    Stream stream_;
+    std::string model_;
+    unsigned status_ = 0;
+    std::string out_;
+    std::string joined_;
+};
+
+std::string MessageToChat(std::string_view body, std::string_view model) {
+    bool ok = false;
+    return MessageToChatBody(body, model, ok);
+}
+
+}  // namespace
+
+std::unique_ptr<ResponseObserver> MakeTranslator(core::Dialect upstream, core::Dialect client,
+                                                 TranslatorOptions options) {
+    using core::Dialect;
+    if (upstream == Dialect::kOpenAIChat && client == Dialect::kAnthropic) {
+        return std::make_unique<Translator<ChatToMessagesStream, &ChatToMessageBody, &ErrorToAnthropic>>(
+            ChatToMessagesStream(options.model), options.model);
+    }
+    if (upstream == Dialect::kAnthropic && client == Dialect::kOpenAIChat) {
+        return std::make_unique<Translator<MessagesToChatStream, &MessageToChat, &ErrorToOpenAI>>(
+            MessagesToChatStream(options.model, options.include_usage), options.model);
+    }
+    return nullptr;
+}
+
+}  // namespace llmproxy::providers::translate
