@@ -54,6 +54,8 @@ std::string AccessLog::Format(const AccessRecord& r) {
     Integer(out, "prompt_tokens", r.prompt_tokens);
     Integer(out, "completion_tokens", r.completion_tokens);
     Integer(out, "total_tokens", r.total_tokens);
+    if (r.cached_tokens) Integer(out, "cached_tokens", r.cached_tokens);
+    if (r.reasoning_tokens) Integer(out, "reasoning_tokens", r.reasoning_tokens);
     if (r.tokens_counted_locally) out += ",\"usage_source\":\"gateway\"";
     AppendJsonField(out, "attempts", r.attempts);
     AppendJsonField(out, "client_ip", r.client_ip);

@@ -86,8 +86,7 @@ void MetricsShard::RecordRequest(const RequestLabels& labels, double duration_s,
     if (ttft_s >= 0) s->ttft.Observe(ttft_s);
 }
 
-void MetricsShard::CountTokens(std::string_view model_in, std::string_view provider, std::int64_t prompt,
-                               std::int64_t completion) {
+void MetricsShard::CountTokens(std::string_view model_in, std::string_view provider, const TokenCounts& counts) {
     const std::string_view model = BoundModel(model_in);
     key_.clear();
     key_.append(model).push_back('\x1f');
@@ -104,13 +103,22 @@ void MetricsShard::CountTokens(std::string_view model_in, std::string_view provi
     } else {
         t = it->second.get();
     }
-    if (prompt > 0) t->prompt.Add(static_cast<std::uint64_t>(prompt));
-    if (completion > 0) t->completion.Add(static_cast<std::uint64_t>(completion));
+    auto add = [](Counter& c, std::int64_t n) {
+        if (n > 0) c.Add(static_cast<std::uint64_t>(n));
+    };
+    add(t->prompt, counts.prompt);
+    add(t->completion, counts.completion);
+    add(t->cached, counts.cached);
+    add(t->cache_creation, counts.cache_creation);
+    add(t->reasoning, counts.reasoning);
 }
 
 void MetricsShard::CollectTokens(std::vector<TokenView>& out) const {
     std::lock_guard lock(mu_);
-    for (const auto& [key, t] : tokens_) out.push_back({t->model, t->provider, t->prompt.Get(), t->completion.Get()});
+    for (const auto& [key, t] : tokens_) {
+        out.push_back({t->model, t->provider, t->prompt.Get(), t->completion.Get(), t->cached.Get(),
+                       t->cache_creation.Get(), t->reasoning.Get()});
+    }
 }
 
 void MetricsShard::Collect(std::vector<SeriesView>& out) const {

@@ -65,7 +65,12 @@ public:
     void SetConfiguredModels(std::unordered_set<std::string> names) { configured_models_ = std::move(names); }
     void ObserveProviderLatency(std::size_t provider, double seconds) { provider_latency_[provider].Observe(seconds); }
     void CountRetry(std::size_t provider) { retries_[provider].Add(); }
-    void CountTokens(std::string_view model, std::string_view provider, std::int64_t prompt, std::int64_t completion);
+    /// Tokens of one request by type; cached, cache_creation (of prompt) and reasoning (of
+    /// completion) are counted apart as well.
+    struct TokenCounts {
+        std::int64_t prompt = 0, completion = 0, cached = 0, cache_creation = 0, reasoning = 0;
+    };
+    void CountTokens(std::string_view model, std::string_view provider, const TokenCounts& counts);
     void RequestStarted() { active_.Add(1); }
     static constexpr std::size_t kLimitReasons = 8;  // proxy::LimitReason values (checked in prometheus_text.cpp)
     void CountRateLimited(std::size_t reason) { rate_limited_[reason].Add(); }
@@ -91,7 +96,7 @@ public:
     void Collect(std::vector<SeriesView>& out) const;
     struct TokenView {
         std::string model, provider;
-        std::uint64_t prompt, completion;
+        std::uint64_t prompt, completion, cached, cache_creation, reasoning;
     };
     void CollectTokens(std::vector<TokenView>& out) const;
     std::int64_t active() const { return static_cast<std::int64_t>(active_.Get() - finished_.Get()); }
@@ -118,7 +123,7 @@ private:
     std::unordered_map<std::string, std::unique_ptr<Series>> series_;
     struct Tokens {
         std::string model, provider;
-        Counter prompt, completion;
+        Counter prompt, completion, cached, cache_creation, reasoning;
     };
     std::unordered_map<std::string, std::unique_ptr<Tokens>> tokens_;
     std::unordered_map<std::string, bool> models_seen_;  // owner thread only

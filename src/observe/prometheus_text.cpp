@@ -1,5 +1,7 @@
 #include "observe/prometheus_text.hpp"
 
+#include <array>
+
 #include <cstdio>
 #include <map>
 
@@ -138,22 +140,29 @@ std::string RenderPrometheus(const ScrapeInput& in) {
         if (s.ttft.count) RenderHistogram(out, "llm_proxy_time_to_first_token_seconds", s.labels, s.ttft);
     }
 
-    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> tokens;
+    std::map<std::string, std::array<std::uint64_t, 5>> tokens;
     std::vector<MetricsShard::TokenView> token_views;
     for (const auto* shard : in.shards) {
         token_views.clear();
         shard->CollectTokens(token_views);
         for (const auto& t : token_views) {
             auto& sum = tokens["model=\"" + EscapeLabel(t.model) + "\",provider=\"" + EscapeLabel(t.provider) + "\""];
-            sum.first += t.prompt;
-            sum.second += t.completion;
+            sum[0] += t.prompt;
+            sum[1] += t.completion;
+            sum[2] += t.cached;
+            sum[3] += t.cache_creation;
+            sum[4] += t.reasoning;
         }
     }
     Header(out, "llm_proxy_tokens_total", "counter",
            "Tokens metered from upstream usage, by model, provider and type.");
     for (const auto& [labels, sum] : tokens) {
-        out += "llm_proxy_tokens_total{" + labels + ",token_type=\"prompt\"} " + std::to_string(sum.first) + "\n";
-        out += "llm_proxy_tokens_total{" + labels + ",token_type=\"completion\"} " + std::to_string(sum.second) + "\n";
+        // cached and cache_creation are part of prompt, reasoning part of completion.
+        static constexpr const char* kTypes[] = {"prompt", "completion", "cached", "cache_creation", "reasoning"};
+        for (std::size_t i = 0; i < sum.size(); ++i) {
+            if (i >= 2 && sum[i] == 0) continue;  // only providers that report them
+            out += "llm_proxy_tokens_total{" + labels + ",token_type=\"" + kTypes[i] + "\"} " + std::to_string(sum[i]) + "\n";
+        }
     }
 
     Header(out, "llm_proxy_rate_limited_total", "counter", "Requests refused by a rate or concurrency limit.");

@@ -102,8 +102,10 @@ void Finish(RequestContext& ctx, Runtime& rt) {
     if (record.usage) {
         ctx.admission.SetActualTokens(record.usage->total_tokens, std::time(nullptr));
         ctx.shared_limits.SetActualTokens(record.usage->total_tokens);
-        rt.metrics->CountTokens(ctx.routed.public_model, record.provider, record.usage->prompt_tokens,
-                                record.usage->completion_tokens);
+        const auto& u = *record.usage;
+        rt.metrics->CountTokens(ctx.routed.public_model, record.provider,
+                                {u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.cache_creation_tokens,
+                                 u.reasoning_tokens});
     }
     if (ctx.endpoint) {
         SendUsageEvent(ctx, rt, duration, ttft);
@@ -133,6 +135,8 @@ void Finish(RequestContext& ctx, Runtime& rt) {
             a.prompt_tokens = record.usage->prompt_tokens;
             a.completion_tokens = record.usage->completion_tokens;
             a.total_tokens = record.usage->total_tokens;
+            a.cached_tokens = record.usage->cached_tokens;
+            a.reasoning_tokens = record.usage->reasoning_tokens;
             a.tokens_counted_locally = record.usage->estimated;
         }
         log->Write(rt.worker_index, a);

@@ -157,6 +157,17 @@ const std::vector<Step> kSteps = {
          "DROP TABLE routes",
          "DROP TABLE providers",
      }},
+    {"prompt-cache and reasoning tokens in the usage ledger",
+     {
+         "ALTER TABLE usage_ledger ADD COLUMN cached_tokens BIGINT",
+         "ALTER TABLE usage_ledger ADD COLUMN cache_creation_tokens BIGINT",
+         "ALTER TABLE usage_ledger ADD COLUMN reasoning_tokens BIGINT",
+     },
+     {
+         "ALTER TABLE usage_ledger DROP COLUMN reasoning_tokens",
+         "ALTER TABLE usage_ledger DROP COLUMN cache_creation_tokens",
+         "ALTER TABLE usage_ledger DROP COLUMN cached_tokens",
+     }},
 };
 
 std::optional<std::string_view> StatementFor(std::string_view statement, std::string_view dialect) {

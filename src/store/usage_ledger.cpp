@@ -33,6 +33,9 @@ void WriteUsageRows(Store& store, const std::vector<std::string>& events) {
                                                         {"prompt_tokens", "BIGINT"},
                                                         {"completion_tokens", "BIGINT"},
                                                         {"total_tokens", "BIGINT"},
+                                                        {"cached_tokens", "BIGINT"},
+                                                        {"cache_creation_tokens", "BIGINT"},
+                                                        {"reasoning_tokens", "BIGINT"},
                                                         {"usage_source", "TEXT"},
                                                         {"latency_ms", "DOUBLE PRECISION"},
                                                         {"ttft_ms", "DOUBLE PRECISION"}};
@@ -49,7 +52,8 @@ void WriteUsageRows(Store& store, const std::vector<std::string>& events) {
         rows.push_back({Text(e, "request_id"), Text(e, "timestamp_ms"), Text(e, "key_name"), Text(e, "user_id"),
                         Text(e, "api_key"), Text(e, "model"), Text(e, "upstream_model"), Text(e, "provider"),
                         Text(e, "endpoint"), Text(e, "is_stream"), Text(e, "status_code"), Text(usage, "prompt_tokens"),
-                        Text(usage, "completion_tokens"), Text(usage, "total_tokens"), Text(e, "usage_source"),
+                        Text(usage, "completion_tokens"), Text(usage, "total_tokens"), Text(usage, "cached_tokens"),
+                        Text(usage, "cache_creation_tokens"), Text(usage, "reasoning_tokens"), Text(e, "usage_source"),
                         Text(e, "latency_ms"), Text(e, "ttft_ms")});
     }
     store.InsertRows("usage_ledger", kColumns, rows);

@@ -27,7 +27,10 @@ std::string ToJson(const UsageEvent& e) {
     if (e.usage) {
         out += ",\"usage\":{\"prompt_tokens\":" + std::to_string(e.usage->prompt_tokens) +
                ",\"completion_tokens\":" + std::to_string(e.usage->completion_tokens) +
-               ",\"total_tokens\":" + std::to_string(e.usage->total_tokens) + "}";
+               ",\"total_tokens\":" + std::to_string(e.usage->total_tokens) +
+               ",\"cached_tokens\":" + std::to_string(e.usage->cached_tokens) +
+               ",\"cache_creation_tokens\":" + std::to_string(e.usage->cache_creation_tokens) +
+               ",\"reasoning_tokens\":" + std::to_string(e.usage->reasoning_tokens) + "}";
         // "upstream": reported by the provider; "gateway": counted with our tokenizer.
         out += e.usage->estimated ? ",\"usage_source\":\"gateway\"" : ",\"usage_source\":\"upstream\"";
     } else {

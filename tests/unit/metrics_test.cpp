@@ -113,7 +113,7 @@ TEST(MetricsShard, ClientChosenLabelsCannotGrowTheScrape) {
     const std::string long_name(4096, 'x');
     for (int i = 0; i < 300; ++i) {
         shard.RecordRequest({"POST", "/v1/chat/completions", long_name + std::to_string(i), "a", 200}, 0.01, -1);
-        shard.CountTokens(long_name + std::to_string(i), "a", 1, 1);
+        shard.CountTokens(long_name + std::to_string(i), "a", {.prompt = 1, .completion = 1});
     }
     shard.RecordRequest({"POST", "/v1/chat/completions", "model with spaces\n{}", "a", 200}, 0.01, -1);
     shard.RecordRequest({"GET", "/v1/models", "Qwen/Qwen2.5-7B-Instruct:q4@v1", "a", 200}, 0.01, -1);

@@ -253,7 +253,10 @@ bool Exchange::ShowHead() {
     auto ctype = res[http::field::content_type];
     const bool sse =
         beast::iequals(std::string_view(ctype.data(), std::min<std::size_t>(ctype.size(), 17)), "text/event-stream");
-    head_ = ResponseHead{res.result_int(), sse, ctype.find("json") != beast::string_view::npos};
+    head_ = ResponseHead{};
+    head_.status = res.result_int();
+    head_.sse = sse;
+    head_.json = ctype.find("json") != beast::string_view::npos;
     in_.chain.OnHead(head_);
     // Compressed although we asked for identity: relayed as it comes, metered decompressed;
     // never translated (the client would get the upstream's dialect).
