@@ -78,7 +78,7 @@ struct ProviderConfig {
     // clients pass through natively instead of being translated to chat completions.
     bool native_messages = false;
     std::string anthropic_version = "2023-06-01";  // sent when the client sent none (type: anthropic)
-    // anthropic-beta values this upstream accepts ("*" or exact names); empty: every value passes.
+    // anthropic-beta values this upstream accepts (names or globs: "prompt-caching-*"); empty: all pass.
     std::vector<std::string> anthropic_betas;
     int max_output_tokens = 0;       // > 0: max_tokens is clamped to it when translating
     int default_max_tokens = 4096;   // when a translated request to Anthropic names none

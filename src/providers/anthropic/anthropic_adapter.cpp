@@ -3,6 +3,7 @@
 // x-api-key, and the anthropic-version the client sent (else the provider's) goes with them.
 #include "providers/anthropic/anthropic_adapter.hpp"
 
+#include "core/units.hpp"
 #include "http/wire.hpp"
 #include "providers/openai/openai_adapter.hpp"
 #include "providers/translate/requests.hpp"
@@ -22,7 +23,7 @@ bool HasHeaderLine(std::string_view head, std::string_view name) {
 
 bool BetaAllowed(const core::ProviderConfig& provider, std::string_view beta) {
     for (const auto& allowed : provider.anthropic_betas) {
-        if (allowed == "*" || allowed == beta) return true;
+        if (core::GlobMatch(allowed, beta)) return true;
     }
     return false;
 }
