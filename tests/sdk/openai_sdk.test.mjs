@@ -1,43 +1,14 @@
 // The official `openai` SDK (6.x) talking to a real llm-proxy in front of mock_upstream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer, connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
+import { freePort, waitPort, start, stopAll } from './harness.mjs';
 
-const BIN = process.env.LP_BIN_DIR ?? path.resolve(import.meta.dirname ?? '.', '../../build');
-const procs = [];
 let client;
 let authedPort;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-async function waitPort(port) {
-  const deadline = Date.now() + 10000;
-  while (Date.now() < deadline) {
-    const ok = await new Promise((resolve) => {
-      const c = connect(port, '127.0.0.1', () => { c.end(); resolve(true); });
-      c.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  throw new Error(`port ${port} did not open`);
-}
-
-function start(bin, args) {
-  const p = spawn(path.join(BIN, bin), args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  procs.push(p);
-  return p;
-}
 
 before(async () => {
   const mockPort = await freePort();
@@ -99,7 +70,7 @@ test('a disabled key and a forbidden model raise PermissionDeniedError', async (
     (e) => e instanceof OpenAI.PermissionDeniedError && e.code === 'model_not_allowed');
 });
 
-after(() => { for (const p of procs) p.kill('SIGTERM'); });
+after(stopAll);
 
 test('chat completion', async () => {
   const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
