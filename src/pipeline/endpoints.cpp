@@ -21,7 +21,7 @@ constexpr EndpointSpec kTable[] = {
     {"/v1/embeddings", kExact, Endpoint::kEmbeddings, "POST", kPost, kKey, nullptr, false, "/v1/embeddings",
      "Embeddings (OpenAI)"},
     {"/v1/responses", kExact, Endpoint::kResponses, "POST", kPost, kKey, nullptr, false, "/v1/responses",
-     "Responses API (OpenAI), passed to providers that serve it"},
+     "Responses API (OpenAI), passed to providers that serve it", core::Dialect::kOpenAIResponses},
     {"/v1/messages", kExact, Endpoint::kMessages, "POST", kPost, kKey, nullptr, false, "/v1/messages",
      "Messages (Anthropic), over any provider: passed through or translated to chat completions",
      core::Dialect::kAnthropic},

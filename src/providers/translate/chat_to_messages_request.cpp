@@ -162,11 +162,7 @@ void Sampling(const json::object& in, const RequestOptions& options, json::objec
         if (stop->is_string()) stops.push_back(*stop);
         if (stop->is_array()) stops = stop->get_array();
     }
-    json::array kept;
-    for (const auto& s : stops) {
-        if (s.is_string() && s.get_string().find_first_not_of(" \t\r\n") != json::string::npos) kept.push_back(s);
-    }
-    if (!kept.empty()) out["stop_sequences"] = std::move(kept);
+    if (json::array kept = NonBlankStrings(stops); !kept.empty()) out["stop_sequences"] = std::move(kept);
     if (auto user = StringOf(in, "user"); !user.empty()) out["metadata"] = {{"user_id", user}};
     if (auto effort = StringOf(in, "reasoning_effort"); !effort.empty() && effort != "none") {
         const std::int64_t budget = effort == "low" || effort == "minimal" ? 1024 : effort == "medium" ? 2048 : 4096;
@@ -185,11 +181,8 @@ void Sampling(const json::object& in, const RequestOptions& options, json::objec
 
 RequestTranslation ChatToMessagesRequest(std::string_view body, const RequestOptions& options) {
     RequestTranslation result;
-    json::value parsed = ParseOrNull(body);
-    if (!parsed.is_object()) {
-        result.error = core::BadRequest("The request body is not a JSON object", "invalid_json");
-        return result;
-    }
+    json::value parsed;
+    if (!ParseRequestBody(body, parsed, result)) return result;
     const json::object& in = parsed.get_object();
     if (IntOf(in, "n", 1) > 1) {
         result.error = core::BadRequest("'n' greater than 1 is not supported by this model's provider (Anthropic)",

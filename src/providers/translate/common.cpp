@@ -1,4 +1,5 @@
 #include "providers/translate/common.hpp"
+#include "providers/translate/requests.hpp"
 
 namespace llmproxy::providers::translate {
 
@@ -35,6 +36,21 @@ json::value ParseOrNull(std::string_view text) {
     json::value v = json::parse(text, ec);
     if (ec) return nullptr;
     return v;
+}
+
+bool ParseRequestBody(std::string_view body, json::value& parsed, RequestTranslation& result) {
+    parsed = ParseOrNull(body);
+    if (parsed.is_object()) return true;
+    result.error = core::BadRequest("The request body is not a JSON object", "invalid_json");
+    return false;
+}
+
+json::array NonBlankStrings(const json::array& values) {
+    json::array kept;
+    for (const auto& v : values) {
+        if (v.is_string() && v.get_string().find_first_not_of(" \t\r\n") != json::string::npos) kept.push_back(v);
+    }
+    return kept;
 }
 
 }  // namespace llmproxy::providers::translate

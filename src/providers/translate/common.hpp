@@ -62,4 +62,7 @@ std::string_view FinishReasonOf(std::string_view stop_reason);
 /// A JSON DOM parsed without throwing; null on malformed input.
 json::value ParseOrNull(std::string_view text);
 
+/// The strings of `values` that are not blank (stop sequences: Anthropic refuses blank ones).
+json::array NonBlankStrings(const json::array& values);
+
 }  // namespace llmproxy::providers::translate

@@ -142,11 +142,7 @@ void Options(const json::object& in, const RequestOptions& options, json::object
         if (const json::value* v = in.if_contains(key)) out[key] = *v;
     }
     if (const json::array* stops = ArrayOf(in, "stop_sequences")) {
-        json::array kept;
-        for (const auto& s : *stops) {
-            if (s.is_string() && s.get_string().find_first_not_of(" \t\r\n") != json::string::npos) kept.push_back(s);
-        }
-        if (!kept.empty()) out["stop"] = std::move(kept);
+        if (json::array kept = NonBlankStrings(*stops); !kept.empty()) out["stop"] = std::move(kept);
     }
     if (const json::object* meta = ObjectOf(in, "metadata")) {
         if (auto user = StringOf(*meta, "user_id"); !user.empty() && user.size() <= 256) out["user"] = user;
@@ -169,11 +165,8 @@ void Options(const json::object& in, const RequestOptions& options, json::object
 
 RequestTranslation MessagesToChatRequest(std::string_view body, const RequestOptions& options) {
     RequestTranslation result;
-    json::value parsed = ParseOrNull(body);
-    if (!parsed.is_object()) {
-        result.error = core::BadRequest("The request body is not a JSON object", "invalid_json");
-        return result;
-    }
+    json::value parsed;
+    if (!ParseRequestBody(body, parsed, result)) return result;
     const json::object& in = parsed.get_object();
     json::array messages;
     if (const json::value* system = in.if_contains("system")) {

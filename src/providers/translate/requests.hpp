@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/value.hpp>
+
 #include "core/error_reply.hpp"
 
 namespace llmproxy::providers::translate {
@@ -22,6 +24,9 @@ struct RequestTranslation {
     std::string body;                       // the upstream's request
     std::optional<core::LocalReply> error;  // the request cannot be translated (the client's fault: 400)
 };
+
+/// The client's body as a JSON object (into `parsed`), or false with the 400 in `result`.
+bool ParseRequestBody(std::string_view body, boost::json::value& parsed, RequestTranslation& result);
 
 /// Anthropic Messages request -> OpenAI chat completions request.
 RequestTranslation MessagesToChatRequest(std::string_view body, const RequestOptions& options);

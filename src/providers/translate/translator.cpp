@@ -37,7 +37,7 @@ std::string_view EventData(std::string_view event, std::string& joined) {
 
 // Stream is ChatToMessagesStream or MessagesToChatStream; the body and error functions go with it.
 template <typename Stream, std::string (*kBody)(std::string_view, std::string_view),
-          std::string (*kError)(std::string_view, unsigned)>
+          std::string (*kError)(std::string_view, unsigned), bool kToOpenAI>
 class Translator final : public ResponseObserver {
 public:
     Translator(Stream stream, std::string model) : stream_(std::move(stream)), model_(std::move(model)) {}
@@ -45,6 +45,8 @@ public:
     void OnHead(ResponseHead& head) override {
         status_ = head.status;
         head.translated = true;
+        // Anthropic's 529 (overloaded) is no status OpenAI clients know: they get 503.
+        if (kToOpenAI && head.status == 529) head.status = 503;
         if (head.sse && status_ < 400) return;  // event by event
         head.whole_body = true;
         head.content_type = "application/json";
@@ -104,11 +106,11 @@ std::unique_ptr<ResponseObserver> MakeTranslator(core::Dialect upstream, core::D
                                                  TranslatorOptions options) {
     using core::Dialect;
     if (upstream == Dialect::kOpenAIChat && client == Dialect::kAnthropic) {
-        return std::make_unique<Translator<ChatToMessagesStream, &ChatToMessageBody, &ErrorToAnthropic>>(
+        return std::make_unique<Translator<ChatToMessagesStream, &ChatToMessageBody, &ErrorToAnthropic, false>>(
             ChatToMessagesStream(options.model), options.model);
     }
     if (upstream == Dialect::kAnthropic && client == Dialect::kOpenAIChat) {
-        return std::make_unique<Translator<MessagesToChatStream, &MessageToChat, &ErrorToOpenAI>>(
+        return std::make_unique<Translator<MessagesToChatStream, &MessageToChat, &ErrorToOpenAI, true>>(
             MessagesToChatStream(options.model, options.include_usage), options.model);
     }
     return nullptr;
