@@ -51,7 +51,7 @@ void MessagesToChatStream::Done(std::string& out) {
 
 void MessagesToChatStream::OnEvent(std::string_view data, std::string& out) {
     if (done_) return;
-    unsigned char scratch[4096];
+    unsigned char scratch[4096];  // most events parse without touching the heap
     json::monotonic_resource memory(scratch, sizeof scratch);
     boost::system::error_code ec;
     json::value v = json::parse(data, ec, &memory);
@@ -66,41 +66,9 @@ void MessagesToChatStream::OnEvent(std::string_view data, std::string& out) {
         }
         Chunk(R"({"role":"assistant","content":""})", {}, out);
     } else if (type == "content_block_start") {
-        const json::object* block = ObjectOf(event, "content_block");
-        if (!block || StringOf(*block, "type") != "tool_use") return;
-        const int k = next_tool_++;  // the ordinal among tool calls, not the block index
-        tools_.emplace_back(IntOf(event, "index"), k);
-        std::string delta = R"({"tool_calls":[{"index":)" + std::to_string(k) + R"(,"id":)";
-        core::AppendJsonString(delta, StringOf(*block, "id"));
-        delta += R"(,"type":"function","function":{"name":)";
-        core::AppendJsonString(delta, StringOf(*block, "name"));
-        delta += R"(,"arguments":""}}]})";
-        Chunk(delta, {}, out);
+        BlockStart(event, out);
     } else if (type == "content_block_delta") {
-        const json::object* d = ObjectOf(event, "delta");
-        if (!d) return;
-        const auto kind = StringOf(*d, "type");
-        std::string delta;
-        if (kind == "text_delta") {
-            delta = R"({"content":)";
-            core::AppendJsonString(delta, StringOf(*d, "text"));
-        } else if (kind == "thinking_delta") {
-            delta = R"({"reasoning_content":)";
-            core::AppendJsonString(delta, StringOf(*d, "thinking"));
-        } else if (kind == "input_json_delta") {
-            const std::int64_t index = IntOf(event, "index");
-            int k = -1;
-            for (const auto& [block, tool] : tools_)
-                if (block == index) k = tool;
-            if (k < 0 || StringOf(*d, "partial_json").empty()) return;
-            delta = R"({"tool_calls":[{"index":)" + std::to_string(k) + R"(,"function":{"arguments":)";
-            core::AppendJsonString(delta, StringOf(*d, "partial_json"));
-            delta += "}}]";
-        } else {
-            return;  // signature_delta, citations_delta: nothing in chat's dialect
-        }
-        delta += "}";
-        Chunk(delta, {}, out);
+        BlockDelta(event, out);
     } else if (type == "message_delta") {
         if (const json::object* usage = ObjectOf(event, "usage")) ReadTokens(*usage, tokens_, uncached_input_);
         const json::object* d = ObjectOf(event, "delta");
@@ -117,6 +85,47 @@ void MessagesToChatStream::OnEvent(std::string_view data, std::string& out) {
         out += "}}\n\n";
         done_ = true;
     }
+}
+
+// A tool_use block opens a tool call; its index is the ordinal among tool calls, not the block's.
+void MessagesToChatStream::BlockStart(const json::object& event, std::string& out) {
+    const json::object* block = ObjectOf(event, "content_block");
+    if (!block || StringOf(*block, "type") != "tool_use") return;
+    const int k = next_tool_++;
+    tools_.emplace_back(IntOf(event, "index"), k);
+    std::string delta = R"({"tool_calls":[{"index":)" + std::to_string(k) + R"(,"id":)";
+    core::AppendJsonString(delta, StringOf(*block, "id"));
+    delta += R"(,"type":"function","function":{"name":)";
+    core::AppendJsonString(delta, StringOf(*block, "name"));
+    delta += R"(,"arguments":""}}]})";
+    Chunk(delta, {}, out);
+}
+
+void MessagesToChatStream::BlockDelta(const json::object& event, std::string& out) {
+    const json::object* d = ObjectOf(event, "delta");
+    if (!d) return;
+    const auto kind = StringOf(*d, "type");
+    std::string delta;
+    if (kind == "text_delta") {
+        delta = R"({"content":)";
+        core::AppendJsonString(delta, StringOf(*d, "text"));
+    } else if (kind == "thinking_delta") {
+        delta = R"({"reasoning_content":)";
+        core::AppendJsonString(delta, StringOf(*d, "thinking"));
+    } else if (kind == "input_json_delta") {
+        const std::int64_t index = IntOf(event, "index");
+        int k = -1;
+        for (const auto& [block, tool] : tools_)
+            if (block == index) k = tool;
+        if (k < 0 || StringOf(*d, "partial_json").empty()) return;
+        delta = R"({"tool_calls":[{"index":)" + std::to_string(k) + R"(,"function":{"arguments":)";
+        core::AppendJsonString(delta, StringOf(*d, "partial_json"));
+        delta += "}}]";
+    } else {
+        return;  // signature_delta, citations_delta: nothing in chat's dialect
+    }
+    delta += "}";
+    Chunk(delta, {}, out);
 }
 
 void MessagesToChatStream::Finish(std::string& out) {

@@ -63,6 +63,8 @@ public:
 
 private:
     void Chunk(std::string_view delta_json, std::string_view finish_reason, std::string& out);
+    void BlockStart(const boost::json::object& event, std::string& out);
+    void BlockDelta(const boost::json::object& event, std::string& out);
     void Done(std::string& out);
 
     std::string model_;
