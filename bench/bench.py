@@ -38,10 +38,20 @@ def redis_ping_p50_us(port):
     return float(m.group(1)) * 1000 if m else float("nan")
 
 
+_given_ports = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # Never the same port twice in one run: the kernel may hand a just-closed port out again,
+    # and two servers told the same port make one of them fail to start (seen: a "gateway"
+    # measured at 0 CPU while another process answered on its port).
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
 
 
 def wait_port(port, timeout=10):
