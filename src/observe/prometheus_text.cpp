@@ -161,7 +161,8 @@ std::string RenderPrometheus(const ScrapeInput& in) {
         static constexpr const char* kTypes[] = {"prompt", "completion", "cached", "cache_creation", "reasoning"};
         for (std::size_t i = 0; i < sum.size(); ++i) {
             if (i >= 2 && sum[i] == 0) continue;  // only providers that report them
-            out += "llm_proxy_tokens_total{" + labels + ",token_type=\"" + kTypes[i] + "\"} " + std::to_string(sum[i]) + "\n";
+            out += "llm_proxy_tokens_total{" + labels + ",token_type=\"" + kTypes[i] + "\"} " + std::to_string(sum[i]) +
+                   "\n";
         }
     }
 

@@ -103,9 +103,9 @@ void Finish(RequestContext& ctx, Runtime& rt) {
         ctx.admission.SetActualTokens(record.usage->total_tokens, std::time(nullptr));
         ctx.shared_limits.SetActualTokens(record.usage->total_tokens);
         const auto& u = *record.usage;
-        rt.metrics->CountTokens(ctx.routed.public_model, record.provider,
-                                {u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.cache_creation_tokens,
-                                 u.reasoning_tokens});
+        rt.metrics->CountTokens(
+            ctx.routed.public_model, record.provider,
+            {u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.cache_creation_tokens, u.reasoning_tokens});
     }
     if (ctx.endpoint) {
         SendUsageEvent(ctx, rt, duration, ttft);

@@ -49,12 +49,26 @@ void WriteUsageRows(Store& store, const std::vector<std::string>& events) {
         boost::json::object usage;
         if (const auto* u = e.if_contains("usage"); u && u->is_object()) usage = u->as_object();
         // A request without usage keeps NULL token columns: unknown is not zero.
-        rows.push_back({Text(e, "request_id"), Text(e, "timestamp_ms"), Text(e, "key_name"), Text(e, "user_id"),
-                        Text(e, "api_key"), Text(e, "model"), Text(e, "upstream_model"), Text(e, "provider"),
-                        Text(e, "endpoint"), Text(e, "is_stream"), Text(e, "status_code"), Text(usage, "prompt_tokens"),
-                        Text(usage, "completion_tokens"), Text(usage, "total_tokens"), Text(usage, "cached_tokens"),
-                        Text(usage, "cache_creation_tokens"), Text(usage, "reasoning_tokens"), Text(e, "usage_source"),
-                        Text(e, "latency_ms"), Text(e, "ttft_ms")});
+        rows.push_back({Text(e, "request_id"),
+                        Text(e, "timestamp_ms"),
+                        Text(e, "key_name"),
+                        Text(e, "user_id"),
+                        Text(e, "api_key"),
+                        Text(e, "model"),
+                        Text(e, "upstream_model"),
+                        Text(e, "provider"),
+                        Text(e, "endpoint"),
+                        Text(e, "is_stream"),
+                        Text(e, "status_code"),
+                        Text(usage, "prompt_tokens"),
+                        Text(usage, "completion_tokens"),
+                        Text(usage, "total_tokens"),
+                        Text(usage, "cached_tokens"),
+                        Text(usage, "cache_creation_tokens"),
+                        Text(usage, "reasoning_tokens"),
+                        Text(e, "usage_source"),
+                        Text(e, "latency_ms"),
+                        Text(e, "ttft_ms")});
     }
     store.InsertRows("usage_ledger", kColumns, rows);
 }

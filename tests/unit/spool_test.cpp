@@ -56,7 +56,8 @@ TEST(UsageEvent, LlmProxyFormat) {
     e.status_code = 200;
     e.timestamp_ms = 1'700'000'000'123;
     std::string json = ToJson(e);
-    EXPECT_NE(json.find(R"("usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cached_tokens":0,)"), std::string::npos);
+    EXPECT_NE(json.find(R"("usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cached_tokens":0,)"),
+              std::string::npos);
     EXPECT_NE(json.find(R"("timestamp":"2023-11-14T22:13:20.123Z")"), std::string::npos) << json;
     EXPECT_NE(json.find(R"("is_stream":true)"), std::string::npos);
     EXPECT_EQ(json.find("request_body"), std::string::npos);

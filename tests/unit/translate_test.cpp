@@ -175,7 +175,8 @@ TEST(ChatToMessagesRequest, ReasoningFormatAndRefusals) {
 }
 
 TEST(TranslateBodies, ChatCompletionToMessage) {
-    const std::string chat = R"({"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"finish_reason":"tool_calls",
+    const std::string chat =
+        R"({"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"finish_reason":"tool_calls",
       "message":{"role":"assistant","content":"ok","reasoning_content":"think","tool_calls":[{"id":"functions.f:0","type":"function","function":{"name":"f","arguments":"{\"x\":2}"}}]}}],
       "usage":{"prompt_tokens":100,"completion_tokens":7,"total_tokens":107,"prompt_tokens_details":{"cached_tokens":60}}})";
     const auto msg = Parse(ChatToMessageBody(chat, "claude-local"));
@@ -197,7 +198,8 @@ TEST(TranslateBodies, ChatCompletionToMessage) {
 }
 
 TEST(TranslateBodies, MessageToChatCompletion) {
-    const std::string message = R"({"id":"msg_1","type":"message","role":"assistant","model":"claude","stop_reason":"max_tokens",
+    const std::string message =
+        R"({"id":"msg_1","type":"message","role":"assistant","model":"claude","stop_reason":"max_tokens",
       "content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"a"},{"type":"text","text":"b"},
                  {"type":"tool_use","id":"toolu_9","name":"f","input":{"k":[1]}}],
       "usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":30,"cache_creation_input_tokens":4}})";
@@ -227,7 +229,8 @@ TEST(TranslateBodies, ErrorsInTheClientsShape) {
     EXPECT_EQ(Parse(ErrorToAnthropic(R"({"error":"model not found"})", 404)).at("error").at("message"),
               "model not found");  // Ollama's shape
     EXPECT_EQ(Parse(ErrorToAnthropic("<html>oops</html>", 503)).at("error").at("type"), "overloaded_error");
-    const auto o = Parse(ErrorToOpenAI(R"({"type":"error","error":{"type":"rate_limit_error","message":"slow"}})", 429));
+    const auto o =
+        Parse(ErrorToOpenAI(R"({"type":"error","error":{"type":"rate_limit_error","message":"slow"}})", 429));
     EXPECT_EQ(o.at("error").at("type"), "rate_limit_error");
     EXPECT_EQ(o.at("error").at("message"), "slow");
     EXPECT_EQ(Parse(ErrorToOpenAI(R"({"type":"error","error":{"type":"overloaded_error","message":"o"}})", 529))
@@ -239,24 +242,24 @@ TEST(TranslateBodies, ErrorsInTheClientsShape) {
 TEST(ChatToMessagesStream, TextThenToolCallThenUsage) {
     ChatToMessagesStream stream("claude-local");
     std::string out;
-    for (const char* chunk : {
-             R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]})",
-             R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"reasoning_content":"plan"}}]})",
-             R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"Hi"}}],"usage":null})",
-             R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"!"}}]})",
-             R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"functions.Bash:0","type":"function","function":{"name":"Bash","arguments":""}}]}}]})",
-             R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"c\":"}}]}}]})",
-             R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]}}]})",
-             R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})",
-             R"({"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":50,"completion_tokens":9,"prompt_tokens_details":{"cached_tokens":20}}})",
-             "[DONE]"})
+    for (
+        const char* chunk :
+        {R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]})",
+         R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"reasoning_content":"plan"}}]})",
+         R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"Hi"}}],"usage":null})",
+         R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"!"}}]})",
+         R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"functions.Bash:0","type":"function","function":{"name":"Bash","arguments":""}}]}}]})",
+         R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"c\":"}}]}}]})",
+         R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]}}]})",
+         R"({"id":"chatcmpl-1","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})",
+         R"({"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":50,"completion_tokens":9,"prompt_tokens_details":{"cached_tokens":20}}})",
+         "[DONE]"})
         stream.OnData(chunk, out);
-    EXPECT_EQ(EventNames(out),
-              (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
-                                        "content_block_stop", "content_block_start", "content_block_delta",
-                                        "content_block_delta", "content_block_stop", "content_block_start",
-                                        "content_block_delta", "content_block_delta", "content_block_stop",
-                                        "message_delta", "message_stop"}));
+    EXPECT_EQ(EventNames(out), (std::vector<std::string>{
+                                   "message_start", "content_block_start", "content_block_delta", "content_block_stop",
+                                   "content_block_start", "content_block_delta", "content_block_delta",
+                                   "content_block_stop", "content_block_start", "content_block_delta",
+                                   "content_block_delta", "content_block_stop", "message_delta", "message_stop"}));
     const auto data = EventData(out);
     EXPECT_EQ(data[0].at("message").at("model"), "claude-local");
     EXPECT_EQ(data[0].at("message").at("usage").at("input_tokens"), 0);  // a full usage object from the start
@@ -313,19 +316,19 @@ TEST(ChatToMessagesStream, AnUpstreamErrorBecomesAnErrorEvent) {
 TEST(MessagesToChatStream, AnthropicEventsBecomeChunks) {
     MessagesToChatStream stream("gpt-claude", true);
     std::string out;
-    for (const char* event : {
-             R"({"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":10,"cache_read_input_tokens":5,"cache_creation_input_tokens":1,"output_tokens":1}}})",
-             R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}})",
-             R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"t"}})",
-             R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"s"}})",
-             R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}})",
-             R"({"type":"ping"})",
-             R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hello"}})",
-             R"({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":{}}})",
-             R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}})",
-             R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"a\":1}"}})",
-             R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":12}})",
-             R"({"type":"message_stop"})"})
+    for (
+        const char* event :
+        {R"({"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":10,"cache_read_input_tokens":5,"cache_creation_input_tokens":1,"output_tokens":1}}})",
+         R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}})",
+         R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"t"}})",
+         R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"s"}})",
+         R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}})", R"({"type":"ping"})",
+         R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hello"}})",
+         R"({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":{}}})",
+         R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}})",
+         R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"a\":1}"}})",
+         R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":12}})",
+         R"({"type":"message_stop"})"})
         stream.OnEvent(event, out);
     const auto data = EventData(out);
     ASSERT_EQ(data.size(), 8u);
