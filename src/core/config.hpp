@@ -96,6 +96,9 @@ struct ServerConfig {
     // request gets 503 server_busy before its body is read.
     std::size_t max_body_memory = 256u << 20;
     std::size_t max_header_bytes = 16u << 10;
+    // A non-stream answer translated between dialects is read whole before it is rewritten: up
+    // to this size (beyond it, 502 upstream_protocol_error). Streams are translated event by event.
+    std::size_t max_translated_body = 16u << 20;
     // Client connections the process keeps open; at the cap the accepting worker's longest-idle
     // connection is closed for a new one, or the new one gets 503 if none is idle.
     // 0: what the file-descriptor limit leaves room for.

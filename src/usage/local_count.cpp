@@ -45,10 +45,16 @@ void AppendContent(std::string& out, const json::value* content) {
         AppendString(out, content);
     } else if (content->is_array()) {
         for (const auto& part : content->as_array()) {
-            if (part.is_object())
-                AppendString(out, part.as_object().if_contains("text"));
-            else if (part.is_string())
-                AppendString(out, &part);
+            if (!part.is_object()) {
+                if (part.is_string()) AppendString(out, &part);
+                continue;
+            }
+            const auto& block = part.as_object();
+            AppendString(out, block.if_contains("text"));
+            // Anthropic's tool_result blocks carry their text in "content"; tool_use in "input".
+            if (const auto* nested = block.if_contains("content")) AppendContent(out, nested);
+            if (const auto* input = block.if_contains("input"); input && input->is_object())
+                out += json::serialize(*input);
         }
     }
 }
@@ -124,6 +130,8 @@ std::int64_t CountPromptTokens(const Tokenizer& t, std::string_view request_json
         }
         total += 3;  // every reply is primed with <|start|>assistant<|message|>
     }
+    // Anthropic's system prompt: a string or text blocks, beside the messages.
+    if (const auto* system = o.if_contains("system")) count([&](std::string& out) { AppendContent(out, system); });
     for (const char* field : {"prompt", "input", "instructions"}) {
         const auto* v = o.if_contains(field);
         if (!v) continue;

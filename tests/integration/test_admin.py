@@ -547,7 +547,10 @@ class Migrations(AdminBase):
         self.assertEqual(status.count("applied"), latest)
         self.assertEqual(self.migrate(url, "down").returncode, 0)
         self.assertEqual(int(self.migrate(url, "version").stdout), latest - 1)
+        self.assertEqual(self.migrate(url, "down", "--to", "3").returncode, 0)  # step 4 added providers
+        self.assertEqual(int(self.migrate(url, "version").stdout), 3)
         self.assertNotIn("providers", tables())
+        self.assertIn("usage_ledger", tables())
         self.assertEqual(self.migrate(url, "down", "--to", "0").returncode, 0)
         self.assertEqual(self.migrate(url, "version").stdout.strip(), "0")
         self.assertEqual(tables() - {"schema_version"}, set())

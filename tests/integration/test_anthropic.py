@@ -168,6 +168,20 @@ logging: {{ access_log: "{self.log_path}" }}
         self.assertGreater(r.json()["input_tokens"], 0)
         self.assertEqual(self.last_upstream(self.claude)["target"], "/v1/messages/count_tokens")
 
+    def test_translated_body_over_its_cap_is_refused(self):
+        port = self.gateway(f"""
+server: {{ max_translated_body: 100 }}
+providers: [ {{ name: vllm, base_url: "http://127.0.0.1:{self.chat}/v1" }} ]
+""")
+        r = self.post("/v1/messages", message("x"), headers={"anthropic-version": "2023-06-01"}, port=port)
+        self.assertEqual(r.status, 502, r.body)  # the chat completion is ~250 bytes
+        self.assertEqual(r.json()["type"], "error")
+        self.assertIn("max_translated_body", r.json()["error"]["message"])
+        r = self.post("/v1/messages", message("x", stream=True), headers={"anthropic-version": "2023-06-01"},
+                      port=port)
+        self.assertEqual(r.status, 200)  # streams are translated event by event, never held
+        self.assertEqual(events(r.body)[-1][0], "message_stop")
+
     # --- the gateway's own answers in Anthropic's shape ---
 
     def test_refusals_are_anthropic_shaped(self):

@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "usage/local_count.hpp"
 #include "usage/tokenizer.hpp"
 
 using namespace llmproxy::usage;
@@ -77,4 +78,21 @@ TEST(Tokenizer, ModelToEncoding) {
     EXPECT_EQ(EncodingForModel("text-embedding-3-small"), "cl100k_base");
     EXPECT_EQ(EncodingForModel("llama-3.1-8b"), "cl100k_base");
     EXPECT_EQ(EncodingForModel("llama-3.1-8b", "o200k_base"), "o200k_base");
+}
+
+TEST(PromptCount, AnthropicSystemToolResultsAndToolInputsCount) {
+    const Tokenizer& t = Get("cl100k_base");
+    const std::string base = R"({"model":"c","max_tokens":5,"messages":[{"role":"user","content":"hello there"}]})";
+    const std::string with_system =
+        R"({"model":"c","max_tokens":5,"system":[{"type":"text","text":"You are a careful assistant."}],)"
+        R"("messages":[{"role":"user","content":"hello there"}]})";
+    const std::string with_tools =
+        R"({"model":"c","max_tokens":5,"messages":[{"role":"user","content":"hello there"},)"
+        R"({"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{"path":"/etc/hosts"}}]},)"
+        R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"127.0.0.1 localhost"}]}]}]})";
+    const auto b = CountPromptTokens(t, base);
+    EXPECT_GT(b, 0);
+    EXPECT_EQ(CountPromptTokens(t, with_system),
+              b + static_cast<std::int64_t>(t.Count("You are a careful assistant.")));
+    EXPECT_GT(CountPromptTokens(t, with_tools), b + static_cast<std::int64_t>(t.Count("127.0.0.1 localhost")));
 }

@@ -3,6 +3,8 @@
 // the vendors' API references (../shared/research/providers.md sections 1-2).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "core/error_reply.hpp"
@@ -255,26 +257,27 @@ TEST(ChatToMessagesStream, TextThenToolCallThenUsage) {
          R"({"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":50,"completion_tokens":9,"prompt_tokens_details":{"cached_tokens":20}}})",
          "[DONE]"})
         stream.OnData(chunk, out);
-    EXPECT_EQ(EventNames(out), (std::vector<std::string>{
-                                   "message_start", "content_block_start", "content_block_delta", "content_block_stop",
-                                   "content_block_start", "content_block_delta", "content_block_delta",
-                                   "content_block_stop", "content_block_start", "content_block_delta",
-                                   "content_block_delta", "content_block_stop", "message_delta", "message_stop"}));
+    EXPECT_EQ(EventNames(out),
+              (std::vector<std::string>{"message_start", "ping", "content_block_start", "content_block_delta",
+                                        "content_block_stop", "content_block_start", "content_block_delta",
+                                        "content_block_delta", "content_block_stop", "content_block_start",
+                                        "content_block_delta", "content_block_delta", "content_block_stop",
+                                        "message_delta", "message_stop"}));
     const auto data = EventData(out);
     EXPECT_EQ(data[0].at("message").at("model"), "claude-local");
     EXPECT_EQ(data[0].at("message").at("usage").at("input_tokens"), 0);  // a full usage object from the start
     EXPECT_TRUE(data[0].at("message").at("stop_sequence").is_null());
-    EXPECT_EQ(data[1].at("content_block").at("type"), "thinking");
-    EXPECT_EQ(data[2].at("delta").at("thinking"), "plan");
-    EXPECT_EQ(data[4].at("content_block").at("type"), "text");
-    EXPECT_EQ(data[4].at("index"), 1);
-    EXPECT_EQ(data[8].at("content_block").at("id"), "functions_Bash_0");
-    EXPECT_EQ(data[8].at("content_block").at("name"), "Bash");
-    EXPECT_EQ(data[9].at("delta").at("partial_json"), "{\"c\":");
-    EXPECT_EQ(data[12].at("delta").at("stop_reason"), "tool_use");
-    EXPECT_EQ(data[12].at("usage").at("input_tokens"), 30);
-    EXPECT_EQ(data[12].at("usage").at("cache_read_input_tokens"), 20);
-    EXPECT_EQ(data[12].at("usage").at("output_tokens"), 9);
+    EXPECT_EQ(data[2].at("content_block").at("type"), "thinking");
+    EXPECT_EQ(data[3].at("delta").at("thinking"), "plan");
+    EXPECT_EQ(data[5].at("content_block").at("type"), "text");
+    EXPECT_EQ(data[5].at("index"), 1);
+    EXPECT_EQ(data[9].at("content_block").at("id"), "functions_Bash_0");
+    EXPECT_EQ(data[9].at("content_block").at("name"), "Bash");
+    EXPECT_EQ(data[10].at("delta").at("partial_json"), "{\"c\":");
+    EXPECT_EQ(data[13].at("delta").at("stop_reason"), "tool_use");
+    EXPECT_EQ(data[13].at("usage").at("input_tokens"), 30);
+    EXPECT_EQ(data[13].at("usage").at("cache_read_input_tokens"), 20);
+    EXPECT_EQ(data[13].at("usage").at("output_tokens"), 9);
 }
 
 TEST(ChatToMessagesStream, ToolCallsWithoutIndexAndAnEndWithoutDone) {
@@ -285,7 +288,8 @@ TEST(ChatToMessagesStream, ToolCallsWithoutIndexAndAnEndWithoutDone) {
          {R"({"id":"x","choices":[{"delta":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{}"}}]}}]})",
           R"({"id":"x","choices":[{"delta":{"tool_calls":[{"id":"b","function":{"name":"g","arguments":"{"}}]}}]})",
           R"({"id":"x","choices":[{"delta":{"tool_calls":[{"function":{"arguments":"}"}}]}}]})",
-          R"({"id":"x","choices":[{"delta":{},"finish_reason":"stop"}]})", ": keep-alive", "not json"})
+          R"({"id":"x","choices":[{"delta":{},"finish_reason":"stop"}]})", ": keep-alive", "not json",
+          ""})  // an SSE comment's (empty) data: a keep-alive
         stream.OnData(chunk, out);
     stream.Finish(out);
     const auto data = EventData(out);
@@ -295,6 +299,7 @@ TEST(ChatToMessagesStream, ToolCallsWithoutIndexAndAnEndWithoutDone) {
     for (std::size_t i = 0; i < names.size(); ++i)
         if (names[i] == "content_block_start") ++tool_blocks;
     EXPECT_EQ(tool_blocks, 2);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "ping"), 2);  // after message_start, and the keep-alive
     EXPECT_EQ(data[data.size() - 2].at("delta").at("stop_reason"), "tool_use");  // "stop" after tool calls
     std::string again;
     stream.Finish(again);

@@ -42,6 +42,7 @@ void ChatToMessagesStream::Start(std::string_view upstream_id, std::string& out)
     data += UsageJson(tokens_);
     data += "}}";
     Emit(out, "message_start", data);
+    Emit(out, "ping", R"({"type":"ping"})");  // as Anthropic's own streams do
 }
 
 void ChatToMessagesStream::Open(Block kind, std::string& out, std::string_view tool_id, std::string_view tool_name) {
@@ -110,6 +111,10 @@ void ChatToMessagesStream::ToolDelta(const json::object& call, std::string& out)
 
 void ChatToMessagesStream::OnData(std::string_view data, std::string& out) {
     if (stopped_) return;
+    if (data.empty()) {  // an SSE comment (a keep-alive): Anthropic's keep-alive is a ping
+        if (started_) Emit(out, "ping", R"({"type":"ping"})");
+        return;
+    }
     if (data == "[DONE]") {
         Stop(out);
         return;

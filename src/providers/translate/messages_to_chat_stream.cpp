@@ -50,7 +50,7 @@ void MessagesToChatStream::Done(std::string& out) {
 }
 
 void MessagesToChatStream::OnEvent(std::string_view data, std::string& out) {
-    if (done_) return;
+    if (done_ || data.empty()) return;
     unsigned char scratch[4096];  // most events parse without touching the heap
     json::monotonic_resource memory(scratch, sizeof scratch);
     boost::system::error_code ec;

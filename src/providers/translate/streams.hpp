@@ -26,7 +26,8 @@ struct StreamTokens {
 class ChatToMessagesStream {
 public:
     explicit ChatToMessagesStream(std::string model) : model_(std::move(model)) {}
-    /// One event's data (a chunk's JSON, or [DONE]); the translated events are appended to `out`.
+    /// One event's data (a chunk's JSON, [DONE], or empty for a comment: a keep-alive, sent on as
+    /// a ping); the translated events are appended to `out`.
     void OnData(std::string_view data, std::string& out);
     /// The upstream ended its stream cleanly: closes the message if [DONE] did not.
     void Finish(std::string& out);

@@ -72,8 +72,7 @@ private:
         std::size_t seen = 0;
         sse::ForEachEvent(events, [&](std::string_view event) {
             seen += event.size();
-            const std::string_view data = EventData(event, joined_);
-            if (!data.empty()) Feed(data);
+            Feed(EventData(event, joined_));  // empty for a comment: a keep-alive
         });
         // The stream's last event may lack its blank line.
         if (seen < events.size()) {

@@ -175,7 +175,8 @@ Task<AttemptEnd> RunAttempt(RequestForward& fwd, const AttemptTarget& target) {
                           .chain = ctx.response_chain,
                           .sent_body_storage = &prepared.edited,
                           .max_response_head = config.server.max_header_bytes,
-                          .client_dialect = ctx.dialect};
+                          .client_dialect = ctx.dialect,
+                          .max_whole_body = config.server.max_translated_body};
     ProviderHealth& h = *snap.health[p];
     h.BeginRequest();
     const ForwardOutcome out = co_await Forward(fwd.client, fwd.buffer, in, *ctx.upstreams->pools[p]);

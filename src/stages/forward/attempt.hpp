@@ -15,6 +15,8 @@ namespace llmproxy::stages {
 
 /// What every attempt of one request shares.
 struct RequestForward {
+    RequestForward(RequestContext& c, TcpStream& cl, beast::flat_buffer& b, Runtime& r)
+        : ctx(c), client(cl), buffer(b), rt(r) {}
     RequestContext& ctx;
     TcpStream& client;
     beast::flat_buffer& buffer;
