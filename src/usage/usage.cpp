@@ -1,15 +1,18 @@
 #include "usage/usage.hpp"
 
+#include <algorithm>
+
 #include <simdjson.h>
 
 namespace llmproxy::usage {
 namespace {
 namespace od = simdjson::ondemand;
 
+// A token count within [0, 2^53]: sums of an upstream's absurd counts must not overflow.
 std::int64_t IntOr0(od::value v) {
     std::int64_t n = 0;
     if (v.get_int64().get(n) != simdjson::SUCCESS) return 0;
-    return n;
+    return std::clamp<std::int64_t>(n, 0, std::int64_t{1} << 53);
 }
 
 // The members of one usage object, and the *_details objects inside it.

@@ -419,3 +419,21 @@ TEST(ErrorReply, AnthropicShapeForAnthropicClients) {
     const std::string event = core::StreamErrorEvent(r, "req_1", core::Dialect::kAnthropic);
     EXPECT_TRUE(event.starts_with("event: error\ndata: {\"type\":\"error\""));
 }
+
+TEST(TranslateStreams, AbsurdTokenCountsAreClampedNotOverflowed) {
+    // Found by fuzz.messages_to_chat: a 38-digit input_tokens (a double) cast to int64 was UB.
+    MessagesToChatStream stream("m", true);
+    std::string out;
+    stream.OnEvent(
+        R"({"type":"message_start","message":{"id":"m","usage":{"input_tokens":3111111111111111111111111111111111111111,)"
+        R"("cache_read_input_tokens":9223372036854775807,"cache_creation_input_tokens":18446744073709551615}}})",
+        out);
+    stream.OnEvent(R"({"type":"message_stop"})", out);
+    const auto data = EventData(out);
+    const auto prompt = data[data.size() - 2].at("usage").at("prompt_tokens").as_int64();
+    EXPECT_EQ(prompt, 3 * (std::int64_t{1} << 53));
+    auto u = usage::ParseUsage(
+        R"({"usage":{"input_tokens":9223372036854775807,"cache_read_input_tokens":9223372036854775807}})");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->prompt_tokens, 2 * (std::int64_t{1} << 53));
+}

@@ -1,6 +1,7 @@
 #pragma once
 // What the translators between OpenAI chat and Anthropic Messages share: reading a JSON DOM
 // without exceptions, tool ids both sides accept, and the stop reason mapping.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,12 +41,19 @@ inline const json::array* ArrayOf(const json::object& obj, std::string_view key)
     return v && v->is_array() ? &v->get_array() : nullptr;
 }
 
+/// `obj[key]` as an integer within +-2^53 (an upstream's absurd token count must not overflow
+/// the sums made of it), or `otherwise` when absent or not a number.
 inline std::int64_t IntOf(const json::object& obj, std::string_view key, std::int64_t otherwise = 0) {
+    constexpr std::int64_t kLimit = std::int64_t{1} << 53;
     const json::value* v = obj.if_contains(key);
     if (!v) return otherwise;
-    if (v->is_int64()) return v->get_int64();
-    if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
+    if (v->is_int64()) return std::clamp(v->get_int64(), -kLimit, kLimit);
+    if (v->is_uint64()) return static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), kLimit));
+    if (v->is_double()) {
+        const double d = v->get_double();
+        if (!(d == d)) return otherwise;  // NaN
+        return static_cast<std::int64_t>(std::clamp(d, -static_cast<double>(kLimit), static_cast<double>(kLimit)));
+    }
     return otherwise;
 }
 
