@@ -13,16 +13,4 @@ enum class Dialect : std::uint8_t {
     kAnthropic,        // /v1/messages
 };
 
-constexpr std::string_view DialectName(Dialect d) {
-    switch (d) {
-        case Dialect::kOpenAIChat:
-            return "openai";
-        case Dialect::kOpenAIResponses:
-            return "responses";
-        case Dialect::kAnthropic:
-            return "anthropic";
-    }
-    return "openai";
-}
-
 }  // namespace llmproxy::core

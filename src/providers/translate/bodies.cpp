@@ -50,7 +50,11 @@ std::string OpenAIType(std::string_view anthropic_type, unsigned status) {
     return status >= 500 ? "server_error" : "invalid_request_error";
 }
 
-}  // namespace
+// The error's message and type, whichever dialect wrote it.
+struct ErrorInfo {
+    std::string message;
+    std::string type;
+};
 
 ErrorInfo ReadError(std::string_view body, unsigned status) {
     ErrorInfo info;
@@ -72,6 +76,8 @@ ErrorInfo ReadError(std::string_view body, unsigned status) {
     }
     return info;
 }
+
+}  // namespace
 
 std::string ErrorToAnthropic(std::string_view body, unsigned status) {
     const ErrorInfo info = ReadError(body, status);

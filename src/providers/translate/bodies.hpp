@@ -16,11 +16,4 @@ std::string MessageToChatBody(std::string_view body, std::string_view model, boo
 std::string ErrorToAnthropic(std::string_view body, unsigned status);
 std::string ErrorToOpenAI(std::string_view body, unsigned status);
 
-/// The error's message and type, whichever dialect wrote it.
-struct ErrorInfo {
-    std::string message;
-    std::string type;
-};
-ErrorInfo ReadError(std::string_view body, unsigned status);
-
 }  // namespace llmproxy::providers::translate
