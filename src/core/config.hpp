@@ -77,6 +77,9 @@ struct ProviderConfig {
     // OpenAI-compatible servers that also serve Anthropic's /v1/messages (vLLM, Ollama): Anthropic
     // clients pass through natively instead of being translated to chat completions.
     bool native_messages = false;
+    // Servers that serve OpenAI's /v1/responses themselves (OpenAI, OpenRouter, Moonshot): a
+    // Responses client passes through instead of being translated to chat completions.
+    bool native_responses = false;
     std::string anthropic_version = "2023-06-01";  // sent when the client sent none (type: anthropic)
     // anthropic-beta values this upstream accepts (names or globs: "prompt-caching-*"); empty: all pass.
     std::vector<std::string> anthropic_betas;

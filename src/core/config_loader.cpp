@@ -104,6 +104,7 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
                  "circuit_breaker",
                  "stream_usage",
                  "native_messages",
+                 "native_responses",
                  "anthropic_version",
                  "anthropic_betas",
                  "max_output_tokens",
@@ -144,6 +145,7 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
     r.StrField(node, path, "ca_file", p.ca_file);
     r.BoolField(node, path, "stream_usage", p.stream_usage);
     r.BoolField(node, path, "native_messages", p.native_messages);
+    r.BoolField(node, path, "native_responses", p.native_responses);
     r.StrField(node, path, "anthropic_version", p.anthropic_version);
     r.StrList(node, path, "anthropic_betas", p.anthropic_betas);
     r.IntField(node, path, "max_output_tokens", p.max_output_tokens, 0, 10'000'000);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/dialect.hpp"
@@ -38,6 +39,7 @@ struct PreparedRequest {
     bool usage_injected = false;                          // asked for stream usage the client did not ask for
     core::Dialect upstream = core::Dialect::kOpenAIChat;  // the dialect the upstream answers in
     std::optional<core::LocalReply> refusal;              // this provider cannot serve it: nothing is sent
+    std::vector<std::string> custom_tools;  // a Responses client's custom tools, sent as functions
 };
 
 /// Reads an upstream's answers: an observer in the relay's chain plus what it learned.

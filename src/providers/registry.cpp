@@ -19,8 +19,9 @@ std::unique_ptr<ResponseObserver> ProviderAdapter::MakeTranslator(const Prepared
                                                                   const AttemptRequest& request) const {
     if (prepared.upstream == request.client) return nullptr;
     const bool include_usage = request.scan && request.scan->include_usage;
-    return translate::MakeTranslator(prepared.upstream, request.client,
-                                     {std::string(request.public_model), include_usage});
+    return translate::MakeTranslator(
+        prepared.upstream, request.client,
+        {.model = std::string(request.public_model), .include_usage = include_usage, .custom_tools = prepared.custom_tools});
 }
 
 bool IsAnthropicHeader(std::string_view name) {

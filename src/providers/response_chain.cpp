@@ -18,6 +18,11 @@ std::string_view ResponseChain::OnLastEvents(std::string_view events) const {
     return events;
 }
 
+std::string_view ResponseChain::OnCut(const core::LocalReply& error, std::string_view event) const {
+    ForEach([&](ResponseObserver& o) { event = o.OnCut(error, event); });
+    return event;
+}
+
 void ResponseChain::OnBody(std::string_view piece) const {
     ForEach([&](ResponseObserver& o) { o.OnBody(piece); });
 }

@@ -30,6 +30,8 @@ public:
     std::string_view OnEvents(std::string_view events) const;
     /// The stream's last events (possibly none): observers may add what closes the stream.
     std::string_view OnLastEvents(std::string_view events) const;
+    /// The stream broke after it started: the in-band error event the client gets.
+    std::string_view OnCut(const core::LocalReply& error, std::string_view event) const;
     void OnBody(std::string_view piece) const;
     std::string_view OnWholeBody(std::string_view body) const;
     void OnEnd(bool complete) const;

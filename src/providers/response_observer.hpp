@@ -8,6 +8,8 @@
 // Observers never hold a stream: what they keep must not grow with its length.
 #include <string_view>
 
+#include "core/error_reply.hpp"
+
 namespace llmproxy::providers {
 
 struct ResponseHead {
@@ -34,6 +36,13 @@ public:
     /// closes the stream in its dialect.
     virtual std::string_view OnLastEvents(std::string_view events) {
         return events.empty() ? events : OnEvents(events);
+    }
+    /// The stream broke after it started. `event` is the gateway's in-band error in the client's
+    /// dialect; an observer that owns the stream's shape (a translator) returns its own ending
+    /// instead (Responses: response.failed with the stream's id and sequence).
+    virtual std::string_view OnCut(const core::LocalReply& error, std::string_view event) {
+        (void)error;
+        return event;
     }
     /// A piece of a non-SSE body, as relayed.
     virtual void OnBody(std::string_view piece) { (void)piece; }

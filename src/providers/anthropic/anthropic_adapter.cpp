@@ -58,17 +58,31 @@ public:
             openai::PreparePassThrough(provider, request, out);
             return;
         }
-        if (request.client != core::Dialect::kOpenAIChat || !request.path_suffix.starts_with("/chat/completions")) {
+        const bool chat = request.client == core::Dialect::kOpenAIChat &&
+                          request.path_suffix.starts_with("/chat/completions");
+        const bool responses = request.client == core::Dialect::kOpenAIResponses;
+        if (!chat && !responses) {
             out.refusal = core::NotFound("provider '" + provider.name +
-                                             "' (type: anthropic) serves chat completions "
+                                             "' (type: anthropic) serves chat completions, responses "
                                              "and messages only",
                                          "unsupported_endpoint");
             return;
         }
-        auto translated =
-            translate::ChatToMessagesRequest(request.body, {.upstream_model = request.upstream_model,
-                                                            .default_max_tokens = provider.default_max_tokens,
-                                                            .max_tokens_cap = provider.max_output_tokens});
+        const translate::RequestOptions options{.upstream_model = request.upstream_model,
+                                                .default_max_tokens = provider.default_max_tokens,
+                                                .max_tokens_cap = provider.max_output_tokens};
+        // A Responses client goes through chat completions: Responses -> chat -> Messages.
+        translate::RequestTranslation via_chat;
+        if (responses) {
+            via_chat = translate::ResponsesToChatRequest(request.body, options);
+            if (via_chat.error) {
+                out.refusal = std::move(via_chat.error);
+                return;
+            }
+            out.custom_tools = std::move(via_chat.custom_tools);
+        }
+        auto translated = translate::ChatToMessagesRequest(responses ? std::string_view(via_chat.body) : request.body,
+                                                           options);
         if (translated.error) {
             out.refusal = std::move(translated.error);
             return;

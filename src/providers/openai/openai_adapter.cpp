@@ -2,7 +2,9 @@
 // client's body passes byte for byte except for the model name the provider knows and, on
 // streams, a request for usage (stream_options.include_usage) that the usage reader then hides
 // from the client. An Anthropic client's request is translated to chat completions, unless the
-// provider serves /v1/messages itself (native_messages: vLLM, Ollama).
+// provider serves /v1/messages itself (native_messages: vLLM, Ollama). A Responses client's
+// request is translated to chat completions unless the provider serves /v1/responses
+// (native_responses: OpenAI, OpenRouter, Moonshot).
 #include "providers/openai/openai_adapter.hpp"
 
 #include "http/wire.hpp"
@@ -47,6 +49,22 @@ void PrepareFromAnthropic(const core::ProviderConfig& provider, const AttemptReq
     out.upstream = core::Dialect::kOpenAIChat;
 }
 
+// A Responses client on a chat-only server: /v1/responses becomes /chat/completions.
+void PrepareFromResponses(const core::ProviderConfig& provider, const AttemptRequest& request, PreparedRequest& out) {
+    auto translated = translate::ResponsesToChatRequest(request.body, {.upstream_model = request.upstream_model,
+                                                                       .stream_usage = provider.stream_usage,
+                                                                       .max_tokens_cap = provider.max_output_tokens});
+    if (translated.error) {
+        out.refusal = std::move(translated.error);
+        return;
+    }
+    out.target = provider.base_path + "/chat/completions";
+    out.edited = std::move(translated.body);
+    out.body = out.edited;
+    out.upstream = core::Dialect::kOpenAIChat;
+    out.custom_tools = std::move(translated.custom_tools);
+}
+
 class OpenAIAdapter final : public ProviderAdapter {
 public:
     void Prepare(const core::ProviderConfig& provider, const AttemptRequest& request,
@@ -55,9 +73,14 @@ public:
             PrepareFromAnthropic(provider, request, out);
             return;
         }
+        if (request.client == core::Dialect::kOpenAIResponses && !provider.native_responses) {
+            PrepareFromResponses(provider, request, out);
+            return;
+        }
         openai::PreparePassThrough(provider, request, out);
         const proxy::BodyInfo* scan = request.scan;
-        if (!scan || request.client == core::Dialect::kAnthropic) return;  // Anthropic streams carry usage
+        // Anthropic streams and Responses streams carry their usage without being asked.
+        if (!scan || request.client != core::Dialect::kOpenAIChat) return;
         // Metering needs usage on streams: ask for it, and hide the extra chunk.
         if (scan->stream && !scan->has_stream_options && provider.stream_usage) {
             out.edited = proxy::InjectIncludeUsage(out.body);

@@ -4,12 +4,17 @@
 #include <string>
 #include <string_view>
 
+#include "providers/translate/streams.hpp"
+
 namespace llmproxy::providers::translate {
 
 /// OpenAI chat.completion -> Anthropic message. `model`: the name the client asked for.
 std::string ChatToMessageBody(std::string_view body, std::string_view model);
 /// Anthropic message -> OpenAI chat.completion.
 std::string MessageToChatBody(std::string_view body, std::string_view model, bool& ok);
+
+/// OpenAI chat.completion -> a Responses API response object.
+std::string ChatToResponseBody(std::string_view body, const ResponsesStreamOptions& options);
 
 /// An upstream's error body (OpenAI {"error":{...}}, Anthropic {"type":"error","error":{...}},
 /// Ollama {"error":"..."} or anything else) in the client's dialect.

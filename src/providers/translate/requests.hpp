@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -23,6 +24,7 @@ struct RequestOptions {
 struct RequestTranslation {
     std::string body;                       // the upstream's request
     std::optional<core::LocalReply> error;  // the request cannot be translated (the client's fault: 400)
+    std::vector<std::string> custom_tools;  // Responses `custom` tools sent as functions: their calls go back as custom
 };
 
 /// The client's body as a JSON object (into `parsed`), or false with the 400 in `result`.
@@ -30,6 +32,9 @@ bool ParseRequestBody(std::string_view body, boost::json::value& parsed, Request
 
 /// Anthropic Messages request -> OpenAI chat completions request.
 RequestTranslation MessagesToChatRequest(std::string_view body, const RequestOptions& options);
+/// OpenAI Responses request -> OpenAI chat completions request (stateless: a
+/// previous_response_id is refused, the whole history must come in `input`).
+RequestTranslation ResponsesToChatRequest(std::string_view body, const RequestOptions& options);
 /// OpenAI chat completions request -> Anthropic Messages request.
 RequestTranslation ChatToMessagesRequest(std::string_view body, const RequestOptions& options);
 

@@ -12,12 +12,17 @@ class object;
 
 namespace llmproxy::providers::translate {
 
+namespace responses {
+struct ResponseState;
+}
+
 /// Token counts as the translators carry them (OpenAI meaning: prompt includes cached).
 struct StreamTokens {
     std::int64_t prompt = 0;
     std::int64_t completion = 0;
     std::int64_t cached = 0;
     std::int64_t cache_creation = 0;
+    std::int64_t reasoning = 0;  // of completion
 };
 
 /// OpenAI chat.completion.chunk events -> Anthropic's exact event sequence: message_start,
@@ -49,6 +54,62 @@ private:
     int next_index_ = 0;
     std::vector<std::pair<std::int64_t, int>> tools_;  // the upstream's tool index -> our block index
     std::string current_tool_id_;
+    std::string finish_reason_;
+    StreamTokens tokens_;
+};
+
+struct ResponsesStreamOptions {
+    std::string model;                      // the model name the client asked for
+    std::vector<std::string> custom_tools;  // tools offered as functions that were `custom` tools
+    std::size_t max_output_bytes = 16u << 20;  // the output items kept for the done events
+};
+
+/// OpenAI chat.completion.chunk events -> the Responses API's event sequence: response.created
+/// and .in_progress, then per output item (reasoning, message, function_call or
+/// custom_tool_call) its added / delta / done events, and last response.completed (or
+/// .incomplete, or .failed on an error). Unlike the other streams, Responses' done events repeat
+/// each item whole, so the open items' text is kept, up to `max_output_bytes`.
+class ChatToResponsesStream {
+public:
+    explicit ChatToResponsesStream(ResponsesStreamOptions options);
+    void OnData(std::string_view data, std::string& out);
+    void Finish(std::string& out);
+    /// The stream broke after it started: response.failed with this error, then nothing more.
+    void Fail(std::string_view code, std::string_view message, std::string& out);
+
+private:
+    enum class Kind { kMessage, kReasoning, kFunction, kCustom };
+    struct Item {
+        Kind kind;
+        int output_index;
+        std::int64_t upstream_index;  // the chat tool call's index (tools only)
+        std::string id, call_id, name, text;
+    };
+    void Emit(std::string_view type, std::string_view fields, std::string& out);
+    void Start(std::string& out);
+    Item Open(Kind kind, std::string& out, std::int64_t upstream_index = -1, std::string_view call_id = {},
+              std::string_view name = {});
+    void Close(Item& item, std::string& out);
+    void CloseText(std::string& out);
+    void Append(Item& item, std::string_view delta, std::string& out);
+    void ToolDelta(const boost::json::object& call, std::string& out);
+    void Stop(std::string& out);
+    bool OverCap(std::size_t more);
+    std::string ItemRef(const Item& item) const;
+    responses::ResponseState State(std::string_view status) const;
+
+    ResponsesStreamOptions options_;
+    std::string id_;
+    std::int64_t created_ = 0;
+    std::int64_t sequence_ = 0;
+    bool started_ = false;
+    bool stopped_ = false;
+    Item text_{};            // the open message or reasoning item
+    bool text_open_ = false;
+    std::vector<Item> tools_;  // the open tool calls (closed together at the end)
+    int next_output_ = 0;
+    std::string done_;  // the completed items' JSON, comma-joined, for the terminal event
+    std::size_t kept_ = 0;
     std::string finish_reason_;
     StreamTokens tokens_;
 };

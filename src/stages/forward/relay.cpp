@@ -408,8 +408,9 @@ Task<void> Exchange::End(const error_code& ec) {
         // Never invent the stream's end: say what happened in-band, in the client's dialect,
         // then end the response. keep_client stays false: a truncated non-SSE body ends with
         // the close.
-        const std::string event = core::StreamErrorEvent(StreamCutError(ec), in_.request_id, in_.client_dialect);
-        const std::string_view event_view = event;
+        const core::LocalReply error = StreamCutError(ec);
+        const std::string event = core::StreamErrorEvent(error, in_.request_id, in_.client_dialect);
+        const std::string_view event_view = in_.chain.OnCut(error, event);
         co_await WriteToClient(client_, {}, event_view, true, true, in_.client_write_timeout);
     }
 }
