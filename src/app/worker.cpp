@@ -155,6 +155,10 @@ Task<bool> Worker::Serve(TcpStream& client, beast::flat_buffer& buffer, RequestP
 }
 
 void Worker::Start(const tcp::endpoint& endpoint) {
+    runtime_.serve_internal = [this](Socket socket, std::string client_ip) {
+        asio::co_spawn(ioc_.get_executor(), RunSession(std::move(socket), *this, std::move(client_ip)),
+                       LogOnException{"internal session"});
+    };
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(Acceptor::reuse_address(true));
     // SO_REUSEPORT: every worker has its own accept queue; the kernel spreads connections.

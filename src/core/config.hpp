@@ -102,6 +102,9 @@ struct ServerConfig {
     // A non-stream answer translated between dialects is read whole before it is rewritten: up
     // to this size (beyond it, 502 upstream_protocol_error). Streams are translated event by event.
     std::size_t max_translated_body = 16u << 20;
+    // GET /v1/responses with Upgrade: websocket (Codex's first choice) is served; off: 426, and
+    // clients fall back to POST at once.
+    bool responses_websocket = true;
     // Client connections the process keeps open; at the cap the accepting worker's longest-idle
     // connection is closed for a new one, or the new one gets 503 if none is idle.
     // 0: what the file-descriptor limit leaves room for.

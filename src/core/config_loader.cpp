@@ -14,7 +14,7 @@ void ParseServer(Reader& r, const YAML::Node& node, ServerConfig& s) {
     if (!r.Keys(node, p,
                 {"listen", "workers", "max_body_bytes", "max_body_memory", "max_header_bytes", "max_connections",
                  "header_timeout", "body_timeout", "idle_timeout", "drain_timeout", "admin_key", "trusted_proxies",
-                 "max_translated_body"})) {
+                 "max_translated_body", "responses_websocket"})) {
         return;
     }
     r.StrField(node, p, "listen", s.listen);
@@ -23,6 +23,7 @@ void ParseServer(Reader& r, const YAML::Node& node, ServerConfig& s) {
     r.SizeField(node, p, "max_body_memory", s.max_body_memory);
     r.SizeField(node, p, "max_header_bytes", s.max_header_bytes);
     r.SizeField(node, p, "max_translated_body", s.max_translated_body);
+    r.BoolField(node, p, "responses_websocket", s.responses_websocket);
     r.IntField(node, p, "max_connections", s.max_connections, 0, 10'000'000);
     r.DurationField(node, p, "header_timeout", s.header_timeout);
     r.DurationField(node, p, "body_timeout", s.body_timeout);

@@ -64,12 +64,12 @@ Task<void> RefuseSession(Socket socket) {
     co_await LingeringClose(stream);
 }
 
-Task<void> RunSession(Socket socket, SessionHost& host) {
+Task<void> RunSession(Socket socket, SessionHost& host, std::string client_ip) {
     TcpStream stream(std::move(socket));
     error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);
     beast::flat_buffer buffer;
-    const std::string client_ip = stream.socket().remote_endpoint(ignored).address().to_string();
+    if (client_ip.empty()) client_ip = stream.socket().remote_endpoint(ignored).address().to_string();
     SessionHandle handle;
     handle.stream = &stream;
     host.AddSession(handle);

@@ -48,8 +48,9 @@ public:
     virtual void RecordRefusedHead(const RefusedHead& refused) = 0;
 };
 
-/// Runs on the host's thread; `host` outlives it.
-Task<void> RunSession(Socket socket, SessionHost& host);
+/// Runs on the host's thread; `host` outlives it. `client_ip`: the peer's address, or for an
+/// internal session (an in-process socket pair) the address of the client it serves.
+Task<void> RunSession(Socket socket, SessionHost& host, std::string client_ip = {});
 
 /// A connection over the cap: 503 server_busy (Retry-After: 1) without reading a request, then a
 /// lingering close of at most a second.

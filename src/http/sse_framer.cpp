@@ -84,4 +84,30 @@ std::string SseFramer::TakeRemainder() {
     return out;
 }
 
+std::string_view EventData(std::string_view event, std::string& joined) {
+    std::string_view data;
+    int lines = 0;
+    while (!event.empty()) {
+        const auto eol = event.find_first_of("\r\n");
+        std::string_view line = event.substr(0, eol);
+        if (line.starts_with("data:")) {
+            line.remove_prefix(5);
+            if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+            if (++lines == 1) {
+                data = line;
+            } else {
+                if (lines == 2) joined.assign(data);
+                joined += '\n';
+                joined.append(line);
+                data = joined;
+            }
+        }
+        if (eol == std::string_view::npos) break;
+        const char separator = event[eol];
+        event.remove_prefix(eol + 1);
+        if (separator == '\r' && !event.empty() && event.front() == '\n') event.remove_prefix(1);
+    }
+    return data;
+}
+
 }  // namespace llmproxy::sse

@@ -36,6 +36,10 @@ private:
     bool cr_pending_ = false;   // last byte seen was '\r' (maybe the first half of "\r\n")
 };
 
+/// The data of one SSE event: its data: lines joined by '\n' (empty for a comment). A view of
+/// `event` when there is one line (nearly always); `joined` holds the rest.
+std::string_view EventData(std::string_view event, std::string& joined);
+
 /// Splits a block of complete events (as returned by Feed) into single events, each with its
 /// terminating blank line, byte-exact.
 template <class Fn>

@@ -20,8 +20,10 @@ constexpr EndpointSpec kTable[] = {
      "Text completion (OpenAI legacy)"},
     {"/v1/embeddings", kExact, Endpoint::kEmbeddings, "POST", kPost, kKey, nullptr, false, "/v1/embeddings",
      "Embeddings (OpenAI)"},
-    {"/v1/responses", kExact, Endpoint::kResponses, "POST", kPost, kKey, nullptr, false, "/v1/responses",
-     "Responses API (OpenAI), passed to providers that serve it", core::Dialect::kOpenAIResponses},
+    {"/v1/responses", kExact, Endpoint::kResponses, "GET, POST", kGet | kPost, kKey, nullptr, false, "/v1/responses",
+     "Responses API (OpenAI): passed to providers that serve it, translated to chat completions for the rest; GET "
+     "with Upgrade: websocket serves it over WebSocket",
+     core::Dialect::kOpenAIResponses},
     {"/v1/messages", kExact, Endpoint::kMessages, "POST", kPost, kKey, nullptr, false, "/v1/messages",
      "Messages (Anthropic), over any provider: passed through or translated to chat completions",
      core::Dialect::kAnthropic},

@@ -7,6 +7,7 @@
 #include "core/request_id.hpp"
 #include "pipeline/finish.hpp"
 #include "pipeline/local_reply.hpp"
+#include "stages/socket/responses_socket.hpp"
 #include "stages/stages.hpp"
 
 namespace llmproxy::pipeline {
@@ -35,6 +36,10 @@ Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer&
     const std::int64_t now_s = std::time(nullptr);
     if (!EndpointStage::Run(ctx, rt.endpoints ? *rt.endpoints : BuiltinEndpoints())) co_return;
     if (!AuthStage::Run(ctx, now_s)) co_return;
+    if (ctx.endpoint->endpoint == Endpoint::kResponses && ctx.request().method() == http::verb::get) {
+        co_await ResponsesSocketStage::Run(ctx, client, rt);
+        co_return;
+    }
     if (const LocalHandler handler = ctx.endpoint->handler) {
         if (ctx.endpoint->needs_body && !co_await BodyStage::Run(ctx, client, buffer, rt)) co_return;
         co_await handler(ctx, rt);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -59,6 +60,9 @@ struct Runtime {
     ControlChannel* control = nullptr;                   // null: no admin API (unit tests)
     const observe::ReloadStats* reload_stats = nullptr;  // for /metrics
     const std::string* openapi = nullptr;                // the OpenAPI document (null: built-in rows')
+    // Serves HTTP on one end of an in-process socket pair as a session of this worker, with the
+    // given client address (the Responses WebSocket bridge). Null: no such sessions (unit tests).
+    std::function<void(Socket, std::string client_ip)> serve_internal;
 
     // Upstream side (pools and balancers are the request's: RequestContext::upstreams).
     proxy::RetryBudget* retry_budget = nullptr;

@@ -7,34 +7,6 @@
 namespace llmproxy::providers::translate {
 namespace {
 
-// The data of one SSE event: its data: lines joined by '\n'. A view when there is one line
-// (nearly always); `joined` holds the rest.
-std::string_view EventData(std::string_view event, std::string& joined) {
-    std::string_view data;
-    int lines = 0;
-    while (!event.empty()) {
-        const auto eol = event.find_first_of("\r\n");
-        std::string_view line = event.substr(0, eol);
-        if (line.starts_with("data:")) {
-            line.remove_prefix(5);
-            if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-            if (++lines == 1) {
-                data = line;
-            } else {
-                if (lines == 2) joined.assign(data);
-                joined += '\n';
-                joined.append(line);
-                data = joined;
-            }
-        }
-        if (eol == std::string_view::npos) break;
-        const char separator = event[eol];
-        event.remove_prefix(eol + 1);
-        if (separator == '\r' && !event.empty() && event.front() == '\n') event.remove_prefix(1);
-    }
-    return data;
-}
-
 // Stream is one of the stream translators; the body and error functions go with it.
 template <typename Stream, std::string (*kBody)(std::string_view, const TranslatorOptions&),
           std::string (*kError)(std::string_view, unsigned), bool kToOpenAI>
@@ -81,11 +53,11 @@ private:
         std::size_t seen = 0;
         sse::ForEachEvent(events, [&](std::string_view event) {
             seen += event.size();
-            Feed(EventData(event, joined_));  // empty for a comment: a keep-alive
+            Feed(sse::EventData(event, joined_));  // empty for a comment: a keep-alive
         });
         // The stream's last event may lack its blank line.
         if (seen < events.size()) {
-            const std::string_view data = EventData(events.substr(seen), joined_);
+            const std::string_view data = sse::EventData(events.substr(seen), joined_);
             if (!data.empty()) Feed(data);
         }
     }
