@@ -83,10 +83,13 @@ TEST(EndpointStage, UnknownPathAndMethodsFromTheTable) {
     EXPECT_EQ(get_chat.ctx->error->status, 405u);
     EXPECT_EQ(get_chat.ctx->error->allow, "POST");
 
-    // /v1/responses takes POST only, and its Allow says so (it used to list GET).
+    // /v1/responses takes POST, and GET for its WebSocket (426 without the upgrade, in its stage).
     Request get_responses(f, "GET /v1/responses HTTP/1.1\r\nHost: x\r\n\r\n");
-    EXPECT_FALSE(EndpointStage::Run(*get_responses.ctx));
-    EXPECT_EQ(get_responses.ctx->error->allow, "POST");
+    EXPECT_TRUE(EndpointStage::Run(*get_responses.ctx));
+    EXPECT_EQ(get_responses.ctx->endpoint->endpoint, Endpoint::kResponses);
+    Request delete_responses(f, "DELETE /v1/responses HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_FALSE(EndpointStage::Run(*delete_responses.ctx));
+    EXPECT_EQ(delete_responses.ctx->error->allow, "GET, POST");
     // ...while /v1/responses/{id} passes through.
     Request get_one(f, "GET /v1/responses/resp_1 HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_TRUE(EndpointStage::Run(*get_one.ctx));

@@ -48,6 +48,8 @@ std::string Chunk(std::string_view data);
 int PromptTokens(const json::object& body);
 std::string Word(int i);
 json::object Usage(int prompt, int completion);
+/// Usage with what the request's x-mock-cache-read and x-mock-thinking ask for.
+json::object ChatUsage(const http::request<http::string_body>& req, int prompt, int completion);
 
 /// The tool call a prompt asks for with "[[tool:NAME {json args}]]" in the last user text, when
 /// the conversation does not already end with a tool's result.
@@ -58,6 +60,10 @@ struct ToolCall {
 std::optional<ToolCall> WantedToolCall(const json::object& body);
 /// The text of the last tool result in the conversation (either dialect), if it ends with one.
 std::optional<std::string> LastToolResult(const json::object& body);
+
+/// POST /v1/responses, in OpenAI's Responses dialect (a server that serves it natively).
+asio::awaitable<bool> HandleResponses(tcp::socket& s, const http::request<http::string_body>& req,
+                                      const json::object& body);
 
 /// POST /v1/messages and /v1/messages/count_tokens, in Anthropic's dialect.
 asio::awaitable<bool> HandleMessages(tcp::socket& s, const http::request<http::string_body>& req,

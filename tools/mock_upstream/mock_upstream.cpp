@@ -9,6 +9,8 @@
 //   x-mock-retry-after: S          Retry-After for fault 429 (default 1)
 //   x-mock-reset-after: K          chunks sent before reset_mid_stream (default 2)
 //   x-mock-no-usage: 1             report no usage (like servers that never do)
+//   x-mock-thinking: 1             reasoning before the answer (reasoning_content, thinking block)
+//   x-mock-cache-read: N           N prompt tokens read from the cache (cached_tokens)
 //
 // Introspection: GET /mock/stats, GET /mock/last (the last request as received), POST /mock/reset.
 #include <CLI/CLI.hpp>
@@ -122,6 +124,14 @@ json::object Usage(int prompt, int completion) {
     return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
 }
 
+json::object ChatUsage(const http::request<http::string_body>& req, int prompt, int completion) {
+    json::object usage = Usage(prompt, completion);
+    if (int cached = HeaderInt(req, "x-mock-cache-read", 0); cached > 0)
+        usage["prompt_tokens_details"] = {{"cached_tokens", cached}};
+    if (HeaderInt(req, "x-mock-thinking", 0) == 1) usage["completion_tokens_details"] = {{"reasoning_tokens", 2}};
+    return usage;
+}
+
 }  // namespace mock
 
 namespace {
@@ -165,6 +175,16 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
     }
     const auto tool = chat ? WantedToolCall(body) : std::nullopt;
     const auto tool_result = chat ? LastToolResult(body) : std::nullopt;
+    if (chat && HeaderInt(req, "x-mock-thinking", 0) == 1) {  // reasoning first, as reasoning models send it
+        json::object think{{"id", id},
+                           {"object", "chat.completion.chunk"},
+                           {"created", 1700000000},
+                           {"model", model},
+                           {"choices", json::array{json::object{{"index", 0},
+                                                                {"delta", {{"role", "assistant"}, {"reasoning_content", "Let me think."}}},
+                                                                {"finish_reason", nullptr}}}}};
+        if (!co_await Send(s, Chunk("data: " + json::serialize(think) + "\n\n"))) co_return false;
+    }
     for (int i = 0; i < chunks; ++i) {
         if (i > 0) co_await Sleep(delay);
         if (reset_mid && i == reset_after) {
@@ -223,7 +243,7 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
                            {"created", 1700000000},
                            {"model", model},
                            {"choices", json::array{}},
-                           {"usage", Usage(PromptTokens(body), chunks)}};
+                           {"usage", ChatUsage(req, PromptTokens(body), chunks)}};
         tail += "data: " + json::serialize(usage) + "\n\n";
     }
     tail += "data: [DONE]\n\n";
@@ -235,13 +255,15 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
     co_return ok;
 }
 
-std::string Completion(const json::object& body, bool chat, bool with_usage) {
+std::string Completion(const http::request<http::string_body>& req, const json::object& body, bool chat,
+                       bool with_usage) {
     const std::string model = body.contains("model") ? std::string(body.at("model").as_string()) : "";
     std::string text = "Hello from " + g_opt.name;
     json::object out{{"id", chat ? "chatcmpl-mock" : "cmpl-mock"}, {"created", 1700000000}, {"model", model}};
     if (chat) {
         out["object"] = "chat.completion";
         json::object message{{"role", "assistant"}, {"content", text}};
+        if (HeaderInt(req, "x-mock-thinking", 0) == 1) message["reasoning_content"] = "Let me think.";
         std::string finish = "stop";
         if (auto result = LastToolResult(body)) message["content"] = "Tool result: " + result->substr(0, 200);
         if (auto tool = WantedToolCall(body)) {
@@ -258,7 +280,7 @@ std::string Completion(const json::object& body, bool chat, bool with_usage) {
         out["object"] = "text_completion";
         out["choices"] = json::array{json::object{{"index", 0}, {"text", text}, {"finish_reason", "stop"}}};
     }
-    if (with_usage) out["usage"] = Usage(PromptTokens(body), 4);
+    if (with_usage) out["usage"] = ChatUsage(req, PromptTokens(body), 4);
     return json::serialize(out);
 }
 
@@ -377,12 +399,14 @@ asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& r
     }
     const bool stream = body.contains("stream") && body.at("stream").is_bool() && body.at("stream").as_bool();
     std::string b;
-    if (path.ends_with("/messages") || path.ends_with("/messages/count_tokens")) {
+    if (path.ends_with("/responses")) {
+        co_return co_await HandleResponses(s, req, body);
+    } else if (path.ends_with("/messages") || path.ends_with("/messages/count_tokens")) {
         co_return co_await HandleMessages(s, req, body, path.ends_with("/count_tokens"));
     } else if (path.ends_with("/chat/completions") || path.ends_with("/completions")) {
         bool chat = path.ends_with("/chat/completions");
         if (stream) co_return co_await Stream(s, req, body, chat);
-        b = Completion(body, chat, HeaderInt(req, "x-mock-no-usage", 0) != 1);
+        b = Completion(req, body, chat, HeaderInt(req, "x-mock-no-usage", 0) != 1);
     } else if (path.ends_with("/embeddings")) {
         b = Embeddings(body);
     } else {

@@ -17,8 +17,10 @@ std::string TextOf(const json::value& content) {
     return text;
 }
 
+// The last turn: of `messages` (chat, Anthropic) or of `input` (Responses).
 const json::object* LastMessage(const json::object& body) {
     auto* messages = body.if_contains("messages");
+    if (!messages) messages = body.if_contains("input");
     if (!messages || !messages->is_array() || messages->get_array().empty()) return nullptr;
     const auto& last = messages->get_array().back();
     return last.is_object() ? &last.get_object() : nullptr;
@@ -36,7 +38,12 @@ bool HasToolResult(const json::value& content) {
 
 std::optional<std::string> LastToolResult(const json::object& body) {
     const json::object* last = LastMessage(body);
-    if (!last || !last->contains("content")) return std::nullopt;
+    if (!last) return std::nullopt;
+    if (auto* type = last->if_contains("type"); type && type->is_string() && type->get_string().ends_with("_output")) {
+        auto* output = last->if_contains("output");  // Responses: function_call_output, custom_tool_call_output
+        return output ? TextOf(*output) : std::string();
+    }
+    if (!last->contains("content")) return std::nullopt;
     const auto& content = last->at("content");
     auto* role = last->if_contains("role");
     const bool tool_role = role && role->is_string() && role->get_string() == "tool";
