@@ -173,3 +173,54 @@ test('a key over its token quota raises RateLimitError with code insufficient_qu
   await assert.rejects(c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
     (e) => e instanceof OpenAI.RateLimitError && e.code === 'insufficient_quota' && e.type === 'insufficient_quota');
 });
+
+// The Responses API over a chat-only upstream: the gateway translates both ways.
+const shellTool = { type: 'function', name: 'shell', parameters: { type: 'object', properties: { cmd: { type: 'string' } } } };
+
+test('responses.create (whole) over a chat-only server, with a function tool round trip', async () => {
+  const first = await client.responses.create({
+    model: 'gpt-4o-mini', instructions: 'be brief', input: 'list [[tool:shell {"cmd":"ls"}]]', tools: [shellTool], store: false,
+  });
+  assert.equal(first.object, 'response');
+  assert.equal(first.status, 'completed');
+  const call = first.output.find((i) => i.type === 'function_call');
+  assert.ok(call, JSON.stringify(first.output));
+  assert.deepEqual(JSON.parse(call.arguments), { cmd: 'ls' });
+  const second = await client.responses.create({
+    model: 'gpt-4o-mini', tools: [shellTool], store: false,
+    input: [{ role: 'user', content: 'list [[tool:shell {"cmd":"ls"}]]' }, call,
+            { type: 'function_call_output', call_id: call.call_id, output: 'a.txt b.txt' }],
+  });
+  assert.equal(second.output_text, 'Tool result: a.txt b.txt');  // the SDK's own convenience field
+  assert.ok(second.usage.input_tokens > 0);
+});
+
+test('responses.create (stream) gives the SDK its events and a final response', async () => {
+  const stream = client.responses.stream({ model: 'gpt-4o-mini', input: 'hi', tools: [shellTool] });
+  let text = '';
+  const types = [];
+  for await (const event of stream) {
+    types.push(event.type);
+    if (event.type === 'response.output_text.delta') text += event.delta;
+  }
+  const final = await stream.finalResponse();
+  assert.equal(text, 'Hello tok1 tok2 tok3 tok4');
+  assert.equal(types[0], 'response.created');
+  assert.equal(types.at(-1), 'response.completed');
+  assert.equal(final.output_text, text);
+  assert.equal(final.usage.output_tokens, 5);
+});
+
+test('a streamed function call arrives as function_call items with its arguments', async () => {
+  const stream = await client.responses.create(
+    { model: 'gpt-4o-mini', input: 'go [[tool:shell {"cmd":"pwd"}]]', tools: [shellTool], stream: true });
+  let args = '';
+  let done;
+  for await (const event of stream) {
+    if (event.type === 'response.function_call_arguments.delta') args += event.delta;
+    if (event.type === 'response.output_item.done' && event.item.type === 'function_call') done = event.item;
+  }
+  assert.deepEqual(JSON.parse(args), { cmd: 'pwd' });
+  assert.equal(done.arguments, args);
+  assert.equal(done.name, 'shell');
+});
