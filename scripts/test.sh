@@ -26,7 +26,7 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYP
       -DLP_FUZZ=ON -DLP_BUILD_SERVERS=OFF -DLP_BUILD_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j "$JOBS"
 
-echo "== npm: the official openai and Anthropic SDKs and Claude Code, for client tests"
+echo "== npm: the official openai and Anthropic SDKs, Claude Code and Codex CLI, for client tests"
 (cd tests/sdk && npm install --no-audit --no-fund --loglevel=error)
 
 # Wire the other trees into the release tree's ctest so one run covers everything.

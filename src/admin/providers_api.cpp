@@ -92,7 +92,8 @@ json::object View(const core::ProviderConfig& p) {
                         {"weight", p.weight},      {"models", json::array(p.models.begin(), p.models.end())},
                         {"model_map", model_map},  {"model_mapping", model_map},
                         {"enabled", true},         {"is_enabled", true},
-                        {"source", "file"}};
+                        {"source", "file"},        {"preset", p.preset.empty() ? json::value() : json::value(p.preset)},
+                        {"health_check_path", p.health_check.path}};
 }
 
 // Checks `name` with `spec` alone, then the whole config with it in the store's place, then

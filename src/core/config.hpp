@@ -80,6 +80,13 @@ struct ProviderConfig {
     // Servers that serve OpenAI's /v1/responses themselves (OpenAI, OpenRouter, Moonshot): a
     // Responses client passes through instead of being translated to chat completions.
     bool native_responses = false;
+    std::string preset;  // the vendor preset its defaults came from (core/vendor_presets.hpp), if any
+    // Request fields this upstream rejects: removed ("a", "a.b", "a[].b") or renamed before a
+    // request is sent (the body is then re-serialized; without these it passes byte for byte).
+    std::vector<std::string> drop_params;
+    std::vector<std::pair<std::string, std::string>> rename_params;
+    bool fix_tool_call_index = false;  // give streamed tool-call deltas the `index` OpenAI clients need
+    bool normalize_errors = false;     // rewrite error bodies into OpenAI's {"error":{...}} shape
     std::string anthropic_version = "2023-06-01";  // sent when the client sent none (type: anthropic)
     // anthropic-beta values this upstream accepts (names or globs: "prompt-caching-*"); empty: all pass.
     std::vector<std::string> anthropic_betas;
@@ -88,6 +95,10 @@ struct ProviderConfig {
     HealthCheckConfig health_check;  // from the provider, else the top-level health_check
     CircuitBreakerConfig circuit_breaker;
 };
+
+// Providers that serve models by glob ("*", "gpt-*"): the route table builds a route for every
+// subset of them up front (2^n - 1), so their number is capped; the others list exact names.
+inline constexpr std::size_t kMaxGlobProviders = 10;
 
 struct ServerConfig {
     std::string listen = "0.0.0.0:8080";

@@ -1,10 +1,13 @@
 // YAML -> validated Config. Every problem is collected (not just the first) with the file,
 // line, column and dotted key path, so an operator can fix a config in one pass.
 #include <boost/url/parse.hpp>
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 
 #include "core/config.hpp"
 #include "core/config_reader.hpp"
+#include "core/vendor_presets.hpp"
 
 namespace llmproxy::core {
 namespace detail {
@@ -84,6 +87,32 @@ void ParseBaseUrl(Reader& r, const YAML::Node& node, const std::string& path, Pr
     if (p.base_path.empty()) p.base_path = "/v1";  // "http://vllm:8000" means the usual /v1 API
 }
 
+// A vendor preset's defaults, before the provider's own fields (which override them).
+void ApplyPreset(Reader& r, const YAML::Node& node, const std::string& path, ProviderConfig& p) {
+    const VendorPreset* preset = FindPreset(p.preset);
+    if (!preset) {
+        r.Error(node["preset"], path + ".preset", "is not a known vendor (one of: " + PresetNames() + ")");
+        return;
+    }
+    p.type = preset->type;
+    p.base_url = preset->base_url;
+    if (const char* key = std::getenv(std::string(preset->api_key_env).c_str())) p.api_key = key;
+    if (p.health_check.path == HealthCheckConfig{}.path) {  // a path of the top-level health_check wins
+        const auto url = boost::urls::parse_uri(p.base_url);
+        std::string base = url ? std::string(url->encoded_path()) : std::string();
+        while (!base.empty() && base.back() == '/') base.pop_back();
+        p.health_check.path = preset->health_path.starts_with('/') ? std::string(preset->health_path)
+                                                                   : base + "/" + std::string(preset->health_path);
+    }
+    p.native_responses = preset->native_responses;
+    p.native_messages = preset->native_messages;
+    p.stream_usage = preset->stream_usage;
+    p.fix_tool_call_index = preset->fix_tool_call_index;
+    p.normalize_errors = preset->normalize_errors;
+    p.drop_params.assign(preset->drop_params.begin(), preset->drop_params.end());
+    p.rename_params.assign(preset->rename_params.begin(), preset->rename_params.end());
+}
+
 void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, ProviderConfig& p) {
     if (!r.Keys(node, path,
                 {"name",
@@ -106,6 +135,11 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
                  "stream_usage",
                  "native_messages",
                  "native_responses",
+                 "preset",
+                 "drop_params",
+                 "rename_params",
+                 "fix_tool_call_index",
+                 "normalize_errors",
                  "anthropic_version",
                  "anthropic_betas",
                  "max_output_tokens",
@@ -114,15 +148,17 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
     }
     r.StrField(node, path, "name", p.name);
     if (p.name.empty()) r.Error(node, path + ".name", "is required");
+    r.StrField(node, path, "preset", p.preset);
+    if (!p.preset.empty()) ApplyPreset(r, node, path, p);
     r.StrField(node, path, "type", p.type);
     if (p.type != "openai" && p.type != "anthropic") {
         r.Error(node["type"], path + ".type", "must be openai or anthropic (got \"" + p.type + "\")");
     }
     r.StrField(node, path, "base_url", p.base_url);
     if (p.base_url.empty())
-        r.Error(node, path + ".base_url", "is required");
+        r.Error(node, path + ".base_url", "is required (or a preset)");
     else
-        ParseBaseUrl(r, node["base_url"], path + ".base_url", p);
+        ParseBaseUrl(r, node["base_url"] ? node["base_url"] : node, path + ".base_url", p);
     r.StrField(node, path, "api_key", p.api_key);
     r.IntField(node, path, "weight", p.weight, 0, 1'000'000);
     r.StrList(node, path, "models", p.models);
@@ -147,6 +183,10 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
     r.BoolField(node, path, "stream_usage", p.stream_usage);
     r.BoolField(node, path, "native_messages", p.native_messages);
     r.BoolField(node, path, "native_responses", p.native_responses);
+    r.StrList(node, path, "drop_params", p.drop_params);
+    r.StrMap(node, path, "rename_params", p.rename_params);
+    r.BoolField(node, path, "fix_tool_call_index", p.fix_tool_call_index);
+    r.BoolField(node, path, "normalize_errors", p.normalize_errors);
     r.StrField(node, path, "anthropic_version", p.anthropic_version);
     r.StrList(node, path, "anthropic_betas", p.anthropic_betas);
     r.IntField(node, path, "max_output_tokens", p.max_output_tokens, 0, 10'000'000);
@@ -164,6 +204,22 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
                     "maps a model this provider does not serve (add it to models)");
         }
         if (to.empty()) r.Error(node["model_map"], path + ".model_map." + from, "maps to an empty name");
+    }
+}
+
+// More providers with glob models than the route table builds subsets for would leave every
+// glob-routed model unserved: refused here instead.
+void CheckGlobProviders(Reader& r, const YAML::Node& node, const Config& c) {
+    std::size_t globs = 0;
+    for (const auto& p : c.providers) {
+        globs += std::any_of(p.models.begin(), p.models.end(),
+                             [](const std::string& m) { return m.find_first_of("*?") != std::string::npos; });
+    }
+    if (globs > kMaxGlobProviders) {
+        r.Error(node, "providers",
+                std::to_string(globs) + " providers serve models by glob (\"*\", \"gpt-*\"); at most " +
+                    std::to_string(kMaxGlobProviders) +
+                    " may: list exact model names on the others, or route names in routing.models");
     }
 }
 
@@ -221,6 +277,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
             }
             c.providers.push_back(std::move(p));
         }
+        CheckGlobProviders(r, providers, c);
     }
 
     if (auto routing = root["routing"]) ParseRouting(r, routing, c);

@@ -40,6 +40,8 @@ struct PreparedRequest {
     core::Dialect upstream = core::Dialect::kOpenAIChat;  // the dialect the upstream answers in
     std::optional<core::LocalReply> refusal;              // this provider cannot serve it: nothing is sent
     std::vector<std::string> custom_tools;  // a Responses client's custom tools, sent as functions
+    bool fix_tool_call_index = false;       // vendor quirks to fix on an untranslated answer
+    bool normalize_errors = false;
 };
 
 /// Reads an upstream's answers: an observer in the relay's chain plus what it learned.

@@ -10,7 +10,7 @@ namespace {
 bool IsGlob(const std::string& s) {
     return s.find_first_of("*?") != std::string::npos;
 }
-constexpr std::size_t kMaxGlobProviders = 10;  // 1023 subsets
+using core::kMaxGlobProviders;  // 1023 subsets (the config loader refuses more)
 }  // namespace
 
 RouteTable::RouteTable(std::shared_ptr<const core::Config> config) : config_(std::move(config)) {

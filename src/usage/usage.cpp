@@ -120,6 +120,15 @@ std::optional<UsageReport> ParseUsageReport(std::string_view json) {
             found = true;
         } else if (key == "message" || key == "response") {  // message_start, response.completed
             if (ReadNestedUsage(v, r, found)) return std::nullopt;
+        } else if (key == "choices") {  // Moonshot: usage inside the finish chunk's choice
+            od::array choices;
+            if (v.get_array().get(choices)) continue;
+            for (auto choice : choices) {
+                od::value first;
+                if (choice.get(first)) return std::nullopt;
+                if (ReadNestedUsage(first, r, found)) return std::nullopt;
+                break;
+            }
         } else if (key == "prompt_eval_count") {  // Ollama native API
             r.prompt = IntOr0(v);
             found = true;

@@ -195,3 +195,42 @@ TEST(Units, Glob) {
     EXPECT_TRUE(GlobMatch("a*b*c", "aXXbYYc"));
     EXPECT_FALSE(GlobMatch("exact", "exact2"));
 }
+
+TEST(Config, PresetFillsDefaultsAndOwnFieldsOverride) {
+    setenv("MOONSHOT_API_KEY", "sk-from-env", 1);
+    auto r = LoadConfigString(R"(
+providers:
+  - { name: kimi, preset: moonshot, models: [kimi-k2] }
+  - { name: glm, preset: zhipu, base_url: "https://api.z.ai/api/coding/paas/v4", api_key: k, models: [glm-5],
+      stream_usage: true, drop_params: [presence_penalty] }
+)",
+                              "t.yaml");
+    unsetenv("MOONSHOT_API_KEY");
+    ASSERT_TRUE(r.errors.empty()) << Joined(r);
+    const auto& kimi = r.config->providers[0];
+    EXPECT_EQ(kimi.base_url, "https://api.moonshot.ai/v1");
+    EXPECT_EQ(kimi.host, "api.moonshot.ai");
+    EXPECT_TRUE(kimi.tls);
+    EXPECT_EQ(kimi.api_key, "sk-from-env");
+    EXPECT_TRUE(kimi.native_responses);
+    EXPECT_EQ(kimi.health_check.path, "/v1/models");
+    const auto& glm = r.config->providers[1];
+    EXPECT_EQ(glm.base_path, "/api/coding/paas/v4");  // the provider's own base_url wins
+    EXPECT_TRUE(glm.stream_usage);
+    EXPECT_EQ(glm.drop_params, std::vector<std::string>{"presence_penalty"});
+    ASSERT_EQ(glm.rename_params.size(), 1u);  // the preset's, not overridden
+    EXPECT_EQ(glm.rename_params[0].first, "max_completion_tokens");
+}
+
+TEST(Config, UnknownPresetAndTooManyGlobProviders) {
+    auto r = LoadConfigString("providers:\n  - { name: x, preset: nonsuch, models: ['*'] }\n", "t.yaml");
+    ASSERT_FALSE(r.errors.empty());
+    EXPECT_NE(Joined(r).find("providers[0].preset"), std::string::npos) << Joined(r);
+    EXPECT_NE(Joined(r).find("qianfan"), std::string::npos) << Joined(r);
+    std::string yaml = "providers:\n";
+    for (int i = 0; i < 11; ++i)
+        yaml += "  - { name: p" + std::to_string(i) + ", base_url: 'http://h/v1', models: ['m" + std::to_string(i) + "-*'] }\n";
+    r = LoadConfigString(yaml, "t.yaml");
+    ASSERT_FALSE(r.errors.empty());
+    EXPECT_NE(Joined(r).find("11 providers serve models by glob"), std::string::npos) << Joined(r);
+}

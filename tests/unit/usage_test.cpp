@@ -86,3 +86,13 @@ TEST(AccessLog, JsonLine) {
     EXPECT_NE(l2.find(R"("prompt_tokens":null)"), std::string::npos);
     EXPECT_EQ(l2.find("ttft_ms"), std::string::npos);
 }
+
+TEST(Usage, MoonshotUsageInsideTheChoice) {
+    auto u = usage::ParseUsage(
+        R"({"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop","usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13,"cached_tokens":2}}]})");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->prompt_tokens, 9);
+    EXPECT_EQ(u->completion_tokens, 4);
+    EXPECT_EQ(u->cached_tokens, 2);
+    EXPECT_FALSE(usage::ParseUsage(R"({"choices":[{"index":0,"delta":{"content":"usage"}}]})"));
+}

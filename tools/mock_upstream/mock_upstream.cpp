@@ -11,6 +11,8 @@
 //   x-mock-no-usage: 1             report no usage (like servers that never do)
 //   x-mock-thinking: 1             reasoning before the answer (reasoning_content, thinking block)
 //   x-mock-cache-read: N           N prompt tokens read from the cache (cached_tokens)
+//   x-mock-vendor: NAME            answer with that vendor's quirks (vendor.cpp: moonshot, deepseek,
+//                                  gemini, ollama, tgi, zhipu, vllm, openrouter)
 //
 // Introspection: GET /mock/stats, GET /mock/last (the last request as received), POST /mock/reset.
 #include <CLI/CLI.hpp>
@@ -126,8 +128,14 @@ json::object Usage(int prompt, int completion) {
 
 json::object ChatUsage(const http::request<http::string_body>& req, int prompt, int completion) {
     json::object usage = Usage(prompt, completion);
-    if (int cached = HeaderInt(req, "x-mock-cache-read", 0); cached > 0)
-        usage["prompt_tokens_details"] = {{"cached_tokens", cached}};
+    if (int cached = HeaderInt(req, "x-mock-cache-read", 0); cached > 0) {
+        if (Header(req, "x-mock-vendor") == "deepseek") {
+            usage["prompt_cache_hit_tokens"] = cached;
+            usage["prompt_cache_miss_tokens"] = prompt - cached;
+        } else {
+            usage["prompt_tokens_details"] = {{"cached_tokens", cached}};
+        }
+    }
     if (HeaderInt(req, "x-mock-thinking", 0) == 1) usage["completion_tokens_details"] = {{"reasoning_tokens", 2}};
     return usage;
 }
@@ -157,7 +165,8 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
     const int delay = HeaderInt(req, "x-mock-chunk-delay-ms", g_opt.chunk_delay_ms);
     const bool reset_mid = Header(req, "x-mock-fault", g_opt.fault) == "reset_mid_stream";
     const int reset_after = HeaderInt(req, "x-mock-reset-after", 2);
-    bool include_usage = false;
+    const std::string vendor = Header(req, "x-mock-vendor");
+    bool include_usage = vendor == "openrouter";  // OpenRouter always reports usage
     if (HeaderInt(req, "x-mock-no-usage", 0) == 1) {
         // like a server that ignores stream_options
     } else if (auto* so = body.if_contains("stream_options"); so && so->is_object()) {
@@ -175,13 +184,14 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
     }
     const auto tool = chat ? WantedToolCall(body) : std::nullopt;
     const auto tool_result = chat ? LastToolResult(body) : std::nullopt;
+    if (vendor == "openrouter" && !co_await Send(s, Chunk(": OPENROUTER PROCESSING\n\n"))) co_return false;
     if (chat && HeaderInt(req, "x-mock-thinking", 0) == 1) {  // reasoning first, as reasoning models send it
         json::object think{{"id", id},
                            {"object", "chat.completion.chunk"},
                            {"created", 1700000000},
                            {"model", model},
                            {"choices", json::array{json::object{{"index", 0},
-                                                                {"delta", {{"role", "assistant"}, {"reasoning_content", "Let me think."}}},
+                                                                {"delta", {{"role", "assistant"}, {vendor == "vllm" ? "reasoning" : "reasoning_content", "Let me think."}}},
                                                                 {"finish_reason", nullptr}}}}};
         if (!co_await Send(s, Chunk("data: " + json::serialize(think) + "\n\n"))) co_return false;
     }
@@ -204,8 +214,8 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
                                                      : Word(i);
             if (tool && i > 0) {  // the call's arguments in pieces, the first with id and name
                 const std::size_t step = (tool->arguments.size() + chunks - 2) / std::max(1, chunks - 1);
-                json::object call{{"index", 0},
-                                  {"function", {{"arguments", tool->arguments.substr((i - 1) * step, step)}}}};
+                json::object call{{"function", {{"arguments", tool->arguments.substr((i - 1) * step, step)}}}};
+                if (vendor != "gemini" && vendor != "ollama") call["index"] = 0;  // those omit it
                 if (i == 1) {
                     call["id"] = "functions." + tool->name + ":0";
                     call["type"] = "function";
@@ -230,8 +240,12 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
     json::object last{{"id", id}, {"created", 1700000000}, {"model", model}};
     if (chat) {
         last["object"] = "chat.completion.chunk";
-        last["choices"] = json::array{
-            json::object{{"index", 0}, {"delta", json::object{}}, {"finish_reason", tool ? "tool_calls" : "stop"}}};
+        json::object choice{{"index", 0}, {"delta", json::object{}}, {"finish_reason", tool ? "tool_calls" : "stop"}};
+        if (vendor == "moonshot") {  // usage inside the choice, and no usage chunk
+            choice["usage"] = ChatUsage(req, PromptTokens(body), chunks);
+            include_usage = false;
+        }
+        last["choices"] = json::array{std::move(choice)};
     } else {
         last["object"] = "text_completion";
         last["choices"] = json::array{json::object{{"index", 0}, {"text", ""}, {"finish_reason", "stop"}}};
@@ -263,7 +277,8 @@ std::string Completion(const http::request<http::string_body>& req, const json::
     if (chat) {
         out["object"] = "chat.completion";
         json::object message{{"role", "assistant"}, {"content", text}};
-        if (HeaderInt(req, "x-mock-thinking", 0) == 1) message["reasoning_content"] = "Let me think.";
+        if (HeaderInt(req, "x-mock-thinking", 0) == 1)
+            message[Header(req, "x-mock-vendor") == "vllm" ? "reasoning" : "reasoning_content"] = "Let me think.";
         std::string finish = "stop";
         if (auto result = LastToolResult(body)) message["content"] = "Tool result: " + result->substr(0, 200);
         if (auto tool = WantedToolCall(body)) {
@@ -318,6 +333,28 @@ std::string ErrorJson(std::string_view message, std::string_view type, std::stri
         {"error", json::object{{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}});
 }
 
+// What a vendor that rejects parameters (Zhipu) would refuse in this request.
+std::optional<std::string> VendorRefusal(const http::request<http::string_body>& req, const json::object& body) {
+    if (Header(req, "x-mock-vendor") != "zhipu") return std::nullopt;
+    for (const char* key : {"presence_penalty", "frequency_penalty", "stream_options", "max_completion_tokens",
+                            "parallel_tool_calls"}) {
+        if (body.contains(key)) return std::string("unsupported parameter: ") + key;
+    }
+    for (const char* list : {"messages", "tools"}) {
+        auto* items = body.if_contains(list);
+        if (!items || !items->is_array()) continue;
+        for (const auto& item : items->get_array()) {
+            if (!item.is_object()) continue;
+            if (item.get_object().contains("name") && std::string_view(list) == "messages")
+                return std::string("unsupported parameter: messages[].name");
+            auto* fn = item.get_object().if_contains("function");
+            if (fn && fn->is_object() && fn->get_object().contains("strict"))
+                return std::string("unsupported parameter: tools[].function.strict");
+        }
+    }
+    return std::nullopt;
+}
+
 // Returns false when the connection must close.
 asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& req) {
     const std::string target(req.target());
@@ -370,6 +407,9 @@ asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& r
     }
     if (fault == "500") {
         auto b = ErrorJson("The server had an error while processing your request.", "server_error", "mock_500");
+        const std::string vendor = Header(req, "x-mock-vendor");
+        if (vendor == "ollama") b = R"({"error":"model runner has unexpectedly stopped"})";
+        if (vendor == "tgi") b = R"({"error":"Request failed during generation","error_type":"generation"})";
         co_return co_await Send(s, Head(500, "Internal Server Error", "application/json", "", b.size(), false) + b);
     }
     if (fault == "429") {
@@ -398,6 +438,10 @@ asio::awaitable<bool> Handle(tcp::socket& s, http::request<http::string_body>& r
         body = v.as_object();
     }
     const bool stream = body.contains("stream") && body.at("stream").is_bool() && body.at("stream").as_bool();
+    if (auto refusal = VendorRefusal(req, body)) {
+        auto b = ErrorJson(*refusal, "invalid_request_error", "unsupported_parameter");
+        co_return co_await Send(s, Head(400, "Bad Request", "application/json", "", b.size(), false) + b);
+    }
     std::string b;
     if (path.ends_with("/responses")) {
         co_return co_await HandleResponses(s, req, body);

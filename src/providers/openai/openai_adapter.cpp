@@ -8,6 +8,8 @@
 #include "providers/openai/openai_adapter.hpp"
 
 #include "http/wire.hpp"
+#include "providers/openai/quirks_observer.hpp"
+#include "providers/openai/request_edits.hpp"
 #include "providers/openai/usage_observer.hpp"
 #include "providers/translate/requests.hpp"
 #include "proxy/body_splice.hpp"
@@ -65,10 +67,35 @@ void PrepareFromResponses(const core::ProviderConfig& provider, const AttemptReq
     out.custom_tools = std::move(translated.custom_tools);
 }
 
+// The vendor's request quirks (drop_params, rename_params) on what goes upstream.
+void EditForVendor(const core::ProviderConfig& provider, PreparedRequest& out) {
+    if (provider.drop_params.empty() && provider.rename_params.empty()) return;
+    if (auto edited = openai::EditParams(out.body, provider.drop_params, provider.rename_params)) {
+        out.edited = std::move(*edited);
+        out.body = out.edited;
+    }
+}
+
 class OpenAIAdapter final : public ProviderAdapter {
 public:
     void Prepare(const core::ProviderConfig& provider, const AttemptRequest& request,
                  PreparedRequest& out) const override {
+        PrepareBody(provider, request, out);
+        if (out.refusal) return;
+        EditForVendor(provider, out);
+        out.fix_tool_call_index = provider.fix_tool_call_index;
+        out.normalize_errors = provider.normalize_errors;
+    }
+
+    std::unique_ptr<ResponseObserver> MakeTranslator(const PreparedRequest& prepared,
+                                                     const AttemptRequest& request) const override {
+        if (prepared.upstream != request.client || request.client == core::Dialect::kAnthropic)
+            return ProviderAdapter::MakeTranslator(prepared, request);
+        if (!prepared.fix_tool_call_index && !prepared.normalize_errors) return nullptr;
+        return std::make_unique<openai::QuirksObserver>(prepared.fix_tool_call_index, prepared.normalize_errors);
+    }
+
+    void PrepareBody(const core::ProviderConfig& provider, const AttemptRequest& request, PreparedRequest& out) const {
         if (request.client == core::Dialect::kAnthropic && !provider.native_messages) {
             PrepareFromAnthropic(provider, request, out);
             return;
