@@ -182,6 +182,11 @@ void ParseProvider(Reader& r, const YAML::Node& node, const std::string& path, P
     r.StrField(node, path, "ca_file", p.ca_file);
     r.BoolField(node, path, "stream_usage", p.stream_usage);
     r.BoolField(node, path, "native_messages", p.native_messages);
+    // Known hosts that serve the Responses API get it passed through unless told otherwise.
+    if (p.preset.empty()) {
+        for (std::string_view host : {"api.openai.com", "openrouter.ai", "api.moonshot.ai", "api.moonshot.cn"})
+            p.native_responses = p.native_responses || p.host == host;
+    }
     r.BoolField(node, path, "native_responses", p.native_responses);
     r.StrList(node, path, "drop_params", p.drop_params);
     r.StrMap(node, path, "rename_params", p.rename_params);

@@ -52,9 +52,10 @@ class Endpoints(GatewayTest):
         self.assertEqual(len(r.json()["data"]), 2)
 
     def test_responses_and_other_v1_pass_through(self):
+        # A chat-only upstream: /v1/responses is translated (test_responses has the rest).
         r = self.post("/v1/responses", {"model": "gpt-4o", "input": "hi"})
         self.assertEqual(r.status, 200, r.body)
-        self.assertEqual(r.json()["target"], "/v1/responses")
+        self.assertEqual(r.json()["object"], "response")
         r = self.request("GET", "/v1/files?purpose=batch")
         self.assertEqual(r.status, 200, r.body)  # routed by default_model
         self.assertEqual(r.json()["target"], "/v1/files?purpose=batch")

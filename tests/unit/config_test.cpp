@@ -234,3 +234,17 @@ TEST(Config, UnknownPresetAndTooManyGlobProviders) {
     ASSERT_FALSE(r.errors.empty());
     EXPECT_NE(Joined(r).find("11 providers serve models by glob"), std::string::npos) << Joined(r);
 }
+
+TEST(Config, KnownResponsesHostsPassResponsesThrough) {
+    auto r = LoadConfigString(R"(
+providers:
+  - { name: a, base_url: "https://api.openai.com/v1", models: [gpt-5] }
+  - { name: b, base_url: "https://api.openai.com/v1", native_responses: false, models: [gpt-4o] }
+  - { name: c, base_url: "http://vllm:8000/v1", models: [qwen] }
+)",
+                              "t.yaml");
+    ASSERT_TRUE(r.errors.empty()) << Joined(r);
+    EXPECT_TRUE(r.config->providers[0].native_responses);
+    EXPECT_FALSE(r.config->providers[1].native_responses);
+    EXPECT_FALSE(r.config->providers[2].native_responses);
+}
