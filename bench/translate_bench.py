@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""What translation between OpenAI chat and Anthropic Messages adds, side by side in one run.
+"""What translation between OpenAI chat, Anthropic Messages and the Responses API adds, side by
+side in one run.
 
 An nginx upstream answers fixed bodies in both dialects (a chat completion and a 10-event chat
 stream at /v1/chat/completions; a message and its 10-block-delta event stream at /v1/messages),
 so the upstream costs next to nothing. One llm-proxy (one worker, auth off, access log off)
-serves four paths to it:
+serves six paths to it (the upstream also answers /v1/responses, whole and as a 10-delta stream):
 
     openai -> openai        pass-through  (POST /v1/chat/completions, model gpt)
     anthropic -> anthropic  pass-through  (POST /v1/messages, model claude, type: anthropic)
     anthropic -> openai     translated    (POST /v1/messages, model gpt)
     openai -> anthropic     translated    (POST /v1/chat/completions, model claude)
+    responses -> responses  pass-through  (POST /v1/responses, model gpt-native, native_responses)
+    responses -> openai     translated    (POST /v1/responses, model gpt: to chat completions)
 
 Each is measured at concurrency 1 (a sequential keep-alive client, as the published anchors
 are): whole-response latency p50/p99 (non-stream), time to the first event and to the end of
@@ -75,20 +78,45 @@ MSG_SSE = event("message_start", {"type": "message_start", "message": {
                             "usage": {"output_tokens": EVENTS}}) + \
     event("message_stop", {"type": "message_stop"})
 
-PATHS = {  # name: (client path, model, Anthropic client?)
-    "openai -> openai (pass-through)": ("/v1/chat/completions", "gpt", False),
-    "anthropic -> anthropic (pass-through)": ("/v1/messages", "claude", True),
-    "anthropic -> openai (translated)": ("/v1/messages", "gpt", True),
-    "openai -> anthropic (translated)": ("/v1/chat/completions", "claude", False),
+RESP_OBJECT = {"id": "resp_bench", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-native",
+               "output": [{"type": "message", "id": "msg_b", "role": "assistant", "status": "completed",
+                           "content": [{"type": "output_text", "text": "Hello from the bench.", "annotations": []}]}],
+               "usage": {"input_tokens": 60, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 6,
+                         "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 66}}
+RESP_JSON = compact(RESP_OBJECT)
+RESP_SSE = event("response.created", {"type": "response.created", "sequence_number": 0,
+                                      "response": dict(RESP_OBJECT, status="in_progress", output=[], usage=None)}) + \
+    event("response.output_item.added", {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0,
+                                         "item": {"type": "message", "id": "msg_b", "role": "assistant",
+                                                  "status": "in_progress", "content": []}}) + \
+    "".join(event("response.output_text.delta", {"type": "response.output_text.delta", "sequence_number": 2 + i,
+                                                 "item_id": "msg_b", "output_index": 0, "content_index": 0,
+                                                 "delta": f"tok{i} "}) for i in range(EVENTS)) + \
+    event("response.output_item.done", {"type": "response.output_item.done", "sequence_number": 2 + EVENTS,
+                                        "output_index": 0, "item": RESP_OBJECT["output"][0]}) + \
+    event("response.completed", {"type": "response.completed", "sequence_number": 3 + EVENTS, "response": RESP_OBJECT})
+
+PATHS = {  # name: (client path, model, client dialect)
+    "openai -> openai (pass-through)": ("/v1/chat/completions", "gpt", "openai"),
+    "anthropic -> anthropic (pass-through)": ("/v1/messages", "claude", "anthropic"),
+    "anthropic -> openai (translated)": ("/v1/messages", "gpt", "anthropic"),
+    "openai -> anthropic (translated)": ("/v1/chat/completions", "claude", "openai"),
+    "responses -> responses (pass-through)": ("/v1/responses", "gpt-native", "responses"),
+    "responses -> openai (translated)": ("/v1/responses", "gpt", "responses"),
 }
 BASELINE = {"anthropic -> openai (translated)": "openai -> openai (pass-through)",
-            "openai -> anthropic (translated)": "anthropic -> anthropic (pass-through)"}
+            "openai -> anthropic (translated)": "anthropic -> anthropic (pass-through)",
+            "responses -> openai (translated)": "responses -> responses (pass-through)"}
 
 
-def request_bytes(path, model, anthropic, stream):
+def request_bytes(path, model, dialect, stream):
+    anthropic = dialect == "anthropic"
     body = {"model": model, "max_tokens": 128, "messages": [{"role": "user", "content": USER}]}
     if anthropic:
         body["system"] = SYSTEM
+    elif dialect == "responses":
+        body = {"model": model, "max_output_tokens": 128, "instructions": SYSTEM, "store": False,
+                "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": USER}]}]}
     else:
         body["messages"].insert(0, {"role": "system", "content": SYSTEM})
     if stream:
@@ -101,9 +129,9 @@ def request_bytes(path, model, anthropic, stream):
     return head + raw
 
 
-def sequential(port, path, model, anthropic, stream, n):
+def sequential(port, path, model, dialect, stream, n):
     """(first event µs, end µs) per request, after a warm-up."""
-    data = request_bytes(path, model, anthropic, stream)
+    data = request_bytes(path, model, dialect, stream)
     s = socket.create_connection(("127.0.0.1", port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     first, end = [], []
@@ -118,8 +146,9 @@ def sequential(port, path, model, anthropic, stream, n):
     return first, end
 
 
-def wrk_script(tmp, name, path, model, anthropic):
-    body = json.loads(request_bytes(path, model, anthropic, False).split(b"\r\n\r\n", 1)[1])
+def wrk_script(tmp, name, path, model, dialect):
+    anthropic = dialect == "anthropic"
+    body = json.loads(request_bytes(path, model, dialect, False).split(b"\r\n\r\n", 1)[1])
     p = os.path.join(tmp, f"{name}.lua")
     with open(p, "w") as f:
         f.write(f'wrk.method = "POST"\nwrk.path = "{path}"\nwrk.headers["Content-Type"] = "application/json"\n'
@@ -150,6 +179,11 @@ def main():
       if ($http_x_bench_stream = "1") {{ rewrite ^ /msg-sse last; }}
       default_type application/json; return 200 '{nginx_escape(MSG_JSON)}';
     }}
+    location = /v1/responses {{
+      if ($http_x_bench_stream = "1") {{ rewrite ^ /resp-sse last; }}
+      default_type application/json; return 200 '{nginx_escape(RESP_JSON)}';
+    }}
+    location = /resp-sse {{ default_type text/event-stream; return 200 '{nginx_escape(RESP_SSE)}'; }}
     location = /chat-sse {{ default_type text/event-stream; return 200 '{nginx_escape(CHAT_SSE)}'; }}
     location = /msg-sse {{ default_type text/event-stream; return 200 '{nginx_escape(MSG_SSE)}'; }}
   }}""", procs)
@@ -159,6 +193,7 @@ def main():
 server: {{ listen: "127.0.0.1:{gw}", workers: 1 }}
 providers:
   - {{ name: openai, base_url: "http://127.0.0.1:{up}/v1", models: ["gpt"] }}
+  - {{ name: native, base_url: "http://127.0.0.1:{up}/v1", native_responses: true, models: ["gpt-native"] }}
   - {{ name: anthropic, type: anthropic, base_url: "http://127.0.0.1:{up}", api_key: sk-bench, models: ["claude"] }}
 logging: {{ level: warn, access_log: "off" }}
 """)
@@ -168,10 +203,10 @@ logging: {{ level: warn, access_log: "off" }}
         wait_port(gw)
         time.sleep(0.5)
         # Every path answers 200 in the client's dialect before anything is timed.
-        for name, (path, model, anthropic) in PATHS.items():
+        for name, (path, model, dialect) in PATHS.items():
             for stream in (False, True):
                 s = socket.create_connection(("127.0.0.1", gw))
-                s.sendall(request_bytes(path, model, anthropic, stream))
+                s.sendall(request_bytes(path, model, dialect, stream))
                 s.settimeout(5)
                 answer = b""
                 while b"\r\n\r\n" not in answer or len(answer) < 200:
@@ -180,17 +215,18 @@ logging: {{ level: warn, access_log: "off" }}
                         break
                     answer += piece
                 s.close()
-                marker = b"event: message_start" if anthropic and stream else b'"type":"message"' if anthropic \
-                    else b"chat.completion"
+                marker = {("anthropic", True): b"event: message_start", ("anthropic", False): b'"type":"message"',
+                          ("responses", True): b"event: response.created",
+                          ("responses", False): b'"object":"response"'}.get((dialect, stream), b"chat.completion")
                 if not answer.startswith(b"HTTP/1.1 200") or marker not in answer:
                     raise RuntimeError(f"{name} stream={stream}: {answer[:400]!r}")
         samples = {(n, m): ([], []) for n in PATHS for m in ("json", "stream")}
         rps = {n: [] for n in PATHS}
         scripts = {n: wrk_script(tmp, f"s{i}", *PATHS[n]) for i, n in enumerate(PATHS)}
         for r in range(args.rounds):
-            for name, (path, model, anthropic) in PATHS.items():
+            for name, (path, model, dialect) in PATHS.items():
                 for mode in ("json", "stream"):
-                    first, end = sequential(gw, path, model, anthropic, mode == "stream", args.requests)
+                    first, end = sequential(gw, path, model, dialect, mode == "stream", args.requests)
                     samples[(name, mode)][0].extend(first)
                     samples[(name, mode)][1].extend(end)
                 rps[name].append(wrk(gw, 32, args.seconds, scripts[name])[0])
