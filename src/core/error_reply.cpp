@@ -67,7 +67,23 @@ std::string ErrorBody(const LocalReply& reply, std::string_view request_id, Dial
 }
 
 std::string StreamErrorEvent(const LocalReply& reply, std::string_view request_id, Dialect dialect) {
+    if (dialect == Dialect::kOpenAIResponses) return ResponsesFailedEvent(reply, request_id);
     return "event: error\ndata: " + ErrorBody(reply, request_id, dialect) + "\n\n";
+}
+
+// Responses clients (Codex) end a stream on a terminal event and ignore an untyped error: the
+// failure is a response.failed whose response carries the error. (A translated stream writes
+// its own, with its id and sequence: providers/translate.)
+std::string ResponsesFailedEvent(const LocalReply& reply, std::string_view request_id) {
+    std::string out = R"(event: response.failed
+data: {"type":"response.failed","sequence_number":0,"response":{"id":)";
+    AppendJsonString(out, "resp_" + std::string(request_id));
+    out += R"(,"object":"response","status":"failed","output":[],"error":{"code":)";
+    AppendJsonString(out, reply.code.empty() ? reply.type : reply.code);
+    out += R"(,"message":)";
+    AppendJsonString(out, reply.message);
+    out += "}}}\n\n";
+    return out;
 }
 
 LocalReply BadRequest(std::string message, std::string code, std::string param) {

@@ -25,6 +25,9 @@ std::string ErrorBody(const LocalReply& reply, std::string_view request_id, Dial
 /// The in-band error event that ends a stream already started (status is already 200).
 std::string StreamErrorEvent(const LocalReply& reply, std::string_view request_id, Dialect dialect);
 
+/// A Responses stream's in-band failure: event response.failed with the error in its response.
+std::string ResponsesFailedEvent(const LocalReply& reply, std::string_view request_id);
+
 /// Anthropic's error type for a status (invalid_request_error, authentication_error, ...).
 std::string_view AnthropicErrorType(int status);
 

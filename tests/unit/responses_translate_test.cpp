@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/error_reply.hpp"
 #include "providers/translate/bodies.hpp"
 #include "providers/translate/requests.hpp"
 #include "providers/translate/responses_shapes.hpp"
@@ -356,4 +357,16 @@ TEST(ResponsesHistory, FramesItCannotServeAndItsCap) {
     EXPECT_EQ(Parse(created).at("type"), "response.created");
     EXPECT_EQ(Parse(completed).at("response").at("id"), json::value(history.last_id()));
     EXPECT_FALSE(history.last_id().empty());
+}
+
+TEST(ErrorReply, ResponsesClientsGetResponseFailed) {
+    const core::LocalReply r{502, "upstream_error", "upstream_stream_interrupted", "the upstream broke", {}, {}};
+    const std::string event = core::StreamErrorEvent(r, "req_9", core::Dialect::kOpenAIResponses);
+    ASSERT_TRUE(event.starts_with("event: response.failed\ndata: "));
+    ASSERT_TRUE(event.ends_with("\n\n"));
+    const json::object data = Parse(event.substr(event.find("data: ") + 6, event.size() - event.find("data: ") - 8));
+    EXPECT_EQ(data.at("type"), "response.failed");
+    EXPECT_EQ(data.at("response").at("status"), "failed");
+    EXPECT_EQ(data.at("response").at("id"), "resp_req_9");
+    EXPECT_EQ(data.at("response").at("error").at("code"), "upstream_stream_interrupted");
 }
