@@ -9,6 +9,7 @@ import os
 import socket
 import sqlite3
 import struct
+import time
 import unittest
 
 from harness import GatewayTest, eventually
@@ -378,6 +379,46 @@ logging: {{ access_log: "{self.log_path}" }}
         r = self.request("GET", "/v1/responses", headers=AUTH)
         self.assertEqual(r.status, 426, r.body)
         self.assertEqual(r.header("upgrade"), "websocket")
+
+    def test_websocket_client_gone_mid_stream_cancels_the_upstream(self):
+        ws = WebSocket(self.gw_port, dict(AUTH, **{"x-mock-chunks": "100", "x-mock-chunk-delay-ms": "30"}))
+        ws.send({"type": "response.create", "model": "qwen3-coder", "input": "long"})
+        self.assertEqual(ws.recv()["type"], "response.created")
+        ws.close()
+        stats = eventually(lambda: (lambda st: st if st["streams_cancelled"] >= 1 else None)(
+            self.mock_json(self.chat, "/mock/stats")), timeout=5)
+        self.assertIsNotNone(stats, self.mock_json(self.chat, "/mock/stats"))
+        # The gateway goes on serving.
+        self.assertEqual(self.responses({"model": "qwen3-coder", "input": "hi"}).status, 200)
+
+    def test_websocket_events_arrive_as_they_are_made(self):
+        ws = WebSocket(self.gw_port, dict(AUTH, **{"x-mock-chunks": "6", "x-mock-chunk-delay-ms": "150"}))
+        try:
+            start = time.time()
+            ws.send({"type": "response.create", "model": "qwen3-coder", "input": "slow"})
+            arrivals = []
+            while True:
+                f = ws.recv()
+                arrivals.append((f["type"], time.time() - start))
+                if f["type"] == "response.completed":
+                    break
+            first_delta = next(t for n, t in arrivals if n == "response.output_text.delta")
+            self.assertLess(first_delta, 0.5, arrivals)        # not held back until the end...
+            self.assertGreater(arrivals[-1][1], 0.7, arrivals)  # ...which comes 5 x 150 ms later
+        finally:
+            ws.close()
+
+    def test_websocket_frame_over_the_body_limit_closes(self):
+        port = self.gateway(f"""
+server: {{ max_body_bytes: 4KiB }}
+providers:
+  - {{ name: vllm, base_url: "http://127.0.0.1:{self.chat}/v1", models: ["*"] }}
+""", workers=1)
+        ws = WebSocket(port, {})
+        self.assertEqual(ws.status, 101)
+        ws.send({"type": "response.create", "model": "m", "input": "x" * 8192})
+        self.assertIsNone(ws.recv())  # a close frame (1009), not an answer
+        ws.close()
 
     def test_websocket_off_answers_426(self):
         port = self.gateway(f"""

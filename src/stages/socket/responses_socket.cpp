@@ -128,7 +128,7 @@ private:
         while (!parser.is_done()) {
             parser.get().body().data = piece;
             parser.get().body().size = sizeof piece;
-            auto [ec, n] = co_await http::async_read(gateway_, buffer_, parser, kNoThrow);
+            auto [ec, n] = co_await http::async_read_some(gateway_, buffer_, parser, kNoThrow);
             if (ec && ec != http::error::need_buffer) co_return false;
             const std::string_view got(piece, sizeof piece - parser.get().body().size);
             if (!sse) {
