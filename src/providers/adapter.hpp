@@ -17,6 +17,7 @@
 #include "core/error_reply.hpp"
 #include "proxy/body_scan.hpp"
 #include "providers/response_observer.hpp"
+#include "providers/translate/requests.hpp"
 #include "usage/usage.hpp"
 
 namespace llmproxy::providers {
@@ -71,6 +72,11 @@ public:
     virtual std::unique_ptr<ResponseObserver> MakeTranslator(const PreparedRequest& prepared,
                                                              const AttemptRequest& request) const;
 };
+
+/// Uses a translated request: its 400 as the refusal, or its body sent to `target` in the
+/// `upstream` dialect (with the custom tools its answer translator needs).
+void UseTranslation(translate::RequestTranslation&& translated, std::string target, core::Dialect upstream,
+                    PreparedRequest& out);
 
 /// The adapter for a provider's `type`.
 const ProviderAdapter& AdapterFor(const core::ProviderConfig& provider);

@@ -24,6 +24,19 @@ std::unique_ptr<ResponseObserver> ProviderAdapter::MakeTranslator(const Prepared
         {.model = std::string(request.public_model), .include_usage = include_usage, .custom_tools = prepared.custom_tools});
 }
 
+void UseTranslation(translate::RequestTranslation&& translated, std::string target, core::Dialect upstream,
+                    PreparedRequest& out) {
+    if (translated.error) {
+        out.refusal = std::move(translated.error);
+        return;
+    }
+    out.target = std::move(target);
+    out.edited = std::move(translated.body);
+    out.body = out.edited;
+    out.upstream = upstream;
+    if (!translated.custom_tools.empty()) out.custom_tools = std::move(translated.custom_tools);
+}
+
 bool IsAnthropicHeader(std::string_view name) {
     return name.size() > 10 && beast::iequals(name.substr(0, 10), "anthropic-");
 }

@@ -155,6 +155,33 @@ providers:
         self.assertEqual(err["request_id"], r.header("x-request-id"))
 
 
+def sse_events(body):
+    """(event name, data) pairs of an SSE body; data is parsed JSON, or the raw text ([DONE])."""
+    out = []
+    for frame in body.decode().split("\n\n"):
+        if not frame.strip():
+            continue
+        name, data = None, None
+        for line in frame.split("\n"):
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data = line[6:]
+        out.append((name, json.loads(data) if data and data != "[DONE]" else data))
+    return out
+
+
+def access_log_line(path, request_id):
+    """The access log's line for a request (waiting for it to be written), or None."""
+    def find():
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        return next((l for l in lines if l["request_id"] == request_id), None)
+    return eventually(find)
+
+
 def eventually(fn, timeout=5.0, interval=0.02):
     """Polls fn() until it returns a truthy value (returned) or timeout (returns the last value).
     Metrics, health and logs are recorded just after a response's last byte, so a test that

@@ -8,7 +8,7 @@ import os
 import subprocess
 import unittest
 
-from harness import GATEWAY, GatewayTest, eventually
+from harness import GATEWAY, GatewayTest, access_log_line
 
 ADMIN = {"Authorization": "Bearer sk-admin-presets-0001"}
 ANTHROPIC = {"anthropic-version": "2023-06-01"}
@@ -68,12 +68,7 @@ logging: {{ access_log: "{self.log_path}" }}
         return up
 
     def logged(self, request_id):
-        def find():
-            if not os.path.exists(self.log_path):
-                return None
-            with open(self.log_path) as f:
-                return next((json.loads(l) for l in f if l.strip() and json.loads(l)["request_id"] == request_id), None)
-        line = eventually(find)
+        line = access_log_line(self.log_path, request_id)
         self.assertIsNotNone(line, request_id)
         return line
 

@@ -12,27 +12,14 @@ import struct
 import time
 import unittest
 
-from harness import GatewayTest, eventually
+from harness import GatewayTest, access_log_line, eventually, sse_events
 
 KEY = "sk-responses-user-0001"
 SLOW = "sk-responses-slow-0001"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-def events(body):
-    """(event name, data) pairs of an SSE body."""
-    out = []
-    for frame in body.decode().split("\n\n"):
-        if not frame.strip():
-            continue
-        name, data = None, None
-        for line in frame.split("\n"):
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data = line[6:]
-        out.append((name, json.loads(data) if data and data != "[DONE]" else data))
-    return out
+events = sse_events
 
 
 class WebSocket:
@@ -144,13 +131,7 @@ logging: {{ access_log: "{self.log_path}" }}
         return up
 
     def logged(self, request_id):
-        def find():
-            if not os.path.exists(self.log_path):
-                return None
-            with open(self.log_path) as f:
-                lines = [json.loads(l) for l in f if l.strip()]
-            return next((l for l in lines if l["request_id"] == request_id), None)
-        line = eventually(find)
+        line = access_log_line(self.log_path, request_id)
         self.assertIsNotNone(line, request_id)
         return line
 

@@ -83,14 +83,7 @@ public:
         }
         auto translated = translate::ChatToMessagesRequest(responses ? std::string_view(via_chat.body) : request.body,
                                                            options);
-        if (translated.error) {
-            out.refusal = std::move(translated.error);
-            return;
-        }
-        out.target = provider.base_path + "/messages";
-        out.edited = std::move(translated.body);
-        out.body = out.edited;
-        out.upstream = core::Dialect::kAnthropic;
+        UseTranslation(std::move(translated), provider.base_path + "/messages", core::Dialect::kAnthropic, out);
     }
 
     void AppendAuthHeaders(const core::ProviderConfig& provider, std::string& head) const override {

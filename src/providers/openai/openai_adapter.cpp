@@ -41,14 +41,7 @@ void PrepareFromAnthropic(const core::ProviderConfig& provider, const AttemptReq
                                                                       .stream_usage = provider.stream_usage,
                                                                       .default_max_tokens = provider.default_max_tokens,
                                                                       .max_tokens_cap = provider.max_output_tokens});
-    if (translated.error) {
-        out.refusal = std::move(translated.error);
-        return;
-    }
-    out.target = provider.base_path + "/chat/completions";
-    out.edited = std::move(translated.body);
-    out.body = out.edited;
-    out.upstream = core::Dialect::kOpenAIChat;
+    UseTranslation(std::move(translated), provider.base_path + "/chat/completions", core::Dialect::kOpenAIChat, out);
 }
 
 // A Responses client on a chat-only server: /v1/responses becomes /chat/completions.
@@ -56,15 +49,7 @@ void PrepareFromResponses(const core::ProviderConfig& provider, const AttemptReq
     auto translated = translate::ResponsesToChatRequest(request.body, {.upstream_model = request.upstream_model,
                                                                        .stream_usage = provider.stream_usage,
                                                                        .max_tokens_cap = provider.max_output_tokens});
-    if (translated.error) {
-        out.refusal = std::move(translated.error);
-        return;
-    }
-    out.target = provider.base_path + "/chat/completions";
-    out.edited = std::move(translated.body);
-    out.body = out.edited;
-    out.upstream = core::Dialect::kOpenAIChat;
-    out.custom_tools = std::move(translated.custom_tools);
+    UseTranslation(std::move(translated), provider.base_path + "/chat/completions", core::Dialect::kOpenAIChat, out);
 }
 
 // The vendor's request quirks (drop_params, rename_params) on what goes upstream.

@@ -15,14 +15,6 @@ void Emit(std::string& out, std::string_view type, std::string_view data) {
     out += "\n\n";
 }
 
-void ReadTokens(const json::object& usage, StreamTokens& t) {
-    t.prompt = IntOf(usage, "prompt_tokens", t.prompt);
-    t.completion = IntOf(usage, "completion_tokens", t.completion);
-    if (const json::object* d = ObjectOf(usage, "prompt_tokens_details"))
-        t.cached = IntOf(*d, "cached_tokens", t.cached);
-    t.cached = IntOf(usage, "prompt_cache_hit_tokens", t.cached);  // DeepSeek
-}
-
 // {"input_tokens":..,...}: Anthropic's full usage object (Claude Code fails on a partial one).
 std::string UsageJson(const StreamTokens& t) {
     return R"({"input_tokens":)" + std::to_string(std::max<std::int64_t>(0, t.prompt - t.cached)) +
@@ -134,11 +126,11 @@ void ChatToMessagesStream::OnData(std::string_view data, std::string& out) {
         return;
     }
     if (!started_) Start(StringOf(chunk, "id"), out);
-    if (const json::object* usage = ObjectOf(chunk, "usage")) ReadTokens(*usage, tokens_);
+    if (const json::object* usage = ObjectOf(chunk, "usage")) ReadChatUsage(*usage, tokens_);
     const json::array* choices = ArrayOf(chunk, "choices");
     if (!choices || choices->empty() || !(*choices)[0].is_object()) return;
     const json::object& choice = (*choices)[0].get_object();
-    if (const json::object* usage = ObjectOf(choice, "usage")) ReadTokens(*usage, tokens_);  // Moonshot
+    if (const json::object* usage = ObjectOf(choice, "usage")) ReadChatUsage(*usage, tokens_);  // Moonshot
     if (const json::object* delta = ObjectOf(choice, "delta")) {
         auto reasoning = StringOf(*delta, "reasoning_content");
         if (reasoning.empty()) reasoning = StringOf(*delta, "reasoning");

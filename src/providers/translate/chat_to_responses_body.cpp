@@ -8,13 +8,7 @@ namespace {
 
 StreamTokens TokensOf(const json::object* usage) {
     StreamTokens t;
-    if (!usage) return t;
-    t.prompt = IntOf(*usage, "prompt_tokens");
-    t.completion = IntOf(*usage, "completion_tokens");
-    if (const json::object* d = ObjectOf(*usage, "prompt_tokens_details")) t.cached = IntOf(*d, "cached_tokens");
-    if (t.cached == 0) t.cached = IntOf(*usage, "prompt_cache_hit_tokens");  // DeepSeek
-    if (const json::object* d = ObjectOf(*usage, "completion_tokens_details"))
-        t.reasoning = IntOf(*d, "reasoning_tokens");
+    if (usage) ReadChatUsage(*usage, t);
     return t;
 }
 

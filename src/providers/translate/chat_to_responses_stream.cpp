@@ -9,16 +9,6 @@
 namespace llmproxy::providers::translate {
 namespace {
 
-void ReadTokens(const json::object& usage, StreamTokens& t) {
-    t.prompt = IntOf(usage, "prompt_tokens", t.prompt);
-    t.completion = IntOf(usage, "completion_tokens", t.completion);
-    if (const json::object* d = ObjectOf(usage, "prompt_tokens_details"))
-        t.cached = IntOf(*d, "cached_tokens", t.cached);
-    t.cached = IntOf(usage, "prompt_cache_hit_tokens", t.cached);  // DeepSeek
-    if (const json::object* d = ObjectOf(usage, "completion_tokens_details"))
-        t.reasoning = IntOf(*d, "reasoning_tokens", t.reasoning);
-}
-
 std::string Quoted(std::string_view text) {
     std::string out;
     core::AppendJsonString(out, text);
@@ -219,11 +209,11 @@ void ChatToResponsesStream::OnData(std::string_view data, std::string& out) {
         Fail("server_error", StringOf(*error, "message"), out);
         return;
     }
-    if (const json::object* usage = ObjectOf(chunk, "usage")) ReadTokens(*usage, tokens_);
+    if (const json::object* usage = ObjectOf(chunk, "usage")) ReadChatUsage(*usage, tokens_);
     const json::array* choices = ArrayOf(chunk, "choices");
     if (!choices || choices->empty() || !(*choices)[0].is_object()) return;
     const json::object& choice = (*choices)[0].get_object();
-    if (const json::object* usage = ObjectOf(choice, "usage")) ReadTokens(*usage, tokens_);  // Moonshot
+    if (const json::object* usage = ObjectOf(choice, "usage")) ReadChatUsage(*usage, tokens_);  // Moonshot
     if (const json::object* delta = ObjectOf(choice, "delta")) {
         auto reasoning = StringOf(*delta, "reasoning_content");
         if (reasoning.empty()) reasoning = StringOf(*delta, "reasoning");

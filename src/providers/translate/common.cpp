@@ -1,5 +1,6 @@
 #include "providers/translate/common.hpp"
 #include "providers/translate/requests.hpp"
+#include "providers/translate/streams.hpp"
 
 namespace llmproxy::providers::translate {
 
@@ -43,6 +44,22 @@ bool ParseRequestBody(std::string_view body, json::value& parsed, RequestTransla
     if (parsed.is_object()) return true;
     result.error = core::BadRequest("The request body is not a JSON object", "invalid_json");
     return false;
+}
+
+void CopyStreamFlag(const json::object& in, bool stream_usage, json::object& out) {
+    if (!IsBool(in, "stream", true)) return;
+    out["stream"] = true;
+    if (stream_usage) out["stream_options"] = {{"include_usage", true}};
+}
+
+void ReadChatUsage(const json::object& usage, StreamTokens& t) {
+    t.prompt = IntOf(usage, "prompt_tokens", t.prompt);
+    t.completion = IntOf(usage, "completion_tokens", t.completion);
+    if (const json::object* d = ObjectOf(usage, "prompt_tokens_details"))
+        t.cached = IntOf(*d, "cached_tokens", t.cached);
+    t.cached = IntOf(usage, "prompt_cache_hit_tokens", t.cached);  // DeepSeek
+    if (const json::object* d = ObjectOf(usage, "completion_tokens_details"))
+        t.reasoning = IntOf(*d, "reasoning_tokens", t.reasoning);
 }
 
 json::array NonBlankStrings(const json::array& values) {

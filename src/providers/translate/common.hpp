@@ -67,6 +67,10 @@ std::string_view StopReasonOf(std::string_view finish_reason, bool saw_tool_call
 /// Anthropic stop_reason -> OpenAI finish_reason.
 std::string_view FinishReasonOf(std::string_view stop_reason);
 
+/// `stream: true` of the client's request carried to a chat request, asking for stream usage
+/// unless the provider refuses it.
+void CopyStreamFlag(const json::object& in, bool stream_usage, json::object& out);
+
 /// A JSON DOM parsed without throwing; null on malformed input.
 json::value ParseOrNull(std::string_view text);
 

@@ -193,10 +193,7 @@ RequestTranslation MessagesToChatRequest(std::string_view body, const RequestOpt
     }
     if (const json::object* choice = ObjectOf(in, "tool_choice"); choice && out.contains("tools"))
         ToolChoice(*choice, out);
-    if (IsBool(in, "stream", true)) {
-        out["stream"] = true;
-        if (options.stream_usage) out["stream_options"] = {{"include_usage", true}};
-    }
+    CopyStreamFlag(in, options.stream_usage, out);
     result.body = json::serialize(out);
     return result;
 }

@@ -247,10 +247,7 @@ RequestTranslation ResponsesToChatRequest(std::string_view body, const RequestOp
             if (const json::value* choice = in.if_contains("tool_choice")) ToolChoice(*choice, out);
         }
     }
-    if (IsBool(in, "stream", true)) {
-        out["stream"] = true;
-        if (options.stream_usage) out["stream_options"] = {{"include_usage", true}};
-    }
+    CopyStreamFlag(in, options.stream_usage, out);
     result.body = json::serialize(out);
     return result;
 }

@@ -58,6 +58,10 @@ private:
     StreamTokens tokens_;
 };
 
+/// Reads an OpenAI chat usage object into `t` (fields it lacks keep their values): prompt,
+/// completion, cached (OpenAI's details or DeepSeek's prompt_cache_hit_tokens), reasoning.
+void ReadChatUsage(const boost::json::object& usage, StreamTokens& t);
+
 struct ResponsesStreamOptions {
     std::string model;                      // the model name the client asked for
     std::vector<std::string> custom_tools;  // tools offered as functions that were `custom` tools
