@@ -101,6 +101,11 @@ logging: {{ access_log: "{self.log_path}" }}
             up = self.upstream()
             self.assertEqual(up["target"], "/v1/chat/completions", vendor)
             self.assertEqual(up["headers"]["authorization"], f"Bearer sk-{vendor}", vendor)
+        for vendor in ["openai", "openrouter", "moonshot"]:  # these serve /v1/responses themselves
+            r = self.post("/v1/responses", {"model": f"{vendor}-m", "input": "hi"})
+            self.assertEqual(r.status, 200, (vendor, r.body))
+            up = self.upstream(self.native)
+            self.assertEqual((up["target"], up["headers"]["authorization"]), ("/v1/responses", f"Bearer sk-{vendor}"))
         self.chat("deepseek-m")
         self.assertEqual(self.upstream()["headers"]["authorization"], "Bearer sk-deepseek-from-env")
         r = self.post("/v1/messages", {"model": "anthropic-m", "max_tokens": 5,
