@@ -85,14 +85,22 @@ json::object View(const store::ProviderRow& row) {
 json::object View(const core::ProviderConfig& p) {
     json::object model_map;
     for (const auto& [from, to] : p.model_map) model_map[from] = to;
-    return json::object{{"id", nullptr},           {"name", p.name},
-                        {"provider_key", p.name},  {"type", p.type},
-                        {"provider_type", p.type}, {"base_url", p.base_url},
-                        {"api_base", p.base_url},  {"api_key", Masked(p.api_key)},
-                        {"weight", p.weight},      {"models", json::array(p.models.begin(), p.models.end())},
-                        {"model_map", model_map},  {"model_mapping", model_map},
-                        {"enabled", true},         {"is_enabled", true},
-                        {"source", "file"},        {"preset", p.preset.empty() ? json::value() : json::value(p.preset)},
+    return json::object{{"id", nullptr},
+                        {"name", p.name},
+                        {"provider_key", p.name},
+                        {"type", p.type},
+                        {"provider_type", p.type},
+                        {"base_url", p.base_url},
+                        {"api_base", p.base_url},
+                        {"api_key", Masked(p.api_key)},
+                        {"weight", p.weight},
+                        {"models", json::array(p.models.begin(), p.models.end())},
+                        {"model_map", model_map},
+                        {"model_mapping", model_map},
+                        {"enabled", true},
+                        {"is_enabled", true},
+                        {"source", "file"},
+                        {"preset", p.preset.empty() ? json::value() : json::value(p.preset)},
                         {"health_check_path", p.health_check.path}};
 }
 

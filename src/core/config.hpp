@@ -85,8 +85,8 @@ struct ProviderConfig {
     // request is sent (the body is then re-serialized; without these it passes byte for byte).
     std::vector<std::string> drop_params;
     std::vector<std::pair<std::string, std::string>> rename_params;
-    bool fix_tool_call_index = false;  // give streamed tool-call deltas the `index` OpenAI clients need
-    bool normalize_errors = false;     // rewrite error bodies into OpenAI's {"error":{...}} shape
+    bool fix_tool_call_index = false;              // give streamed tool-call deltas the `index` OpenAI clients need
+    bool normalize_errors = false;                 // rewrite error bodies into OpenAI's {"error":{...}} shape
     std::string anthropic_version = "2023-06-01";  // sent when the client sent none (type: anthropic)
     // anthropic-beta values this upstream accepts (names or globs: "prompt-caching-*"); empty: all pass.
     std::vector<std::string> anthropic_betas;

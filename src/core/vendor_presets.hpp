@@ -14,15 +14,15 @@ namespace llmproxy::core {
 
 struct VendorPreset {
     std::string_view name;
-    std::string_view type;          // openai | anthropic
-    std::string_view base_url;      // the vendor's public API (override for regions, plans, your host)
-    std::string_view api_key_env;   // the key's usual environment variable, read when api_key is unset
-    std::string_view health_path;   // appended to the base URL's path unless it starts with '/'
-    bool native_responses = false;  // serves /v1/responses itself
-    bool native_messages = false;   // serves Anthropic's /v1/messages itself
-    bool stream_usage = true;       // accepts stream_options.include_usage
-    bool fix_tool_call_index = false;  // streams tool-call deltas without `index`
-    bool normalize_errors = false;     // error bodies that are not OpenAI's {"error":{...}}
+    std::string_view type;                      // openai | anthropic
+    std::string_view base_url;                  // the vendor's public API (override for regions, plans, your host)
+    std::string_view api_key_env;               // the key's usual environment variable, read when api_key is unset
+    std::string_view health_path;               // appended to the base URL's path unless it starts with '/'
+    bool native_responses = false;              // serves /v1/responses itself
+    bool native_messages = false;               // serves Anthropic's /v1/messages itself
+    bool stream_usage = true;                   // accepts stream_options.include_usage
+    bool fix_tool_call_index = false;           // streams tool-call deltas without `index`
+    bool normalize_errors = false;              // error bodies that are not OpenAI's {"error":{...}}
     std::vector<std::string_view> drop_params;  // request fields it rejects ("a", "a.b", "a[].b")
     std::vector<std::pair<std::string_view, std::string_view>> rename_params;  // field -> the name it takes
 };

@@ -29,7 +29,8 @@ struct AttemptRequest {
     std::string_view path_suffix;     // client target after "/v1" (path + query)
     std::string_view upstream_model;  // the model name this provider knows
     core::Dialect client = core::Dialect::kOpenAIChat;
-    std::string_view public_model;  // the name the client asked for (translated answers carry it)
+    std::string_view public_model;           // the name the client asked for (translated answers carry it)
+    std::size_t max_translated = 16u << 20;  // what a translator may keep of one answer (server.max_translated_body)
 };
 
 /// What goes upstream for one attempt.
@@ -40,8 +41,8 @@ struct PreparedRequest {
     bool usage_injected = false;                          // asked for stream usage the client did not ask for
     core::Dialect upstream = core::Dialect::kOpenAIChat;  // the dialect the upstream answers in
     std::optional<core::LocalReply> refusal;              // this provider cannot serve it: nothing is sent
-    std::vector<std::string> custom_tools;  // a Responses client's custom tools, sent as functions
-    bool fix_tool_call_index = false;       // vendor quirks to fix on an untranslated answer
+    std::vector<std::string> custom_tools;                // a Responses client's custom tools, sent as functions
+    bool fix_tool_call_index = false;                     // vendor quirks to fix on an untranslated answer
     bool normalize_errors = false;
 };
 

@@ -19,9 +19,11 @@ std::unique_ptr<ResponseObserver> ProviderAdapter::MakeTranslator(const Prepared
                                                                   const AttemptRequest& request) const {
     if (prepared.upstream == request.client) return nullptr;
     const bool include_usage = request.scan && request.scan->include_usage;
-    return translate::MakeTranslator(
-        prepared.upstream, request.client,
-        {.model = std::string(request.public_model), .include_usage = include_usage, .custom_tools = prepared.custom_tools});
+    return translate::MakeTranslator(prepared.upstream, request.client,
+                                     {.model = std::string(request.public_model),
+                                      .include_usage = include_usage,
+                                      .custom_tools = prepared.custom_tools,
+                                      .max_output_bytes = request.max_translated});
 }
 
 void UseTranslation(translate::RequestTranslation&& translated, std::string target, core::Dialect upstream,

@@ -229,7 +229,8 @@ TEST(Config, UnknownPresetAndTooManyGlobProviders) {
     EXPECT_NE(Joined(r).find("qianfan"), std::string::npos) << Joined(r);
     std::string yaml = "providers:\n";
     for (int i = 0; i < 11; ++i)
-        yaml += "  - { name: p" + std::to_string(i) + ", base_url: 'http://h/v1', models: ['m" + std::to_string(i) + "-*'] }\n";
+        yaml += "  - { name: p" + std::to_string(i) + ", base_url: 'http://h/v1', models: ['m" + std::to_string(i) +
+                "-*'] }\n";
     r = LoadConfigString(yaml, "t.yaml");
     ASSERT_FALSE(r.errors.empty());
     EXPECT_NE(Joined(r).find("11 providers serve models by glob"), std::string::npos) << Joined(r);

@@ -27,5 +27,6 @@ TEST(RequestEdits, NothingToEditKeepsTheBytes) {
     EXPECT_FALSE(EditParams(R"({"model":"m"})", {"presence_penalty"}, {{"max_completion_tokens", "max_tokens"}}));
     EXPECT_FALSE(EditParams("not json", {"a"}, {}));
     // A rename never overwrites the field it would become.
-    EXPECT_FALSE(EditParams(R"({"max_completion_tokens":1,"max_tokens":2})", {}, {{"max_completion_tokens", "max_tokens"}}));
+    EXPECT_FALSE(
+        EditParams(R"({"max_completion_tokens":1,"max_tokens":2})", {}, {{"max_completion_tokens", "max_tokens"}}));
 }

@@ -86,7 +86,8 @@ TEST(ResponsesToChatRequest, MapsACodexTurn) {
         {"type":"custom_tool_call_output","call_id":"call_2","output":[{"type":"input_text","text":"Done"}]},
         {"type":"web_search_call","id":"ws_1"}
       ]})";
-    const RequestTranslation t = ResponsesToChatRequest(in, {.upstream_model = "Qwen/Qwen3-Coder", .max_tokens_cap = 8192});
+    const RequestTranslation t =
+        ResponsesToChatRequest(in, {.upstream_model = "Qwen/Qwen3-Coder", .max_tokens_cap = 8192});
     ASSERT_FALSE(t.error) << t.error->message;
     const json::object out = Parse(t.body);
     EXPECT_EQ(out.at("model"), "Qwen/Qwen3-Coder");
@@ -148,7 +149,8 @@ TEST(ResponsesToChatRequest, RefusesWhatAStatelessBridgeCannotHonour) {
 }
 
 TEST(ChatToResponseBody, ReasoningTextAndBothKindsOfCall) {
-    const std::string chat = R"({"id":"chatcmpl-1","created":1700000000,"choices":[{"index":0,"finish_reason":"tool_calls",
+    const std::string chat =
+        R"({"id":"chatcmpl-1","created":1700000000,"choices":[{"index":0,"finish_reason":"tool_calls",
       "message":{"role":"assistant","reasoning_content":"hmm","content":"Patching.","tool_calls":[
         {"id":"call_a","type":"function","function":{"name":"shell","arguments":"{\"cmd\":\"ls\"}"}},
         {"id":"call_b","type":"function","function":{"name":"apply_patch","arguments":"{\"input\":\"*** Begin Patch\"}"}}]}}],
@@ -173,8 +175,8 @@ TEST(ChatToResponseBody, ReasoningTextAndBothKindsOfCall) {
     EXPECT_EQ(usage.at("output_tokens_details").at("reasoning_tokens"), 7);
     EXPECT_EQ(usage.at("total_tokens"), 120);
 
-    const json::object cut = Parse(ChatToResponseBody(
-        R"({"choices":[{"finish_reason":"length","message":{"content":"abc"}}]})", {.model = "m"}));
+    const json::object cut = Parse(
+        ChatToResponseBody(R"({"choices":[{"finish_reason":"length","message":{"content":"abc"}}]})", {.model = "m"}));
     EXPECT_EQ(cut.at("status"), "incomplete");
     EXPECT_EQ(cut.at("incomplete_details").at("reason"), "max_output_tokens");
     const json::object bad = Parse(ChatToResponseBody("not json", {.model = "m"}));
@@ -193,18 +195,18 @@ TEST(ResponsesShapes, CustomInputToleratesWrappers) {
 TEST(ChatToResponsesStream, TextEventsInOrderWithSequenceAndUsage) {
     ChatToResponsesStream stream({.model = "coder"});
     const std::string out = Translate(
-        stream, {R"({"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]})",
-                 "", R"({"id":"c","choices":[{"index":0,"delta":{"content":"lo"}}]})",
-                 R"({"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})",
-                 R"({"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":4}}})",
-                 "[DONE]"});
+        stream,
+        {R"({"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]})", "",
+         R"({"id":"c","choices":[{"index":0,"delta":{"content":"lo"}}]})",
+         R"({"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})",
+         R"({"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":4}}})",
+         "[DONE]"});
     const auto events = Events(out);
-    EXPECT_EQ(Names(events),
-              (std::vector<std::string>{"response.created", "response.in_progress", "response.output_item.added",
-                                        "response.content_part.added", "response.output_text.delta",
-                                        "response.output_text.delta", "response.output_text.done",
-                                        "response.content_part.done", "response.output_item.done",
-                                        "response.completed"}));
+    EXPECT_EQ(Names(events), (std::vector<std::string>{"response.created", "response.in_progress",
+                                                       "response.output_item.added", "response.content_part.added",
+                                                       "response.output_text.delta", "response.output_text.delta",
+                                                       "response.output_text.done", "response.content_part.done",
+                                                       "response.output_item.done", "response.completed"}));
     for (std::size_t i = 0; i < events.size(); ++i) {
         EXPECT_EQ(events[i].data.at("sequence_number"), static_cast<std::int64_t>(i));
         EXPECT_EQ(events[i].data.at("type"), json::value(events[i].name));
@@ -256,14 +258,15 @@ TEST(ChatToResponsesStream, ReasoningThenFunctionAndCustomCallsWithoutIndex) {
 
 TEST(ChatToResponsesStream, LengthIsIncompleteAndErrorsFail) {
     ChatToResponsesStream cut({.model = "m"});
-    auto events = Events(Translate(cut, {R"({"choices":[{"delta":{"content":"a"},"finish_reason":"length"}]})", "[DONE]"}));
+    auto events =
+        Events(Translate(cut, {R"({"choices":[{"delta":{"content":"a"},"finish_reason":"length"}]})", "[DONE]"}));
     EXPECT_EQ(events.back().name, "response.incomplete");
     EXPECT_EQ(events.back().data.at("response").at("incomplete_details").at("reason"), "max_output_tokens");
 
     ChatToResponsesStream broken({.model = "m"});
-    events = Events(Translate(broken, {R"({"choices":[{"delta":{"content":"a"}}]})",
-                                       R"({"error":{"message":"model crashed"}})",
-                                       R"({"choices":[{"delta":{"content":"never"}}]})", "[DONE]"}));
+    events = Events(
+        Translate(broken, {R"({"choices":[{"delta":{"content":"a"}}]})", R"({"error":{"message":"model crashed"}})",
+                           R"({"choices":[{"delta":{"content":"never"}}]})", "[DONE]"}));
     EXPECT_EQ(events.back().name, "response.failed");
     EXPECT_EQ(events.back().data.at("response").at("error").at("message"), "model crashed");
     for (const auto& e : events) EXPECT_NE(e.name, "response.completed");
@@ -293,11 +296,16 @@ TEST(Translator, ResponsesClientOnAnAnthropicUpstreamGoesThroughChat) {
     providers::ResponseHead head{.status = 200, .sse = true};
     translator->OnHead(head);
     std::string out(translator->OnEvents(
-        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":7,\"output_tokens\":1}}}\n\n"
-        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
-        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"));
+        "event: message_start\ndata: "
+        "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":7,\"output_tokens\":1}}}"
+        "\n\n"
+        "event: content_block_start\ndata: "
+        "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: "
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"));
     out += translator->OnLastEvents(
-        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"
+        "event: message_delta\ndata: "
+        "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
     const auto events = Events(out);
     ASSERT_FALSE(events.empty());
@@ -317,7 +325,8 @@ TEST(ResponsesHistory, PreviousResponseIdRebuildsTheWholeInput) {
     EXPECT_FALSE(body.contains("type"));
     EXPECT_EQ(body.at("stream"), true);
     EXPECT_EQ(body.at("input").as_array()[0].at("content"), "first");
-    history.OnEvent(R"({"type":"response.output_item.done","item":{"type":"function_call","call_id":"c1","name":"f","arguments":"{}"}})");
+    history.OnEvent(
+        R"({"type":"response.output_item.done","item":{"type":"function_call","call_id":"c1","name":"f","arguments":"{}"}})");
     EXPECT_TRUE(history.OnEvent(R"({"type":"response.completed","response":{"id":"resp_A"}})"));
     EXPECT_EQ(history.last_id(), "resp_A");
 

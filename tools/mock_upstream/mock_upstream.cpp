@@ -186,13 +186,17 @@ asio::awaitable<bool> Stream(tcp::socket& s, const http::request<http::string_bo
     const auto tool_result = chat ? LastToolResult(body) : std::nullopt;
     if (vendor == "openrouter" && !co_await Send(s, Chunk(": OPENROUTER PROCESSING\n\n"))) co_return false;
     if (chat && HeaderInt(req, "x-mock-thinking", 0) == 1) {  // reasoning first, as reasoning models send it
-        json::object think{{"id", id},
-                           {"object", "chat.completion.chunk"},
-                           {"created", 1700000000},
-                           {"model", model},
-                           {"choices", json::array{json::object{{"index", 0},
-                                                                {"delta", {{"role", "assistant"}, {vendor == "vllm" ? "reasoning" : "reasoning_content", "Let me think."}}},
-                                                                {"finish_reason", nullptr}}}}};
+        json::object think{
+            {"id", id},
+            {"object", "chat.completion.chunk"},
+            {"created", 1700000000},
+            {"model", model},
+            {"choices",
+             json::array{json::object{
+                 {"index", 0},
+                 {"delta",
+                  {{"role", "assistant"}, {vendor == "vllm" ? "reasoning" : "reasoning_content", "Let me think."}}},
+                 {"finish_reason", nullptr}}}}};
         if (!co_await Send(s, Chunk("data: " + json::serialize(think) + "\n\n"))) co_return false;
     }
     for (int i = 0; i < chunks; ++i) {
@@ -336,8 +340,8 @@ std::string ErrorJson(std::string_view message, std::string_view type, std::stri
 // What a vendor that rejects parameters (Zhipu) would refuse in this request.
 std::optional<std::string> VendorRefusal(const http::request<http::string_body>& req, const json::object& body) {
     if (Header(req, "x-mock-vendor") != "zhipu") return std::nullopt;
-    for (const char* key : {"presence_penalty", "frequency_penalty", "stream_options", "max_completion_tokens",
-                            "parallel_tool_calls"}) {
+    for (const char* key :
+         {"presence_penalty", "frequency_penalty", "stream_options", "max_completion_tokens", "parallel_tool_calls"}) {
         if (body.contains(key)) return std::string("unsupported parameter: ") + key;
     }
     for (const char* list : {"messages", "tools"}) {

@@ -43,11 +43,12 @@ json::array Output(const json::object& body, const std::string& text) {
                              {"arguments", tool->arguments},
                              {"status", "completed"}}};
     }
-    return {json::object{{"type", "message"},
-                         {"id", "msg_mock_1"},
-                         {"role", "assistant"},
-                         {"status", "completed"},
-                         {"content", json::array{{{"type", "output_text"}, {"text", text}, {"annotations", json::array()}}}}}};
+    return {json::object{
+        {"type", "message"},
+        {"id", "msg_mock_1"},
+        {"role", "assistant"},
+        {"status", "completed"},
+        {"content", json::array{{{"type", "output_text"}, {"text", text}, {"annotations", json::array()}}}}}};
 }
 
 }  // namespace
@@ -67,9 +68,11 @@ asio::awaitable<bool> HandleResponses(tcp::socket& s, const http::request<http::
         const std::string b = json::serialize(Response(body, "completed", output, UsageOf(req, body, words)));
         co_return co_await Send(s, Head(200, "OK", "application/json", "", b.size(), false) + b);
     }
-    if (!co_await Send(s, Head(200, "OK", "text/event-stream", "Cache-Control: no-cache\r\n", 0, true))) co_return false;
+    if (!co_await Send(s, Head(200, "OK", "text/event-stream", "Cache-Control: no-cache\r\n", 0, true)))
+        co_return false;
     int sequence = 0;
-    std::string events = Event("response.created", {{"response", Response(body, "in_progress", {}, nullptr)}}, sequence);
+    std::string events =
+        Event("response.created", {{"response", Response(body, "in_progress", {}, nullptr)}}, sequence);
     const json::object& item = output[0].get_object();
     events += Event("response.output_item.added", {{"output_index", 0}, {"item", item}}, sequence);
     if (item.at("type") == "message") {
@@ -80,8 +83,8 @@ asio::awaitable<bool> HandleResponses(tcp::socket& s, const http::request<http::
         }
     }
     events += Event("response.output_item.done", {{"output_index", 0}, {"item", item}}, sequence);
-    events += Event("response.completed", {{"response", Response(body, "completed", output, UsageOf(req, body, words))}},
-                    sequence);
+    events += Event("response.completed",
+                    {{"response", Response(body, "completed", output, UsageOf(req, body, words))}}, sequence);
     co_return co_await Send(s, Chunk(events) + "0\r\n\r\n");
 }
 

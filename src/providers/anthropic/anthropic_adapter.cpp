@@ -58,8 +58,8 @@ public:
             openai::PreparePassThrough(provider, request, out);
             return;
         }
-        const bool chat = request.client == core::Dialect::kOpenAIChat &&
-                          request.path_suffix.starts_with("/chat/completions");
+        const bool chat =
+            request.client == core::Dialect::kOpenAIChat && request.path_suffix.starts_with("/chat/completions");
         const bool responses = request.client == core::Dialect::kOpenAIResponses;
         if (!chat && !responses) {
             out.refusal = core::NotFound("provider '" + provider.name +
@@ -81,8 +81,8 @@ public:
             }
             out.custom_tools = std::move(via_chat.custom_tools);
         }
-        auto translated = translate::ChatToMessagesRequest(responses ? std::string_view(via_chat.body) : request.body,
-                                                           options);
+        auto translated =
+            translate::ChatToMessagesRequest(responses ? std::string_view(via_chat.body) : request.body, options);
         UseTranslation(std::move(translated), provider.base_path + "/messages", core::Dialect::kAnthropic, out);
     }
 

@@ -21,7 +21,9 @@ std::string OutputItems(const json::object& message, std::string_view base, cons
         items += item;
         ++n;
     };
-    auto id = [&](std::string_view prefix) { return std::string(prefix) + std::string(base) + "_" + std::to_string(n); };
+    auto id = [&](std::string_view prefix) {
+        return std::string(prefix) + std::string(base) + "_" + std::to_string(n);
+    };
     auto reasoning = StringOf(message, "reasoning_content");
     if (reasoning.empty()) reasoning = StringOf(message, "reasoning");
     if (!reasoning.empty()) add(responses::ReasoningItem(id("rs_"), reasoning));
@@ -35,8 +37,8 @@ std::string OutputItems(const json::object& message, std::string_view base, cons
             if (call_id.empty()) call_id = "call_" + std::to_string(n);
             std::string arguments(StringOf(*function, "arguments"));
             if (arguments.empty()) arguments = "{}";
-            const bool custom = std::find(options.custom_tools.begin(), options.custom_tools.end(), name) !=
-                                options.custom_tools.end();
+            const bool custom =
+                std::find(options.custom_tools.begin(), options.custom_tools.end(), name) != options.custom_tools.end();
             add(custom ? responses::CustomCallItem(id("ctc_"), call_id, name, responses::CustomInput(arguments))
                        : responses::FunctionCallItem(id("fc_"), call_id, name, arguments));
         }

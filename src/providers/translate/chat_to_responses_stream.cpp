@@ -82,7 +82,8 @@ ChatToResponsesStream::Item ChatToResponsesStream::Open(Kind kind, std::string& 
     Emit("response.output_item.added", "\"output_index\":" + n + ",\"item\":" + added, out);
     if (kind == Kind::kMessage) {
         Emit("response.content_part.added",
-             ItemRef(item) + R"(,"content_index":0,"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]})",
+             ItemRef(item) +
+                 R"(,"content_index":0,"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]})",
              out);
     } else if (kind == Kind::kReasoning) {
         Emit("response.reasoning_summary_part.added",
@@ -182,8 +183,8 @@ void ChatToResponsesStream::ToolDelta(const json::object& call, std::string& out
     auto found = std::find_if(tools_.begin(), tools_.end(), [&](const Item& t) { return t.upstream_index == index; });
     if (found == tools_.end()) {
         CloseText(out);
-        const bool custom = std::find(options_.custom_tools.begin(), options_.custom_tools.end(), name) !=
-                            options_.custom_tools.end();
+        const bool custom =
+            std::find(options_.custom_tools.begin(), options_.custom_tools.end(), name) != options_.custom_tools.end();
         const std::string call_id = id.empty() ? "call_" + std::to_string(next_output_) : std::string(id);
         tools_.push_back(Open(custom ? Kind::kCustom : Kind::kFunction, out, index, call_id, name));
         found = tools_.end() - 1;
@@ -217,7 +218,8 @@ void ChatToResponsesStream::OnData(std::string_view data, std::string& out) {
     if (const json::object* delta = ObjectOf(choice, "delta")) {
         auto reasoning = StringOf(*delta, "reasoning_content");
         if (reasoning.empty()) reasoning = StringOf(*delta, "reasoning");
-        for (auto [kind, text] : {std::pair{Kind::kReasoning, reasoning}, {Kind::kMessage, StringOf(*delta, "content")}}) {
+        for (auto [kind, text] :
+             {std::pair{Kind::kReasoning, reasoning}, {Kind::kMessage, StringOf(*delta, "content")}}) {
             if (text.empty() || stopped_) continue;
             if (!text_open_ || text_.kind != kind) {
                 CloseText(out);

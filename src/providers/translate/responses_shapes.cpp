@@ -60,8 +60,8 @@ std::string FunctionCallItem(std::string_view id, std::string_view call_id, std:
     return out;
 }
 
-std::string CustomCallItem(std::string_view id, std::string_view call_id, std::string_view name,
-                           std::string_view input, std::string_view status) {
+std::string CustomCallItem(std::string_view id, std::string_view call_id, std::string_view name, std::string_view input,
+                           std::string_view status) {
     std::string out = ItemHead("custom_tool_call", id, status);
     Field(out, "call_id", call_id);
     Field(out, "name", name);
@@ -73,8 +73,8 @@ std::string CustomCallItem(std::string_view id, std::string_view call_id, std::s
 std::string UsageJson(const StreamTokens& t) {
     return R"({"input_tokens":)" + std::to_string(t.prompt) + R"(,"input_tokens_details":{"cached_tokens":)" +
            std::to_string(t.cached) + R"(},"output_tokens":)" + std::to_string(t.completion) +
-           R"(,"output_tokens_details":{"reasoning_tokens":)" + std::to_string(t.reasoning) +
-           R"(},"total_tokens":)" + std::to_string(t.prompt + t.completion) + "}";
+           R"(,"output_tokens_details":{"reasoning_tokens":)" + std::to_string(t.reasoning) + R"(},"total_tokens":)" +
+           std::to_string(t.prompt + t.completion) + "}";
 }
 
 std::string ResponseJson(const ResponseState& s, std::string_view output, std::string_view usage) {

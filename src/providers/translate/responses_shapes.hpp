@@ -15,8 +15,8 @@ std::string MessageItem(std::string_view id, std::string_view text, std::string_
 std::string ReasoningItem(std::string_view id, std::string_view text);
 std::string FunctionCallItem(std::string_view id, std::string_view call_id, std::string_view name,
                              std::string_view arguments, std::string_view status = "completed");
-std::string CustomCallItem(std::string_view id, std::string_view call_id, std::string_view name,
-                           std::string_view input, std::string_view status = "completed");
+std::string CustomCallItem(std::string_view id, std::string_view call_id, std::string_view name, std::string_view input,
+                           std::string_view status = "completed");
 
 /// {"input_tokens":..,"input_tokens_details":{"cached_tokens":..},"output_tokens":..,...}
 std::string UsageJson(const StreamTokens& tokens);

@@ -31,7 +31,8 @@ json::value ContentOf(const json::value& content) {
             } else if (type == "input_image") {
                 json::object image{{"url", StringOf(part, "image_url")}};
                 if (auto detail = StringOf(part, "detail"); !detail.empty()) image["detail"] = detail;
-                if (!StringOf(part, "image_url").empty()) parts.push_back({{"type", "image_url"}, {"image_url", image}});
+                if (!StringOf(part, "image_url").empty())
+                    parts.push_back({{"type", "image_url"}, {"image_url", image}});
                 only_text = false;
             } else if (type == "input_file") {
                 json::object file;

@@ -63,8 +63,8 @@ private:
 void ReadChatUsage(const boost::json::object& usage, StreamTokens& t);
 
 struct ResponsesStreamOptions {
-    std::string model;                      // the model name the client asked for
-    std::vector<std::string> custom_tools;  // tools offered as functions that were `custom` tools
+    std::string model;                         // the model name the client asked for
+    std::vector<std::string> custom_tools;     // tools offered as functions that were `custom` tools
     std::size_t max_output_bytes = 16u << 20;  // the output items kept for the done events
 };
 
@@ -108,7 +108,7 @@ private:
     std::int64_t sequence_ = 0;
     bool started_ = false;
     bool stopped_ = false;
-    Item text_{};            // the open message or reasoning item
+    Item text_{};  // the open message or reasoning item
     bool text_open_ = false;
     std::vector<Item> tools_;  // the open tool calls (closed together at the end)
     int next_output_ = 0;

@@ -13,8 +13,8 @@
 namespace llmproxy::providers::translate {
 
 struct TranslatorOptions {
-    std::string model;           // the model name the client asked for (its answers carry it)
-    bool include_usage = false;  // an OpenAI client asked for stream usage
+    std::string model;                         // the model name the client asked for (its answers carry it)
+    bool include_usage = false;                // an OpenAI client asked for stream usage
     std::vector<std::string> custom_tools;     // Responses clients' custom tools, offered upstream as functions
     std::size_t max_output_bytes = 16u << 20;  // what a Responses stream keeps for its done events
 };

@@ -151,9 +151,9 @@ Task<AttemptEnd> RunAttempt(RequestForward& fwd, const AttemptTarget& target) {
     const std::string& upstream_model = snap.routes.UpstreamModel(p, target.model);
     ctx.record.upstream_model = upstream_model;
     providers::PreparedRequest prepared;
-    const providers::AttemptRequest request{ctx.request().body(), routed.json ? &routed.body : nullptr,
-                                            routed.path_suffix,   upstream_model,
-                                            ctx.dialect,          routed.public_model};
+    const providers::AttemptRequest request{
+        ctx.request().body(), routed.json ? &routed.body : nullptr, routed.path_suffix, upstream_model, ctx.dialect,
+        routed.public_model,  config.server.max_translated_body};
     adapter.Prepare(provider, request, prepared);
     if (prepared.refusal) co_return Refused(std::move(*prepared.refusal));
     AttemptObservers observers(adapter, prepared, request, routed.json ? fwd.tokenizer : nullptr, ctx.response_chain);

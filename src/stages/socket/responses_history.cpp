@@ -18,9 +18,9 @@ std::string_view StringOf(const json::object& o, std::string_view key) {
 }
 
 core::LocalReply NotFound(std::string_view id) {
-    return core::BadRequest("Previous response with id '" + std::string(id) +
-                                              "' not found on this connection; send the whole conversation",
-                                          "previous_response_not_found", "previous_response_id");
+    return core::BadRequest(
+        "Previous response with id '" + std::string(id) + "' not found on this connection; send the whole conversation",
+        "previous_response_not_found", "previous_response_id");
 }
 
 // The request's input as items (a string is one user message).
@@ -79,7 +79,8 @@ ResponsesHistory::Turn ResponsesHistory::Prepare(std::string_view frame) {
             request.erase("previous_response_id");
         }
     }
-    if (const json::value* g = request.if_contains("generate"); g && g->is_bool() && !g->get_bool()) turn.generate = false;
+    if (const json::value* g = request.if_contains("generate"); g && g->is_bool() && !g->get_bool())
+        turn.generate = false;
     request.erase("generate");
     pending_.clear();
     output_.clear();
@@ -144,8 +145,8 @@ std::pair<std::string, std::string> ResponsesHistory::Warmup(std::string_view mo
     state.model = model;
     state.created_at = std::time(nullptr);
     state.status = "in_progress";
-    std::string created = R"({"type":"response.created","sequence_number":0,"response":)" +
-                          responses::ResponseJson(state, {}, {}) + "}";
+    std::string created =
+        R"({"type":"response.created","sequence_number":0,"response":)" + responses::ResponseJson(state, {}, {}) + "}";
     state.status = "completed";
     std::string completed = R"({"type":"response.completed","sequence_number":1,"response":)" +
                             responses::ResponseJson(state, {}, responses::UsageJson({})) + "}";

@@ -42,11 +42,11 @@ private:
     void Commit(std::string id);
 
     std::size_t cap_;
-    std::string id_;           // the last response this connection produced
-    std::string items_;        // its input and output items, comma-joined JSON
-    std::string pending_;      // the turn in flight: its whole input, comma-joined
-    std::string output_;       // ... and the output items seen so far
-    bool overflow_ = false;    // the turn in flight is too large to remember
+    std::string id_;         // the last response this connection produced
+    std::string items_;      // its input and output items, comma-joined JSON
+    std::string pending_;    // the turn in flight: its whole input, comma-joined
+    std::string output_;     // ... and the output items seen so far
+    bool overflow_ = false;  // the turn in flight is too large to remember
 };
 
 }  // namespace llmproxy::stages

@@ -33,9 +33,9 @@ constexpr std::size_t kMaxErrorBody = 64u << 10;
 // The handshake's own headers and hop-by-hop ones stay behind; the rest (credentials, Codex's
 // session headers, tracing) go with every turn.
 bool Forwarded(std::string_view name) {
-    for (std::string_view skip : {"host", "connection", "upgrade", "content-length", "transfer-encoding",
-                                  "content-type", "content-encoding", "keep-alive", "te", "trailer", "expect",
-                                  "x-request-id", "proxy-authorization"}) {
+    for (std::string_view skip :
+         {"host", "connection", "upgrade", "content-length", "transfer-encoding", "content-type", "content-encoding",
+          "keep-alive", "te", "trailer", "expect", "x-request-id", "proxy-authorization"}) {
         if (beast::iequals(name, skip)) return false;
     }
     return !(name.size() >= 14 && beast::iequals(name.substr(0, 14), "sec-websocket-"));
@@ -115,7 +115,8 @@ private:
         http::response_parser<http::buffer_body> parser;
         parser.body_limit(boost::none);
         if (auto [ec, n] = co_await http::async_read_header(gateway_, buffer_, parser, kNoThrow); ec) {
-            co_await Send(LocalErrorFrame({502, "server_error", "internal_error", "the gateway's pipeline broke", {}, {}}));
+            co_await Send(
+                LocalErrorFrame({502, "server_error", "internal_error", "the gateway's pipeline broke", {}, {}}));
             co_return false;
         }
         const auto& res = parser.get();
@@ -132,7 +133,8 @@ private:
             if (ec && ec != http::error::need_buffer) co_return false;
             const std::string_view got(piece, sizeof piece - parser.get().body().size);
             if (!sse) {
-                if (error_body.size() < kMaxErrorBody) error_body.append(got.substr(0, kMaxErrorBody - error_body.size()));
+                if (error_body.size() < kMaxErrorBody)
+                    error_body.append(got.substr(0, kMaxErrorBody - error_body.size()));
                 continue;
             }
             if (!co_await Events(framer.Feed(got), terminal)) co_return false;
@@ -140,7 +142,7 @@ private:
         if (!sse || status != 200) {
             const auto retry = res[http::field::retry_after];
             co_return co_await Send(ErrorFrame(status, error_body, std::string_view(retry.data(), retry.size()))) &&
-                      parser.keep_alive();
+                parser.keep_alive();
         }
         if (!terminal) history_.OnEvent({});  // a stream that never finished: nothing to continue from
         co_return parser.keep_alive();
@@ -202,7 +204,8 @@ Task<void> ResponsesSocketStage::Run(RequestContext& ctx, TcpStream& client, Run
     }
     Socket session_end(client.get_executor()), bridge_end(client.get_executor());
     if (!MakePair(client.get_executor(), session_end, bridge_end)) {
-        ctx.Refuse(core::LocalReply{503, "server_error", "server_busy", "no descriptor for the WebSocket bridge", {}, {}});
+        ctx.Refuse(
+            core::LocalReply{503, "server_error", "server_busy", "no descriptor for the WebSocket bridge", {}, {}});
         co_return;
     }
     WebSocket ws(client);
