@@ -79,86 +79,17 @@ public:
         : ws_(ws), gateway_(gateway), headers_(std::move(headers)), history_(server.max_body_bytes) {}
 
     // Returns false when the connection is done (client gone, internal connection broken).
-    Task<bool> Serve(std::string_view frame) {
-        ResponsesHistory::Turn turn = history_.Prepare(frame);
-        if (turn.ignore) co_return true;
-        if (turn.error) co_return co_await Send(LocalErrorFrame(*turn.error));
-        if (!turn.generate) {
-            auto [created, completed] = history_.Warmup(ModelOf(turn.body));
-            co_return co_await Send(created) && co_await Send(completed);
-        }
-        std::string head = "POST /v1/responses HTTP/1.1\r\nHost: llm-proxy\r\nContent-Type: application/json\r\n";
-        wire::AppendHeader(head, "Content-Length", std::to_string(turn.body.size()));
-        head += headers_;
-        head += "\r\n";
-        std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(turn.body)};
-        if (auto [ec, n] = co_await asio::async_write(gateway_, request, kNoThrow); ec) co_return false;
-        co_return co_await Relay();
-    }
+    Task<bool> Serve(std::string_view frame);
 
 private:
-    static std::string ModelOf(std::string_view body) {
-        boost::system::error_code ec;
-        json::value v = json::parse(body, ec);
-        const json::value* m = !ec && v.is_object() ? v.get_object().if_contains("model") : nullptr;
-        return m && m->is_string() ? std::string(m->get_string()) : std::string();
-    }
+    static std::string ModelOf(std::string_view body);
 
-    Task<bool> Send(std::string_view text) {
-        ws_.text(true);
-        auto [ec, n] = co_await ws_.async_write(asio::buffer(text.data(), text.size()), kNoThrow);
-        co_return !ec;
-    }
+    Task<bool> Send(std::string_view text);
 
     // The pipeline's answer to one turn: events to frames, or an error frame.
-    Task<bool> Relay() {
-        http::response_parser<http::buffer_body> parser;
-        parser.body_limit(boost::none);
-        if (auto [ec, n] = co_await http::async_read_header(gateway_, buffer_, parser, kNoThrow); ec) {
-            co_await Send(
-                LocalErrorFrame({502, "server_error", "internal_error", "the gateway's pipeline broke", {}, {}}));
-            co_return false;
-        }
-        const auto& res = parser.get();
-        const unsigned status = res.result_int();
-        const bool sse = res[http::field::content_type].starts_with("text/event-stream");
-        std::string error_body;
-        sse::SseFramer framer;
-        bool terminal = false;
-        char piece[16384];
-        while (!parser.is_done()) {
-            parser.get().body().data = piece;
-            parser.get().body().size = sizeof piece;
-            auto [ec, n] = co_await http::async_read_some(gateway_, buffer_, parser, kNoThrow);
-            if (ec && ec != http::error::need_buffer) co_return false;
-            const std::string_view got(piece, sizeof piece - parser.get().body().size);
-            if (!sse) {
-                if (error_body.size() < kMaxErrorBody)
-                    error_body.append(got.substr(0, kMaxErrorBody - error_body.size()));
-                continue;
-            }
-            if (!co_await Events(framer.Feed(got), terminal)) co_return false;
-        }
-        if (!sse || status != 200) {
-            const auto retry = res[http::field::retry_after];
-            co_return co_await Send(ErrorFrame(status, error_body, std::string_view(retry.data(), retry.size()))) &&
-                parser.keep_alive();
-        }
-        if (!terminal) history_.OnEvent({});  // a stream that never finished: nothing to continue from
-        co_return parser.keep_alive();
-    }
+    Task<bool> Relay();
 
-    Task<bool> Events(std::string_view block, bool& terminal) {
-        std::vector<std::string_view> events;
-        sse::ForEachEvent(block, [&](std::string_view event) { events.push_back(event); });
-        for (std::string_view event : events) {
-            const std::string_view data = sse::EventData(event, joined_);
-            if (data.empty() || data == "[DONE]") continue;
-            terminal = history_.OnEvent(data) || terminal;
-            if (!co_await Send(data)) co_return false;
-        }
-        co_return true;
-    }
+    Task<bool> Events(std::string_view block, bool& terminal);
 
     WebSocket& ws_;
     TcpStream& gateway_;
@@ -167,6 +98,83 @@ private:
     beast::flat_buffer buffer_;
     std::string joined_;
 };
+
+Task<bool> Bridge::Serve(std::string_view frame) {
+    ResponsesHistory::Turn turn = history_.Prepare(frame);
+    if (turn.ignore) co_return true;
+    if (turn.error) co_return co_await Send(LocalErrorFrame(*turn.error));
+    if (!turn.generate) {
+        auto [created, completed] = history_.Warmup(ModelOf(turn.body));
+        co_return co_await Send(created) && co_await Send(completed);
+    }
+    std::string head = "POST /v1/responses HTTP/1.1\r\nHost: llm-proxy\r\nContent-Type: application/json\r\n";
+    wire::AppendHeader(head, "Content-Length", std::to_string(turn.body.size()));
+    head += headers_;
+    head += "\r\n";
+    std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(turn.body)};
+    if (auto [ec, n] = co_await asio::async_write(gateway_, request, kNoThrow); ec) co_return false;
+    co_return co_await Relay();
+}
+
+std::string Bridge::ModelOf(std::string_view body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    const json::value* m = !ec && v.is_object() ? v.get_object().if_contains("model") : nullptr;
+    return m && m->is_string() ? std::string(m->get_string()) : std::string();
+}
+
+Task<bool> Bridge::Send(std::string_view text) {
+    ws_.text(true);
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(text.data(), text.size()), kNoThrow);
+    co_return !ec;
+}
+
+Task<bool> Bridge::Relay() {
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    if (auto [ec, n] = co_await http::async_read_header(gateway_, buffer_, parser, kNoThrow); ec) {
+        co_await Send(LocalErrorFrame({502, "server_error", "internal_error", "the gateway's pipeline broke", {}, {}}));
+        co_return false;
+    }
+    const auto& res = parser.get();
+    const unsigned status = res.result_int();
+    const bool sse = res[http::field::content_type].starts_with("text/event-stream");
+    std::string error_body;
+    sse::SseFramer framer;
+    bool terminal = false;
+    char piece[16384];
+    while (!parser.is_done()) {
+        parser.get().body().data = piece;
+        parser.get().body().size = sizeof piece;
+        auto [ec, n] = co_await http::async_read_some(gateway_, buffer_, parser, kNoThrow);
+        if (ec && ec != http::error::need_buffer) co_return false;
+        const std::string_view got(piece, sizeof piece - parser.get().body().size);
+        if (!sse) {
+            if (error_body.size() < kMaxErrorBody) error_body.append(got.substr(0, kMaxErrorBody - error_body.size()));
+            continue;
+        }
+        if (!co_await Events(framer.Feed(got), terminal)) co_return false;
+    }
+    if (!sse || status != 200) {
+        const auto retry = res[http::field::retry_after];
+        co_return co_await Send(ErrorFrame(status, error_body, std::string_view(retry.data(), retry.size()))) &&
+            parser.keep_alive();
+    }
+    if (!terminal) history_.OnEvent({});  // a stream that never finished: nothing to continue from
+    co_return parser.keep_alive();
+}
+
+Task<bool> Bridge::Events(std::string_view block, bool& terminal) {
+    std::vector<std::string_view> events;
+    sse::ForEachEvent(block, [&](std::string_view event) { events.push_back(event); });
+    for (std::string_view event : events) {
+        const std::string_view data = sse::EventData(event, joined_);
+        if (data.empty() || data == "[DONE]") continue;
+        terminal = history_.OnEvent(data) || terminal;
+        if (!co_await Send(data)) co_return false;
+    }
+    co_return true;
+}
 
 // A connected pair of stream sockets on this worker's executor: one end for the internal
 // session, one for the bridge.
