@@ -291,6 +291,32 @@ struct LoggingConfig {
     RequestLogConfig request_log;
 };
 
+/// One Lua script: a `scripts.<point>`, a `hooks.<hook>` or an `auth.pipeline[]` lua entry.
+struct ScriptConfig {
+    bool enabled = false;
+    std::string name;  // "scripts.routing", "hooks.on_request": in logs and metrics
+    std::string code;  // inline, or read from `file` at load
+    std::string file;  // where `code` came from ("" = inline)
+    Millis timeout{100};
+    std::size_t max_memory = 10u << 20;  // the worker's Lua state is capped at the largest of these
+    bool fail_open = false;              // on_error: a script that fails lets the request pass
+    bool rewrite = false;                // on_chunk only: may replace events (slower)
+    bool operator==(const ScriptConfig&) const = default;
+};
+
+/// The seven script points the Go LLMProxy documents, plus on_chunk for streams.
+struct ScriptsConfig {
+    ScriptConfig routing, auth, request_transform, response_transform, rate_limit, usage, error_handler, on_chunk;
+    bool operator==(const ScriptsConfig&) const = default;
+};
+
+/// The Go LLMProxy's wired lifecycle hooks (`hooks:`), same keys and behaviour.
+struct HooksConfig {
+    bool enabled = false;
+    ScriptConfig on_request, on_auth, on_route, on_response, on_error, on_complete;
+    bool operator==(const HooksConfig&) const = default;
+};
+
 struct Config {
     ServerConfig server;
     std::vector<ProviderConfig> providers;
@@ -302,6 +328,8 @@ struct Config {
     DatabaseConfig database;
     RedisConfig redis;
     TokenizerConfig tokenizer;
+    ScriptsConfig scripts;
+    HooksConfig hooks;
 };
 
 struct ConfigResult {

@@ -251,7 +251,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
     }
     if (!r.Keys(root, "",
                 {"server", "providers", "routing", "logging", "health_check", "auth", "rate_limit", "usage_hook",
-                 "database", "redis", "tokenizer"}))
+                 "database", "redis", "tokenizer", "scripts", "hooks"}))
         return;
     if (auto s = root["server"]) ParseServer(r, s, c.server);
     // The top-level health_check is the default for every provider (and turns checks on).
@@ -301,6 +301,8 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
     // After auth: fills each key's unset limits from rate_limit.key_defaults.
     if (auto rl = root["rate_limit"]) ParseRateLimit(r, rl, c);
     if (auto hook = root["usage_hook"]) ParseUsageHook(r, hook, c);
+    if (auto scripts = root["scripts"]) ParseScripts(r, scripts, c);
+    if (auto hooks = root["hooks"]) ParseHooks(r, hooks, c);
     if (auto logging = root["logging"]) {
         if (r.Keys(logging, "logging", {"level", "access_log", "request_log"})) {
             r.StrField(logging, "logging", "level", c.logging.level);

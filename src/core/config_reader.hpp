@@ -33,6 +33,7 @@ public:
     }
 
     void Warn(const std::string& what) { result_.warnings.push_back(source_ + ": " + what); }
+    const std::string& source() const { return source_; }
 
     // Rejects keys not in `allowed`: a typo must not silently fall back to a default.
     bool Keys(const YAML::Node& node, const std::string& path, std::set<std::string> allowed) {
@@ -196,6 +197,8 @@ void ParseAuth(Reader& r, const YAML::Node& node, Config& c);
 void ParseKeyLimits(Reader& r, const YAML::Node& node, const std::string& path, KeyLimits& out);
 void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c);
 void ParseUsageHook(Reader& r, const YAML::Node& node, Config& c);
+void ParseScripts(Reader& r, const YAML::Node& node, Config& c);
+void ParseHooks(Reader& r, const YAML::Node& node, Config& c);
 void CheckAuth(Reader& r, const YAML::Node& node, const Config& c);
 void ParseDatabase(Reader& r, const YAML::Node& node, Config& c);
 void ParseRedis(Reader& r, const YAML::Node& node, Config& c);

@@ -22,6 +22,12 @@ namespace llmproxy::observe {
 inline constexpr std::array<double, 15> kLatencyBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                                         2.5,   5,    10,    30,   60,  120,  300};
 
+/// The `point` label of llm_proxy_script_errors_total, in script::Point order.
+inline constexpr std::array<std::string_view, 14> kScriptPointNames{
+    "routing", "auth",       "request_transform", "response_transform", "rate_limit",  "usage",    "error_handler",
+    "on_chunk", "on_request", "on_auth",          "on_route",           "on_response", "on_error", "on_complete"};
+inline constexpr std::array<std::string_view, 3> kScriptReasonNames{"error", "timeout", "memory"};
+
 /// Single-writer counter readable from other threads.
 struct Counter {
     std::atomic<std::uint64_t> value{0};
@@ -76,6 +82,14 @@ public:
     void CountRateLimited(std::size_t reason) { rate_limited_[reason].Add(); }
     std::uint64_t rate_limited(std::size_t reason) const { return rate_limited_[reason].Get(); }
     /// A shared (Redis) limit check failed; the request was admitted (fail_open) or refused.
+    // Scripts that failed, by point (script::Point order, names in kScriptPointNames) and reason.
+    static constexpr std::size_t kScriptPoints = 16, kScriptReasons = 3;
+    void CountScriptError(std::size_t point, std::size_t reason) {
+        script_errors_[point * kScriptReasons + reason].Add();
+    }
+    std::uint64_t script_errors(std::size_t point, std::size_t reason) const {
+        return script_errors_[point * kScriptReasons + reason].Get();
+    }
     void CountLimitStoreError(bool admitted) { limit_store_errors_[admitted ? 1 : 0].Add(); }
     std::uint64_t limit_store_errors(bool admitted) const { return limit_store_errors_[admitted ? 1 : 0].Get(); }
     void RequestFinished() { finished_.Add(1); }
@@ -134,6 +148,7 @@ private:
     std::array<Counter, 2> connections_shed_;
     std::array<Counter, kLimitReasons> rate_limited_;
     std::array<Counter, 2> limit_store_errors_;
+    std::array<Counter, kScriptPoints * kScriptReasons> script_errors_;
     std::unique_ptr<Histogram[]> provider_latency_;
     std::unique_ptr<Counter[]> retries_;
     std::unique_ptr<upstream::PoolGauges[]> pool_gauges_;

@@ -184,6 +184,22 @@ std::string RenderPrometheus(const ScrapeInput& in) {
                "\"} " + std::to_string(n) + "\n";
     }
 
+    Header(out, "llm_proxy_script_errors_total", "counter",
+           "Lua scripts that failed (the request was refused or passed per the point's on_error), by point and "
+           "reason: error, timeout, memory.");
+    for (std::size_t p = 0; p < kScriptPointNames.size(); ++p) {
+        for (std::size_t r = 0; r < kScriptReasonNames.size(); ++r) {
+            std::uint64_t n = 0;
+            for (const auto* shard : in.shards) n += shard->script_errors(p, r);
+            if (n == 0) continue;  // 42 series of zeros would bury the ones that count
+            out += "llm_proxy_script_errors_total{point=\"";
+            out += kScriptPointNames[p];
+            out += "\",reason=\"";
+            out += kScriptReasonNames[r];
+            out += "\"} " + std::to_string(n) + "\n";
+        }
+    }
+
     Header(out, "llm_proxy_webhook_deliveries_total", "counter",
            "Usage webhook outcomes: events delivered, failed attempts, events spooled to disk, events dropped, "
            "events refused by the receiver (or unparsable) and kept in the dead-letter file.");

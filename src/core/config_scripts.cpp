@@ -1,0 +1,101 @@
+// Parsing of `scripts:` (the seven documented script points, plus on_chunk) and `hooks:` (the Go
+// LLMProxy's wired lifecycle hooks, with its keys: `path` or `script`, `timeout`, `max_memory`).
+// A script file is read here, so a reload picks up its new text with the snapshot.
+#include <filesystem>
+
+#include "core/config_reader.hpp"
+
+namespace llmproxy::core::detail {
+namespace {
+
+// A relative path is tried as given (the Go LLMProxy's way), then beside the config file.
+std::optional<std::string> ReadScriptFile(const Reader& r, const std::string& file) {
+    if (auto text = ReadConfigText(file)) return text;
+    const std::filesystem::path config_dir = std::filesystem::path(r.source()).parent_path();
+    if (std::filesystem::path(file).is_relative() && !config_dir.empty()) {
+        return ReadConfigText((config_dir / file).string());
+    }
+    return std::nullopt;
+}
+
+// `dialect_keys`: the file and size keys of the dialect (scripts: script_file, max_memory in
+// bytes; hooks: path, max_memory in MB).
+struct Dialect {
+    const char* file_key;
+    bool memory_in_mb;
+};
+
+void ParseScript(Reader& r, const YAML::Node& node, const std::string& path, const Dialect& d, ScriptConfig& out) {
+    if (!r.Keys(node, path, {"enabled", "script", d.file_key, "timeout", "max_memory", "on_error", "rewrite"})) return;
+    out.name = path;
+    out.enabled = true;
+    r.BoolField(node, path, "enabled", out.enabled);
+    r.DurationField(node, path, "timeout", out.timeout);
+    if (d.memory_in_mb) {
+        int mb = 0;
+        r.IntField(node, path, "max_memory", mb, 1, 1024);
+        if (mb > 0) out.max_memory = static_cast<std::size_t>(mb) << 20;
+    } else {
+        r.SizeField(node, path, "max_memory", out.max_memory);
+    }
+    if (out.max_memory < (1u << 20)) r.Error(node["max_memory"], path + ".max_memory", "must be at least 1MiB");
+    std::string on_error = out.fail_open ? "fail_open" : "fail_closed";
+    r.StrField(node, path, "on_error", on_error);
+    if (on_error != "fail_open" && on_error != "fail_closed") {
+        r.Error(node["on_error"], path + ".on_error", "must be fail_open or fail_closed");
+    }
+    out.fail_open = on_error == "fail_open";
+    r.BoolField(node, path, "rewrite", out.rewrite);
+    // Inline code is taken as written: ${...} in Lua is not an environment variable.
+    if (auto script = node["script"]; script && script.IsScalar()) out.code = script.Scalar();
+    r.StrField(node, path, d.file_key, out.file);
+    if (!out.file.empty()) {  // the file wins over inline code, as in the Go LLMProxy
+        auto text = ReadScriptFile(r, out.file);
+        if (!text) {
+            r.Error(node[d.file_key], path + "." + d.file_key, "cannot read \"" + out.file + "\"");
+            return;
+        }
+        out.code = std::move(*text);
+    }
+    if (out.enabled && out.code.empty()) {
+        r.Error(node, path, std::string("needs script or ") + d.file_key);
+    }
+    if (!out.enabled) out.code.clear();
+}
+
+}  // namespace
+
+void ParseScripts(Reader& r, const YAML::Node& node, Config& c) {
+    const std::string p = "scripts";
+    auto& s = c.scripts;
+    const std::pair<const char*, ScriptConfig*> points[] = {
+        {"routing", &s.routing},     {"auth", &s.auth},   {"request_transform", &s.request_transform},
+        {"response_transform", &s.response_transform},    {"rate_limit", &s.rate_limit},
+        {"usage", &s.usage},         {"error_handler", &s.error_handler}, {"on_chunk", &s.on_chunk}};
+    std::set<std::string> keys;
+    for (const auto& [name, _] : points) keys.insert(name);
+    if (!r.Keys(node, p, keys)) return;
+    for (const auto& [name, config] : points) {
+        if (auto entry = node[name]) ParseScript(r, entry, p + "." + name, {"script_file", false}, *config);
+    }
+}
+
+void ParseHooks(Reader& r, const YAML::Node& node, Config& c) {
+    const std::string p = "hooks";
+    auto& h = c.hooks;
+    const std::pair<const char*, ScriptConfig*> hooks[] = {
+        {"on_request", &h.on_request},   {"on_auth", &h.on_auth},   {"on_route", &h.on_route},
+        {"on_response", &h.on_response}, {"on_error", &h.on_error}, {"on_complete", &h.on_complete}};
+    std::set<std::string> keys{"enabled"};
+    for (const auto& [name, _] : hooks) keys.insert(name);
+    if (!r.Keys(node, p, keys)) return;
+    h.enabled = true;
+    r.BoolField(node, p, "enabled", h.enabled);
+    for (const auto& [name, config] : hooks) {
+        config->fail_open = true;  // the Go LLMProxy's hooks fail open; on_error: fail_closed changes it
+        if (auto entry = node[name]) ParseScript(r, entry, p + "." + name, {"path", true}, *config);
+        if (!h.enabled) *config = ScriptConfig{};
+    }
+}
+
+}  // namespace llmproxy::core::detail

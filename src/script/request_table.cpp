@@ -1,0 +1,106 @@
+#include "script/request_table.hpp"
+
+#include <lua.hpp>
+
+#include "script/lua_json.hpp"
+#include "script/lua_vm.hpp"
+
+namespace llmproxy::script {
+namespace {
+
+void SetField(lua_State* L, const char* name, std::string_view value) {
+    lua_pushlstring(L, value.data(), value.size());
+    lua_setfield(L, -2, name);
+}
+
+// __index of a headers table: any spelling finds the canonical key.
+int HeaderLookup(lua_State* L) {
+    if (lua_type(L, 2) != LUA_TSTRING) return 0;
+    std::size_t size = 0;
+    const char* name = lua_tolstring(L, 2, &size);
+    const std::string canonical = CanonicalHeaderName({name, size});
+    lua_pushlstring(L, canonical.data(), canonical.size());
+    lua_rawget(L, 1);
+    return 1;
+}
+
+// __index of a request table: upvalues are the view, its body form and its call's generation.
+int RequestLookup(lua_State* L) {
+    const auto* view = static_cast<const RequestView*>(lua_touserdata(L, lua_upvalueindex(1)));
+    const auto form = static_cast<BodyForm>(lua_tointeger(L, lua_upvalueindex(2)));
+    const auto generation = static_cast<std::uint64_t>(lua_tonumber(L, lua_upvalueindex(3)));
+    if (generation != LuaVm::Of(L).generation() || lua_type(L, 2) != LUA_TSTRING) return 0;
+    const std::string_view key = lua_tostring(L, 2);
+    if (key == "body") {
+        std::string ignored;
+        if (form == BodyForm::kString) {
+            lua_pushlstring(L, view->body.data(), view->body.size());
+        } else if (view->body.empty() || !PushJson(L, view->body, ignored)) {
+            return 0;  // not JSON: nil
+        }
+    } else if (key == "headers") {
+        if (!view->headers) return 0;
+        PushHeaders(L, *view->headers);
+    } else {
+        return 0;
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);  // made once per call
+    return 1;
+}
+
+}  // namespace
+
+std::string CanonicalHeaderName(std::string_view name) {
+    std::string out(name);
+    bool upper = true;
+    for (char& c : out) {
+        if (c >= 'a' && c <= 'z' && upper) c = static_cast<char>(c - 'a' + 'A');
+        else if (c >= 'A' && c <= 'Z' && !upper) c = static_cast<char>(c - 'A' + 'a');
+        upper = c == '-';
+    }
+    return out;
+}
+
+void PushHeaders(lua_State* L, const http::fields& headers) {
+    lua_newtable(L);
+    for (const auto& field : headers) {
+        const std::string name = CanonicalHeaderName({field.name_string().data(), field.name_string().size()});
+        lua_pushlstring(L, name.data(), name.size());
+        lua_rawget(L, -2);
+        const bool seen = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (seen) continue;  // the first value, as Go's Header.Get
+        lua_pushlstring(L, name.data(), name.size());
+        lua_pushlstring(L, field.value().data(), field.value().size());
+        lua_rawset(L, -3);
+    }
+    lua_newtable(L);
+    lua_pushcfunction(L, HeaderLookup);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+}
+
+void PushRequest(lua_State* L, const RequestView& request, BodyForm form, std::uint64_t generation) {
+    lua_createtable(L, 0, 12);
+    SetField(L, "id", request.id);
+    SetField(L, "method", request.method);
+    SetField(L, "path", request.path);
+    SetField(L, "client_ip", request.client_ip);
+    SetField(L, "ip", request.client_ip);  // the auth pipeline's name for it
+    SetField(L, "api_key", request.api_key);
+    SetField(L, "user_id", request.user_id);
+    SetField(L, "key_name", request.key_name);
+    SetField(L, "model", request.model);
+    if (!request.backend_url.empty()) SetField(L, "backend_url", request.backend_url);
+    lua_createtable(L, 0, 1);
+    lua_pushlightuserdata(L, const_cast<RequestView*>(&request));
+    lua_pushinteger(L, static_cast<int>(form));
+    lua_pushnumber(L, static_cast<double>(generation));
+    lua_pushcclosure(L, RequestLookup, 3);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+}
+
+}  // namespace llmproxy::script

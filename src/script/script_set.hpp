@@ -1,0 +1,185 @@
+#pragma once
+// One worker's compiled scripts for one snapshot: the seven script points (`scripts:`), our
+// on_chunk, and the Go LLMProxy's lifecycle hooks (`hooks:`), all in one sandboxed state
+// (lua_vm.hpp). Each call builds the point's globals, runs the script within its budget and
+// reads its answer into plain values; a script that fails is logged with its name and line,
+// counted in llm_proxy_script_errors_total{point,reason} and reported to the caller, which
+// applies the point's on_error policy. A point without a script costs its caller one branch.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/config.hpp"
+#include "observe/metrics.hpp"
+#include "script/lua_vm.hpp"
+#include "script/request_table.hpp"
+
+namespace llmproxy::script {
+
+enum class Point : std::uint8_t {
+    kRouting,
+    kAuth,
+    kRequestTransform,
+    kResponseTransform,
+    kRateLimit,
+    kUsage,
+    kErrorHandler,
+    kOnChunk,
+    kOnRequest,
+    kOnAuth,
+    kOnRoute,
+    kOnResponse,
+    kOnError,
+    kOnComplete,
+    kCount
+};
+static_assert(static_cast<std::size_t>(Point::kCount) <= observe::MetricsShard::kScriptPoints);
+
+/// A script that did not give an answer (error, timeout, memory).
+struct ScriptFailure {
+    std::string message;  // "scripts.routing:3: attempt to index a nil value"
+    bool fail_open = false;
+};
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// --- inputs -----------------------------------------------------------------------------------
+
+struct BackendView {
+    std::string_view name, url;
+    bool healthy = true;
+    int weight = 1;
+    double latency_ms = 0;  // recent mean, 0 before the first answer
+    int active_connections = 0;
+};
+
+struct KeyInfo {
+    std::string_view key;  // masked
+    std::string_view name, user_id, status;
+    double total_quota = 0, used_quota = 0;
+    const std::vector<std::string>* allowed_ips = nullptr;
+    double expires_at = 0;
+};
+
+struct LimitStatus {
+    double global_remaining = -1, key_remaining = -1;  // -1: no such limit
+    int concurrent_count = 0;
+};
+
+struct UsageView {
+    std::int64_t prompt_tokens = 0, completion_tokens = 0, total_tokens = 0;
+    std::string_view response_body;  // captured (capped), empty when not captured
+    std::string_view backend_url;
+    double latency_ms = 0;
+    bool is_stream = false;
+};
+
+struct ErrorView {
+    std::string_view type;  // auth_error | rate_limit | backend_error | timeout | invalid_request | script_error
+    std::string_view message, backend_url;
+    unsigned status_code = 0;
+    int retry_count = 0;
+};
+
+struct ResponseView {
+    unsigned status_code = 0;
+    double latency_ms = 0;
+    std::string_view backend_url, body;
+    const http::fields* headers = nullptr;
+};
+
+/// The hooks' inputs: request always, the rest where the Go LLMProxy sets them.
+struct HookInput {
+    const RequestView* request = nullptr;
+    const ResponseView* response = nullptr;                 // on_response, on_complete
+    std::optional<std::string_view> error_message;          // on_error
+    const std::vector<BackendView>* backends = nullptr;     // on_route (the Go docs' promise)
+    std::int64_t timestamp = 0;                             // unix seconds at request start
+};
+
+// --- outputs ----------------------------------------------------------------------------------
+
+/// {continue, modified, error, headers, metadata}: continue=false stops the request.
+struct HookResult {
+    bool stop = false;
+    std::string error;
+    HeaderList headers;  // only when modified = true
+};
+
+/// {allow, reason, status_code | retry_after}.
+struct Decision {
+    bool allow = true;
+    std::string reason;
+    unsigned status_code = 0;
+    int retry_after = 0;
+};
+
+struct RequestEdit {
+    std::optional<std::string> body;  // re-serialised JSON (a string returned is taken as is)
+    HeaderList headers;
+};
+
+struct ErrorReplacement {
+    unsigned status_code = 0;  // 0: keep
+    std::optional<std::string> body;
+};
+
+template <class T>
+struct Answer {
+    std::optional<T> value;  // nil: the default behaviour
+    std::optional<ScriptFailure> failure;
+};
+
+class ScriptSet {
+public:
+    /// Compiles every enabled script. Throws std::runtime_error naming the first that does not compile.
+    ScriptSet(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks);
+
+    bool Has(Point point) const { return slots_[Index(point)].chunk.function >= 0; }
+    void SetMetrics(observe::MetricsShard* metrics) { metrics_ = metrics; }
+
+    Answer<std::string> Routing(const RequestView& request, const std::vector<BackendView>& backends);
+    Answer<Decision> Auth(const RequestView& request, const KeyInfo& key);
+    Answer<Decision> RateLimit(const RequestView& request, const KeyInfo& key, const LimitStatus& status);
+    Answer<RequestEdit> RequestTransform(const RequestView& request);
+    /// The returned table as a JSON object's members (`"a":1,"b":"x"`), to add to the usage event.
+    Answer<std::string> Usage(const RequestView& request, const UsageView& usage);
+    Answer<ErrorReplacement> ErrorHandler(const RequestView& request, const ErrorView& error);
+    Answer<HookResult> Hook(Point hook, const HookInput& input);
+
+    std::size_t memory_used() const { return vm_.memory_used(); }
+
+private:
+    struct Slot {
+        LuaVm::Chunk chunk;
+        std::string name;
+        std::chrono::microseconds budget{100'000};
+        bool fail_open = false;
+    };
+    static std::size_t Index(Point p) { return static_cast<std::size_t>(p); }
+    using Step = std::function<void(lua_State*)>;
+    /// Sets the script's globals (`set_globals` gets its environment on top of the stack), runs
+    /// it and lets `read` take its first result (on top). Failures are logged and counted.
+    std::optional<ScriptFailure> Call(Point point, std::string_view request_id, const Step& set_globals,
+                                      const Step& read);
+
+    LuaVm vm_;
+    std::array<Slot, static_cast<std::size_t>(Point::kCount)> slots_;
+    observe::MetricsShard* metrics_ = nullptr;
+};
+
+/// Compiles the config's scripts in a scratch state: the problems, for config validation.
+std::vector<std::string> CheckScripts(const core::Config& config);
+
+/// The largest max_memory of the enabled scripts (the state's cap).
+std::size_t StateMemoryCap(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks);
+
+/// Whether the config has any script (a ScriptSet is built only then).
+bool AnyScript(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks);
+
+}  // namespace llmproxy::script
