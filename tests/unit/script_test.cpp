@@ -57,7 +57,8 @@ TEST(ScriptLibrary, JsonRoundTripKeepsArraysAndNumbers) {
 
 TEST(ScriptLibrary, JsonDecodeOfGarbageReturnsNilAndMessage) {
     Eval e(R"(local v, err = json.decode('{"a":') return {isnil = v == nil, has_err = type(err) == "string"})");
-    EXPECT_EQ(e.Value(), R"("isnil":true,"has_err":true)");
+    const std::string v = e.Value();
+    EXPECT_TRUE(v.find(R"("isnil":true)") != std::string::npos && v.find(R"("has_err":true)") != std::string::npos) << v;
 }
 
 TEST(ScriptLibrary, JsonEncodeRefusesFunctionsAndCycles) {
@@ -111,8 +112,10 @@ TEST(ScriptLibrary, LogIsCallableAndHasLevelsUuidAndShared) {
               shared.calls = (shared.calls or 0) + 1
               local id = generate_uuid()
               return {calls = shared.calls, uuid = #id == 36 and id:sub(15, 15) == "4"})");
-    EXPECT_EQ(e.Value(), R"("calls":1,"uuid":true)");
-    EXPECT_EQ(e.Value(), R"("calls":2,"uuid":true)");  // shared survives between calls
+    std::string v = e.Value();
+    EXPECT_TRUE(v.find(R"("calls":1)") != std::string::npos && v.find(R"("uuid":true)") != std::string::npos) << v;
+    v = e.Value();
+    EXPECT_NE(v.find(R"("calls":2)"), std::string::npos) << v;  // shared survives between calls
 }
 
 // --- the sandbox ------------------------------------------------------------------------------
