@@ -324,7 +324,9 @@ TEST(ScriptPoints, UsageAndErrorHandler) {
     auto e = set.ErrorHandler(p.request, ErrorView{"rate_limit", "slow down", "", 429, 0});
     ASSERT_TRUE(e.value);
     EXPECT_EQ(e.value->status_code, 429u);
-    EXPECT_EQ(*e.value->body, R"({"error":{"code":"rate_limit","msg":"slow down"}})");
+    EXPECT_TRUE(e.value->body->starts_with(R"({"error":{)")) << *e.value->body;
+    EXPECT_NE(e.value->body->find(R"("code":"rate_limit")"), std::string::npos) << *e.value->body;
+    EXPECT_NE(e.value->body->find(R"("msg":"slow down")"), std::string::npos) << *e.value->body;
 }
 
 TEST(ScriptPoints, HooksKeepTheGoContract) {
