@@ -25,6 +25,7 @@
 #include "control/health_checker.hpp"
 #include "pipeline/openapi.hpp"
 #include "control/snapshot_publisher.hpp"
+#include "script/script_set.hpp"
 #include "store/redis_quota_backend.hpp"
 #include "observe/request_log.hpp"
 #include "control/state_sync.hpp"
@@ -200,6 +201,10 @@ int main(int argc, char** argv) {
 
     if (!check_path.empty()) {
         auto result = core::LoadConfigFile(check_path);
+        if (result.config) {
+            result.errors = script::CheckScripts(*result.config);
+            if (!result.errors.empty()) result.config = nullptr;
+        }
         PrintErrors(result);
         if (!result.errors.empty()) return 1;
         std::cout << check_path << ": OK (" << result.config->providers.size() << " providers)\n";

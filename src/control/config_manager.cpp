@@ -1,5 +1,7 @@
 #include "control/config_manager.hpp"
 
+#include "script/script_set.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace llmproxy::control {
@@ -30,6 +32,12 @@ core::ConfigResult ConfigManager::Build(const core::ConfigOverlay& overlay) {
     }
     auto result = core::LoadEffectiveConfig(text, source_.Name(), overlay);
     if (result.config) {
+        // A script that does not compile fails the load (a reload keeps the running config).
+        result.errors = script::CheckScripts(*result.config);
+        if (!result.errors.empty()) {
+            result.config = nullptr;
+            return result;
+        }
         auto config = std::make_shared<core::Config>(*result.config);
         ApplyCommandLine(*config, publisher_ ? publisher_->Load()->config.get() : nullptr);
         result.config = std::move(config);

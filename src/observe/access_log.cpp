@@ -61,6 +61,11 @@ std::string AccessLog::Format(const AccessRecord& r) {
     AppendJsonField(out, "client_ip", r.client_ip);
     if (!r.trace_id.empty()) AppendJsonField(out, "trace_id", r.trace_id);
     if (!r.cut.empty()) AppendJsonField(out, "cut", r.cut);
+    if (!r.custom_fields.empty()) {
+        out += ",\"custom\":{";
+        out += r.custom_fields;
+        out += '}';
+    }
     if (!r.key_name.empty()) {
         AppendJsonField(out, "key_name", r.key_name);
         AppendJsonField(out, "user_id", r.user_id);

@@ -4,6 +4,7 @@
 
 #include "core/request_id.hpp"
 #include "observe/request_log.hpp"
+#include "stages/stages.hpp"
 
 #include <limits>
 #include "usage/usage_event.hpp"
@@ -42,6 +43,7 @@ void SendUsageEvent(RequestContext& ctx, Runtime& rt, double duration_s, double 
     e.ttft_ms = ttft_s >= 0 ? ttft_s * 1000.0 : -1.0;
     e.status_code = record.status;
     e.timestamp_ms = UnixMs();
+    e.custom_fields = ctx.script_usage_fields;
     const std::size_t worker = rt.worker_index;
     if (!hook) {
         ledger->Enqueue(worker, usage::ToJson(e));
@@ -107,6 +109,7 @@ void Finish(RequestContext& ctx, Runtime& rt) {
             ctx.routed.public_model, record.provider,
             {u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.cache_creation_tokens, u.reasoning_tokens});
     }
+    if (ctx.scripts()) stages::ScriptStage::OnFinish(ctx, duration * 1000.0);
     if (ctx.endpoint) {
         SendUsageEvent(ctx, rt, duration, ttft);
         WriteRequestLog(ctx, rt, duration);
@@ -126,6 +129,7 @@ void Finish(RequestContext& ctx, Runtime& rt) {
                                 ctx.routed.body.stream};
         if (!ctx.routed.traceparent.empty()) a.trace_id = core::TraceId(ctx.routed.traceparent);
         a.cut = record.cut;
+        a.custom_fields = ctx.script_usage_fields;
         if (ctx.key) {
             a.key_name = ctx.key->config.name;
             a.user_id = ctx.key->config.user_id;

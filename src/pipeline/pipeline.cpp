@@ -31,7 +31,9 @@ bool BodyTooBigToDiscard(const RequestParser& parser) {
 
 // The stages. On the head: endpoint, auth (no body memory is spent on a request that fails
 // them); a local endpoint's handler then answers (after its body, if it reads one). For
-// proxied requests: body, parse, route, limits, shared limits, forward.
+// proxied requests: body, parse, route, limits, shared limits, forward, with the Lua script
+// points between them (auth and on_request hooks once the body is known, routing after the
+// route, rate_limit after the standard limits; request_transform runs per attempt).
 Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt) {
     const std::int64_t now_s = std::time(nullptr);
     if (!EndpointStage::Run(ctx, rt.endpoints ? *rt.endpoints : BuiltinEndpoints())) co_return;
@@ -47,9 +49,12 @@ Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer&
     }
     if (!co_await BodyStage::Run(ctx, client, buffer, rt)) co_return;
     if (!ParseStage::Run(ctx)) co_return;
+    if (!ScriptStage::BeforeRoute(ctx, rt)) co_return;  // the script points: one branch each without scripts
     if (!RouteStage::Run(ctx)) co_return;
+    if (!ScriptStage::AfterRoute(ctx, rt)) co_return;
     if (!LimitsStage::Run(ctx, rt, SteadyNs(), now_s)) co_return;
     if (rt.redis && ctx.key && !co_await SharedLimitsStage::Run(ctx, rt)) co_return;  // only with storage: redis
+    if (!ScriptStage::AfterLimits(ctx, rt)) co_return;
     co_await ForwardStage::Run(ctx, client, buffer, rt);
 }
 
@@ -70,6 +75,7 @@ Task<void> WriteAnswer(RequestContext& ctx, TcpStream& client, beast::flat_buffe
             if (ec) ctx.keep_alive = false;
         }
     }
+    if (ctx.error && ctx.scripts()) ScriptStage::OnError(ctx);
     // HTTP/1.0 closes by default: a connection kept alive must be announced.
     if (ctx.keep_alive && ctx.request().version() < 11) ctx.answer_headers += "Connection: keep-alive\r\n";
     if (ctx.error) {

@@ -36,6 +36,7 @@ struct RoutedRequest {
     std::string path_suffix;  // client target after "/v1" (path + query)
     Clock::time_point deadline = Clock::time_point::max();
     std::string traceparent;
+    std::size_t preferred_provider = SIZE_MAX;  // a routing script's choice, tried first
 };
 
 /// A concurrency slot and TPM charge in the shared (Redis) limits: released when destroyed,
@@ -114,6 +115,12 @@ struct RequestContext {
     bool client_gone = false;  // nobody to answer
 
     RequestRecord record;
+
+    // What scripts added: header lines for the upstream (hooks with modified = true,
+    // request_transform) and fields for the usage event (the usage script, JSON members).
+    std::vector<std::pair<std::string, std::string>> script_headers;
+    std::string script_usage_fields;
+    script::ScriptSet* scripts() const { return upstreams->scripts.get(); }
 
     void Refuse(core::LocalReply reply, std::string headers = {}) {
         error = std::move(reply);

@@ -1,5 +1,7 @@
 #include "pipeline/upstreams.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <unordered_map>
 
 namespace llmproxy::pipeline {
@@ -18,6 +20,25 @@ std::string RouteSignature(const Snapshot& snap, const proxy::Route& route) {
 }
 
 }  // namespace
+
+// Scripts were compiled when the config was validated; a failure here (memory) leaves the
+// worker without them, loudly.
+std::shared_ptr<script::ScriptSet> BuildScripts(const core::Config& config, const Upstreams* previous,
+                                               observe::MetricsShard& metrics) {
+    if (!script::AnyScript(config.scripts, config.hooks)) return nullptr;
+    if (previous && previous->scripts) {
+        const core::Config& before = *previous->snapshot->config;
+        if (before.scripts == config.scripts && before.hooks == config.hooks) return previous->scripts;
+    }
+    try {
+        auto scripts = std::make_shared<script::ScriptSet>(config.scripts, config.hooks);
+        scripts->SetMetrics(&metrics);
+        return scripts;
+    } catch (const std::exception& e) {
+        spdlog::error("scripts: {}; this worker runs without them", e.what());
+        return nullptr;
+    }
+}
 
 std::shared_ptr<const Upstreams> BuildUpstreams(std::shared_ptr<const Snapshot> snapshot, const Upstreams* previous,
                                                 Executor ex, int workers, observe::MetricsShard& metrics,
@@ -57,6 +78,7 @@ std::shared_ptr<const Upstreams> BuildUpstreams(std::shared_ptr<const Snapshot> 
         else
             out->balancers.push_back(proxy::MakeBalancer(route.strategy, rng()));
     }
+    out->scripts = BuildScripts(*snapshot->config, previous, metrics);
     out->snapshot = std::move(snapshot);
     return out;
 }

@@ -86,6 +86,8 @@ Admission& Admission::operator=(Admission&& o) noexcept {
         tpm_ = std::exchange(o.tpm_, nullptr);
         quota_ = std::exchange(o.quota_, nullptr);
         tpm_charged_ = o.tpm_charged_;
+        global_remaining = o.global_remaining;
+        key_remaining = o.key_remaining;
     }
     return *this;
 }
@@ -170,6 +172,7 @@ Admission RateLimiter::Admit(KeyCounters* key, double estimated_tokens, std::int
     if (global_rate_) {
         auto d = global_rate_->TryTake(now_ns);
         if (!d.allowed) return deny(LimitReason::kGlobalRate, &d, nullptr, 0);
+        a.global_remaining = d.remaining;
     }
     if (global_concurrency_) {
         if (!global_concurrency_->TryEnter()) return deny(LimitReason::kGlobalConcurrency, nullptr, nullptr, 0);
@@ -213,10 +216,12 @@ Admission RateLimiter::Admit(KeyCounters* key, double estimated_tokens, std::int
     if (key->rps) {
         auto d = key->rps->TryTake(now_ns);
         if (!d.allowed) return deny(LimitReason::kKeyRps, &d, "requests", key->rps->limit());
+        a.key_remaining = d.remaining;
     }
     if (key->rpm) {
         auto d = key->rpm->TryTake(now_ns);
         if (!d.allowed) return deny(LimitReason::kKeyRpm, &d, "requests", key->rpm->limit());
+        a.key_remaining = a.key_remaining < 0 ? d.remaining : std::min(a.key_remaining, d.remaining);
     }
     if (key->tpm) {
         const double cost = std::max(1.0, std::ceil(estimated_tokens));

@@ -70,6 +70,9 @@ public:
     std::optional<core::LocalReply> reply;  // 429 when denied
     std::string headers;                    // Retry-After and x-ratelimit-* for the 429
     LimitReason reason = LimitReason::kCount;
+    // Requests left in the global and the key's tightest rate bucket after this admission
+    // (-1: no such limit), for rate_limit scripts.
+    std::int64_t global_remaining = -1, key_remaining = -1;
 
 private:
     friend class RateLimiter;

@@ -19,7 +19,12 @@ std::span<bool> Mask(std::size_t n) {
 }  // namespace
 
 std::optional<Selection> TargetSelector::Select(const Route& route, Balancer& balancer, const std::vector<bool>& tried,
-                                                std::size_t last_failed, std::int64_t now_ms) const {
+                                                std::size_t last_failed, std::int64_t now_ms,
+                                                std::size_t preferred) const {
+    // 0. A routing script's choice.
+    if (preferred < tried.size() && !tried[preferred] && Healthy(preferred, now_ms) && Enter(preferred, now_ms)) {
+        return Selection{preferred, false, false};
+    }
     // 1. The failed provider's configured fallbacks, in order.
     if (last_failed < tried.size()) {
         for (std::size_t p : routes_.FallbacksOf(last_failed)) {

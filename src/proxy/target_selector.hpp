@@ -24,9 +24,11 @@ public:
     TargetSelector(const RouteTable& routes, HealthTable health) : routes_(routes), health_(health) {}
 
     /// `tried[p]` marks providers already attempted for this request; `last_failed` is the
-    /// provider whose failure led here (SIZE_MAX on the first attempt).
+    /// provider whose failure led here (SIZE_MAX on the first attempt). `preferred` (a routing
+    /// script's choice) is taken first while untried and healthy; fallbacks and the strategy follow.
     std::optional<Selection> Select(const Route& route, Balancer& balancer, const std::vector<bool>& tried,
-                                    std::size_t last_failed, std::int64_t now_ms) const;
+                                    std::size_t last_failed, std::int64_t now_ms,
+                                    std::size_t preferred = SIZE_MAX) const;
 
 private:
     bool Healthy(std::size_t provider, std::int64_t now_ms) const {

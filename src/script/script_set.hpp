@@ -135,12 +135,20 @@ struct Answer {
     std::optional<ScriptFailure> failure;
 };
 
+/// How much of a response the usage script and the on_response/on_complete hooks see
+/// (`response.body`): the rest is not kept.
+inline constexpr std::size_t kMaxResponseBodyForScripts = 1u << 20;
+
 class ScriptSet {
 public:
     /// Compiles every enabled script. Throws std::runtime_error naming the first that does not compile.
     ScriptSet(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks);
 
     bool Has(Point point) const { return slots_[Index(point)].chunk.function >= 0; }
+    /// A script reads `response.body`: the relay keeps a capped copy of the response.
+    bool ReadsResponseBody() const {
+        return Has(Point::kUsage) || Has(Point::kOnResponse) || Has(Point::kOnComplete);
+    }
     void SetMetrics(observe::MetricsShard* metrics) { metrics_ = metrics; }
 
     Answer<std::string> Routing(const RequestView& request, const std::vector<BackendView>& backends);

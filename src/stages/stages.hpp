@@ -5,6 +5,7 @@
 #include "http/asio_types.hpp"
 #include "pipeline/request_context.hpp"
 #include "pipeline/runtime.hpp"
+#include "providers/adapter.hpp"
 
 namespace llmproxy::stages {
 
@@ -50,6 +51,30 @@ struct LimitsStage {
 /// Per-key limits shared through Redis (rate_limit.storage: redis).
 struct SharedLimitsStage {
     static Task<bool> Run(RequestContext& ctx, Runtime& rt);
+};
+
+/// The Lua script points and lifecycle hooks on the request path (each a no-op when its script
+/// is not configured). A failing script refuses the request with 500 script_error, or lets it
+/// pass when its on_error is fail_open.
+struct ScriptStage {
+    /// After the body is parsed: scripts.auth, hooks.on_auth, hooks.on_request (403 on continue=false).
+    static bool BeforeRoute(RequestContext& ctx, Runtime& rt);
+    /// scripts.routing (a provider preferred by target selection), then hooks.on_route.
+    static bool AfterRoute(RequestContext& ctx, Runtime& rt);
+    /// scripts.rate_limit, after the standard limits passed (429 with Retry-After).
+    static bool AfterLimits(RequestContext& ctx, Runtime& rt);
+    /// Per attempt, on what goes to this provider: scripts.request_transform. A body it returns
+    /// is scanned again and charged to the body budget again. `headers` gets the header lines
+    /// for the upstream (the hooks' and the transform's). False: refused (ctx has the answer).
+    static bool TransformRequest(RequestContext& ctx, Runtime& rt, const core::ProviderConfig& provider,
+                                 providers::PreparedRequest& prepared,
+                                 std::vector<std::pair<std::string, std::string>>& headers);
+    /// On the local error answer every refusal and failed forward ends in: hooks.on_error sees
+    /// it, scripts.error_handler may replace its status and body.
+    static void OnError(RequestContext& ctx);
+    /// Once the answer is written: scripts.usage (its fields join the usage event and the
+    /// access log), hooks.on_response and hooks.on_complete (observe only).
+    static void OnFinish(RequestContext& ctx, double latency_ms);
 };
 
 /// The attempt loop: target selection, retries and fallbacks, each attempt through the

@@ -168,6 +168,9 @@ const std::vector<Step> kSteps = {
          "ALTER TABLE usage_ledger DROP COLUMN cache_creation_tokens",
          "ALTER TABLE usage_ledger DROP COLUMN cached_tokens",
      }},
+    {"usage scripts' fields in the usage ledger",
+     {"ALTER TABLE usage_ledger ADD COLUMN custom TEXT"},
+     {"ALTER TABLE usage_ledger DROP COLUMN custom"}},
 };
 
 std::optional<std::string_view> StatementFor(std::string_view statement, std::string_view dialect) {

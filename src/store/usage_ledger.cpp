@@ -16,6 +16,12 @@ std::string Text(const boost::json::object& o, const char* name) {
     return {};
 }
 
+// A usage script's fields, kept as the JSON object they came as.
+std::string CustomFields(const boost::json::object& o) {
+    const auto* v = o.if_contains("custom");
+    return v && v->is_object() ? boost::json::serialize(*v) : std::string();
+}
+
 }  // namespace
 
 void WriteUsageRows(Store& store, const std::vector<std::string>& events) {
@@ -38,7 +44,8 @@ void WriteUsageRows(Store& store, const std::vector<std::string>& events) {
                                                         {"reasoning_tokens", "BIGINT"},
                                                         {"usage_source", "TEXT"},
                                                         {"latency_ms", "DOUBLE PRECISION"},
-                                                        {"ttft_ms", "DOUBLE PRECISION"}};
+                                                        {"ttft_ms", "DOUBLE PRECISION"},
+                                                        {"custom", "TEXT"}};
     std::vector<std::vector<std::string>> rows;
     rows.reserve(events.size());
     for (const auto& text : events) {
@@ -68,7 +75,8 @@ void WriteUsageRows(Store& store, const std::vector<std::string>& events) {
                         Text(usage, "reasoning_tokens"),
                         Text(e, "usage_source"),
                         Text(e, "latency_ms"),
-                        Text(e, "ttft_ms")});
+                        Text(e, "ttft_ms"),
+                        CustomFields(e)});
     }
     store.InsertRows("usage_ledger", kColumns, rows);
 }

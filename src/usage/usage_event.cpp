@@ -48,6 +48,11 @@ std::string ToJson(const UsageEvent& e) {
     core::AppendUtcTimestamp(out, e.timestamp_ms);
     out += "\",\"timestamp_ms\":";
     out += std::to_string(e.timestamp_ms);
+    if (!e.custom_fields.empty()) {  // a usage script's fields (JSON members, made by the gateway)
+        out += ",\"custom\":{";
+        out += e.custom_fields;
+        out += '}';
+    }
     if (e.request_body) {
         out += ",\"request_body\":";
         core::AppendJsonString(out, *e.request_body);

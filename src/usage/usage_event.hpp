@@ -20,6 +20,7 @@ struct UsageEvent {
     unsigned status_code = 0;
     std::int64_t timestamp_ms = 0;  // unix
     std::optional<std::string_view> request_body;
+    std::string_view custom_fields;  // a usage script's fields as JSON members ("a":1,"b":"x"), or empty
 };
 
 std::string ToJson(const UsageEvent& e);

@@ -156,6 +156,10 @@ Task<AttemptEnd> RunAttempt(RequestForward& fwd, const AttemptTarget& target) {
         routed.public_model,  config.server.max_translated_body};
     adapter.Prepare(provider, request, prepared);
     if (prepared.refusal) co_return Refused(std::move(*prepared.refusal));
+    std::vector<std::pair<std::string, std::string>> script_headers;
+    if (ctx.scripts() && !ScriptStage::TransformRequest(ctx, fwd.rt, provider, prepared, script_headers)) {
+        co_return Answered();  // refused: the pipeline writes ctx's answer
+    }
     AttemptObservers observers(adapter, prepared, request, routed.json ? fwd.tokenizer : nullptr, ctx.response_chain);
     fwd.extra_headers.clear();
     wire::AppendHeader(fwd.extra_headers, "x-llm-proxy-provider", provider.name);
@@ -176,7 +180,8 @@ Task<AttemptEnd> RunAttempt(RequestForward& fwd, const AttemptTarget& target) {
                           .sent_body_storage = &prepared.edited,
                           .max_response_head = config.server.max_header_bytes,
                           .client_dialect = ctx.dialect,
-                          .max_whole_body = config.server.max_translated_body};
+                          .max_whole_body = config.server.max_translated_body,
+                          .script_headers = script_headers};
     ProviderHealth& h = *snap.health[p];
     h.BeginRequest();
     const ForwardOutcome out = co_await Forward(fwd.client, fwd.buffer, in, *ctx.upstreams->pools[p]);

@@ -62,8 +62,14 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
     RequestForward fwd{ctx, client, buffer, rt};
     fwd.tokenizer = rt.tokenizers ? rt.tokenizers->ForModel(ctx.routed.public_model) : nullptr;
     const auto& rlog = config.logging.request_log;
-    if (rt.sinks.request_log && rlog.include_bodies)
-        ctx.response_chain.AddForRequest(fwd.capture.emplace(std::max<std::size_t>(rlog.max_body_bytes * 4, 1u << 20)));
+    // The response as relayed, kept (capped) for the request log or for scripts that read it.
+    const bool log_wants = rt.sinks.request_log && rlog.include_bodies;
+    const bool scripts_want = ctx.scripts() && ctx.scripts()->ReadsResponseBody();
+    if (log_wants || scripts_want) {
+        const std::size_t cap = log_wants ? std::max<std::size_t>(rlog.max_body_bytes * 4, 1u << 20) : 0;
+        ctx.response_chain.AddForRequest(
+            fwd.capture.emplace(std::max(cap, scripts_want ? script::kMaxResponseBodyForScripts : 0)));
+    }
 
     const ModelChain models(ctx);
     std::optional<core::LocalReply> last_error;
@@ -75,7 +81,8 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
         ModelAttempts state(config.providers.size());
         for (;;) {
             auto& balancer = *ctx.upstreams->balancers[route->id];
-            auto sel = selector.Select(*route, balancer, state.tried, state.last_failed, SteadyNowMs());
+            const std::size_t preferred = mi == 0 ? ctx.routed.preferred_provider : SIZE_MAX;
+            auto sel = selector.Select(*route, balancer, state.tried, state.last_failed, SteadyNowMs(), preferred);
             if (!sel && policy.MayRevisit(attempt, state.last_was_429, mi == models.last)) {
                 // Nothing untried is left but retries are (e.g. a single target): round again.
                 state = ModelAttempts(config.providers.size());

@@ -40,6 +40,9 @@ struct ForwardInput {
     std::size_t max_response_head = 16u << 10;  // the upstream's head, as server.max_header_bytes bounds the client's
     core::Dialect client_dialect = core::Dialect::kOpenAIChat;  // of the in-band error event
     std::size_t max_whole_body = 16u << 20;                     // a body an observer rewrites, read whole
+    // Header lines scripts set for the upstream (hooks, request_transform): they replace the
+    // client's of the same name; credentials, framing and provider-configured headers stay ours.
+    std::span<const std::pair<std::string, std::string>> script_headers;
 };
 
 struct ForwardOutcome {

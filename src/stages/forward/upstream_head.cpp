@@ -5,6 +5,22 @@
 namespace llmproxy::stages {
 namespace {
 
+// Names a script may not set: credentials, framing, hop-by-hop and the gateway's own.
+bool ReservedForTheGateway(std::string_view name, const ForwardInput& in) {
+    using beast::iequals;
+    static constexpr std::string_view kReserved[] = {
+        "host",       "content-length", "transfer-encoding", "connection", "authorization", "x-api-key",
+        "api-key",    "x-request-id",   "traceparent",       "expect",     "upgrade",       "te",
+        "keep-alive", "trailer",        "proxy-authorization"};
+    for (auto h : kReserved) {
+        if (iequals(name, h)) return true;
+    }
+    for (const auto& [h, v] : in.provider.headers) {
+        if (iequals(name, h)) return true;
+    }
+    return false;
+}
+
 bool IsSkippedRequestHeader(std::string_view name, std::string_view connection, const ForwardInput& in) {
     using beast::iequals;
     const auto& p = in.provider;
@@ -17,6 +33,9 @@ bool IsSkippedRequestHeader(std::string_view name, std::string_view connection, 
     }
     for (const auto& [h, v] : p.headers) {
         if (iequals(name, h)) return true;  // provider-configured headers win
+    }
+    for (const auto& [h, v] : in.script_headers) {
+        if (iequals(name, h)) return true;  // a script's value replaces the client's
     }
     // They would choose another organization or project of the provider's account.
     if (!p.forward_account_headers && (iequals(name, "openai-organization") || iequals(name, "openai-project"))) {
@@ -47,6 +66,9 @@ std::string BuildUpstreamHead(const ForwardInput& in) {
         auto v = f.value();
         // The adapter's policy: a dialect's headers (anthropic-version, -beta) stay with it.
         in.adapter.AppendClientHeader(p, n, std::string_view(v.data(), v.size()), head);
+    }
+    for (const auto& [name, value] : in.script_headers) {
+        if (!ReservedForTheGateway(name, in)) wire::AppendHeader(head, name, value);
     }
     in.adapter.AppendAuthHeaders(p, head);
     bool encoding_set = false;
