@@ -59,9 +59,13 @@ void Push(lua_State* L, simdjson::dom::element value, int depth) {
 void AppendNumber(lua_State* L, double d, std::string& out) {
     if (!std::isfinite(d)) luaL_error(L, "cannot encode %s as JSON", std::isnan(d) ? "NaN" : "infinity");
     char buffer[32];
-    const bool integral = d == std::floor(d) && std::fabs(d) < 1e15;
-    const auto end = integral ? std::to_chars(buffer, buffer + sizeof buffer, static_cast<long long>(d)).ptr
-                              : std::to_chars(buffer, buffer + sizeof buffer, d).ptr;
+    const bool integral = d == std::floor(d);
+    // Whole numbers print as integers while exact; beyond, in exponent form: a 20-digit integer
+    // would not parse back as JSON numbers are read (no integers past 2^64).
+    const auto end = integral && std::fabs(d) < 1e15
+                         ? std::to_chars(buffer, buffer + sizeof buffer, static_cast<long long>(d)).ptr
+                     : integral ? std::to_chars(buffer, buffer + sizeof buffer, d, std::chars_format::scientific).ptr
+                                : std::to_chars(buffer, buffer + sizeof buffer, d).ptr;
     out.append(buffer, end);
 }
 
