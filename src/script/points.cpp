@@ -284,4 +284,41 @@ Answer<ErrorReplacement> ScriptSet::ErrorHandler(const RequestView& request, con
     return answer;
 }
 
+Answer<ResponseEdit> ScriptSet::ResponseTransform(const RequestView& request, const ResponseView& response) {
+    Answer<ResponseEdit> answer;
+    answer.failure = Call(
+        Point::kResponseTransform, request.id,
+        [&](lua_State* L) {
+            SetRequest(L, request, BodyForm::kTable, vm_.generation());
+            lua_createtable(L, 0, 4);
+            SetNumber(L, "status_code", response.status_code);
+            SetString(L, "raw_body", response.body);
+            std::string ignored;
+            if (!PushJson(L, response.body, ignored)) lua_pushlstring(L, response.body.data(), response.body.size());
+            lua_setfield(L, -2, "body");
+            if (response.headers) {
+                PushHeaders(L, *response.headers);
+            } else {
+                lua_newtable(L);
+            }
+            lua_setfield(L, -2, "headers");
+            lua_setfield(L, -2, "response");
+            SetString(L, "backend_url", response.backend_url);
+            SetNumber(L, "latency_ms", response.latency_ms);
+        },
+        [&](lua_State* L) {
+            if (lua_isnil(L, -1)) return;
+            if (lua_type(L, -1) != LUA_TTABLE) luaL_error(L, "response_transform must return a table or nil");
+            ResponseEdit edit;
+            edit.status_code = static_cast<unsigned>(NumberField(L, "status_code", 0));
+            if (edit.status_code != 0 && (edit.status_code < 200 || edit.status_code > 599)) {
+                luaL_error(L, "response_transform: status_code must be 200-599");
+            }
+            edit.body = BodyField(L, "body");
+            ReadHeaders(L, "headers", edit.headers);
+            answer.value = std::move(edit);
+        });
+    return answer;
+}
+
 }  // namespace llmproxy::script

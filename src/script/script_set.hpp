@@ -124,6 +124,13 @@ struct RequestEdit {
     HeaderList headers;
 };
 
+/// response_transform's answer: {status_code, body, headers}.
+struct ResponseEdit {
+    unsigned status_code = 0;  // 0: keep
+    std::optional<std::string> body;
+    HeaderList headers;
+};
+
 struct ErrorReplacement {
     unsigned status_code = 0;  // 0: keep
     std::optional<std::string> body;
@@ -158,6 +165,8 @@ public:
     /// The returned table as a JSON object's members (`"a":1,"b":"x"`), to add to the usage event.
     Answer<std::string> Usage(const RequestView& request, const UsageView& usage);
     Answer<ErrorReplacement> ErrorHandler(const RequestView& request, const ErrorView& error);
+    /// `response.body` is a table when the body is JSON (else the string); `response.raw_body` the text.
+    Answer<ResponseEdit> ResponseTransform(const RequestView& request, const ResponseView& response);
     Answer<HookResult> Hook(Point hook, const HookInput& input);
 
     std::size_t memory_used() const { return vm_.memory_used(); }

@@ -40,16 +40,17 @@ def jwt(claims, secret="change-me-tenant-secret"):
 
 
 class LuaScripts(GatewayTest):
-    def start(self, scripts="", hooks="", extra="", workers=1, fast_args=()):
+    def start(self, scripts="", hooks="", extra="", workers=1, fast_args=(), extra_provider=""):
         self.fast = self.mock("fast", *fast_args)
         self.slow = self.mock("slow")
         self.log_path = os.path.join(self.tmp.name, "access.log")
         self.db_path = os.path.join(self.tmp.name, "ledger.db")
+        more = ", " + extra_provider if extra_provider else ""
         return self.gateway(f"""
 server: {{ admin_key: sk-admin-lua-0000001 }}
 providers:
-  - {{ name: fast, base_url: "http://127.0.0.1:{self.fast}/v1", models: ["gpt-4o", "gpt-4o-mini"] }}
-  - {{ name: slow, base_url: "http://127.0.0.1:{self.slow}/v1", models: ["gpt-4o", "gpt-4o-mini"] }}
+  - {{ name: fast, base_url: "http://127.0.0.1:{self.fast}/v1", models: ["gpt-4o", "gpt-4o-mini"]{more} }}
+  - {{ name: slow, base_url: "http://127.0.0.1:{self.slow}/v1", models: ["gpt-4o", "gpt-4o-mini"]{more} }}
 {KEYS}
 logging: {{ access_log: "{self.log_path}" }}
 {scripts}
@@ -104,6 +105,25 @@ logging: {{ access_log: "{self.log_path}" }}
         # The client still sees its own model name in metering.
         line = access_log_line(self.log_path, r.header("x-request-id"))
         self.assertEqual(line["model"], "gpt-4o-mini")
+
+    def test_response_model_name_mapped_back(self):
+        self.start(f'scripts: {{ response_transform: {{ script_file: "{example("response_model_map.lua")}" }} }}',
+                   extra_provider='model_map: { "gpt-4o": "backend-model-7" }')
+        r = self.post("/v1/chat/completions", CHAT, RESEARCH)
+        self.assertEqual(r.status, 200, r.body)
+        port = self.fast if self.served_by(r) == "fast" else self.slow
+        self.assertEqual(json.loads(self.mock_json(port, "/mock/last")["body"])["model"], "backend-model-7")
+        self.assertEqual(r.json()["model"], "gpt-4o")
+        self.assertEqual(int(r.header("content-length")), len(r.body))
+        # Streams pass untouched.
+        r = self.post("/v1/chat/completions", dict(CHAT, stream=True), RESEARCH)
+        self.assertEqual(r.status, 200)
+        self.assertIn(b"data: ", r.body)
+
+    def test_failing_response_transform_fails_closed(self):
+        self.start("scripts: { response_transform: { script: \"error('nope')\" } }")
+        r = self.post("/v1/chat/completions", CHAT, RESEARCH)
+        self.assertOpenAIError(r, 500, "script_error")
 
     def test_transform_cannot_set_credentials_or_break_framing(self):
         script = ('return {headers = {Authorization = "Bearer stolen", ["Content-Length"] = "1", ["X-Ok"] = "1"}}')

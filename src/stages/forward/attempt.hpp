@@ -9,6 +9,7 @@
 #include "core/error_reply.hpp"
 #include "proxy/retry_policy.hpp"
 #include "stages/forward/observers.hpp"
+#include "stages/forward/response_script.hpp"
 #include "stages/stages.hpp"
 
 namespace llmproxy::stages {
@@ -23,6 +24,7 @@ struct RequestForward {
     Runtime& rt;
     const usage::Tokenizer* tokenizer = nullptr;  // local counting (null: none for this model)
     std::optional<CaptureObserver> capture;       // the response as relayed, for the request log
+    std::optional<ResponseScriptObserver> response_script;  // scripts.response_transform
     std::string extra_headers;                    // the attempt's x-llm-proxy-* response headers
 };
 

@@ -1,0 +1,40 @@
+#include "stages/forward/response_script.hpp"
+
+#include "stages/script_view.hpp"
+
+namespace llmproxy::stages {
+
+void ResponseScriptObserver::OnHead(providers::ResponseHead& head) {
+    head_ = nullptr;
+    if (head.sse || !head.json) return;
+    head.whole_body = true;
+    head_ = &head;
+}
+
+std::string_view ResponseScriptObserver::OnWholeBody(std::string_view body) {
+    script::ScriptSet* scripts = ctx_.scripts();
+    if (!head_ || !scripts) return body;
+    const script::RequestView request = ViewOf(ctx_);
+    script::ResponseView response;
+    response.status_code = head_->status;
+    response.latency_ms = std::chrono::duration<double, std::milli>(pipeline::Clock::now() - ctx_.started).count();
+    const auto& providers = ctx_.config().providers;
+    if (ctx_.record.provider_index < providers.size()) response.backend_url = providers[ctx_.record.provider_index].base_url;
+    response.body = body;
+    auto answer = scripts->ResponseTransform(request, response);
+    if (answer.failure && !answer.failure->fail_open) {
+        // Fails closed: the client gets the gateway's script_error instead of the unreviewed body.
+        head_->status = 500;
+        replaced_ = core::ErrorBody(core::LocalReply{500, "server_error", "script_error",
+                                                     "A gateway script failed while handling this response.", {}, {}},
+                                    ctx_.request_id, ctx_.dialect);
+        return replaced_;
+    }
+    if (!answer.value) return body;
+    if (answer.value->status_code) head_->status = answer.value->status_code;
+    if (!answer.value->body) return body;
+    replaced_ = std::move(*answer.value->body);
+    return replaced_;
+}
+
+}  // namespace llmproxy::stages
