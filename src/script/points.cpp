@@ -284,6 +284,22 @@ Answer<ErrorReplacement> ScriptSet::ErrorHandler(const RequestView& request, con
     return answer;
 }
 
+Answer<std::string> ScriptSet::OnChunk(const RequestView& request, std::string_view events, std::int64_t index) {
+    Answer<std::string> answer;
+    answer.failure = Call(
+        Point::kOnChunk, request.id,
+        [&](lua_State* L) {
+            SetRequest(L, request, BodyForm::kTable, vm_.generation());
+            lua_pushlstring(L, events.data(), events.size());
+            lua_setfield(L, -2, "chunk");
+            SetNumber(L, "chunk_index", static_cast<double>(index));
+        },
+        [&](lua_State* L) {
+            if (lua_type(L, -1) == LUA_TSTRING) answer.value = lua_tostring(L, -1);
+        });
+    return answer;
+}
+
 Answer<ResponseEdit> ScriptSet::ResponseTransform(const RequestView& request, const ResponseView& response) {
     Answer<ResponseEdit> answer;
     answer.failure = Call(

@@ -165,6 +165,9 @@ public:
     /// The returned table as a JSON object's members (`"a":1,"b":"x"`), to add to the usage event.
     Answer<std::string> Usage(const RequestView& request, const UsageView& usage);
     Answer<ErrorReplacement> ErrorHandler(const RequestView& request, const ErrorView& error);
+    /// A block of whole SSE events (`chunk`, the text) of a stream; with rewrite on, a string
+    /// returned replaces the block (events must stay whole: "data: ...\n\n").
+    Answer<std::string> OnChunk(const RequestView& request, std::string_view events, std::int64_t index);
     /// `response.body` is a table when the body is JSON (else the string); `response.raw_body` the text.
     Answer<ResponseEdit> ResponseTransform(const RequestView& request, const ResponseView& response);
     Answer<HookResult> Hook(Point hook, const HookInput& input);

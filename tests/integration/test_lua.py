@@ -120,6 +120,25 @@ logging: {{ access_log: "{self.log_path}" }}
         self.assertEqual(r.status, 200)
         self.assertIn(b"data: ", r.body)
 
+    def test_on_chunk_rewrites_stream_events_only_when_asked(self):
+        self.start("""scripts:
+  on_chunk:
+    rewrite: true
+    script: |
+      return (string.gsub(chunk, '"content":"', '"content":"[lua]'))
+""")
+        r = self.post("/v1/chat/completions", dict(CHAT, stream=True), RESEARCH)
+        self.assertEqual(r.status, 200)
+        self.assertIn(b'"content":"[lua]', r.body)
+        self.assertTrue(r.body.rstrip().endswith(b"data: [DONE]"), r.body[-200:])
+
+    def test_on_chunk_observes_by_default(self):
+        self.start("scripts: { on_chunk: { script: \"return 'replaced'\" } }")
+        r = self.post("/v1/chat/completions", dict(CHAT, stream=True), RESEARCH)
+        self.assertEqual(r.status, 200)
+        self.assertNotIn(b"replaced", r.body)
+        self.assertIn(b"data: [DONE]", r.body)
+
     def test_failing_response_transform_fails_closed(self):
         self.start("scripts: { response_transform: { script: \"error('nope')\" } }")
         r = self.post("/v1/chat/completions", CHAT, RESEARCH)

@@ -62,8 +62,9 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
     RequestForward fwd{ctx, client, buffer, rt};
     fwd.tokenizer = rt.tokenizers ? rt.tokenizers->ForModel(ctx.routed.public_model) : nullptr;
     const auto& rlog = config.logging.request_log;
-    if (ctx.scripts() && ctx.scripts()->Has(script::Point::kResponseTransform)) {
-        ctx.response_chain.AddForRequest(fwd.response_script.emplace(ctx));
+    if (script::ScriptSet* scripts = ctx.scripts();
+        scripts && (scripts->Has(script::Point::kResponseTransform) || scripts->Has(script::Point::kOnChunk))) {
+        ctx.response_chain.AddForRequest(fwd.response_script.emplace(ctx, ctx.config().scripts.on_chunk.rewrite));
     }
     // The response as relayed, kept (capped) for the request log or for scripts that read it.
     const bool log_wants = rt.sinks.request_log && rlog.include_bodies;

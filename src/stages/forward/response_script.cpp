@@ -6,7 +6,8 @@ namespace llmproxy::stages {
 
 void ResponseScriptObserver::OnHead(providers::ResponseHead& head) {
     head_ = nullptr;
-    if (head.sse || !head.json) return;
+    chunks_ = 0;
+    if (head.sse || !head.json || !ctx_.scripts()->Has(script::Point::kResponseTransform)) return;
     head.whole_body = true;
     head_ = &head;
 }
@@ -34,6 +35,16 @@ std::string_view ResponseScriptObserver::OnWholeBody(std::string_view body) {
     if (answer.value->status_code) head_->status = answer.value->status_code;
     if (!answer.value->body) return body;
     replaced_ = std::move(*answer.value->body);
+    return replaced_;
+}
+
+std::string_view ResponseScriptObserver::OnEvents(std::string_view events) {
+    script::ScriptSet* scripts = ctx_.scripts();
+    if (!scripts || !scripts->Has(script::Point::kOnChunk)) return events;
+    auto answer = scripts->OnChunk(ViewOf(ctx_), events, chunks_++);
+    // A failing on_chunk cannot refuse a stream already under way: the block goes as it came.
+    if (!rewrite_chunks_ || !answer.value) return events;
+    replaced_ = std::move(*answer.value);
     return replaced_;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // scripts.response_transform as a response observer: a non-stream JSON answer is read whole
 // (up to server.max_translated_body) and the script's {status_code, body} replaces it. It runs
-// after the attempt's own observers, so it sees the body in the client's dialect. Streams pass
-// untouched (on_chunk is their point). The script's headers are not applied yet.
+// after the attempt's own observers, so it sees the body in the client's dialect. The script's
+// headers are not applied yet. scripts.on_chunk sees each block of whole SSE events of a stream;
+// only with `rewrite: true` does a string it returns replace the block (a copy per block).
 #include "providers/response_observer.hpp"
 #include "stages/stages.hpp"
 
@@ -10,15 +11,18 @@ namespace llmproxy::stages {
 
 class ResponseScriptObserver : public providers::ResponseObserver {
 public:
-    explicit ResponseScriptObserver(RequestContext& ctx) : ctx_(ctx) {}
+    ResponseScriptObserver(RequestContext& ctx, bool rewrite_chunks) : ctx_(ctx), rewrite_chunks_(rewrite_chunks) {}
     void OnHead(providers::ResponseHead& head) override;
     std::string_view OnWholeBody(std::string_view body) override;
+    std::string_view OnEvents(std::string_view events) override;
 
 private:
     RequestContext& ctx_;
     // The relay's head: the status it writes after the whole body is read (a script may change it).
     providers::ResponseHead* head_ = nullptr;
     std::string replaced_;
+    bool rewrite_chunks_;
+    std::int64_t chunks_ = 0;
 };
 
 }  // namespace llmproxy::stages
