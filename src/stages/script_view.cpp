@@ -1,5 +1,6 @@
 #include "stages/script_view.hpp"
 
+#include <boost/json.hpp>
 #include <chrono>
 
 #include "proxy/provider_health.hpp"
@@ -72,6 +73,24 @@ bool ScriptFailed(RequestContext& ctx, const std::optional<script::ScriptFailure
                                 {},
                                 {}});
     return true;
+}
+
+std::string ErrorMessageOf(std::string_view body) {
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(body, ec);
+    if (!ec && doc.is_object()) {
+        const auto& o = doc.as_object();
+        if (const auto* error = o.if_contains("error")) {
+            if (error->is_string()) return std::string(error->as_string());
+            if (error->is_object()) {
+                if (const auto* m = error->as_object().if_contains("message"); m && m->is_string()) {
+                    return std::string(m->as_string());
+                }
+            }
+        }
+        if (const auto* m = o.if_contains("message"); m && m->is_string()) return std::string(m->as_string());
+    }
+    return std::string(body.substr(0, 512));
 }
 
 }  // namespace llmproxy::stages

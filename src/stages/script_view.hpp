@@ -21,4 +21,10 @@ bool PreferProvider(RequestContext& ctx, std::string_view name);
 /// True when the request was refused for it (the failure was not fail_open).
 bool ScriptFailed(RequestContext& ctx, const std::optional<script::ScriptFailure>& failure);
 
+/// The error path's scripts on one error (local, relayed or in-band): hooks.on_error sees it,
+/// scripts.error_handler may give it a new status (set in `reply`) and body (returned).
+std::optional<std::string> RunErrorScripts(RequestContext& ctx, core::LocalReply& reply);
+/// The message of an upstream's error body (OpenAI, Anthropic and plain shapes), for scripts.
+std::string ErrorMessageOf(std::string_view body);
+
 }  // namespace llmproxy::stages

@@ -128,33 +128,36 @@ std::string_view ErrorTypeOf(const core::LocalReply& reply) {
 
 }  // namespace
 
-void ScriptStage::OnError(RequestContext& ctx) {
-    script::ScriptSet* scripts = ctx.scripts();
-    if (!scripts || !ctx.error) return;
-    const core::LocalReply& reply = *ctx.error;
+std::optional<std::string> RunErrorScripts(RequestContext& ctx, core::LocalReply& reply) {
+    script::ScriptSet& scripts = *ctx.scripts();
     const script::RequestView request = ViewOf(ctx);
-    const std::string_view backend_url = ctx.record.provider_index < ctx.config().providers.size()
-                                             ? std::string_view(ctx.config().providers[ctx.record.provider_index].base_url)
+    const auto& providers = ctx.config().providers;
+    const std::string_view backend_url = ctx.record.provider_index < providers.size()
+                                             ? std::string_view(providers[ctx.record.provider_index].base_url)
                                              : std::string_view();
-    if (scripts->Has(Point::kOnError)) {
+    if (scripts.Has(Point::kOnError)) {
         script::HookInput input;
         input.request = &request;
         input.error_message = reply.message;
         input.timestamp = UnixSecondsAtStart(ctx);
-        scripts->Hook(Point::kOnError, input);  // observes only, as in the Go LLMProxy
+        scripts.Hook(Point::kOnError, input);  // observes only, as in the Go LLMProxy
     }
-    if (!scripts->Has(Point::kErrorHandler)) return;
+    if (!scripts.Has(Point::kErrorHandler)) return std::nullopt;
     const script::ErrorView error{ErrorTypeOf(reply), reply.message, backend_url, static_cast<unsigned>(reply.status),
                                   std::max(ctx.record.attempts - 1, 0)};
-    const auto answer = scripts->ErrorHandler(request, error);
-    if (!answer.value) return;  // nil or a failed handler: the gateway's own answer stands
-    const unsigned status = answer.value->status_code ? answer.value->status_code : static_cast<unsigned>(reply.status);
-    if (!answer.value->body) {
-        ctx.error->status = static_cast<int>(status);
-        return;
-    }
+    auto answer = scripts.ErrorHandler(request, error);
+    if (!answer.value) return std::nullopt;  // nil or a failed handler: the gateway's own answer stands
+    if (answer.value->status_code) reply.status = static_cast<int>(answer.value->status_code);
+    return std::move(answer.value->body);
+}
+
+void ScriptStage::OnError(RequestContext& ctx) {
+    if (!ctx.scripts() || !ctx.error) return;
+    auto body = RunErrorScripts(ctx, *ctx.error);
+    if (!body) return;
+    const unsigned status = static_cast<unsigned>(ctx.error->status);
     ctx.error.reset();
-    ctx.Answer(status, std::move(*answer.value->body));
+    ctx.Answer(status, std::move(*body));
     ctx.content_type = "application/json";
 }
 

@@ -190,6 +190,17 @@ logging: {{ access_log: "{self.log_path}" }}
         r = self.post("/v1/chat/completions", CHAT, dict(RESEARCH, **{"x-mock-fault": "reset"}))
         self.assertEqual(r.status, 502, r.body)
         self.assertEqual(r.json()["error"]["code"], "E_UPSTREAM")
+        # An upstream's own error answer, relayed: the same shape, the upstream's message.
+        r = self.post("/v1/chat/completions", CHAT, dict(RESEARCH, **{"x-mock-fault": "429", "x-mock-retry-after": "0"}))
+        self.assertEqual(r.status, 429, r.body)
+        self.assertEqual(r.json()["error"]["code"], "E_RATE")
+        self.assertEqual(int(r.header("content-length")), len(r.body))
+        # A stream cut after it started ends with the handler's body as its last event.
+        r = self.post("/v1/chat/completions", dict(CHAT, stream=True),
+                      dict(RESEARCH, **{"x-mock-fault": "reset_mid_stream"}))
+        self.assertEqual(r.status, 200)
+        last = [l for l in r.body.decode().split("\n") if l.startswith("data: ")][-1]
+        self.assertEqual(json.loads(last[6:])["error"]["code"], "E_UPSTREAM", r.body)
 
     def test_jwt_tenant_hook(self):
         self.start(hooks=f'hooks: {{ on_request: {{ path: "{example("jwt_tenant.lua")}" }} }}')

@@ -63,7 +63,8 @@ Task<void> ForwardStage::Run(RequestContext& ctx, TcpStream& client, beast::flat
     fwd.tokenizer = rt.tokenizers ? rt.tokenizers->ForModel(ctx.routed.public_model) : nullptr;
     const auto& rlog = config.logging.request_log;
     if (script::ScriptSet* scripts = ctx.scripts();
-        scripts && (scripts->Has(script::Point::kResponseTransform) || scripts->Has(script::Point::kOnChunk))) {
+        scripts && (scripts->Has(script::Point::kResponseTransform) || scripts->Has(script::Point::kOnChunk) ||
+                    scripts->Has(script::Point::kErrorHandler) || scripts->Has(script::Point::kOnError))) {
         ctx.response_chain.AddForRequest(fwd.response_script.emplace(ctx, ctx.config().scripts.on_chunk.rewrite));
     }
     // The response as relayed, kept (capped) for the request log or for scripts that read it.

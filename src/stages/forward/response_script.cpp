@@ -7,7 +7,10 @@ namespace llmproxy::stages {
 void ResponseScriptObserver::OnHead(providers::ResponseHead& head) {
     head_ = nullptr;
     chunks_ = 0;
-    if (head.sse || !head.json || !ctx_.scripts()->Has(script::Point::kResponseTransform)) return;
+    const script::ScriptSet& scripts = *ctx_.scripts();
+    relayed_error_ = head.status >= 400 && !head.sse &&
+                     (scripts.Has(script::Point::kErrorHandler) || scripts.Has(script::Point::kOnError));
+    if (!relayed_error_ && (head.sse || !head.json || !scripts.Has(script::Point::kResponseTransform))) return;
     head.whole_body = true;
     head_ = &head;
 }
@@ -15,6 +18,7 @@ void ResponseScriptObserver::OnHead(providers::ResponseHead& head) {
 std::string_view ResponseScriptObserver::OnWholeBody(std::string_view body) {
     script::ScriptSet* scripts = ctx_.scripts();
     if (!head_ || !scripts) return body;
+    if (relayed_error_) return HandleRelayedError(body);
     const script::RequestView request = ViewOf(ctx_);
     script::ResponseView response;
     response.status_code = head_->status;
@@ -35,6 +39,26 @@ std::string_view ResponseScriptObserver::OnWholeBody(std::string_view body) {
     if (answer.value->status_code) head_->status = answer.value->status_code;
     if (!answer.value->body) return body;
     replaced_ = std::move(*answer.value->body);
+    return replaced_;
+}
+
+std::string_view ResponseScriptObserver::HandleRelayedError(std::string_view body) {
+    core::LocalReply reply;
+    reply.status = static_cast<int>(head_->status);
+    reply.message = ErrorMessageOf(body);
+    auto replacement = RunErrorScripts(ctx_, reply);
+    head_->status = static_cast<unsigned>(reply.status);
+    if (!replacement) return body;
+    replaced_ = std::move(*replacement);
+    return replaced_;
+}
+
+std::string_view ResponseScriptObserver::OnCut(const core::LocalReply& error, std::string_view event) {
+    core::LocalReply reply = error;
+    auto replacement = RunErrorScripts(ctx_, reply);
+    // Chat clients get the handler's body as the last event; other dialects keep their ending.
+    if (!replacement || ctx_.dialect != core::Dialect::kOpenAIChat) return event;
+    replaced_ = "data: " + *replacement + "\n\n";
     return replaced_;
 }
 
