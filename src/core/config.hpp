@@ -225,9 +225,35 @@ struct ApiKeyConfig {
 /// An allowed_endpoints entry: "PATH_GLOB" or "METHOD PATH_GLOB", the glob under /v1/.
 bool ValidEndpointGrant(std::string_view grant);
 
+/// One Lua script: a `scripts.<point>`, a `hooks.<hook>` or an `auth.pipeline[]` lua entry.
+struct ScriptConfig {
+    bool enabled = false;
+    std::string name;  // "scripts.routing", "hooks.on_request": in logs and metrics
+    std::string code;  // inline, or read from `file` at load
+    std::string file;  // where `code` came from ("" = inline)
+    Millis timeout{100};
+    std::size_t max_memory = 10u << 20;  // the worker's Lua state is capped at the largest of these
+    bool fail_open = false;              // on_error: a script that fails lets the request pass
+    bool rewrite = false;                // on_chunk only: may replace events (slower)
+    bool operator==(const ScriptConfig&) const = default;
+};
+
+/// One step of `auth.pipeline` (the Go LLMProxy's auth pipeline): `builtin` is the key store
+/// (auth.keys and stored keys), `lua` a script that decides (lua.path | lua.script).
+struct AuthPipelineEntry {
+    std::string name;
+    bool lua = false;
+    ScriptConfig script;  // lua entries
+    bool operator==(const AuthPipelineEntry&) const = default;
+};
+
 struct AuthConfig {
-    bool enabled = false;  // true as soon as keys are configured, unless set explicitly
+    bool enabled = false;  // true as soon as keys (or a pipeline) are configured, unless set explicitly
     std::vector<ApiKeyConfig> keys;
+    // Empty: the key store alone. first_match: the first step that knows the key decides (a lua
+    // step knows every key); all: every step must allow.
+    std::vector<AuthPipelineEntry> pipeline;
+    bool pipeline_all = false;
 };
 
 struct UsageHookConfig {
@@ -289,19 +315,6 @@ struct LoggingConfig {
     std::string level = "info";
     std::string access_log = "stdout";  // stdout | stderr | off | a file path
     RequestLogConfig request_log;
-};
-
-/// One Lua script: a `scripts.<point>`, a `hooks.<hook>` or an `auth.pipeline[]` lua entry.
-struct ScriptConfig {
-    bool enabled = false;
-    std::string name;  // "scripts.routing", "hooks.on_request": in logs and metrics
-    std::string code;  // inline, or read from `file` at load
-    std::string file;  // where `code` came from ("" = inline)
-    Millis timeout{100};
-    std::size_t max_memory = 10u << 20;  // the worker's Lua state is capped at the largest of these
-    bool fail_open = false;              // on_error: a script that fails lets the request pass
-    bool rewrite = false;                // on_chunk only: may replace events (slower)
-    bool operator==(const ScriptConfig&) const = default;
 };
 
 /// The seven script points the Go LLMProxy documents, plus on_chunk for streams.

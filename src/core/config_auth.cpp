@@ -148,7 +148,12 @@ void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c) {
 }
 
 void ParseAuth(Reader& r, const YAML::Node& node, Config& c) {
-    if (!r.Keys(node, "auth", {"enabled", "keys"})) return;
+    if (!r.Keys(node, "auth", {"enabled", "keys", "mode", "pipeline"})) return;
+    if (auto pipeline = node["pipeline"]) ParseAuthPipeline(r, pipeline, c);
+    std::string mode = "first_match";
+    r.StrField(node, "auth", "mode", mode);
+    if (mode != "first_match" && mode != "all") r.Error(node["mode"], "auth.mode", "must be first_match or all");
+    c.auth.pipeline_all = mode == "all";
     auto keys = node["keys"];
     if (keys && !keys.IsSequence()) {
         r.Error(keys, "auth.keys", "must be a list of keys");
@@ -164,12 +169,14 @@ void ParseAuth(Reader& r, const YAML::Node& node, Config& c) {
             c.auth.keys.push_back(std::move(k));
         }
     }
-    c.auth.enabled = !c.auth.keys.empty();
+    c.auth.enabled = !c.auth.keys.empty() || !c.auth.pipeline.empty();
     r.BoolField(node, "auth", "enabled", c.auth.enabled);
 }
 
 void CheckAuth(Reader& r, const YAML::Node& node, const Config& c) {
-    if (c.auth.enabled && c.auth.keys.empty() && c.database.url.empty()) {
+    bool lua_step = false;
+    for (const auto& step : c.auth.pipeline) lua_step = lua_step || step.lua;
+    if (c.auth.enabled && c.auth.keys.empty() && c.database.url.empty() && !lua_step) {
         r.Error(node, "auth",
                 "is enabled but has no keys and no database.url to read keys from: every request would be refused");
     }

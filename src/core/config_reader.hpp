@@ -198,6 +198,10 @@ void ParseKeyLimits(Reader& r, const YAML::Node& node, const std::string& path, 
 void ParseRateLimit(Reader& r, const YAML::Node& node, Config& c);
 void ParseUsageHook(Reader& r, const YAML::Node& node, Config& c);
 void ParseScripts(Reader& r, const YAML::Node& node, Config& c);
+/// One script entry: `file_key` names its file (script_file | path), `memory_in_mb` its max_memory unit.
+void ParseScriptEntry(Reader& r, const YAML::Node& node, const std::string& path, const char* file_key,
+                      bool memory_in_mb, ScriptConfig& out);
+void ParseAuthPipeline(Reader& r, const YAML::Node& node, Config& c);
 void ParseHooks(Reader& r, const YAML::Node& node, Config& c);
 void CheckAuth(Reader& r, const YAML::Node& node, const Config& c);
 void ParseDatabase(Reader& r, const YAML::Node& node, Config& c);

@@ -25,7 +25,11 @@ struct Dialect {
     bool memory_in_mb;
 };
 
-void ParseScript(Reader& r, const YAML::Node& node, const std::string& path, const Dialect& d, ScriptConfig& out) {
+}  // namespace
+
+void ParseScriptEntry(Reader& r, const YAML::Node& node, const std::string& path, const char* file_key,
+                      bool memory_in_mb, ScriptConfig& out) {
+    const Dialect d{file_key, memory_in_mb};
     if (!r.Keys(node, path, {"enabled", "script", d.file_key, "timeout", "max_memory", "on_error", "rewrite"})) return;
     out.name = path;
     out.enabled = true;
@@ -63,8 +67,6 @@ void ParseScript(Reader& r, const YAML::Node& node, const std::string& path, con
     if (!out.enabled) out.code.clear();
 }
 
-}  // namespace
-
 void ParseScripts(Reader& r, const YAML::Node& node, Config& c) {
     const std::string p = "scripts";
     auto& s = c.scripts;
@@ -76,7 +78,7 @@ void ParseScripts(Reader& r, const YAML::Node& node, Config& c) {
     for (const auto& [name, _] : points) keys.insert(name);
     if (!r.Keys(node, p, keys)) return;
     for (const auto& [name, config] : points) {
-        if (auto entry = node[name]) ParseScript(r, entry, p + "." + name, {"script_file", false}, *config);
+        if (auto entry = node[name]) ParseScriptEntry(r, entry, p + "." + name, "script_file", false, *config);
     }
 }
 
@@ -93,8 +95,42 @@ void ParseHooks(Reader& r, const YAML::Node& node, Config& c) {
     r.BoolField(node, p, "enabled", h.enabled);
     for (const auto& [name, config] : hooks) {
         config->fail_open = true;  // the Go LLMProxy's hooks fail open; on_error: fail_closed changes it
-        if (auto entry = node[name]) ParseScript(r, entry, p + "." + name, {"path", true}, *config);
+        if (auto entry = node[name]) ParseScriptEntry(r, entry, p + "." + name, "path", true, *config);
         if (!h.enabled) *config = ScriptConfig{};
+    }
+}
+
+// auth.pipeline: [{name, type: builtin | lua, enabled, lua: {path | script, timeout, max_memory}}].
+void ParseAuthPipeline(Reader& r, const YAML::Node& node, Config& c) {
+    if (!node.IsSequence()) {
+        r.Error(node, "auth.pipeline", "must be a list of steps");
+        return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+        const std::string path = "auth.pipeline[" + std::to_string(i) + "]";
+        const YAML::Node step = node[i];
+        if (!r.Keys(step, path, {"name", "type", "enabled", "lua"})) continue;
+        AuthPipelineEntry entry;
+        std::string type = "builtin";
+        bool enabled = true;
+        r.StrField(step, path, "name", entry.name);
+        r.StrField(step, path, "type", type);
+        r.BoolField(step, path, "enabled", enabled);
+        if (!enabled) continue;
+        if (type == "lua") {
+            entry.lua = true;
+            if (!step["lua"]) {
+                r.Error(step, path + ".lua", "a lua step needs lua: {path | script}");
+                continue;
+            }
+            ParseScriptEntry(r, step["lua"], path + ".lua", "path", true, entry.script);
+            if (!entry.name.empty()) entry.script.name = "auth.pipeline." + entry.name;
+        } else if (type != "builtin") {
+            r.Error(step["type"], path + ".type",
+                    "\"" + type + "\" is not a step llm-proxy runs (builtin: auth.keys and the store; lua: a script)");
+            continue;
+        }
+        c.auth.pipeline.push_back(std::move(entry));
     }
 }
 

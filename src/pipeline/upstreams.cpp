@@ -25,13 +25,16 @@ std::string RouteSignature(const Snapshot& snap, const proxy::Route& route) {
 // worker without them, loudly.
 std::shared_ptr<script::ScriptSet> BuildScripts(const core::Config& config, const Upstreams* previous,
                                                observe::MetricsShard& metrics) {
-    if (!script::AnyScript(config.scripts, config.hooks)) return nullptr;
+    if (!script::AnyScript(config)) return nullptr;
     if (previous && previous->scripts) {
         const core::Config& before = *previous->snapshot->config;
-        if (before.scripts == config.scripts && before.hooks == config.hooks) return previous->scripts;
+        if (before.scripts == config.scripts && before.hooks == config.hooks &&
+            before.auth.pipeline == config.auth.pipeline) {
+            return previous->scripts;
+        }
     }
     try {
-        auto scripts = std::make_shared<script::ScriptSet>(config.scripts, config.hooks);
+        auto scripts = script::MakeScriptSet(config);
         scripts->SetMetrics(&metrics);
         return scripts;
     } catch (const std::exception& e) {

@@ -11,15 +11,6 @@ std::string_view Trim(std::string_view v) {
     return v;
 }
 
-std::string_view PresentedKey(const Credentials& c) {
-    std::string_view auth = Trim(c.authorization);
-    if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) {
-        return Trim(auth.substr(7));
-    }
-    if (!c.x_api_key.empty()) return Trim(c.x_api_key);
-    return Trim(c.api_key);
-}
-
 core::LocalReply Unauthorized(std::string message) {
     return {401, "invalid_request_error", "invalid_api_key", std::move(message), {}, {}};
 }
@@ -29,6 +20,15 @@ core::LocalReply Forbidden(std::string code, std::string message) {
 }
 
 }  // namespace
+
+std::string_view PresentedKey(const Credentials& c) {
+    std::string_view auth = Trim(c.authorization);
+    if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) {
+        return Trim(auth.substr(7));
+    }
+    if (!c.x_api_key.empty()) return Trim(c.x_api_key);
+    return Trim(c.api_key);
+}
 
 AuthResult Authenticate(const KeySet& index, const Credentials& creds, const core::IpAddress& client_ip,
                         std::int64_t now_s) {

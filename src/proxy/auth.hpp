@@ -27,6 +27,9 @@ struct AuthResult {
 };
 
 /// Checks the key, its status, expiry and IP allow-list. `now_s` is unix seconds.
+/// The key the client presented: Authorization: Bearer, else x-api-key, else api-key.
+std::string_view PresentedKey(const Credentials& creds);
+
 AuthResult Authenticate(const KeySet& keys, const Credentials& creds, const core::IpAddress& client_ip,
                         std::int64_t now_s);
 

@@ -117,4 +117,62 @@ Answer<HookResult> ScriptSet::Hook(Point hook, const HookInput& input) {
     return answer;
 }
 
+// auth.pipeline lua steps (the Go LLMProxy's auth-pipeline Lua): globals `api_key`, `data`
+// (alias `key`), `request = {method, path, ip, headers}`, `metadata`; nil / boolean /
+// {allow, message, metadata} back. A failing step denies (fail_open does not apply).
+Answer<AuthStepVerdict> ScriptSet::AuthStep(std::size_t step, const AuthStepInput& input) {
+    Answer<AuthStepVerdict> answer;
+    if (step >= auth_steps_.size() || auth_steps_[step].chunk.function < 0) return answer;
+    answer.failure = Call(
+        Point::kAuthPipeline, auth_steps_[step], input.request->id,
+        [&](lua_State* L) {
+            lua_pushlstring(L, input.api_key.data(), input.api_key.size());
+            lua_setfield(L, -2, "api_key");
+            lua_createtable(L, 0, 4);
+            SetString(L, "api_key", input.api_key);
+            if (input.found) {
+                SetString(L, "name", input.found->name);
+                SetString(L, "user_id", input.found->user_id);
+                SetString(L, "status", input.found->status);
+            }
+            lua_pushvalue(L, -1);
+            lua_setfield(L, -3, "key");
+            lua_setfield(L, -2, "data");
+            lua_createtable(L, 0, 4);
+            SetString(L, "method", input.request->method);
+            SetString(L, "path", input.request->path);
+            SetString(L, "ip", input.request->client_ip);
+            if (input.request->headers) {
+                PushHeaders(L, *input.request->headers);
+            } else {
+                lua_newtable(L);
+            }
+            lua_setfield(L, -2, "headers");
+            lua_setfield(L, -2, "request");
+            lua_newtable(L);
+            if (input.metadata) {
+                for (const auto& [k, v] : *input.metadata) SetString(L, k.c_str(), v);
+            }
+            lua_setfield(L, -2, "metadata");
+        },
+        [&](lua_State* L) {
+            AuthStepVerdict verdict;
+            if (lua_type(L, -1) == LUA_TBOOLEAN) {
+                verdict.allow = lua_toboolean(L, -1) != 0;
+            } else if (lua_type(L, -1) == LUA_TTABLE) {
+                lua_getfield(L, -1, "allow");
+                verdict.allow = lua_toboolean(L, -1) != 0;  // a table without allow = true denies
+                lua_pop(L, 1);
+                lua_getfield(L, -1, "message");
+                if (lua_type(L, -1) == LUA_TSTRING) verdict.message = lua_tostring(L, -1);
+                lua_pop(L, 1);
+            } else if (!lua_isnil(L, -1)) {
+                luaL_error(L, "an auth step must return nil, a boolean or {allow, message, metadata}");
+            }
+            answer.value = std::move(verdict);
+        });
+    if (answer.failure) answer.failure->fail_open = false;
+    return answer;
+}
+
 }  // namespace llmproxy::script

@@ -7,8 +7,8 @@
 namespace llmproxy::script {
 namespace {
 
-// Every configured script with its point, in Point order.
-std::array<const core::ScriptConfig*, static_cast<std::size_t>(Point::kCount)> ConfiguredScripts(
+// Every configured script with its point, in Point order (auth pipeline steps apart).
+std::array<const core::ScriptConfig*, static_cast<std::size_t>(Point::kAuthPipeline)> ConfiguredScripts(
     const core::ScriptsConfig& s, const core::HooksConfig& h) {
     return {&s.routing,       &s.auth,       &s.request_transform, &s.response_transform, &s.rate_limit,
             &s.usage,         &s.error_handler, &s.on_chunk,       &h.on_request,         &h.on_auth,
@@ -17,38 +17,59 @@ std::array<const core::ScriptConfig*, static_cast<std::size_t>(Point::kCount)> C
 
 }  // namespace
 
-std::size_t StateMemoryCap(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks) {
+std::size_t LargestCap(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks,
+                       const std::vector<core::AuthPipelineEntry>& steps) {
     std::size_t cap = 0;
     for (const auto* config : ConfiguredScripts(scripts, hooks)) {
         if (config->enabled) cap = std::max(cap, config->max_memory);
     }
+    for (const auto& step : steps) {
+        if (step.lua) cap = std::max(cap, step.script.max_memory);
+    }
     return cap ? cap : core::ScriptConfig{}.max_memory;
 }
 
-bool AnyScript(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks) {
-    for (const auto* config : ConfiguredScripts(scripts, hooks)) {
-        if (config->enabled) return true;
+std::size_t StateMemoryCap(const core::Config& config) {
+    return LargestCap(config.scripts, config.hooks, config.auth.pipeline);
+}
+
+bool AnyScript(const core::Config& config) {
+    for (const auto* script : ConfiguredScripts(config.scripts, config.hooks)) {
+        if (script->enabled) return true;
+    }
+    for (const auto& step : config.auth.pipeline) {
+        if (step.lua) return true;
     }
     return false;
 }
 
-ScriptSet::ScriptSet(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks)
-    : vm_(VmLimits{StateMemoryCap(scripts, hooks)}) {
+std::shared_ptr<ScriptSet> MakeScriptSet(const core::Config& config) {
+    return std::make_shared<ScriptSet>(config.scripts, config.hooks, config.auth.pipeline);
+}
+
+ScriptSet::ScriptSet(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks,
+                     const std::vector<core::AuthPipelineEntry>& auth_pipeline)
+    : vm_(VmLimits{LargestCap(scripts, hooks, auth_pipeline)}) {
     const auto configs = ConfiguredScripts(scripts, hooks);
     for (std::size_t i = 0; i < configs.size(); ++i) {
-        const core::ScriptConfig& config = *configs[i];
-        if (!config.enabled) continue;
-        std::string error;
-        auto chunk = vm_.Load(config.code, config.name, error);
-        if (!chunk) throw std::runtime_error(config.name + ": " + error);
-        slots_[i] = Slot{*chunk, config.name, std::chrono::duration_cast<std::chrono::microseconds>(config.timeout),
-                         config.fail_open};
+        if (configs[i]->enabled) slots_[i] = Compile(*configs[i]);
+    }
+    auth_steps_.resize(auth_pipeline.size());
+    for (std::size_t i = 0; i < auth_pipeline.size(); ++i) {
+        if (auth_pipeline[i].lua) auth_steps_[i] = Compile(auth_pipeline[i].script);
     }
 }
 
-std::optional<ScriptFailure> ScriptSet::Call(Point point, std::string_view request_id, const Step& set_globals,
-                                             const Step& read) {
-    const Slot& slot = slots_[Index(point)];
+ScriptSet::Slot ScriptSet::Compile(const core::ScriptConfig& config) {
+    std::string error;
+    auto chunk = vm_.Load(config.code, config.name, error);
+    if (!chunk) throw std::runtime_error(config.name + ": " + error);
+    return Slot{*chunk, config.name, std::chrono::duration_cast<std::chrono::microseconds>(config.timeout),
+                config.fail_open};
+}
+
+std::optional<ScriptFailure> ScriptSet::Call(Point point, const Slot& slot, std::string_view request_id,
+                                             const Step& set_globals, const Step& read) {
     vm_.request_id = request_id;
     const CallResult result = vm_.Run(
         [&](lua_State* L) {
@@ -69,9 +90,9 @@ std::optional<ScriptFailure> ScriptSet::Call(Point point, std::string_view reque
 }
 
 std::vector<std::string> CheckScripts(const core::Config& config) {
-    if (!AnyScript(config.scripts, config.hooks)) return {};
+    if (!AnyScript(config)) return {};
     try {
-        ScriptSet check(config.scripts, config.hooks);
+        ScriptSet check(config.scripts, config.hooks, config.auth.pipeline);
     } catch (const std::exception& e) {
         return {e.what()};
     }

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,7 @@ enum class Point : std::uint8_t {
     kOnResponse,
     kOnError,
     kOnComplete,
+    kAuthPipeline,  // auth.pipeline lua steps (their own slots)
     kCount
 };
 static_assert(static_cast<std::size_t>(Point::kCount) <= observe::MetricsShard::kScriptPoints);
@@ -104,6 +106,21 @@ struct HookInput {
 
 // --- outputs ----------------------------------------------------------------------------------
 
+/// What an auth.pipeline lua step sees: the presented key itself (custom auth checks it), the
+/// record found so far (`data`/`key`), the request's head and earlier steps' metadata.
+struct AuthStepInput {
+    std::string_view api_key;
+    const RequestView* request = nullptr;
+    const KeyInfo* found = nullptr;                               // the key store's record, when it had one
+    const std::map<std::string, std::string>* metadata = nullptr;  // the record's metadata
+};
+
+/// nil -> allow; a boolean; or {allow, message, metadata}.
+struct AuthStepVerdict {
+    bool allow = true;
+    std::string message;
+};
+
 /// {continue, modified, error, headers, metadata}: continue=false stops the request.
 struct HookResult {
     bool stop = false;
@@ -149,7 +166,8 @@ inline constexpr std::size_t kMaxResponseBodyForScripts = 1u << 20;
 class ScriptSet {
 public:
     /// Compiles every enabled script. Throws std::runtime_error naming the first that does not compile.
-    ScriptSet(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks);
+    ScriptSet(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks,
+              const std::vector<core::AuthPipelineEntry>& auth_pipeline = {});
 
     bool Has(Point point) const { return slots_[Index(point)].chunk.function >= 0; }
     /// A script reads `response.body`: the relay keeps a capped copy of the response.
@@ -171,6 +189,8 @@ public:
     /// `response.body` is a table when the body is JSON (else the string); `response.raw_body` the text.
     Answer<ResponseEdit> ResponseTransform(const RequestView& request, const ResponseView& response);
     Answer<HookResult> Hook(Point hook, const HookInput& input);
+    /// The auth.pipeline step `step` (a lua one).
+    Answer<AuthStepVerdict> AuthStep(std::size_t step, const AuthStepInput& input);
 
     std::size_t memory_used() const { return vm_.memory_used(); }
 
@@ -186,10 +206,16 @@ private:
     /// Sets the script's globals (`set_globals` gets its environment on top of the stack), runs
     /// it and lets `read` take its first result (on top). Failures are logged and counted.
     std::optional<ScriptFailure> Call(Point point, std::string_view request_id, const Step& set_globals,
-                                      const Step& read);
+                                      const Step& read) {
+        return Call(point, slots_[Index(point)], request_id, set_globals, read);
+    }
+    std::optional<ScriptFailure> Call(Point point, const Slot& slot, std::string_view request_id,
+                                      const Step& set_globals, const Step& read);
+    Slot Compile(const core::ScriptConfig& config);
 
     LuaVm vm_;
     std::array<Slot, static_cast<std::size_t>(Point::kCount)> slots_;
+    std::vector<Slot> auth_steps_;  // by auth.pipeline index (empty slots for builtin steps)
     observe::MetricsShard* metrics_ = nullptr;
 };
 
@@ -197,9 +223,12 @@ private:
 std::vector<std::string> CheckScripts(const core::Config& config);
 
 /// The largest max_memory of the enabled scripts (the state's cap).
-std::size_t StateMemoryCap(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks);
+std::size_t StateMemoryCap(const core::Config& config);
 
 /// Whether the config has any script (a ScriptSet is built only then).
-bool AnyScript(const core::ScriptsConfig& scripts, const core::HooksConfig& hooks);
+bool AnyScript(const core::Config& config);
+
+/// The config's ScriptSet (scripts, hooks, auth pipeline steps).
+std::shared_ptr<ScriptSet> MakeScriptSet(const core::Config& config);
 
 }  // namespace llmproxy::script

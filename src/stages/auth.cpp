@@ -1,5 +1,6 @@
 #include "core/secret_hash.hpp"
 #include "proxy/auth.hpp"
+#include "stages/auth_pipeline.hpp"
 #include "stages/stages.hpp"
 
 namespace llmproxy::stages {
@@ -87,12 +88,16 @@ bool AuthStage::Run(RequestContext& ctx, std::int64_t now_s) {
     }
     const auto client = proxy::ClientAddress(peer, xff, ctx.snap().trusted_proxies);
     const proxy::Credentials creds{Header(req, "authorization"), Header(req, "x-api-key"), Header(req, "api-key")};
-    proxy::AuthResult auth = proxy::Authenticate(*ctx.keys, creds, client, now_s);
-    if (auth.error) {
-        ctx.Refuse(std::move(*auth.error));
-        return false;
+    if (!ctx.config().auth.pipeline.empty()) {
+        if (!RunAuthPipeline(ctx, creds, client, now_s)) return false;
+    } else {
+        proxy::AuthResult auth = proxy::Authenticate(*ctx.keys, creds, client, now_s);
+        if (auth.error) {
+            ctx.Refuse(std::move(*auth.error));
+            return false;
+        }
+        ctx.key = auth.key;
     }
-    ctx.key = auth.key;
     if (ctx.endpoint->endpoint == pipeline::Endpoint::kOtherV1 && ctx.key) {
         // Pass-through reaches the provider's whole account with its key: granted per key.
         const auto method = req.method_string();

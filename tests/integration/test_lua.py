@@ -40,7 +40,7 @@ def jwt(claims, secret="change-me-tenant-secret"):
 
 
 class LuaScripts(GatewayTest):
-    def start(self, scripts="", hooks="", extra="", workers=1, fast_args=(), extra_provider=""):
+    def start(self, scripts="", hooks="", extra="", workers=1, fast_args=(), extra_provider="", auth=KEYS):
         self.fast = self.mock("fast", *fast_args)
         self.slow = self.mock("slow")
         self.log_path = os.path.join(self.tmp.name, "access.log")
@@ -51,7 +51,7 @@ server: {{ admin_key: sk-admin-lua-0000001 }}
 providers:
   - {{ name: fast, base_url: "http://127.0.0.1:{self.fast}/v1", models: ["gpt-4o", "gpt-4o-mini"]{more} }}
   - {{ name: slow, base_url: "http://127.0.0.1:{self.slow}/v1", models: ["gpt-4o", "gpt-4o-mini"]{more} }}
-{KEYS}
+{auth}
 logging: {{ access_log: "{self.log_path}" }}
 {scripts}
 {hooks}
@@ -276,6 +276,39 @@ logging: {{ access_log: "{self.log_path}" }}
             self.assertTrue(r.header("retry-after"))
         other = dict(RESEARCH, **{"X-Tenant": "t-2", "X-Tenant-Limit": "3"})
         self.assertEqual(self.post("/v1/chat/completions", CHAT, other).status, 200)
+
+    def test_auth_pipeline_lua_step_first_match(self):
+        self.start(auth=KEYS + """  pipeline:
+    - { name: keys, type: builtin }
+    - name: partner
+      type: lua
+      lua:
+        script: |
+          log("auth step for " .. request.method .. " " .. request.path .. " from " .. request.ip)
+          if string.sub(api_key, 1, 8) == "partner-" and request.headers["X-Partner"] == "yes" then
+            return { allow = true, metadata = { partner = true } }
+          end
+          return { allow = false, message = "unknown partner key" }
+""")
+        self.assertEqual(self.post("/v1/chat/completions", CHAT, RESEARCH).status, 200)
+        partner = {"Authorization": "Bearer partner-123", "X-Partner": "yes"}
+        self.assertEqual(self.post("/v1/chat/completions", CHAT, partner).status, 200)
+        r = self.post("/v1/chat/completions", CHAT, {"Authorization": "Bearer partner-123"})
+        self.assertOpenAIError(r, 401, "invalid_api_key")
+        self.assertEqual(r.json()["error"]["message"], "unknown partner key")
+
+    def test_auth_pipeline_all_steps_must_allow(self):
+        self.start(auth=KEYS + """  mode: all
+  pipeline:
+    - { type: builtin }
+    - { name: staff-only, type: lua, lua: { script: "return data.name == 'team-research' and key.user_id == 'u-research'" } }
+""")
+        self.assertEqual(self.post("/v1/chat/completions", CHAT, RESEARCH).status, 200)
+        r = self.post("/v1/chat/completions", CHAT, INTERN)
+        self.assertOpenAIError(r, 401, "invalid_api_key")
+        self.assertIn("staff-only", r.json()["error"]["message"])
+        self.assertOpenAIError(self.post("/v1/chat/completions", CHAT, {"Authorization": "Bearer sk-unknown"}),
+                               401, "invalid_api_key")
 
     def test_bad_script_fails_the_load(self):
         path = self.write_config(f"""
