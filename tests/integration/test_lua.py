@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import signal
 import sqlite3
 import threading
 import time
@@ -309,6 +311,47 @@ logging: {{ access_log: "{self.log_path}" }}
         self.assertIn("staff-only", r.json()["error"]["message"])
         self.assertOpenAIError(self.post("/v1/chat/completions", CHAT, {"Authorization": "Bearer sk-unknown"}),
                                401, "invalid_api_key")
+
+    def test_reloading_scripts_under_streaming_load_drops_nothing(self):
+        def scripts(version):
+            return f"""scripts:
+  routing: {{ script: "shared.v = {version} return nil" }}
+  on_chunk: {{ script: "shared.chunks = (shared.chunks or 0) + 1", rewrite: false }}
+  usage: {{ script: "return {{version = {version}}}" }}
+"""
+        self.start(scripts(0), workers=2)
+        path = self.procs[-1][0].args[self.procs[-1][0].args.index("--config") + 1]
+        with open(path) as f:
+            base = f.read().split("scripts:")[0]
+        results, stop = [], threading.Event()
+
+        def stream_forever():
+            while not stop.is_set():
+                r = self.post("/v1/chat/completions", dict(CHAT, stream=True),
+                              dict(RESEARCH, **{"x-mock-chunks": "8", "x-mock-chunk-delay-ms": "15"}), timeout=10)
+                results.append((r.status, r.body.rstrip().endswith(b"data: [DONE]")))
+        threads = [threading.Thread(target=stream_forever) for _ in range(6)]
+        for t in threads:
+            t.start()
+        try:
+            for version in range(1, 21):
+                with open(path, "w") as f:
+                    f.write(base + scripts(version))
+                self.gw_proc.send_signal(signal.SIGHUP)
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=15)
+        self.assertGreater(len(results), 20)
+        self.assertEqual([r for r in results if r != (200, True)], [])
+        metrics = self.request("GET", "/metrics").body.decode()
+        reloads = int(re.search(r'llm_proxy_config_reloads_total\{result="success"\} (\d+)', metrics).group(1))
+        self.assertGreaterEqual(reloads, 10)  # signals close together may be taken as one
+        self.assertNotIn("llm_proxy_script_errors_total{", metrics)
+        # The last version is the one running.
+        r = self.post("/v1/chat/completions", CHAT, RESEARCH)
+        self.assertEqual(access_log_line(self.log_path, r.header("x-request-id"))["custom"]["version"], 20)
 
     def test_bad_script_fails_the_load(self):
         path = self.write_config(f"""
