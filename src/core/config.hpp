@@ -323,10 +323,26 @@ struct ScriptsConfig {
     bool operator==(const ScriptsConfig&) const = default;
 };
 
+/// A decision asked of an HTTP service (hooks.auth_decision, hooks.routing_decision): the
+/// script point's inputs POSTed as JSON, its answer read back, within `timeout`.
+struct DecisionWebhookConfig {
+    bool enabled = false;
+    std::string url;
+    bool tls = false;
+    std::string host, port, path, host_header;  // from url
+    Millis timeout{500};
+    int retry = 0;  // extra attempts, each within `timeout`
+    // When the service fails or times out: use_default (go on as without it, with a warning),
+    // reject (refuse the request, 503) or ignore (go on silently).
+    std::string on_failure = "use_default";
+    bool operator==(const DecisionWebhookConfig&) const = default;
+};
+
 /// The Go LLMProxy's wired lifecycle hooks (`hooks:`), same keys and behaviour.
 struct HooksConfig {
     bool enabled = false;
     ScriptConfig on_request, on_auth, on_route, on_response, on_error, on_complete;
+    DecisionWebhookConfig auth_decision, routing_decision;
     bool operator==(const HooksConfig&) const = default;
 };
 

@@ -1,6 +1,8 @@
 // Parsing of `scripts:` (the seven documented script points, plus on_chunk) and `hooks:` (the Go
 // LLMProxy's wired lifecycle hooks, with its keys: `path` or `script`, `timeout`, `max_memory`).
 // A script file is read here, so a reload picks up its new text with the snapshot.
+#include <boost/url/parse.hpp>
+
 #include <filesystem>
 
 #include "core/config_reader.hpp"
@@ -82,17 +84,45 @@ void ParseScripts(Reader& r, const YAML::Node& node, Config& c) {
     }
 }
 
+void ParseDecisionWebhook(Reader& r, const YAML::Node& node, const std::string& path, DecisionWebhookConfig& out) {
+    if (!r.Keys(node, path, {"enabled", "url", "timeout", "retry", "on_failure"})) return;
+    out.enabled = true;
+    r.BoolField(node, path, "enabled", out.enabled);
+    r.StrField(node, path, "url", out.url);
+    r.DurationField(node, path, "timeout", out.timeout);
+    r.IntField(node, path, "retry", out.retry, 0, 5);
+    r.StrField(node, path, "on_failure", out.on_failure);
+    if (out.on_failure != "use_default" && out.on_failure != "reject" && out.on_failure != "ignore") {
+        r.Error(node["on_failure"], path + ".on_failure", "must be use_default, reject or ignore");
+    }
+    if (!out.enabled) return;
+    auto url = boost::urls::parse_uri(out.url);
+    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
+        r.Error(node["url"] ? node["url"] : node, path + ".url", "must be an http:// or https:// URL");
+        return;
+    }
+    out.tls = url->scheme() == "https";
+    out.host = url->host_address();
+    out.port = url->has_port() ? std::string(url->port()) : (out.tls ? "443" : "80");
+    out.host_header = std::string(url->encoded_host_and_port());
+    out.path = url->encoded_path().empty() ? "/" : std::string(url->encoded_path());
+    if (url->has_query()) out.path += "?" + std::string(url->encoded_query());
+}
+
 void ParseHooks(Reader& r, const YAML::Node& node, Config& c) {
     const std::string p = "hooks";
     auto& h = c.hooks;
     const std::pair<const char*, ScriptConfig*> hooks[] = {
         {"on_request", &h.on_request},   {"on_auth", &h.on_auth},   {"on_route", &h.on_route},
         {"on_response", &h.on_response}, {"on_error", &h.on_error}, {"on_complete", &h.on_complete}};
-    std::set<std::string> keys{"enabled"};
+    std::set<std::string> keys{"enabled", "auth_decision", "routing_decision"};
     for (const auto& [name, _] : hooks) keys.insert(name);
     if (!r.Keys(node, p, keys)) return;
     h.enabled = true;
     r.BoolField(node, p, "enabled", h.enabled);
+    if (auto n = node["auth_decision"]) ParseDecisionWebhook(r, n, p + ".auth_decision", h.auth_decision);
+    if (auto n = node["routing_decision"]) ParseDecisionWebhook(r, n, p + ".routing_decision", h.routing_decision);
+    if (!h.enabled) h.auth_decision = h.routing_decision = DecisionWebhookConfig{};
     for (const auto& [name, config] : hooks) {
         config->fail_open = true;  // the Go LLMProxy's hooks fail open; on_error: fail_closed changes it
         if (auto entry = node[name]) ParseScriptEntry(r, entry, p + "." + name, "path", true, *config);

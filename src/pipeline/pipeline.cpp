@@ -7,6 +7,7 @@
 #include "core/request_id.hpp"
 #include "pipeline/finish.hpp"
 #include "pipeline/local_reply.hpp"
+#include "stages/decision_webhook.hpp"
 #include "stages/socket/responses_socket.hpp"
 #include "stages/stages.hpp"
 
@@ -49,9 +50,12 @@ Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer&
     }
     if (!co_await BodyStage::Run(ctx, client, buffer, rt)) co_return;
     if (!ParseStage::Run(ctx)) co_return;
+    const core::HooksConfig& hooks = ctx.config().hooks;
     if (!ScriptStage::BeforeRoute(ctx, rt)) co_return;  // the script points: one branch each without scripts
+    if (hooks.auth_decision.enabled && !co_await DecisionStage::Auth(ctx, rt)) co_return;
     if (!RouteStage::Run(ctx)) co_return;
     if (!ScriptStage::AfterRoute(ctx, rt)) co_return;
+    if (hooks.routing_decision.enabled && !co_await DecisionStage::Routing(ctx, rt)) co_return;
     if (!LimitsStage::Run(ctx, rt, SteadyNs(), now_s)) co_return;
     if (rt.redis && ctx.key && !co_await SharedLimitsStage::Run(ctx, rt)) co_return;  // only with storage: redis
     if (!ScriptStage::AfterLimits(ctx, rt)) co_return;

@@ -15,7 +15,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import CHAT, GatewayTest, access_log_line, eventually
+from harness import CHAT, GatewayTest, access_log_line, eventually, free_port
 
 EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../examples/lua"))
 RESEARCH = {"Authorization": "Bearer sk-research-000000001"}
@@ -39,6 +39,42 @@ def jwt(claims, secret="change-me-tenant-secret"):
     body = b64(json.dumps(claims).encode())
     sig = b64(hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
     return f"{head}.{body}.{sig}"
+
+
+class DecisionService:
+    """A decision webhook receiver on 127.0.0.1: answers with `decide(payload)`, after `delay` seconds."""
+
+    def __init__(self, decide, delay=0.0):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.payloads = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.payloads.append(payload)
+                time.sleep(delay)
+                body = json.dumps(decide(payload)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the gateway gave up waiting
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class LuaScripts(GatewayTest):
@@ -352,6 +388,42 @@ logging: {{ access_log: "{self.log_path}" }}
         # The last version is the one running.
         r = self.post("/v1/chat/completions", CHAT, RESEARCH)
         self.assertEqual(access_log_line(self.log_path, r.header("x-request-id"))["custom"]["version"], 20)
+
+    def service(self, decide, delay=0.0):
+        svc = DecisionService(decide, delay)
+        self.addCleanup(svc.close)
+        return svc
+
+    def test_auth_and_routing_decision_webhooks(self):
+        auth = self.service(lambda p: {"allow": p["request"]["key_name"] != "intern", "reason": "interns wait"})
+        route = self.service(lambda p: {"backend_url": p["backends"]["slow"]["url"]})
+        self.start(hooks=f"""hooks:
+  auth_decision: {{ url: "http://127.0.0.1:{auth.port}/auth", timeout: 500ms }}
+  routing_decision: {{ url: "http://127.0.0.1:{route.port}/route", timeout: 500ms }}""")
+        self.assertEqual({self.served_by(self.post("/v1/chat/completions", CHAT, RESEARCH)) for _ in range(4)},
+                         {"slow"})
+        r = self.post("/v1/chat/completions", CHAT, INTERN)
+        self.assertOpenAIError(r, 403, "decision_refused")
+        self.assertEqual(r.json()["error"]["message"], "interns wait")
+        sent = auth.payloads[0]
+        self.assertEqual(sent["request"]["api_key"], "sk-...0001")  # masked
+        self.assertNotIn("Authorization", sent["request"]["headers"])
+        self.assertEqual(sent["request"]["body"]["model"], "gpt-4o")
+        self.assertEqual(sent["key_info"]["name"], "team-research")
+        self.assertEqual(set(route.payloads[0]["backends"]), {"fast", "slow"})
+
+    def test_decision_webhook_down_or_slow_follows_on_failure(self):
+        slow = self.service(lambda p: {"allow": False}, delay=2.0)
+        closed = free_port()
+        self.start(hooks=f"""hooks:
+  auth_decision: {{ url: "http://127.0.0.1:{slow.port}/auth", timeout: 200ms, on_failure: use_default }}
+  routing_decision: {{ url: "http://127.0.0.1:{closed}/route", timeout: 200ms, retry: 1, on_failure: reject }}""")
+        start = time.monotonic()
+        r = self.post("/v1/chat/completions", CHAT, RESEARCH)
+        took = time.monotonic() - start
+        self.assertOpenAIError(r, 503, "decision_unavailable")  # auth went on (use_default), routing rejected
+        self.assertLess(took, 1.5)
+        self.assertEqual(len(slow.payloads), 1)
 
     def test_bad_script_fails_the_load(self):
         path = self.write_config(f"""
