@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include "core/config.hpp"
 #include "core/units.hpp"
@@ -248,4 +249,69 @@ providers:
     EXPECT_TRUE(r.config->providers[0].native_responses);
     EXPECT_FALSE(r.config->providers[1].native_responses);
     EXPECT_FALSE(r.config->providers[2].native_responses);
+}
+
+TEST(Config, ScriptsHooksAndAuthPipeline) {
+    const std::string dir = ::testing::TempDir();
+    {
+        std::ofstream f(dir + "/route.lua");
+        f << "return nil -- ${NOT_AN_ENV}";
+    }
+    auto r = LoadConfigString(R"(
+providers: [ { name: a, base_url: "http://127.0.0.1:1/v1" } ]
+scripts:
+  routing: { script_file: ")" + dir + R"(/route.lua", timeout: 20ms, max_memory: 2MiB }
+  usage: { script: "return {x = '${KEEP}'}", on_error: fail_open }
+hooks:
+  enabled: true
+  on_request: { path: ")" + dir + R"(/route.lua", max_memory: 3 }
+  on_error: { enabled: false, script: "x" }
+  auth_decision: { url: "https://decide.example/auth?x=1", timeout: 300ms, retry: 2, on_failure: reject }
+auth:
+  mode: all
+  keys: [ { key: sk-a-000000000001, name: a } ]
+  pipeline:
+    - { type: builtin }
+    - { name: partner, type: lua, lua: { script: "return true", timeout: 50ms } }
+)",
+                              "t.yaml");
+    ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0]);
+    const auto& c = *r.config;
+    EXPECT_EQ(c.scripts.routing.code, "return nil -- ${NOT_AN_ENV}");  // script text is not env-expanded
+    EXPECT_EQ(c.scripts.routing.timeout, std::chrono::milliseconds(20));
+    EXPECT_EQ(c.scripts.routing.max_memory, 2u << 20);
+    EXPECT_FALSE(c.scripts.routing.fail_open);  // scripts fail closed by default
+    EXPECT_EQ(c.scripts.usage.code, "return {x = '${KEEP}'}");
+    EXPECT_TRUE(c.scripts.usage.fail_open);
+    EXPECT_TRUE(c.hooks.on_request.fail_open);  // hooks fail open, as in the Go LLMProxy
+    EXPECT_EQ(c.hooks.on_request.max_memory, 3u << 20);  // hooks' max_memory is in MB
+    EXPECT_FALSE(c.hooks.on_error.enabled);
+    EXPECT_TRUE(c.hooks.auth_decision.tls);
+    EXPECT_EQ(c.hooks.auth_decision.port, "443");
+    EXPECT_EQ(c.hooks.auth_decision.path, "/auth?x=1");
+    EXPECT_EQ(c.hooks.auth_decision.retry, 2);
+    ASSERT_EQ(c.auth.pipeline.size(), 2u);
+    EXPECT_TRUE(c.auth.pipeline_all);
+    EXPECT_TRUE(c.auth.pipeline[1].lua);
+    EXPECT_EQ(c.auth.pipeline[1].script.name, "auth.pipeline.partner");
+}
+
+TEST(Config, ScriptMistakesAreErrors) {
+    const char* bad[] = {
+        "scripts: { routing: { script_file: /nonexistent/x.lua } }",
+        "scripts: { routing: { timeout: 10ms } }",  // no code
+        "scripts: { routng: { script: x } }",
+        "scripts: { routing: { script: x, on_error: maybe } }",
+        "scripts: { routing: { script: x, max_memory: 1000 } }",
+        "hooks: { on_request: { script: x, script_file: y } }",  // hooks name the file `path`
+        "hooks: { auth_decision: { url: 'ftp://x' } }",
+        "hooks: { routing_decision: { url: 'http://x', on_failure: shrug } }",
+        "auth: { pipeline: [ { type: redis } ] }",
+        "auth: { pipeline: [ { type: lua } ] }",
+        "auth: { mode: any, keys: [ { key: sk-a-000000000001, name: a } ] }",
+    };
+    for (const char* extra : bad) {
+        const std::string yaml = std::string("providers: [ { name: a, base_url: \"http://127.0.0.1:1/v1\" } ]\n") + extra;
+        EXPECT_FALSE(LoadConfigString(yaml, "t.yaml").config) << extra;
+    }
 }
