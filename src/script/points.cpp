@@ -151,8 +151,10 @@ Answer<std::string> ScriptSet::Routing(const RequestView& request, const std::ve
         Point::kRouting, request.id,
         [&](lua_State* L) {
             SetRequest(L, request, BodyForm::kTable, vm_.generation());
-            PushBackends(L, backends);
-            lua_setfield(L, -2, "backends");
+            if (slots_[Index(Point::kRouting)].names_backends) {
+                PushBackends(L, backends);
+                lua_setfield(L, -2, "backends");
+            }
         },
         [&](lua_State* L) {
             if (lua_type(L, -1) == LUA_TSTRING) answer.value = lua_tostring(L, -1);

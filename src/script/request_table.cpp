@@ -13,6 +13,15 @@ void SetField(lua_State* L, const char* name, std::string_view value) {
     lua_setfield(L, -2, name);
 }
 
+void Canonicalize(std::string& name) {
+    bool upper = true;
+    for (char& c : name) {
+        if (c >= 'a' && c <= 'z' && upper) c = static_cast<char>(c - 'a' + 'A');
+        else if (c >= 'A' && c <= 'Z' && !upper) c = static_cast<char>(c - 'A' + 'a');
+        upper = c == '-';
+    }
+}
+
 // __index of a headers table: any spelling finds the canonical key.
 int HeaderLookup(lua_State* L) {
     if (lua_type(L, 2) != LUA_TSTRING) return 0;
@@ -54,25 +63,25 @@ int RequestLookup(lua_State* L) {
 
 std::string CanonicalHeaderName(std::string_view name) {
     std::string out(name);
-    bool upper = true;
-    for (char& c : out) {
-        if (c >= 'a' && c <= 'z' && upper) c = static_cast<char>(c - 'a' + 'A');
-        else if (c >= 'A' && c <= 'Z' && !upper) c = static_cast<char>(c - 'A' + 'a');
-        upper = c == '-';
-    }
+    Canonicalize(out);
     return out;
 }
 
 void PushHeaders(lua_State* L, const http::fields& headers) {
     lua_newtable(L);
+    std::string name;  // one buffer for every name
     for (const auto& field : headers) {
-        const std::string name = CanonicalHeaderName({field.name_string().data(), field.name_string().size()});
+        name.assign(field.name_string().data(), field.name_string().size());
+        Canonicalize(name);
         lua_pushlstring(L, name.data(), name.size());
-        lua_rawget(L, -2);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
         const bool seen = !lua_isnil(L, -1);
         lua_pop(L, 1);
-        if (seen) continue;  // the first value, as Go's Header.Get
-        lua_pushlstring(L, name.data(), name.size());
+        if (seen) {  // the first value, as Go's Header.Get
+            lua_pop(L, 1);
+            continue;
+        }
         lua_pushlstring(L, field.value().data(), field.value().size());
         lua_rawset(L, -3);
     }

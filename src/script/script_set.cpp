@@ -65,7 +65,7 @@ ScriptSet::Slot ScriptSet::Compile(const core::ScriptConfig& config) {
     auto chunk = vm_.Load(config.code, config.name, error);
     if (!chunk) throw std::runtime_error(config.name + ": " + error);
     return Slot{*chunk, config.name, std::chrono::duration_cast<std::chrono::microseconds>(config.timeout),
-                config.fail_open};
+                config.fail_open, config.code.find("backends") != std::string::npos};
 }
 
 std::optional<ScriptFailure> ScriptSet::Call(Point point, const Slot& slot, std::string_view request_id,

@@ -200,6 +200,9 @@ private:
         std::string name;
         std::chrono::microseconds budget{100'000};
         bool fail_open = false;
+        // The script's text names `backends`: only then is that table built per call (a script
+        // cannot reach a global its text never names; _G["back" .. "ends"] finds nil).
+        bool names_backends = false;
     };
     static std::size_t Index(Point p) { return static_cast<std::size_t>(p); }
     using Step = std::function<void(lua_State*)>;
