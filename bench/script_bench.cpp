@@ -16,7 +16,8 @@ const std::string kBody =
         std::string s;
         for (int i = 0; i < 9; ++i) s += "Summarise the benefits of a gateway in front of model servers. ";
         return s;
-    }() + R"("}]})";
+    }() +
+    R"("}]})";
 
 core::ScriptConfig Script(std::string name, std::string code) {
     core::ScriptConfig c;

@@ -72,10 +72,14 @@ void ParseScriptEntry(Reader& r, const YAML::Node& node, const std::string& path
 void ParseScripts(Reader& r, const YAML::Node& node, Config& c) {
     const std::string p = "scripts";
     auto& s = c.scripts;
-    const std::pair<const char*, ScriptConfig*> points[] = {
-        {"routing", &s.routing},     {"auth", &s.auth},   {"request_transform", &s.request_transform},
-        {"response_transform", &s.response_transform},    {"rate_limit", &s.rate_limit},
-        {"usage", &s.usage},         {"error_handler", &s.error_handler}, {"on_chunk", &s.on_chunk}};
+    const std::pair<const char*, ScriptConfig*> points[] = {{"routing", &s.routing},
+                                                            {"auth", &s.auth},
+                                                            {"request_transform", &s.request_transform},
+                                                            {"response_transform", &s.response_transform},
+                                                            {"rate_limit", &s.rate_limit},
+                                                            {"usage", &s.usage},
+                                                            {"error_handler", &s.error_handler},
+                                                            {"on_chunk", &s.on_chunk}};
     std::set<std::string> keys;
     for (const auto& [name, _] : points) keys.insert(name);
     if (!r.Keys(node, p, keys)) return;

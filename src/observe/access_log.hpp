@@ -28,7 +28,7 @@ struct AccessRecord {
     std::int64_t cached_tokens = 0, reasoning_tokens = 0;  // written when not zero
     bool tokens_counted_locally = false;                   // no usage from upstream: our tokenizer counted them
     std::string_view trace_id;                             // from the W3C traceparent sent upstream
-    std::string_view custom_fields;               // a usage script's fields as JSON members, or empty
+    std::string_view custom_fields;                        // a usage script's fields as JSON members, or empty
     std::string_view cut;                         // why a response that had started ended early (request_timeout, ...)
     std::string_view key_name, user_id, api_key;  // api_key is masked ("sk-...abcd")
 };

@@ -24,9 +24,9 @@ inline constexpr std::array<double, 15> kLatencyBuckets{0.005, 0.01, 0.025, 0.05
 
 /// The `point` label of llm_proxy_script_errors_total, in script::Point order.
 inline constexpr std::array<std::string_view, 15> kScriptPointNames{
-    "routing",    "auth",     "request_transform", "response_transform", "rate_limit",
-    "usage",      "error_handler", "on_chunk",     "on_request",         "on_auth",
-    "on_route",   "on_response",   "on_error",     "on_complete",        "auth_pipeline"};
+    "routing",  "auth",          "request_transform", "response_transform", "rate_limit",
+    "usage",    "error_handler", "on_chunk",          "on_request",         "on_auth",
+    "on_route", "on_response",   "on_error",          "on_complete",        "auth_pipeline"};
 inline constexpr std::array<std::string_view, 3> kScriptReasonNames{"error", "timeout", "memory"};
 
 /// Single-writer counter readable from other threads.

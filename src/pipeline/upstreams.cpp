@@ -24,7 +24,7 @@ std::string RouteSignature(const Snapshot& snap, const proxy::Route& route) {
 // Scripts were compiled when the config was validated; a failure here (memory) leaves the
 // worker without them, loudly.
 std::shared_ptr<script::ScriptSet> BuildScripts(const core::Config& config, const Upstreams* previous,
-                                               observe::MetricsShard& metrics) {
+                                                observe::MetricsShard& metrics) {
     if (!script::AnyScript(config)) return nullptr;
     if (previous && previous->scripts) {
         const core::Config& before = *previous->snapshot->config;

@@ -2,8 +2,8 @@
 // One worker's objects for one snapshot: a connection pool per provider and a balancer per
 // route. When a new snapshot arrives, pools whose provider kept its connection settings and
 // balancers whose route kept its targets and strategy are carried over (by provider name), so a
-// reload keeps warm connections and round-robin positions; so are the scripts' Lua state. A request pins the Upstreams it
-// started with; the pools of a removed provider drain as its last requests end.
+// reload keeps warm connections and round-robin positions; so are the scripts' Lua state. A request pins the Upstreams
+// it started with; the pools of a removed provider drain as its last requests end.
 #include <memory>
 #include <random>
 #include <vector>

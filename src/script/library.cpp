@@ -25,7 +25,9 @@ std::string_view Arg(lua_State* L, int index) {
     return {s, size};
 }
 
-void PushView(lua_State* L, std::string_view s) { lua_pushlstring(L, s.data(), s.size()); }
+void PushView(lua_State* L, std::string_view s) {
+    lua_pushlstring(L, s.data(), s.size());
+}
 
 // --- json ---------------------------------------------------------------------------------
 
@@ -84,9 +86,15 @@ int Trim(lua_State* L) {
     return 1;
 }
 
-int StartsWith(lua_State* L) { return lua_pushboolean(L, Arg(L, 1).starts_with(Arg(L, 2))), 1; }
-int EndsWith(lua_State* L) { return lua_pushboolean(L, Arg(L, 1).ends_with(Arg(L, 2))), 1; }
-int Contains(lua_State* L) { return lua_pushboolean(L, Arg(L, 1).find(Arg(L, 2)) != std::string_view::npos), 1; }
+int StartsWith(lua_State* L) {
+    return lua_pushboolean(L, Arg(L, 1).starts_with(Arg(L, 2))), 1;
+}
+int EndsWith(lua_State* L) {
+    return lua_pushboolean(L, Arg(L, 1).ends_with(Arg(L, 2))), 1;
+}
+int Contains(lua_State* L) {
+    return lua_pushboolean(L, Arg(L, 1).find(Arg(L, 2)) != std::string_view::npos), 1;
+}
 
 template <int (*Convert)(int)>
 int MapChars(lua_State* L) {
@@ -102,7 +110,7 @@ int MapChars(lua_State* L) {
 std::string StrftimeOf(std::string_view layout) {
     if (layout.find('%') != std::string_view::npos) return std::string(layout);
     static constexpr std::pair<std::string_view, std::string_view> kTokens[] = {
-        {"2006", "%Y"}, {"Jan", "%b"}, {"Mon", "%a"}, {"MST", "UTC"}, {"01", "%m"}, {"02", "%d"},
+        {"2006", "%Y"}, {"Jan", "%b"}, {"Mon", "%a"}, {"MST", "UTC"},  {"01", "%m"}, {"02", "%d"},
         {"15", "%H"},   {"04", "%M"},  {"05", "%S"},  {"Z07:00", "Z"}, {"06", "%y"}};
     std::string out;
     for (std::size_t i = 0; i < layout.size();) {
@@ -122,7 +130,9 @@ std::string StrftimeOf(std::string_view layout) {
 
 constexpr std::string_view kDefaultLayout = "2006-01-02 15:04:05";
 
-int TimeNow(lua_State* L) { return lua_pushnumber(L, static_cast<double>(std::time(nullptr))), 1; }
+int TimeNow(lua_State* L) {
+    return lua_pushnumber(L, static_cast<double>(std::time(nullptr))), 1;
+}
 
 int TimeFormat(lua_State* L) {
     const auto ts = static_cast<std::time_t>(luaL_optnumber(L, 1, static_cast<double>(std::time(nullptr))));
@@ -223,9 +233,12 @@ int Base64Decode(lua_State* L) {
     for (char c : in) {
         int v;
         if (c == '=') break;
-        if (c == '-') v = 62;
-        else if (c == '_') v = 63;
-        else if (const auto at = kBase64.find(c); at != std::string_view::npos) v = static_cast<int>(at);
+        if (c == '-')
+            v = 62;
+        else if (c == '_')
+            v = 63;
+        else if (const auto at = kBase64.find(c); at != std::string_view::npos)
+            v = static_cast<int>(at);
         else {
             lua_pushnil(L);
             return 1;
@@ -282,13 +295,16 @@ int LogCall(lua_State* L) {  // log(msg): the table's __call, the table itself i
 }
 
 std::int64_t UnixMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
-int Now(lua_State* L) { return lua_pushnumber(L, static_cast<double>(UnixMs() / 1000)), 1; }
-int NowMs(lua_State* L) { return lua_pushnumber(L, static_cast<double>(UnixMs())), 1; }
+int Now(lua_State* L) {
+    return lua_pushnumber(L, static_cast<double>(UnixMs() / 1000)), 1;
+}
+int NowMs(lua_State* L) {
+    return lua_pushnumber(L, static_cast<double>(UnixMs())), 1;
+}
 
 int GenerateUuid(lua_State* L) {
     unsigned char b[16];
@@ -344,9 +360,8 @@ void OpenLibrary(lua_State* L) {
     lua_setglobal(L, "log");
     lua_pushcfunction(L, Log<spdlog::level::info>);
     lua_setglobal(L, "print");
-    for (const auto& [name, fn] : {std::pair<const char*, lua_CFunction>{"now", Now},
-                                   {"now_ms", NowMs},
-                                   {"generate_uuid", GenerateUuid}}) {
+    for (const auto& [name, fn] :
+         {std::pair<const char*, lua_CFunction>{"now", Now}, {"now_ms", NowMs}, {"generate_uuid", GenerateUuid}}) {
         lua_pushcfunction(L, fn);
         lua_setglobal(L, name);
     }

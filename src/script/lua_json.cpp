@@ -48,11 +48,21 @@ void Push(lua_State* L, simdjson::dom::element value, int depth) {
             lua_pushlstring(L, s.data(), s.size());
             return;
         }
-        case element_type::INT64: lua_pushnumber(L, static_cast<double>(value.get_int64().value_unsafe())); return;
-        case element_type::UINT64: lua_pushnumber(L, static_cast<double>(value.get_uint64().value_unsafe())); return;
-        case element_type::DOUBLE: lua_pushnumber(L, value.get_double().value_unsafe()); return;
-        case element_type::BOOL: lua_pushboolean(L, value.get_bool().value_unsafe()); return;
-        case element_type::NULL_VALUE: lua_pushnil(L); return;
+        case element_type::INT64:
+            lua_pushnumber(L, static_cast<double>(value.get_int64().value_unsafe()));
+            return;
+        case element_type::UINT64:
+            lua_pushnumber(L, static_cast<double>(value.get_uint64().value_unsafe()));
+            return;
+        case element_type::DOUBLE:
+            lua_pushnumber(L, value.get_double().value_unsafe());
+            return;
+        case element_type::BOOL:
+            lua_pushboolean(L, value.get_bool().value_unsafe());
+            return;
+        case element_type::NULL_VALUE:
+            lua_pushnil(L);
+            return;
     }
 }
 
@@ -114,8 +124,8 @@ void AppendTable(lua_State* L, int index, std::string& out, int depth) {
     lua_pushnil(L);
     while (lua_next(L, index)) {
         const int key_type = lua_type(L, -2);
-        if (key_type != LUA_TSTRING && key_type != LUA_TNUMBER) luaL_error(L, "cannot encode a %s key as JSON",
-                                                                          lua_typename(L, key_type));
+        if (key_type != LUA_TSTRING && key_type != LUA_TNUMBER)
+            luaL_error(L, "cannot encode a %s key as JSON", lua_typename(L, key_type));
         if (!first) out += ',';
         first = false;
         lua_pushvalue(L, -2);  // tolstring would turn a numeric key into a string in place
@@ -132,17 +142,26 @@ void AppendTable(lua_State* L, int index, std::string& out, int depth) {
 
 void Append(lua_State* L, int index, std::string& out, int depth) {
     switch (lua_type(L, index)) {
-        case LUA_TNIL: out += "null"; return;
-        case LUA_TBOOLEAN: out += lua_toboolean(L, index) ? "true" : "false"; return;
-        case LUA_TNUMBER: AppendNumber(L, lua_tonumber(L, index), out); return;
+        case LUA_TNIL:
+            out += "null";
+            return;
+        case LUA_TBOOLEAN:
+            out += lua_toboolean(L, index) ? "true" : "false";
+            return;
+        case LUA_TNUMBER:
+            AppendNumber(L, lua_tonumber(L, index), out);
+            return;
         case LUA_TSTRING: {
             std::size_t size = 0;
             const char* s = lua_tolstring(L, index, &size);
             core::AppendJsonString(out, std::string_view(s, size));
             return;
         }
-        case LUA_TTABLE: AppendTable(L, index, out, depth); return;
-        default: luaL_error(L, "cannot encode a %s as JSON", luaL_typename(L, index));
+        case LUA_TTABLE:
+            AppendTable(L, index, out, depth);
+            return;
+        default:
+            luaL_error(L, "cannot encode a %s as JSON", luaL_typename(L, index));
     }
 }
 

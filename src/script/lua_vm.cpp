@@ -57,9 +57,12 @@ int CountOnlyCollectGarbage(lua_State* L) {
 
 std::string_view ReasonOf(CallOutcome outcome) {
     switch (outcome) {
-        case CallOutcome::kTimeout: return "timeout";
-        case CallOutcome::kMemory: return "memory";
-        default: return "error";
+        case CallOutcome::kTimeout:
+            return "timeout";
+        case CallOutcome::kMemory:
+            return "memory";
+        default:
+            return "error";
     }
 }
 
@@ -183,9 +186,9 @@ CallResult LuaVm::Run(const std::function<void(lua_State*)>& body, std::chrono::
     if (status != 0) {
         const char* message = lua_tostring(L_, -1);
         result.message = message ? message : "(an error object that is not a string)";
-        result.outcome = timed_out_                ? CallOutcome::kTimeout
-                         : status == LUA_ERRMEM    ? CallOutcome::kMemory
-                                                   : CallOutcome::kError;
+        result.outcome = timed_out_             ? CallOutcome::kTimeout
+                         : status == LUA_ERRMEM ? CallOutcome::kMemory
+                                                : CallOutcome::kError;
     }
     lua_settop(L_, 0);
     if (result.outcome == CallOutcome::kMemory) lua_gc(L_, LUA_GCCOLLECT, 0);
@@ -221,6 +224,8 @@ std::optional<LuaVm::Chunk> LuaVm::Load(std::string_view code, const std::string
     return chunk;
 }
 
-void LuaVm::Push(int reference) const { lua_rawgeti(L_, LUA_REGISTRYINDEX, reference); }
+void LuaVm::Push(int reference) const {
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, reference);
+}
 
 }  // namespace llmproxy::script

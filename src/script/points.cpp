@@ -32,8 +32,8 @@ bool BoolField(lua_State* L, const char* name, bool fallback) {
 std::string StringField(lua_State* L, const char* name) {
     lua_getfield(L, -1, name);
     std::size_t size = 0;
-    const char* s = lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER ? lua_tolstring(L, -1, &size)
-                                                                                     : nullptr;
+    const char* s =
+        lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER ? lua_tolstring(L, -1, &size) : nullptr;
     std::string value = s ? std::string(s, size) : std::string();
     lua_pop(L, 1);
     return value;
@@ -157,8 +157,10 @@ Answer<std::string> ScriptSet::Routing(const RequestView& request, const std::ve
             }
         },
         [&](lua_State* L) {
-            if (lua_type(L, -1) == LUA_TSTRING) answer.value = lua_tostring(L, -1);
-            else if (!lua_isnil(L, -1)) luaL_error(L, "routing must return a backend name or nil");
+            if (lua_type(L, -1) == LUA_TSTRING)
+                answer.value = lua_tostring(L, -1);
+            else if (!lua_isnil(L, -1))
+                luaL_error(L, "routing must return a backend name or nil");
         });
     return answer;
 }
@@ -173,7 +175,8 @@ Answer<Decision> ScriptSet::Auth(const RequestView& request, const KeyInfo& key)
             lua_setfield(L, -2, "key_info");
             // The script runs once the standard checks passed (it may refuse, never admit).
             lua_createtable(L, 0, 5);
-            for (const char* check : {"key_valid", "status_active", "not_expired", "ip_allowed"}) SetBool(L, check, true);
+            for (const char* check : {"key_valid", "status_active", "not_expired", "ip_allowed"})
+                SetBool(L, check, true);
             SetBool(L, "quota_available", key.total_quota <= 0 || key.used_quota < key.total_quota);
             lua_setfield(L, -2, "standard_checks");
         },

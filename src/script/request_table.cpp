@@ -16,8 +16,10 @@ void SetField(lua_State* L, const char* name, std::string_view value) {
 void Canonicalize(std::string& name) {
     bool upper = true;
     for (char& c : name) {
-        if (c >= 'a' && c <= 'z' && upper) c = static_cast<char>(c - 'a' + 'A');
-        else if (c >= 'A' && c <= 'Z' && !upper) c = static_cast<char>(c - 'A' + 'a');
+        if (c >= 'a' && c <= 'z' && upper)
+            c = static_cast<char>(c - 'a' + 'A');
+        else if (c >= 'A' && c <= 'Z' && !upper)
+            c = static_cast<char>(c - 'A' + 'a');
         upper = c == '-';
     }
 }

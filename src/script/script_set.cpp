@@ -10,9 +10,9 @@ namespace {
 // Every configured script with its point, in Point order (auth pipeline steps apart).
 std::array<const core::ScriptConfig*, static_cast<std::size_t>(Point::kAuthPipeline)> ConfiguredScripts(
     const core::ScriptsConfig& s, const core::HooksConfig& h) {
-    return {&s.routing,       &s.auth,       &s.request_transform, &s.response_transform, &s.rate_limit,
-            &s.usage,         &s.error_handler, &s.on_chunk,       &h.on_request,         &h.on_auth,
-            &h.on_route,      &h.on_response, &h.on_error,         &h.on_complete};
+    return {&s.routing,  &s.auth,          &s.request_transform, &s.response_transform, &s.rate_limit,
+            &s.usage,    &s.error_handler, &s.on_chunk,          &h.on_request,         &h.on_auth,
+            &h.on_route, &h.on_response,   &h.on_error,          &h.on_complete};
 }
 
 }  // namespace

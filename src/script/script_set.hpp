@@ -98,10 +98,10 @@ struct ResponseView {
 /// The hooks' inputs: request always, the rest where the Go LLMProxy sets them.
 struct HookInput {
     const RequestView* request = nullptr;
-    const ResponseView* response = nullptr;                 // on_response, on_complete
-    std::optional<std::string_view> error_message;          // on_error
-    const std::vector<BackendView>* backends = nullptr;     // on_route (the Go docs' promise)
-    std::int64_t timestamp = 0;                             // unix seconds at request start
+    const ResponseView* response = nullptr;              // on_response, on_complete
+    std::optional<std::string_view> error_message;       // on_error
+    const std::vector<BackendView>* backends = nullptr;  // on_route (the Go docs' promise)
+    std::int64_t timestamp = 0;                          // unix seconds at request start
 };
 
 // --- outputs ----------------------------------------------------------------------------------
@@ -111,7 +111,7 @@ struct HookInput {
 struct AuthStepInput {
     std::string_view api_key;
     const RequestView* request = nullptr;
-    const KeyInfo* found = nullptr;                               // the key store's record, when it had one
+    const KeyInfo* found = nullptr;                                // the key store's record, when it had one
     const std::map<std::string, std::string>* metadata = nullptr;  // the record's metadata
 };
 
@@ -171,9 +171,7 @@ public:
 
     bool Has(Point point) const { return slots_[Index(point)].chunk.function >= 0; }
     /// A script reads `response.body`: the relay keeps a capped copy of the response.
-    bool ReadsResponseBody() const {
-        return Has(Point::kUsage) || Has(Point::kOnResponse) || Has(Point::kOnComplete);
-    }
+    bool ReadsResponseBody() const { return Has(Point::kUsage) || Has(Point::kOnResponse) || Has(Point::kOnComplete); }
     void SetMetrics(observe::MetricsShard* metrics) { metrics_ = metrics; }
 
     Answer<std::string> Routing(const RequestView& request, const std::vector<BackendView>& backends);

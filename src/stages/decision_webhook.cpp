@@ -64,9 +64,9 @@ Task<std::optional<std::string>> AskOnce(const core::DecisionWebhookConfig& hook
 
 boost::json::object RequestJson(RequestContext& ctx) {
     const script::RequestView r = ViewOf(ctx);
-    boost::json::object o{{"id", r.id},           {"method", r.method},   {"path", r.path},
-                          {"client_ip", r.client_ip}, {"api_key", r.api_key}, {"user_id", r.user_id},
-                          {"key_name", r.key_name}, {"model", r.model}};
+    boost::json::object o{
+        {"id", r.id},           {"method", r.method},   {"path", r.path},         {"client_ip", r.client_ip},
+        {"api_key", r.api_key}, {"user_id", r.user_id}, {"key_name", r.key_name}, {"model", r.model}};
     boost::json::object headers;
     for (const auto& f : ctx.request()) {
         const std::string name = script::CanonicalHeaderName({f.name_string().data(), f.name_string().size()});
@@ -89,7 +89,9 @@ bool OnFailure(RequestContext& ctx, const core::DecisionWebhookConfig& hook, std
                      which);
     }
     if (hook.on_failure != "reject") return true;
-    ctx.Refuse(core::LocalReply{503, "server_error", "decision_unavailable",
+    ctx.Refuse(core::LocalReply{503,
+                                "server_error",
+                                "decision_unavailable",
                                 std::string("The ") + std::string(which) + " service did not answer; retry later.",
                                 {},
                                 {}});
@@ -112,9 +114,12 @@ boost::json::object AuthInput(RequestContext& ctx) {
     boost::json::object input{{"request", RequestJson(ctx)}};
     if (ctx.key) {
         const auto& k = ctx.key->config;
-        input["key_info"] = {{"key", k.key_hint},   {"name", k.name},
-                             {"user_id", k.user_id}, {"status", k.active ? "active" : "disabled"},
-                             {"total_quota", k.total_quota}, {"expires_at", k.expires_at}};
+        input["key_info"] = {{"key", k.key_hint},
+                             {"name", k.name},
+                             {"user_id", k.user_id},
+                             {"status", k.active ? "active" : "disabled"},
+                             {"total_quota", k.total_quota},
+                             {"expires_at", k.expires_at}};
     }
     input["standard_checks"] = {
         {"key_valid", true}, {"status_active", true}, {"not_expired", true}, {"ip_allowed", true}};
@@ -129,7 +134,9 @@ bool ApplyAuthAnswer(RequestContext& ctx, const boost::json::object& answer) {
     const int code = status && status->is_int64() && status->as_int64() >= 400 && status->as_int64() <= 599
                          ? static_cast<int>(status->as_int64())
                          : 403;
-    ctx.Refuse(core::LocalReply{code, "permission_error", "decision_refused",
+    ctx.Refuse(core::LocalReply{code,
+                                "permission_error",
+                                "decision_refused",
                                 reason && reason->is_string() ? std::string(reason->as_string())
                                                               : "The request was refused by the auth decision service.",
                                 {},

@@ -61,13 +61,15 @@ bool PreferProvider(RequestContext& ctx, std::string_view name) {
             return true;
         }
     }
-    return !ScriptFailed(ctx, script::ScriptFailure{"routing returned an unknown backend '" + std::string(name) + "'",
-                                                    false});
+    return !ScriptFailed(
+        ctx, script::ScriptFailure{"routing returned an unknown backend '" + std::string(name) + "'", false});
 }
 
 bool ScriptFailed(RequestContext& ctx, const std::optional<script::ScriptFailure>& failure) {
     if (!failure || failure->fail_open) return false;
-    ctx.Refuse(core::LocalReply{500, "server_error", "script_error",
+    ctx.Refuse(core::LocalReply{500,
+                                "server_error",
+                                "script_error",
                                 "A gateway script failed while handling this request; the gateway's log has the "
                                 "details under this request's id.",
                                 {},

@@ -216,12 +216,18 @@ bool ScriptStage::TransformRequest(RequestContext& ctx, Runtime& rt, const core:
     // A changed body is a new body: within max_body_bytes, charged to the worker's budget, and
     // JSON where JSON was sent.
     std::optional<std::string> wrong;
-    if (body.size() > ctx.config().server.max_body_bytes) wrong = "a body over server.max_body_bytes";
-    else if (ctx.routed.json && !proxy::ScanBody(body).valid) wrong = "a body that is not JSON";
+    if (body.size() > ctx.config().server.max_body_bytes)
+        wrong = "a body over server.max_body_bytes";
+    else if (ctx.routed.json && !proxy::ScanBody(body).valid)
+        wrong = "a body that is not JSON";
     if (wrong) return !ScriptFailed(ctx, script::ScriptFailure{"request_transform returned " + *wrong, false});
     if (!ctx.body_hold.Take(*rt.body_budget, body.size())) {
-        ctx.Refuse(core::LocalReply{503, "server_error", "server_busy",
-                                    "The gateway is holding too many request bodies; retry shortly.", {}, {}});
+        ctx.Refuse(core::LocalReply{503,
+                                    "server_error",
+                                    "server_busy",
+                                    "The gateway is holding too many request bodies; retry shortly.",
+                                    {},
+                                    {}});
         return false;
     }
     prepared.edited = std::move(body);

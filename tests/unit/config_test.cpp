@@ -260,7 +260,8 @@ TEST(Config, ScriptsHooksAndAuthPipeline) {
     auto r = LoadConfigString(R"(
 providers: [ { name: a, base_url: "http://127.0.0.1:1/v1" } ]
 scripts:
-  routing: { script_file: ")" + dir + R"(/route.lua", timeout: 20ms, max_memory: 2MiB }
+  routing: { script_file: ")" + dir +
+                                  R"(/route.lua", timeout: 20ms, max_memory: 2MiB }
   usage: { script: "return {x = '${KEEP}'}", on_error: fail_open }
 hooks:
   enabled: true
@@ -283,7 +284,7 @@ auth:
     EXPECT_FALSE(c.scripts.routing.fail_open);  // scripts fail closed by default
     EXPECT_EQ(c.scripts.usage.code, "return {x = '${KEEP}'}");
     EXPECT_TRUE(c.scripts.usage.fail_open);
-    EXPECT_TRUE(c.hooks.on_request.fail_open);  // hooks fail open, as in the Go LLMProxy
+    EXPECT_TRUE(c.hooks.on_request.fail_open);           // hooks fail open, as in the Go LLMProxy
     EXPECT_EQ(c.hooks.on_request.max_memory, 3u << 20);  // hooks' max_memory is in MB
     EXPECT_FALSE(c.hooks.on_error.enabled);
     EXPECT_TRUE(c.hooks.auth_decision.tls);
@@ -311,7 +312,8 @@ TEST(Config, ScriptMistakesAreErrors) {
         "auth: { mode: any, keys: [ { key: sk-a-000000000001, name: a } ] }",
     };
     for (const char* extra : bad) {
-        const std::string yaml = std::string("providers: [ { name: a, base_url: \"http://127.0.0.1:1/v1\" } ]\n") + extra;
+        const std::string yaml =
+            std::string("providers: [ { name: a, base_url: \"http://127.0.0.1:1/v1\" } ]\n") + extra;
         EXPECT_FALSE(LoadConfigString(yaml, "t.yaml").config) << extra;
     }
 }

@@ -58,7 +58,8 @@ TEST(ScriptLibrary, JsonRoundTripKeepsArraysAndNumbers) {
 TEST(ScriptLibrary, JsonDecodeOfGarbageReturnsNilAndMessage) {
     Eval e(R"(local v, err = json.decode('{"a":') return {isnil = v == nil, has_err = type(err) == "string"})");
     const std::string v = e.Value();
-    EXPECT_TRUE(v.find(R"("isnil":true)") != std::string::npos && v.find(R"("has_err":true)") != std::string::npos) << v;
+    EXPECT_TRUE(v.find(R"("isnil":true)") != std::string::npos && v.find(R"("has_err":true)") != std::string::npos)
+        << v;
 }
 
 TEST(ScriptLibrary, JsonEncodeRefusesFunctionsAndCycles) {
@@ -74,8 +75,8 @@ TEST(ScriptLibrary, StringUtils) {
                       sw = string_utils.starts_with("Bearer abc", "Bearer "), ew = string_utils.ends_with("a.json", ".json"),
                       c = string_utils.contains("gpt-4o-mini", "4o"), l = string_utils.lower("AbC"), u = string_utils.upper("aBc")})");
     const std::string v = e.Value();
-    for (const char* want : {R"("n":4)", R"("third":"")", R"("trim":"x y")", R"("sw":true)", R"("ew":true)", R"("c":true)",
-                             R"("l":"abc")", R"("u":"ABC")"}) {
+    for (const char* want : {R"("n":4)", R"("third":"")", R"("trim":"x y")", R"("sw":true)", R"("ew":true)",
+                             R"("c":true)", R"("l":"abc")", R"("u":"ABC")"}) {
         EXPECT_NE(v.find(want), std::string::npos) << want << " in " << v;
     }
 }
@@ -99,10 +100,11 @@ TEST(ScriptLibrary, HashesAndBase64) {
                       b64 = base64.encode("hi?>"), url = base64.url_encode("hi?>"), dec = base64.url_decode("aGk_Pg"),
                       bad = base64.decode("%%") == nil})");
     const std::string v = e.Value();
-    for (const char* want : {R"("md5":"900150983cd24fb0d6963f7d28e17f72")",
-                             R"("sha":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")",
-                             R"("hmac":"f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")",
-                             R"("raw":32)", R"("b64":"aGk/Pg==")", R"("url":"aGk_Pg")", R"("dec":"hi?>")", R"("bad":true)"}) {
+    for (const char* want :
+         {R"("md5":"900150983cd24fb0d6963f7d28e17f72")",
+          R"("sha":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")",
+          R"("hmac":"f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")", R"("raw":32)",
+          R"("b64":"aGk/Pg==")", R"("url":"aGk_Pg")", R"("dec":"hi?>")", R"("bad":true)"}) {
         EXPECT_NE(v.find(want), std::string::npos) << want << " in " << v;
     }
 }
@@ -164,8 +166,8 @@ TEST(ScriptSandbox, TimeBudgetStopsEveryKindOfLoop) {
     const char* loops[] = {
         "while true do end",
         "local x = 0 for i = 1, 1e15 do x = x + i end return {x = x}",  // hot: the JIT would compile it
-        "local function f(n) return f(n + 1) end return {x = f(1)}",      // a tail call loop
-        "while true do pcall(function() while true do end end) end",      // catching the timeout
+        "local function f(n) return f(n + 1) end return {x = f(1)}",    // a tail call loop
+        "while true do pcall(function() while true do end end) end",    // catching the timeout
         "local co = coroutine.create(function() while true do end end) while true do coroutine.resume(co) end",
         "while true do local ok = xpcall(function() while true do end end, function(m) return m end) end",
     };
@@ -234,7 +236,8 @@ TEST(ScriptPoints, RoutingSeesHeadersBodyAndBackends) {
            and backends.fast.healthy and backends.fast.latency_ms == 12 then return "fast" end
         return nil)");
     auto set = p.Make();
-    std::vector<BackendView> backends{{"fast", "http://127.0.0.1:1/v1", true, 1, 12, 3}, {"slow", "http://x", true, 1, 0, 0}};
+    std::vector<BackendView> backends{{"fast", "http://127.0.0.1:1/v1", true, 1, 12, 3},
+                                      {"slow", "http://x", true, 1, 0, 0}};
     auto a = set.Routing(p.request, backends);
     ASSERT_FALSE(a.failure) << a.failure->message;
     EXPECT_EQ(a.value.value_or(""), "fast");
@@ -302,7 +305,8 @@ TEST(ScriptPoints, RequestTransformReturnsBodyAndCheckedHeaders) {
     EXPECT_NE(a.value->body->find(R"("messages":[{)"), std::string::npos) << *a.value->body;
     ASSERT_EQ(a.value->headers.size(), 1u);
     EXPECT_EQ(a.value->headers[0].first, "X-Tenant");
-    p.scripts.request_transform = Script("scripts.request_transform", R"(return {headers = {["X-A"] = "1\r\nX-B: 2"}})");
+    p.scripts.request_transform =
+        Script("scripts.request_transform", R"(return {headers = {["X-A"] = "1\r\nX-B: 2"}})");
     auto bad = p.Make().RequestTransform(p.request);
     ASSERT_TRUE(bad.failure);
     EXPECT_FALSE(bad.failure->fail_open);  // scripts fail closed unless on_error: fail_open

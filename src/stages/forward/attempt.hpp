@@ -22,10 +22,10 @@ struct RequestForward {
     TcpStream& client;
     beast::flat_buffer& buffer;
     Runtime& rt;
-    const usage::Tokenizer* tokenizer = nullptr;  // local counting (null: none for this model)
-    std::optional<CaptureObserver> capture;       // the response as relayed, for the request log
+    const usage::Tokenizer* tokenizer = nullptr;            // local counting (null: none for this model)
+    std::optional<CaptureObserver> capture;                 // the response as relayed, for the request log
     std::optional<ResponseScriptObserver> response_script;  // scripts.response_transform
-    std::string extra_headers;                    // the attempt's x-llm-proxy-* response headers
+    std::string extra_headers;                              // the attempt's x-llm-proxy-* response headers
 };
 
 struct AttemptTarget {

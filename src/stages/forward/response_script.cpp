@@ -24,15 +24,17 @@ std::string_view ResponseScriptObserver::OnWholeBody(std::string_view body) {
     response.status_code = head_->status;
     response.latency_ms = std::chrono::duration<double, std::milli>(pipeline::Clock::now() - ctx_.started).count();
     const auto& providers = ctx_.config().providers;
-    if (ctx_.record.provider_index < providers.size()) response.backend_url = providers[ctx_.record.provider_index].base_url;
+    if (ctx_.record.provider_index < providers.size())
+        response.backend_url = providers[ctx_.record.provider_index].base_url;
     response.body = body;
     auto answer = scripts->ResponseTransform(request, response);
     if (answer.failure && !answer.failure->fail_open) {
         // Fails closed: the client gets the gateway's script_error instead of the unreviewed body.
         head_->status = 500;
-        replaced_ = core::ErrorBody(core::LocalReply{500, "server_error", "script_error",
-                                                     "A gateway script failed while handling this response.", {}, {}},
-                                    ctx_.request_id, ctx_.dialect);
+        replaced_ = core::ErrorBody(
+            core::LocalReply{
+                500, "server_error", "script_error", "A gateway script failed while handling this response.", {}, {}},
+            ctx_.request_id, ctx_.dialect);
         return replaced_;
     }
     if (!answer.value) return body;

@@ -9,8 +9,8 @@ namespace {
 bool ReservedForTheGateway(std::string_view name, const ForwardInput& in) {
     using beast::iequals;
     static constexpr std::string_view kReserved[] = {
-        "host",       "content-length", "transfer-encoding", "connection", "authorization", "x-api-key",
-        "api-key",    "x-request-id",   "traceparent",       "expect",     "upgrade",       "te",
+        "host",       "content-length", "transfer-encoding",  "connection", "authorization", "x-api-key",
+        "api-key",    "x-request-id",   "traceparent",        "expect",     "upgrade",       "te",
         "keep-alive", "trailer",        "proxy-authorization"};
     for (auto h : kReserved) {
         if (iequals(name, h)) return true;
