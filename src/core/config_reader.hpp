@@ -202,6 +202,12 @@ void ParseScripts(Reader& r, const YAML::Node& node, Config& c);
 void ParseScriptEntry(Reader& r, const YAML::Node& node, const std::string& path, const char* file_key,
                       bool memory_in_mb, ScriptConfig& out);
 void ParseAuthPipeline(Reader& r, const YAML::Node& node, Config& c);
+/// An http(s) URL the gateway POSTs to (usage and decision webhooks), split for connecting.
+struct HttpTarget {
+    bool& tls;
+    std::string &host, &port, &host_header, &path;  // path includes the query
+};
+bool ParseHttpUrl(Reader& r, const YAML::Node& node, const std::string& path, const std::string& url, HttpTarget out);
 void ParseHooks(Reader& r, const YAML::Node& node, Config& c);
 void CheckAuth(Reader& r, const YAML::Node& node, const Config& c);
 void ParseDatabase(Reader& r, const YAML::Node& node, Config& c);

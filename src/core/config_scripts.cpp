@@ -1,8 +1,6 @@
 // Parsing of `scripts:` (the seven documented script points, plus on_chunk) and `hooks:` (the Go
 // LLMProxy's wired lifecycle hooks, with its keys: `path` or `script`, `timeout`, `max_memory`).
 // A script file is read here, so a reload picks up its new text with the snapshot.
-#include <boost/url/parse.hpp>
-
 #include <filesystem>
 
 #include "core/config_reader.hpp"
@@ -100,17 +98,8 @@ void ParseDecisionWebhook(Reader& r, const YAML::Node& node, const std::string& 
         r.Error(node["on_failure"], path + ".on_failure", "must be use_default, reject or ignore");
     }
     if (!out.enabled) return;
-    auto url = boost::urls::parse_uri(out.url);
-    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
-        r.Error(node["url"] ? node["url"] : node, path + ".url", "must be an http:// or https:// URL");
-        return;
-    }
-    out.tls = url->scheme() == "https";
-    out.host = url->host_address();
-    out.port = url->has_port() ? std::string(url->port()) : (out.tls ? "443" : "80");
-    out.host_header = std::string(url->encoded_host_and_port());
-    out.path = url->encoded_path().empty() ? "/" : std::string(url->encoded_path());
-    if (url->has_query()) out.path += "?" + std::string(url->encoded_query());
+    ParseHttpUrl(r, node["url"] ? node["url"] : node, path + ".url", out.url,
+                 {out.tls, out.host, out.port, out.host_header, out.path});
 }
 
 void ParseHooks(Reader& r, const YAML::Node& node, Config& c) {

@@ -27,19 +27,26 @@ void ParseUsageHook(Reader& r, const YAML::Node& node, Config& c) {
     r.BoolField(node, p, "include_request_body", h.include_request_body);
     r.SizeField(node, p, "queue_size", h.queue_size);
     if (!h.enabled) return;
-    auto url = boost::urls::parse_uri(h.url);
-    if (h.url.empty() || !url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
-        r.Error(node["url"] ? node["url"] : node, p + ".url",
-                "must be an http:// or https:// URL (got \"" + h.url + "\")");
+    if (!ParseHttpUrl(r, node["url"] ? node["url"] : node, p + ".url", h.url,
+                      {h.tls, h.host, h.port, h.host_header, h.path})) {
         return;
     }
-    h.tls = url->scheme() == "https";
-    h.host = url->host_address();
-    h.port = url->has_port() ? std::string(url->port()) : (h.tls ? "443" : "80");
-    h.host_header = std::string(url->encoded_host_and_port());
-    h.path = url->encoded_path().empty() ? "/" : std::string(url->encoded_path());
-    if (url->has_query()) h.path += "?" + std::string(url->encoded_query());
     if (h.spool_dir.empty()) r.Error(node["spool_dir"], p + ".spool_dir", "must not be empty");
+}
+
+bool ParseHttpUrl(Reader& r, const YAML::Node& node, const std::string& path, const std::string& text, HttpTarget out) {
+    auto url = boost::urls::parse_uri(text);
+    if (text.empty() || !url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
+        r.Error(node, path, "must be an http:// or https:// URL (got \"" + text + "\")");
+        return false;
+    }
+    out.tls = url->scheme() == "https";
+    out.host = url->host_address();
+    out.port = url->has_port() ? std::string(url->port()) : (out.tls ? "443" : "80");
+    out.host_header = std::string(url->encoded_host_and_port());
+    out.path = url->encoded_path().empty() ? "/" : std::string(url->encoded_path());
+    if (url->has_query()) out.path += "?" + std::string(url->encoded_query());
+    return true;
 }
 
 }  // namespace llmproxy::core::detail

@@ -3,15 +3,12 @@
 // `timestamp` — and its return {continue, modified, error, headers, metadata}.
 #include <lua.hpp>
 
+#include "script/lua_fields.hpp"
+
 #include "script/script_set.hpp"
 
 namespace llmproxy::script {
 namespace {
-
-void SetString(lua_State* L, const char* name, std::string_view value) {
-    lua_pushlstring(L, value.data(), value.size());
-    lua_setfield(L, -2, name);
-}
 
 void PushResponse(lua_State* L, const ResponseView& response) {
     lua_createtable(L, 0, 5);

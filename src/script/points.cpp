@@ -3,24 +3,13 @@
 #include <ctime>
 #include <lua.hpp>
 
+#include "script/lua_fields.hpp"
+
 #include "script/lua_json.hpp"
 #include "script/script_set.hpp"
 
 namespace llmproxy::script {
 namespace {
-
-void SetString(lua_State* L, const char* name, std::string_view value) {
-    lua_pushlstring(L, value.data(), value.size());
-    lua_setfield(L, -2, name);
-}
-void SetNumber(lua_State* L, const char* name, double value) {
-    lua_pushnumber(L, value);
-    lua_setfield(L, -2, name);
-}
-void SetBool(lua_State* L, const char* name, bool value) {
-    lua_pushboolean(L, value);
-    lua_setfield(L, -2, name);
-}
 
 // Field of the table on top; `fallback` when absent.
 bool BoolField(lua_State* L, const char* name, bool fallback) {

@@ -2,16 +2,13 @@
 
 #include <lua.hpp>
 
+#include "script/lua_fields.hpp"
+
 #include "script/lua_json.hpp"
 #include "script/lua_vm.hpp"
 
 namespace llmproxy::script {
 namespace {
-
-void SetField(lua_State* L, const char* name, std::string_view value) {
-    lua_pushlstring(L, value.data(), value.size());
-    lua_setfield(L, -2, name);
-}
 
 void Canonicalize(std::string& name) {
     bool upper = true;
@@ -95,16 +92,16 @@ void PushHeaders(lua_State* L, const http::fields& headers) {
 
 void PushRequest(lua_State* L, const RequestView& request, BodyForm form, std::uint64_t generation) {
     lua_createtable(L, 0, 12);
-    SetField(L, "id", request.id);
-    SetField(L, "method", request.method);
-    SetField(L, "path", request.path);
-    SetField(L, "client_ip", request.client_ip);
-    SetField(L, "ip", request.client_ip);  // the auth pipeline's name for it
-    SetField(L, "api_key", request.api_key);
-    SetField(L, "user_id", request.user_id);
-    SetField(L, "key_name", request.key_name);
-    SetField(L, "model", request.model);
-    if (!request.backend_url.empty()) SetField(L, "backend_url", request.backend_url);
+    SetString(L, "id", request.id);
+    SetString(L, "method", request.method);
+    SetString(L, "path", request.path);
+    SetString(L, "client_ip", request.client_ip);
+    SetString(L, "ip", request.client_ip);  // the auth pipeline's name for it
+    SetString(L, "api_key", request.api_key);
+    SetString(L, "user_id", request.user_id);
+    SetString(L, "key_name", request.key_name);
+    SetString(L, "model", request.model);
+    if (!request.backend_url.empty()) SetString(L, "backend_url", request.backend_url);
     lua_createtable(L, 0, 1);
     lua_pushlightuserdata(L, const_cast<RequestView*>(&request));
     lua_pushinteger(L, static_cast<int>(form));
