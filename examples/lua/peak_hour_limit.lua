@@ -8,7 +8,8 @@ counts[tenant] = (counts[tenant] or 0) + 1
 shared.tenant_counts = counts
 
 local peak = current_time.hour >= 9 and current_time.hour < 18 and current_time.weekday >= 1 and current_time.weekday <= 5
-local per_tenant = tonumber(request.headers["X-Tenant-Limit"] or "") or 1000
+-- 600 requests per minute per tenant; a client may ask for a stricter limit, never a looser one.
+local per_tenant = math.min(600, tonumber(request.headers["X-Tenant-Limit"] or "") or 600)
 if counts[tenant] > per_tenant then
     return { allow = false, reason = "Tenant " .. tenant .. " is over its per-minute limit.", retry_after = 60 - current_time.timestamp % 60 }
 end

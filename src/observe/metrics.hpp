@@ -79,7 +79,7 @@ public:
     };
     void CountTokens(std::string_view model, std::string_view provider, const TokenCounts& counts);
     void RequestStarted() { active_.Add(1); }
-    static constexpr std::size_t kLimitReasons = 8;  // proxy::LimitReason values (checked in prometheus_text.cpp)
+    static constexpr std::size_t kLimitReasons = 9;  // proxy::LimitReason values (checked in prometheus_text.cpp)
     void CountRateLimited(std::size_t reason) { rate_limited_[reason].Add(); }
     std::uint64_t rate_limited(std::size_t reason) const { return rate_limited_[reason].Get(); }
     /// A shared (Redis) limit check failed; the request was admitted (fail_open) or refused.

@@ -43,6 +43,8 @@ const char* DenialMessage(LimitReason r) {
                    "quota period.";
         case LimitReason::kStoreUnavailable:
             return "The rate limit store is unavailable; try again shortly.";
+        case LimitReason::kScript:
+            return "Rate limit reached (a gateway rate_limit script).";
         case LimitReason::kCount:
             break;
     }
@@ -69,6 +71,8 @@ const char* LimitReasonName(LimitReason r) {
             return "key_quota";
         case LimitReason::kStoreUnavailable:
             return "store_unavailable";
+        case LimitReason::kScript:
+            return "script";
         case LimitReason::kCount:
             break;
     }

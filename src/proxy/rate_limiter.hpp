@@ -26,6 +26,7 @@ enum class LimitReason {
     kKeyConcurrency,
     kKeyQuota,
     kStoreUnavailable,
+    kScript,  // a rate_limit script refused it
     kCount
 };
 const char* LimitReasonName(LimitReason r);

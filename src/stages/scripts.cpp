@@ -108,9 +108,9 @@ bool ScriptStage::AfterLimits(RequestContext& ctx, Runtime& rt) {
     const auto* counters = ctx.key ? ctx.key->counters.get() : nullptr;
     status.concurrent_count = counters && counters->concurrency ? counters->concurrency->in_flight() : 0;
     const auto answer = scripts->RateLimit(ViewOf(ctx), KeyInfoOf(ctx), status);
-    if (!Decide(ctx, answer, 429, "script_rate_limited")) return false;
-    if (answer.value && !answer.value->allow) rt.metrics->CountRateLimited(0);
-    return true;
+    if (Decide(ctx, answer, 429, "script_rate_limited")) return true;
+    if (!answer.failure) rt.metrics->CountRateLimited(static_cast<std::size_t>(proxy::LimitReason::kScript));
+    return false;
 }
 
 namespace {

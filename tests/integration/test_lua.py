@@ -312,6 +312,8 @@ logging: {{ access_log: "{self.log_path}" }}
         if r.status == 429:
             self.assertOpenAIError(r, 429, "script_rate_limited")
             self.assertTrue(r.header("retry-after"))
+        metrics = self.request("GET", "/metrics").body.decode()
+        self.assertRegex(metrics, r'llm_proxy_rate_limited_total\{reason="script"\} [1-9]')
         other = dict(RESEARCH, **{"X-Tenant": "t-2", "X-Tenant-Limit": "3"})
         self.assertEqual(self.post("/v1/chat/completions", CHAT, other).status, 200)
 

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <lua.hpp>
 
 #include "core/config.hpp"
@@ -361,6 +363,61 @@ TEST(ScriptPoints, HooksKeepTheGoContract) {
     ASSERT_TRUE(failed.failure);
     EXPECT_TRUE(failed.failure->fail_open);
     EXPECT_NE(failed.failure->message.find("hooks.on_error:1: boom"), std::string::npos) << failed.failure->message;
+}
+
+TEST(ScriptPoints, ResponseTransformAndAuthStep) {
+    Points p;
+    p.scripts.response_transform = Script("scripts.response_transform", R"(
+        local b = response.body b.model = request.model
+        return {status_code = response.status_code + 1, body = b})");
+    core::AuthPipelineEntry step;
+    step.lua = true;
+    step.script = Script("auth.pipeline.partner", R"(
+        if data.name == "staff" and key.name == "staff" and request.ip == "10.0.0.1" and metadata.team == "ml" then
+            return {allow = true} end
+        if api_key == "partner-1" and request.headers["x-partner"] == "yes" then return true end
+        return {allow = false, message = "no: " .. request.method .. " " .. request.path})");
+    script::ScriptSet set(p.scripts, p.hooks, {core::AuthPipelineEntry{}, step});
+    script::ResponseView response;
+    response.status_code = 200;
+    response.body = R"({"model":"backend-7","choices":[]})";
+    auto r = set.ResponseTransform(p.request, response);
+    ASSERT_TRUE(r.value) << (r.failure ? r.failure->message : "");
+    EXPECT_EQ(r.value->status_code, 201u);
+    EXPECT_NE(r.value->body->find(R"("model":"gpt-4o")"), std::string::npos) << *r.value->body;
+    EXPECT_NE(r.value->body->find(R"("choices":[])"), std::string::npos) << *r.value->body;
+
+    p.headers.set("x-partner", "yes");
+    p.request.client_ip = "10.0.0.1";
+    EXPECT_FALSE(set.AuthStep(0, {"partner-1", &p.request}).value);  // a builtin step: no script
+    EXPECT_TRUE(set.AuthStep(1, {"partner-1", &p.request}).value->allow);
+    KeyInfo staff;
+    staff.name = "staff";
+    const std::map<std::string, std::string> metadata{{"team", "ml"}};
+    EXPECT_TRUE(set.AuthStep(1, {"sk-x", &p.request, &staff, &metadata}).value->allow);
+    auto denied = set.AuthStep(1, {"sk-x", &p.request});
+    ASSERT_TRUE(denied.value);
+    EXPECT_FALSE(denied.value->allow);
+    EXPECT_EQ(denied.value->message, "no: POST /v1/chat/completions");
+}
+
+// examples/lua/redact_stream.lua, as configured: masks card numbers in a block of events and
+// leaves other blocks alone (nil).
+TEST(ScriptPoints, RedactStreamExampleMasksCardNumbers) {
+    std::ifstream file(std::string(LP_SOURCE_DIR) + "/examples/lua/redact_stream.lua");
+    std::stringstream code;
+    code << file.rdbuf();
+    ASSERT_FALSE(code.str().empty());
+    Points p;
+    p.scripts.on_chunk = Script("scripts.on_chunk", code.str());
+    auto set = p.Make();
+    const std::string event = R"(data: {"choices":[{"delta":{"content":"card 4111 1111 1111 1234 ok"}}]})"
+                              "\n\n";
+    auto masked = set.OnChunk(p.request, event, 0);
+    ASSERT_TRUE(masked.value) << (masked.failure ? masked.failure->message : "nil");
+    EXPECT_NE(masked.value->find("card ****-****-****-1234 ok"), std::string::npos) << *masked.value;
+    EXPECT_EQ(masked.value->find("4111"), std::string::npos);
+    EXPECT_FALSE(set.OnChunk(p.request, "data: {\"x\":1}\n\n", 1).value);
 }
 
 TEST(ScriptPoints, FailuresAreCountedByPointAndReason) {
