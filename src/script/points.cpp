@@ -244,7 +244,8 @@ Answer<std::string> ScriptSet::Usage(const RequestView& request, const UsageView
             if (lua_type(L, -1) != LUA_TTABLE) luaL_error(L, "usage must return a table or nil");
             std::string object;
             AppendJson(L, -1, object);
-            if (object.size() < 2 || object.front() != '{') luaL_error(L, "usage must return a table of fields");
+            // A table encodes as an object or an array; only named fields can join the event.
+            if (object.front() == '[') luaL_error(L, "usage must return a table of fields");
             answer.value = object.substr(1, object.size() - 2);
         });
     return answer;

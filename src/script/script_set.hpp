@@ -170,6 +170,8 @@ public:
               const std::vector<core::AuthPipelineEntry>& auth_pipeline = {});
 
     bool Has(Point point) const { return slots_[Index(point)].chunk.function >= 0; }
+    /// The point's script names `backends` (only then is that table worth building).
+    bool NamesBackends(Point point) const { return slots_[Index(point)].names_backends; }
     /// A script reads `response.body`: the relay keeps a capped copy of the response.
     bool ReadsResponseBody() const { return Has(Point::kUsage) || Has(Point::kOnResponse) || Has(Point::kOnComplete); }
     void SetMetrics(observe::MetricsShard* metrics) { metrics_ = metrics; }

@@ -90,7 +90,9 @@ bool ScriptStage::BeforeRoute(RequestContext& ctx, Runtime& rt) {
 bool ScriptStage::AfterRoute(RequestContext& ctx, Runtime& rt) {
     script::ScriptSet* scripts = ctx.scripts();
     if (!scripts || (!scripts->Has(Point::kRouting) && !scripts->Has(Point::kOnRoute))) return true;
-    const std::vector<script::BackendView> backends = BackendsOf(ctx);
+    // The route's live backend numbers, only for scripts that name `backends`.
+    const bool wanted = scripts->NamesBackends(Point::kRouting) || scripts->NamesBackends(Point::kOnRoute);
+    const std::vector<script::BackendView> backends = wanted ? BackendsOf(ctx) : std::vector<script::BackendView>{};
     if (scripts->Has(Point::kRouting)) {
         const auto answer = scripts->Routing(ViewOf(ctx), backends);
         if (ScriptFailed(ctx, answer.failure)) return false;
