@@ -3,6 +3,9 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
+#include <tuple>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -30,8 +33,11 @@ OpenConnections& Registry() {
 class SqliteConnection final : public SqlConnection {
 public:
     explicit SqliteConnection(const std::string& path) : path_(path) {
-        Open();
         std::lock_guard reg(Registry().mu);
+        {
+            std::lock_guard lock(mu_);
+            OpenLocked();
+        }
         Registry().by_path.emplace(path_, this);
     }
     ~SqliteConnection() override {
@@ -52,25 +58,55 @@ public:
     bool ReopenIfReplaced() override {
         if (path_.empty() || path_ == ":memory:") return false;
         std::lock_guard reg(Registry().mu);
-        bool gone = false;
-        {
-            std::lock_guard lock(mu_);
-            struct stat st {};
-            gone = ::stat(path_.c_str(), &st) != 0;
-            if (db_ && !gone && st.st_dev == dev_ && st.st_ino == ino_) return false;
-        }
+        std::lock_guard lock(mu_);
+        const auto now = FileIdentity();
+        if (db_ && now && *now == Identity{dev_, ino_}) return false;
         // Deleted or swapped under us (a restore, a careless rm): the open handle still reads
         // the old, unlinked file, so new keys would go unseen and removed ones keep working.
-        spdlog::warn("sqlite: {} was {} while open; opening it again", path_, gone ? "deleted" : "replaced");
-        auto [begin, end] = Registry().by_path.equal_range(path_);
-        for (auto it = begin; it != end; ++it) it->second->Close();  // the others reopen on their next query
-        std::lock_guard lock(mu_);
-        Open();
+        spdlog::warn("sqlite: {} was {} while open; opening it again", path_, now ? "replaced" : "deleted");
+        CloseLocked();
+        OpenLocked();
         return true;
     }
 
 private:
-    void Open() {
+    using Identity = std::pair<dev_t, ino_t>;
+
+    std::optional<Identity> FileIdentity() const {
+        struct stat st {};
+        if (::stat(path_.c_str(), &st) != 0) return std::nullopt;
+        return Identity{st.st_dev, st.st_ino};
+    }
+
+    // Holds the registry and mu_. Keeps the invariant that every open connection of this
+    // process to path_ is on one file: any on another is closed before this one opens (it
+    // reopens through the registry on its next query). The file may be swapped again while
+    // this one opens, so the file opened is checked against the file looked at.
+    void OpenLocked() {
+        for (int attempt = 0;; ++attempt) {
+            const auto before = FileIdentity();
+            auto [begin, end] = Registry().by_path.equal_range(path_);
+            for (auto it = begin; it != end; ++it) {
+                if (it->second != this) it->second->CloseIfNotOn(before);
+            }
+            OpenHandle();
+            if (before && *before == Identity{dev_, ino_}) return;
+            if (attempt == 4) return;  // created by this open, or swapped five times in a row
+            CloseLocked();
+        }
+    }
+
+    void CloseIfNotOn(const std::optional<Identity>& file) {
+        std::lock_guard lock(mu_);
+        if (db_ && (!file || *file != Identity{dev_, ino_})) CloseLocked();
+    }
+
+    void CloseLocked() {
+        sqlite3_close(db_);
+        db_ = nullptr;
+    }
+
+    void OpenHandle() {
         if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                             nullptr) != SQLITE_OK) {
             std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -78,16 +114,13 @@ private:
             db_ = nullptr;
             throw SqlError("sqlite: cannot open " + path_ + ": " + why);
         }
+        // The identity is read right after the open, before the first query maps the "-shm".
+        if (const auto opened = FileIdentity()) std::tie(dev_, ino_) = *opened;
         // The CLI and the gateway (and several gateways) may use one file: wait for each
         // other's writes instead of failing, and let readers run beside a writer.
         sqlite3_busy_timeout(db_, 5000);
         Run("PRAGMA journal_mode=WAL", {});
         Run("PRAGMA synchronous=NORMAL", {});
-        struct stat st {};
-        if (::stat(path_.c_str(), &st) == 0) {
-            dev_ = st.st_dev;
-            ino_ = st.st_ino;
-        }
     }
 
 public:
@@ -100,14 +133,8 @@ public:
         // every connection to the old file is closed (ReopenIfReplaced holds the registry).
         std::lock_guard reg(Registry().mu);
         std::lock_guard lock(mu_);
-        if (!db_) Open();
+        if (!db_) OpenLocked();
         return Run(sql, params);
-    }
-
-    void Close() {
-        std::lock_guard lock(mu_);
-        sqlite3_close(db_);
-        db_ = nullptr;
     }
 
 private:
@@ -118,7 +145,8 @@ private:
         }
         std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
         for (std::size_t i = 0; i < params.size(); ++i) {
-            const std::string name = "$" + std::to_string(i + 1);
+            std::string name(1, '$');  // not "$" + ...: GCC 12 warns falsely (-Wrestrict) on that
+            name += std::to_string(i + 1);
             const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
             if (index == 0) continue;  // the statement does not use this parameter
             sqlite3_bind_text(stmt, index, params[i].data(), static_cast<int>(params[i].size()), SQLITE_TRANSIENT);
