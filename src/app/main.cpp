@@ -14,6 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "app/convert_command.hpp"
 #include "app/keys_command.hpp"
 #include "app/migrate_command.hpp"
 #include "app/usage_command.hpp"
@@ -194,7 +195,9 @@ int main(int argc, char** argv) {
     app::KeysCommand keys_command(app);
     app::UsageCommand usage_command(app);
     app::MigrateCommand migrate_command(app);
+    app::ConvertCommand convert_command(app);
     CLI11_PARSE(app, argc, argv);
+    if (convert_command.parsed()) return convert_command.Run();
     if (migrate_command.parsed()) return migrate_command.Run(config_path);
     if (keys_command.parsed()) return keys_command.Run(config_path);
     if (usage_command.parsed()) return usage_command.Run(config_path);
@@ -207,7 +210,9 @@ int main(int argc, char** argv) {
         }
         PrintErrors(result);
         if (!result.errors.empty()) return 1;
-        std::cout << check_path << ": OK (" << result.config->providers.size() << " providers)\n";
+        std::cout << check_path << ": OK (" << result.config->providers.size() << " providers";
+        if (!result.dialect.empty()) std::cout << "; read as " << result.dialect;
+        std::cout << ")\n";
         return 0;
     }
 
@@ -235,6 +240,10 @@ int main(int argc, char** argv) {
     auto result = config_manager.LoadInitial();
     PrintErrors(result);
     if (!result.errors.empty()) return 1;
+    if (!result.dialect.empty()) {
+        spdlog::info("config: {} read as {} (llm-proxy convert-config {} prints it in llm-proxy's format)", config_path,
+                     result.dialect, config_path);
+    }
     auto config = std::make_shared<core::Config>(*result.config);
     spdlog::set_level(spdlog::level::from_str(config->logging.level));
 

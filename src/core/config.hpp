@@ -365,11 +365,21 @@ struct ConfigResult {
     std::shared_ptr<const Config> config;  // null when errors is not empty
     std::vector<std::string> errors;       // "file:line:col: key: what is wrong"
     std::vector<std::string> warnings;
+    // Set when the file was another gateway's config, converted at load: "a Go LLMProxy config".
+    std::string dialect;
 };
 
 ConfigResult LoadConfigFile(const std::string& path);
 /// The file's text, or nullopt when it cannot be read.
 std::optional<std::string> ReadConfigText(const std::string& path);
 ConfigResult LoadConfigString(const std::string& yaml, const std::string& source_name);
+
+/// A config file (another gateway's, or a native one) as native YAML, with a comment on what
+/// was not carried over; `yaml` is empty when `result` has errors.
+struct ConvertedConfig {
+    std::string yaml;
+    ConfigResult result;
+};
+ConvertedConfig ConvertConfigFile(const std::string& path);
 
 }  // namespace llmproxy::core

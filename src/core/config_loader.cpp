@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/config.hpp"
+#include "core/config_dialect.hpp"
 #include "core/config_reader.hpp"
 #include "core/vendor_presets.hpp"
 
@@ -351,17 +352,35 @@ std::string Positioned(const std::string& source, const YAML::Exception& e) {
 
 }  // namespace
 
-ConfigResult detail::LoadNode(const YAML::Node& root, const std::string& source_name) {
-    ConfigResult result;
+detail::NativeTree detail::ReadAsNative(const YAML::Node& root, const std::string& source_name) {
+    NativeTree tree;
+    detail::Reader reader(source_name, tree.result);
+    try {
+        const auto dialect = DetectDialect(root);
+        tree.root = ToNative(reader, dialect, root);
+        if (dialect != ConfigDialect::kNative) tree.result.dialect = DialectName(dialect);
+    } catch (const YAML::Exception& e) {
+        tree.result.errors.push_back(Positioned(source_name, e));
+    }
+    return tree;
+}
+
+ConfigResult detail::Validate(NativeTree tree, const std::string& source_name) {
+    ConfigResult result = std::move(tree.result);
+    if (!result.errors.empty()) return result;
     auto config = std::make_shared<Config>();
     detail::Reader reader(source_name, result);
     try {
-        detail::Parse(reader, root, *config);
+        detail::Parse(reader, tree.root, *config);
     } catch (const YAML::Exception& e) {
         result.errors.push_back(Positioned(source_name, e));
     }
     if (result.errors.empty()) result.config = std::move(config);
     return result;
+}
+
+ConfigResult detail::LoadNode(const YAML::Node& root, const std::string& source_name) {
+    return Validate(ReadAsNative(root, source_name), source_name);
 }
 
 ConfigResult LoadConfigString(const std::string& yaml, const std::string& source_name) {

@@ -150,8 +150,11 @@ ConfigResult LoadEffectiveConfig(const std::string& yaml, const std::string& sou
     } catch (const YAML::Exception& e) {
         return LoadConfigString(yaml, source);  // reports the syntax error with its position
     }
-    if (!root.IsMap()) return detail::LoadNode(root, source);
-    if (overlay.providers.empty() && overlay.routes.empty()) return detail::LoadNode(root, source);
+    // Another gateway's file is converted first: the store's objects lay over the native tree.
+    auto tree = detail::ReadAsNative(root, source);
+    if (!tree.result.errors.empty() || !tree.root.IsMap()) return detail::Validate(std::move(tree), source);
+    if (overlay.providers.empty() && overlay.routes.empty()) return detail::Validate(std::move(tree), source);
+    root = tree.root;
 
     std::set<std::string> disabled;
     std::vector<std::string> unserved;  // routes left without an enabled target
@@ -163,7 +166,8 @@ ConfigResult LoadEffectiveConfig(const std::string& yaml, const std::string& sou
         bad.errors.push_back(std::string("store: ") + e.what());
         return bad;
     }
-    auto result = detail::LoadNode(root, source);
+    tree.root = root;
+    auto result = detail::Validate(std::move(tree), source);
     if (!result.config) return result;
     auto config = std::make_shared<Config>(*result.config);
     for (auto& p : config->providers) {

@@ -15,7 +15,18 @@
 
 namespace llmproxy::core::detail {
 
-/// Validates an already parsed document (LoadConfigString after YAML::Load).
+/// A parsed document in the native format: another gateway's config converted (the result
+/// then holds the dialect's name and what the conversion found), a native one as it is.
+struct NativeTree {
+    YAML::Node root;
+    ConfigResult result;
+};
+NativeTree ReadAsNative(const YAML::Node& root, const std::string& source_name);
+
+/// Validates a native tree into a Config (keeping the tree's errors, warnings and dialect).
+ConfigResult Validate(NativeTree tree, const std::string& source_name);
+
+/// ReadAsNative, then Validate (LoadConfigString after YAML::Load).
 ConfigResult LoadNode(const YAML::Node& root, const std::string& source_name);
 
 class Reader {

@@ -1,0 +1,43 @@
+// llm-proxy convert-config: another gateway's config file printed in the native format.
+#include <sstream>
+
+#include "core/config.hpp"
+#include "core/config_dialect.hpp"
+#include "core/config_reader.hpp"
+
+namespace llmproxy::core {
+
+ConvertedConfig ConvertConfigFile(const std::string& path) {
+    ConvertedConfig out;
+    const auto text = ReadConfigText(path);
+    if (!text) {
+        out.result.errors.push_back(path + ": cannot open file");
+        return out;
+    }
+    YAML::Node root;
+    try {
+        root = YAML::Load(*text);
+    } catch (const YAML::Exception&) {
+        out.result = LoadConfigString(*text, path);  // the syntax error, with its position
+        return out;
+    }
+    auto tree = detail::ReadAsNative(root, path);
+    const std::vector<std::string> notes = tree.result.warnings;  // what the conversion left out
+    const std::string dialect = tree.result.dialect;
+    YAML::Emitter emitter;
+    emitter << tree.root;
+    out.result = detail::Validate(std::move(tree), path);  // the native loader's verdict on it
+    if (!out.result.errors.empty()) return out;
+    std::ostringstream os;
+    os << "# " << path << " in llm-proxy's format (llm-proxy convert-config), read as "
+       << (dialect.empty() ? "an llm-proxy config" : dialect) << ".\n";
+    if (!notes.empty()) {
+        os << "# Not carried over, or carried over differently:\n";
+        for (const auto& note : notes) os << "#   - " << note.substr(path.size() + 2) << "\n";
+    }
+    os << emitter.c_str() << "\n";
+    out.yaml = os.str();
+    return out;
+}
+
+}  // namespace llmproxy::core
