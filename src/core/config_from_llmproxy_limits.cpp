@@ -63,11 +63,11 @@ YAML::Node GoLlmProxyKeys(Reader& r, const YAML::Node& auth, const YAML::Node& k
     YAML::Node out(YAML::NodeType::Map);
     bool enabled = false;
     std::string storage = "file";
-    YAML::Node defaults;
+    // Copied, never assigned: assigning a missing key's node to a Node throws in yaml-cpp.
+    const YAML::Node defaults = IsMapNode(auth) ? auth["defaults"] : YAML::Node();
     if (auth && r.Keys(auth, "auth", {"enabled", "storage", "defaults"})) {
         enabled = Flag(r, auth, "auth", "enabled", false);
         r.StrField(auth, "auth", "storage", storage);
-        defaults = auth["defaults"];
         if (defaults) r.Keys(defaults, "auth.defaults", {"quota_reset_period", "total_quota"});
     }
     out["enabled"] = enabled;
