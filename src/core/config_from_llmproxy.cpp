@@ -9,6 +9,7 @@
 // block (or global / per_key) that sets limits but leaves out `enabled` is on (the README's
 // own scenarios leave it out and mean it); `enabled: false` turns it off.
 #include <cstdlib>
+#include <set>
 
 #include "core/config_dialect.hpp"
 
@@ -26,6 +27,7 @@ YAML::Node Backends(Reader& r, const YAML::Node& backends) {
         r.Error(backends, "backends", "must be a non-empty list of {url, weight}");
         return list;
     }
+    std::set<std::string> names;
     for (std::size_t i = 0; i < backends.size(); ++i) {
         const auto& b = backends[i];
         const std::string path = "backends[" + std::to_string(i) + "]";
@@ -39,7 +41,13 @@ YAML::Node Backends(Reader& r, const YAML::Node& backends) {
         int weight = 1;
         r.IntField(b, path, "weight", weight, -1'000'000, 1'000'000);
         YAML::Node out(YAML::NodeType::Map);
-        out["name"] = b["url"];  // named by its URL, as there
+        // Named by its URL, as there; a URL listed twice (a double share there) gets a number.
+        std::string name = url;
+        for (int n = 2; !names.insert(name).second; ++n) name = url + " (" + std::to_string(n) + ")";
+        if (name == url)
+            out["name"] = b["url"];
+        else
+            out["name"] = name;
         // There the client's path goes after the URL whole ("/v1/chat/completions").
         out["base_url"] = Trimmed(url) + "/v1";
         out["weight"] = weight > 0 ? weight : 1;
