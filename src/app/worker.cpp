@@ -133,7 +133,7 @@ bool Worker::CloseOldestIdle() {
 }
 
 void Worker::RecordRefusedHead(const RefusedHead& r) {
-    metrics_.RecordRequest({r.method, "unknown", {}, {}, r.status}, r.latency_ms / 1000.0, -1);
+    metrics_.RecordRequest({r.method, "unknown", {}, {}, r.status, false}, r.latency_ms / 1000.0, -1);
     if (shared_.access_log) {
         observe::AccessRecord a;
         a.request_id = r.request_id;

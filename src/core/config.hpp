@@ -346,6 +346,12 @@ struct HooksConfig {
     bool operator==(const HooksConfig&) const = default;
 };
 
+/// /metrics: llm-proxy's names, and with compat: llmproxy the Go LLMProxy's as well
+/// (llmproxy_requests_total, llmproxy_latency_ms, ...), so its users' dashboards keep working.
+struct MetricsConfig {
+    bool llmproxy_compat = false;
+};
+
 struct Config {
     ServerConfig server;
     std::vector<ProviderConfig> providers;
@@ -359,6 +365,7 @@ struct Config {
     TokenizerConfig tokenizer;
     ScriptsConfig scripts;
     HooksConfig hooks;
+    MetricsConfig metrics;
 };
 
 struct ConfigResult {

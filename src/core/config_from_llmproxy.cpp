@@ -145,6 +145,8 @@ YAML::Node FromGoLlmProxy(Reader& r, const YAML::Node& root) {
         if (r.Keys(hook, "usage_hook", {"enabled", "url", "timeout", "retry"})) native["usage_hook"] = hook;
     }
     native["routing"] = Routing(r, root["routing"]);
+    // Its metric names too, so its users' dashboards keep working.
+    if (!native["metrics"]) native["metrics"]["compat"] = "llmproxy";
     native["auth"] = GoLlmProxyKeys(r, root["auth"], root["api_keys"], native);
     if (const auto limits = root["rate_limit"]) {
         auto converted = GoLlmProxyRateLimit(r, limits, native);

@@ -252,7 +252,7 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
     }
     if (!r.Keys(root, "",
                 {"server", "providers", "routing", "logging", "health_check", "auth", "rate_limit", "usage_hook",
-                 "database", "redis", "tokenizer", "scripts", "hooks"}))
+                 "database", "redis", "tokenizer", "scripts", "hooks", "metrics"}))
         return;
     if (auto s = root["server"]) ParseServer(r, s, c.server);
     // The top-level health_check is the default for every provider (and turns checks on).
@@ -302,6 +302,15 @@ void Parse(Reader& r, const YAML::Node& root, Config& c) {
     // After auth: fills each key's unset limits from rate_limit.key_defaults.
     if (auto rl = root["rate_limit"]) ParseRateLimit(r, rl, c);
     if (auto hook = root["usage_hook"]) ParseUsageHook(r, hook, c);
+    if (auto metrics = root["metrics"]) {
+        if (r.Keys(metrics, "metrics", {"compat"})) {
+            std::string compat = "none";
+            r.StrField(metrics, "metrics", "compat", compat);
+            if (compat != "none" && compat != "llmproxy")
+                r.Error(metrics["compat"], "metrics.compat", "must be none or llmproxy (the Go LLMProxy's names)");
+            c.metrics.llmproxy_compat = compat == "llmproxy";
+        }
+    }
     if (auto scripts = root["scripts"]) ParseScripts(r, scripts, c);
     if (auto hooks = root["hooks"]) ParseHooks(r, hooks, c);
     if (auto logging = root["logging"]) {

@@ -65,7 +65,7 @@ void MetricsShard::RecordRequest(const RequestLabels& labels, double duration_s,
     key_.append(labels.endpoint).push_back('\x1f');
     key_.append(model).push_back('\x1f');
     key_.append(labels.provider).push_back('\x1f');
-    key_.append(std::to_string(labels.status));
+    key_.append(std::to_string(labels.status)).push_back(labels.stream ? 's' : '-');
     auto it = series_.find(key_);
     Series* s;
     if (it == series_.end()) {
@@ -75,6 +75,7 @@ void MetricsShard::RecordRequest(const RequestLabels& labels, double duration_s,
         fresh->model = model;
         fresh->provider = labels.provider;
         fresh->status = labels.status;
+        fresh->stream = labels.stream;
         s = fresh.get();
         std::lock_guard lock(mu_);
         series_.emplace(key_, std::move(fresh));
@@ -124,8 +125,8 @@ void MetricsShard::CollectTokens(std::vector<TokenView>& out) const {
 void MetricsShard::Collect(std::vector<SeriesView>& out) const {
     std::lock_guard lock(mu_);
     for (const auto& [key, s] : series_) {
-        out.push_back(
-            {s->method, s->endpoint, s->model, s->provider, s->status, s->count.Get(), &s->duration, &s->ttft});
+        out.push_back({s->method, s->endpoint, s->model, s->provider, s->status, s->stream, s->count.Get(),
+                       &s->duration, &s->ttft});
     }
 }
 

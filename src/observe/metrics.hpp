@@ -19,8 +19,9 @@
 namespace llmproxy::observe {
 
 /// Upper bounds (seconds) shared by every latency histogram.
-inline constexpr std::array<double, 15> kLatencyBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                                        2.5,   5,    10,    30,   60,  120,  300};
+/// 0.2 and 2 are there for the Go LLMProxy's llmproxy_latency_ms buckets (metrics.compat).
+inline constexpr std::array<double, 17> kLatencyBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.25, 0.5, 1,
+                                                        2,     2.5,  5,     10,   30,  60,  120,  300};
 
 /// The `point` label of llm_proxy_script_errors_total, in script::Point order.
 inline constexpr std::array<std::string_view, 15> kScriptPointNames{
@@ -60,6 +61,7 @@ struct RequestLabels {
     std::string_view model;
     std::string_view provider;
     unsigned status = 0;
+    bool stream = false;  // only in the Go LLMProxy's names (metrics.compat: llmproxy)
 };
 
 class MetricsShard {
@@ -104,6 +106,7 @@ public:
     struct SeriesView {
         std::string method, endpoint, model, provider;
         unsigned status;
+        bool stream;
         std::uint64_t count;
         const Histogram* duration;
         const Histogram* ttft;
@@ -128,6 +131,7 @@ private:
     struct Series {
         std::string method, endpoint, model, provider;
         unsigned status;
+        bool stream;
         Counter count;
         Histogram duration;
         Histogram ttft;

@@ -270,6 +270,7 @@ std::string RenderPrometheus(const ScrapeInput& in) {
                         return static_cast<std::int64_t>(s.retries(slot));
                     }));
     }
+    if (in.llmproxy_compat) AppendLlmProxyMetrics(out, in);
     return out;
 }
 

@@ -32,9 +32,13 @@ struct ScrapeInput {
     std::vector<std::string_view> limit_reasons;  // label per reason index (MetricsShard::kLimitReasons)
     std::uint64_t config_version = 0;             // the snapshot serving the scrape
     const ReloadStats* reloads = nullptr;         // null: not counted (unit tests)
+    bool llmproxy_compat = false;                 // metrics.compat: llmproxy
 };
 
 std::string RenderPrometheus(const ScrapeInput& in);
+
+/// The Go LLMProxy's metrics, from the same shards (llmproxy_metrics.cpp).
+void AppendLlmProxyMetrics(std::string& out, const ScrapeInput& in);
 
 /// Escapes a label value (backslash, double quote, newline).
 std::string EscapeLabel(std::string_view v);

@@ -98,8 +98,12 @@ void Finish(RequestContext& ctx, Runtime& rt) {
     const auto method = ctx.request().method_string();
     const std::string_view endpoint_label = ctx.endpoint ? ctx.endpoint->label : "unknown";
     // Labels are bounded by the metrics shard (methods and model names folded).
-    observe::RequestLabels labels{std::string_view(method.data(), method.size()), endpoint_label,
-                                  ctx.routed.public_model, record.provider, record.status};
+    observe::RequestLabels labels{std::string_view(method.data(), method.size()),
+                                  endpoint_label,
+                                  ctx.routed.public_model,
+                                  record.provider,
+                                  record.status,
+                                  ctx.routed.body.stream};
     rt.metrics->RecordRequest(labels, duration, ttft);
     if (record.usage) {
         ctx.admission.SetActualTokens(record.usage->total_tokens, std::time(nullptr));

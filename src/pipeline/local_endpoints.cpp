@@ -86,6 +86,7 @@ void Metrics(RequestContext& ctx, Runtime& rt) {
     }
     scrape.config_version = ctx.snap().version;
     scrape.reloads = rt.reload_stats;
+    scrape.llmproxy_compat = snap.config->metrics.llmproxy_compat;
     ctx.Answer(200, observe::RenderPrometheus(scrape));
     ctx.content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

@@ -77,6 +77,7 @@ class PythonLlmProxy(DialectTest):
         self.assertEqual(r.status, 200)
         self.assertIn(b"data: [DONE]", r.body)
         self.assertIn("read as a Python llm-proxy config", self.gateway_log())
+        self.assertNotIn("llmproxy_requests_total", self.request("GET", "/metrics").body.decode())
 
 
 class GoLlmProxy(DialectTest):
@@ -108,6 +109,13 @@ class GoLlmProxy(DialectTest):
         eventually(lambda: self.mock_json(billing, "/mock/stats")["usage_events"] >= 5)
         metrics = self.request("GET", "/metrics").body.decode()
         self.assertIn(f'provider="http://127.0.0.1:{b1}"', metrics)  # named by its URL
+        # Its own metric names too (metrics.compat: llmproxy, on for its config), for its dashboards.
+        self.assertRegex(metrics, r'llmproxy_requests_total\{path="/v1/chat/completions",stream="false",'
+                                  rf'backend="http://127.0.0.1:{b1}",status="200"\}} [1-9]')
+        self.assertRegex(metrics, r'llmproxy_latency_ms_bucket\{path="/v1/chat/completions",stream="true",'
+                                  rf'backend="http://127.0.0.1:{b1}",le="10000"\}} 1')
+        self.assertRegex(metrics, r'llmproxy_usage_tokens_total\{type="completion"\} [1-9]')
+        self.assertIn("llmproxy_webhook_success_total", metrics)
 
     def test_scenario_1_gpu_cluster_fails_over_to_the_other_gpus(self):
         gpus = [self.mock(f"gpu{i}") for i in range(3)]

@@ -23,10 +23,11 @@ TEST(Histogram, BucketsAreUpperBoundsInclusive) {
 
 TEST(MetricsShard, SeriesByLabelsAndModelCap) {
     MetricsShard shard(1);
-    for (int i = 0; i < 3; ++i) shard.RecordRequest({"POST", "/v1/chat/completions", "gpt-4o", "a", 200}, 0.01, -1);
-    shard.RecordRequest({"POST", "/v1/chat/completions", "gpt-4o", "a", 502}, 0.02, -1);
+    for (int i = 0; i < 3; ++i)
+        shard.RecordRequest({"POST", "/v1/chat/completions", "gpt-4o", "a", 200, false}, 0.01, -1);
+    shard.RecordRequest({"POST", "/v1/chat/completions", "gpt-4o", "a", 502, false}, 0.02, -1);
     for (std::size_t i = 0; i < MetricsShard::kMaxModels + 10; ++i) {
-        shard.RecordRequest({"POST", "/v1/chat/completions", "m" + std::to_string(i), "a", 200}, 0.01, 0.005);
+        shard.RecordRequest({"POST", "/v1/chat/completions", "m" + std::to_string(i), "a", 200, false}, 0.01, 0.005);
     }
     std::vector<MetricsShard::SeriesView> views;
     shard.Collect(views);
@@ -45,10 +46,11 @@ TEST(MetricsShard, ConfiguredModelsKeepTheirLabelWhateverCameFirst) {
     MetricsShard shard(1);
     shard.SetConfiguredModels({"gpt-4o", "Qwen/Qwen2.5-7B"});
     for (std::size_t i = 0; i < MetricsShard::kMaxModels + 10; ++i) {
-        shard.RecordRequest({"POST", "/v1/chat/completions", "made-up-" + std::to_string(i), "a", 404}, 0.01, -1);
+        shard.RecordRequest({"POST", "/v1/chat/completions", "made-up-" + std::to_string(i), "a", 404, false}, 0.01,
+                            -1);
     }
-    shard.RecordRequest({"POST", "/v1/chat/completions", "gpt-4o", "a", 200}, 0.01, -1);
-    shard.RecordRequest({"POST", "/v1/chat/completions", "Qwen/Qwen2.5-7B", "a", 200}, 0.01, -1);
+    shard.RecordRequest({"POST", "/v1/chat/completions", "gpt-4o", "a", 200, false}, 0.01, -1);
+    shard.RecordRequest({"POST", "/v1/chat/completions", "Qwen/Qwen2.5-7B", "a", 200, false}, 0.01, -1);
     std::vector<MetricsShard::SeriesView> views;
     shard.Collect(views);
     std::set<std::string> labelled;
@@ -72,8 +74,8 @@ TEST(Snapshot, ConfiguredModelNamesAreTheExactOnes) {
 
 TEST(PrometheusText, MergesShardsAndEscapes) {
     MetricsShard a(1), b(1);
-    a.RecordRequest({"POST", "/v1/embeddings", "emb", "we\"ird\\", 200}, 0.5, -1);
-    b.RecordRequest({"POST", "/v1/embeddings", "emb", "we\"ird\\", 200}, 1.5, -1);
+    a.RecordRequest({"POST", "/v1/embeddings", "emb", "we\"ird\\", 200, false}, 0.5, -1);
+    b.RecordRequest({"POST", "/v1/embeddings", "emb", "we\"ird\\", 200, false}, 1.5, -1);
     a.RequestStarted();
     ScrapeInput in;
     in.shards = {&a, &b};
@@ -87,6 +89,34 @@ TEST(PrometheusText, MergesShardsAndEscapes) {
     EXPECT_NE(text.find("le=\"2.5\"} 2\n"), std::string::npos);
     EXPECT_NE(text.find("llm_proxy_active_requests 1\n"), std::string::npos);
     EXPECT_EQ(text.find("llm_proxy_time_to_first_token_seconds_bucket"), std::string::npos);  // no streams
+}
+
+TEST(PrometheusText, LlmProxyCompatNames) {
+    MetricsShard a(1), b(1);
+    a.RecordRequest({"POST", "/v1/chat/completions", "m", "http://vllm:8000", 200, true}, 0.15, 0.01);
+    b.RecordRequest({"POST", "/v1/chat/completions", "m", "http://vllm:8000", 200, true}, 1.5, 0.01);
+    b.RecordRequest({"POST", "/v1/chat/completions", "m", "http://vllm:8000", 502, false}, 0.004, -1);
+    a.CountTokens("m", "http://vllm:8000", {15, 42, 0, 0, 0});
+    ScrapeInput in;
+    in.shards = {&a, &b};
+    in.webhook.success = 7;
+    in.webhook.failure = 1;
+    EXPECT_EQ(RenderPrometheus(in).find("llmproxy_"), std::string::npos);  // only behind the switch
+    in.llmproxy_compat = true;
+    const std::string text = RenderPrometheus(in);
+    const std::string labels = "path=\"/v1/chat/completions\",stream=\"true\",backend=\"http://vllm:8000\"";
+    EXPECT_NE(text.find("llmproxy_requests_total{" + labels + ",status=\"200\"} 2\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("llmproxy_requests_total{path=\"/v1/chat/completions\",stream=\"false\",backend=\"http://"
+                        "vllm:8000\",status=\"502\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("llmproxy_latency_ms_bucket{" + labels + ",le=\"100\"} 0\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("llmproxy_latency_ms_bucket{" + labels + ",le=\"200\"} 1\n"), std::string::npos);
+    EXPECT_NE(text.find("llmproxy_latency_ms_bucket{" + labels + ",le=\"2000\"} 2\n"), std::string::npos);
+    EXPECT_NE(text.find("llmproxy_latency_ms_sum{" + labels + "} 1650"), std::string::npos);
+    EXPECT_NE(text.find("llmproxy_webhook_success_total 7\n"), std::string::npos);
+    EXPECT_NE(text.find("llmproxy_webhook_failure_total 1\n"), std::string::npos);
+    EXPECT_NE(text.find("llmproxy_usage_tokens_total{type=\"prompt\"} 15\n"), std::string::npos);
+    EXPECT_NE(text.find("llmproxy_usage_tokens_total{type=\"completion\"} 42\n"), std::string::npos);
 }
 
 TEST(PrometheusText, ProviderGauges) {
@@ -108,15 +138,15 @@ TEST(MetricsShard, ClientChosenLabelsCannotGrowTheScrape) {
     // Junk methods (any token is a valid HTTP method) and names that are no model names.
     for (int i = 0; i < 2000; ++i) {
         const std::string method = "JUNK" + std::to_string(i);
-        shard.RecordRequest({method, "unknown", "", "", 404}, 0.001, -1);
+        shard.RecordRequest({method, "unknown", "", "", 404, false}, 0.001, -1);
     }
     const std::string long_name(4096, 'x');
     for (int i = 0; i < 300; ++i) {
-        shard.RecordRequest({"POST", "/v1/chat/completions", long_name + std::to_string(i), "a", 200}, 0.01, -1);
+        shard.RecordRequest({"POST", "/v1/chat/completions", long_name + std::to_string(i), "a", 200, false}, 0.01, -1);
         shard.CountTokens(long_name + std::to_string(i), "a", {.prompt = 1, .completion = 1});
     }
     shard.RecordRequest({"POST", "/v1/chat/completions", "model with spaces\n{}", "a", 200}, 0.01, -1);
-    shard.RecordRequest({"GET", "/v1/models", "Qwen/Qwen2.5-7B-Instruct:q4@v1", "a", 200}, 0.01, -1);
+    shard.RecordRequest({"GET", "/v1/models", "Qwen/Qwen2.5-7B-Instruct:q4@v1", "a", 200, false}, 0.01, -1);
     std::vector<MetricsShard::SeriesView> views;
     shard.Collect(views);
     EXPECT_LE(views.size(), 4u);
