@@ -388,5 +388,6 @@ struct ConvertedConfig {
     ConfigResult result;
 };
 ConvertedConfig ConvertConfigFile(const std::string& path);
+ConvertedConfig ConvertConfigText(const std::string& yaml, const std::string& source_name);
 
 }  // namespace llmproxy::core

@@ -8,17 +8,22 @@
 namespace llmproxy::core {
 
 ConvertedConfig ConvertConfigFile(const std::string& path) {
-    ConvertedConfig out;
     const auto text = ReadConfigText(path);
     if (!text) {
+        ConvertedConfig out;
         out.result.errors.push_back(path + ": cannot open file");
         return out;
     }
+    return ConvertConfigText(*text, path);
+}
+
+ConvertedConfig ConvertConfigText(const std::string& text, const std::string& path) {
+    ConvertedConfig out;
     YAML::Node root;
     try {
-        root = YAML::Load(*text);
+        root = YAML::Load(text);
     } catch (const YAML::Exception&) {
-        out.result = LoadConfigString(*text, path);  // the syntax error, with its position
+        out.result = LoadConfigString(text, path);  // the syntax error, with its position
         return out;
     }
     auto tree = detail::ReadAsNative(root, path);

@@ -12,16 +12,18 @@ bool Has(const YAML::Node& map, const char* key) {
 }
 
 // The Python llm-proxy's providers carry api_base (ours: base_url), its server host and port
-// (ours: listen).
+// (ours: listen). A provider written the native way makes it a native file (with a typo).
 bool LooksPython(const YAML::Node& root) {
+    bool api_base = false;
     const auto providers = root["providers"];
     if (IsListNode(providers)) {
         for (const auto& p : providers) {
-            if (Has(p, "api_base") && !Has(p, "base_url")) return true;
+            if (Has(p, "base_url") || Has(p, "preset") || Has(p, "type") || Has(p, "models")) return false;
+            api_base = api_base || Has(p, "api_base");
         }
     }
     const auto server = root["server"];
-    return Has(server, "host") || Has(server, "port");
+    return api_base || Has(server, "host") || Has(server, "port");
 }
 
 }  // namespace

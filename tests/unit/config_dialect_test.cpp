@@ -213,6 +213,10 @@ TEST(ConfigDialect, NativeFilesAreNotMistaken) {
     auto r = LoadConfigString("providers:\n  - name: a\n    base_url: http://127.0.0.1:9/v1\nserver: {listen: ':1'}\n",
                               "t.yaml");
     EXPECT_TRUE(r.dialect.empty());
+    // A native file with a Python-looking slip is still read as native, and told why.
+    r = LoadConfigString("providers:\n  - name: a\n    base_url: http://127.0.0.1:9/v1\nserver: {port: 1}\n", "t.yaml");
+    EXPECT_TRUE(r.dialect.empty());
+    EXPECT_NE(Joined(r.errors).find("t.yaml:4:10: server.port: unknown key"), std::string::npos) << Joined(r.errors);
     r = LoadConfigString("", "t.yaml");
     EXPECT_TRUE(r.dialect.empty());
     EXPECT_FALSE(r.config);
