@@ -133,17 +133,9 @@ YAML::Node FromGoLlmProxy(Reader& r, const YAML::Node& root) {
     for (const char* key : {"scripts", "hooks", "metrics", "redis", "database", "logging", "tokenizer"})
         Carry(native, key, root[key]);
     native["providers"] = Backends(r, root["backends"]);
-    if (const auto hc = root["health_check"]) {
-        if (r.Keys(hc, "health_check", {"interval", "path"})) {
-            YAML::Node check(YAML::NodeType::Map);
-            Carry(check, "interval", hc["interval"]);
-            Carry(check, "path", hc["path"]);
-            native["health_check"] = check;
-        }
-    }
-    if (const auto hook = root["usage_hook"]) {
-        if (r.Keys(hook, "usage_hook", {"enabled", "url", "timeout", "retry"})) native["usage_hook"] = hook;
-    }
+    // Same keys and meaning as native ones (which may be added): checked by the native loader.
+    Carry(native, "health_check", root["health_check"]);
+    Carry(native, "usage_hook", root["usage_hook"]);
     native["routing"] = Routing(r, root["routing"]);
     // Its metric names too, so its users' dashboards keep working.
     if (!native["metrics"]) native["metrics"]["compat"] = "llmproxy";

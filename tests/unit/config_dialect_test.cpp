@@ -130,6 +130,27 @@ TEST(ConfigDialect, GoLlmProxyDefaultsAreItsOwn) {
     EXPECT_EQ(r.config->rate_limit.global_requests_per_second, 0);
 }
 
+TEST(ConfigDialect, GoLlmProxyLuaBlocksAndNativeSectionsAreTakenAsTheyAre) {
+    auto r = LoadConfigString(R"(
+backends: [{url: "http://a:1"}]
+hooks:
+  enabled: true
+  on_request: {enabled: true, script: "return {continue = true}"}
+scripts:
+  routing: {enabled: true, script: "return nil"}
+logging: {access_log: off}
+metrics: {compat: none}
+usage_hook: {enabled: true, url: "http://127.0.0.1:9/u", include_request_body: true}
+)",
+                              "t.yaml");
+    ASSERT_TRUE(r.config) << Joined(r.errors);
+    EXPECT_TRUE(r.config->hooks.on_request.enabled);
+    EXPECT_TRUE(r.config->scripts.routing.enabled);
+    EXPECT_EQ(r.config->logging.access_log, "off");
+    EXPECT_FALSE(r.config->metrics.llmproxy_compat);  // the file's own choice wins
+    EXPECT_TRUE(r.config->usage_hook.include_request_body);
+}
+
 TEST(ConfigDialect, MultiVendorRoutesPublicNamesToVendorNames) {
     auto r = LoadConfigFile(kDir + "multivendor_readme.yaml");
     ASSERT_TRUE(r.config) << Joined(r.errors);
