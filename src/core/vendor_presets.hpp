@@ -4,7 +4,7 @@
 // URL, the wire type, where its key is found by default, the health-check path, whether it
 // serves the Responses or Messages API itself, and the vendor's quirks (parameters it
 // rejects, tool-call deltas without an index, error bodies in its own shape, no stream usage).
-// The table and what each quirk means are in docs/presets.md.
+// The table and what each quirk means are in the README (Vendor presets).
 #include <map>
 #include <string>
 #include <string_view>

@@ -120,17 +120,18 @@ void Finish(RequestContext& ctx, Runtime& rt) {
     }
     if (auto* log = rt.sinks.access_log) {
         const auto target = ctx.request().target();
-        observe::AccessRecord a{ctx.request_id,
-                                labels.method,
-                                std::string_view(target.data(), target.size()),
-                                ctx.routed.public_model,
-                                record.provider,
-                                record.attempt_log,
-                                ctx.client_ip,
-                                record.status,
-                                duration * 1000.0,
-                                ttft >= 0 ? ttft * 1000.0 : -1.0,
-                                ctx.routed.body.stream};
+        observe::AccessRecord a;  // fields set one by one: no aggregate left half-initialised
+        a.request_id = ctx.request_id;
+        a.method = labels.method;
+        a.path = std::string_view(target.data(), target.size());
+        a.model = ctx.routed.public_model;
+        a.provider = record.provider;
+        a.attempts = record.attempt_log;
+        a.client_ip = ctx.client_ip;
+        a.status = record.status;
+        a.latency_ms = duration * 1000.0;
+        a.ttft_ms = ttft >= 0 ? ttft * 1000.0 : -1.0;
+        a.stream = ctx.routed.body.stream;
         if (!ctx.routed.traceparent.empty()) a.trace_id = core::TraceId(ctx.routed.traceparent);
         a.cut = record.cut;
         a.custom_fields = ctx.script_usage_fields;
