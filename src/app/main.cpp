@@ -313,6 +313,8 @@ int main(int argc, char** argv) {
     shared.control = &admin_api;
     shared.reload_stats = &reload_stats;
     shared.openapi = &openapi;
+    proxy::StoredKeyCounters stored_key_counters;  // limits of keys read from Redis, for every worker
+    shared.stored_key_counters = &stored_key_counters;
     std::vector<std::unique_ptr<Worker>> workers;
     try {
         auto address = asio::ip::make_address(config->server.listen_host);

@@ -1,5 +1,6 @@
 #include "app/worker.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <boost/asio/post.hpp>
@@ -47,12 +48,21 @@ Worker::Worker(int index, int worker_count, SharedState& shared)
     runtime_.control = shared_.control;
     runtime_.reload_stats = shared_.reload_stats;
     runtime_.openapi = shared_.openapi;
-    // Limits storage and the Redis connection are fixed for the process's life (a reload that
-    // changes them takes effect at the next start).
-    if (config->rate_limit.storage == "redis") {
+    // Limits storage, the key store and the Redis connection are fixed for the process's life
+    // (a reload that changes them takes effect at the next start).
+    const bool shared_limits = config->rate_limit.storage == "redis";
+    const bool stored_keys = std::any_of(config->auth.pipeline.begin(), config->auth.pipeline.end(),
+                                         [](const core::AuthPipelineEntry& step) { return step.redis(); });
+    runtime_.stored_keys = &stored_keys_;
+    runtime_.stored_key_counters = shared_.stored_key_counters;
+    if (shared_limits || stored_keys) {
+        std::vector<std::string> scripts;
+        if (shared_limits) scripts.emplace_back(proxy::kAdmitScript);
+        redis_ = std::make_unique<store::RedisClient>(ioc_.get_executor(), config->redis, std::move(scripts));
+        if (stored_keys) runtime_.key_store = redis_.get();
+    }
+    if (shared_limits) {
         runtime_.admit_sha = store::ScriptSha1(proxy::kAdmitScript);
-        redis_ = std::make_unique<store::RedisClient>(ioc_.get_executor(), config->redis,
-                                                      std::vector<std::string>{proxy::kAdmitScript});
         runtime_.redis = redis_.get();
         char prefix[32];
         std::snprintf(prefix, sizeof prefix, "%016llx:%d:", static_cast<unsigned long long>(rng_()), index);

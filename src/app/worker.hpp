@@ -44,7 +44,8 @@ struct SharedState {
     const pipeline::EndpointTable* endpoints = nullptr;  // built-in rows + the admin API's
     pipeline::ControlChannel* control = nullptr;         // admin calls to the control thread
     const observe::ReloadStats* reload_stats = nullptr;
-    const std::string* openapi = nullptr;  // generated from `endpoints` at start
+    const std::string* openapi = nullptr;                     // generated from `endpoints` at start
+    proxy::StoredKeyCounters* stored_key_counters = nullptr;  // limits of keys read from Redis
 };
 
 class Worker final : public SessionHost {
@@ -113,6 +114,7 @@ private:
     std::shared_ptr<const proxy::KeySet> keys_;
     std::uint64_t keys_version_ = ~std::uint64_t{0};
     std::unique_ptr<store::RedisClient> redis_;  // after ioc_: destroyed before it
+    proxy::StoredKeyCache stored_keys_;
     BodyBudget body_budget_;
     pipeline::Runtime runtime_;
     std::thread thread_;

@@ -239,11 +239,20 @@ struct ScriptConfig {
 };
 
 /// One step of `auth.pipeline` (the Go LLMProxy's auth pipeline): `builtin` is the key store
-/// (auth.keys and stored keys), `lua` a script that decides (lua.path | lua.script).
+/// (auth.keys and stored keys), `lua` a script that decides (lua.path | lua.script), `redis`
+/// keys kept in Redis by another system (a hash, or a JSON string, at key_pattern).
+enum class AuthStepType { kBuiltin, kLua, kRedis };
+
 struct AuthPipelineEntry {
     std::string name;
-    bool lua = false;
+    AuthStepType type = AuthStepType::kBuiltin;
     ScriptConfig script;  // lua entries
+    // redis entries: where the record is ({api_key} is the presented key) and how long a worker
+    // keeps what it read (a record changed in Redis is seen within cache_ttl; 0 = every request).
+    std::string key_pattern = "llmproxy:key:{api_key}";
+    Millis cache_ttl{5'000};
+    bool lua() const { return type == AuthStepType::kLua; }
+    bool redis() const { return type == AuthStepType::kRedis; }
     bool operator==(const AuthPipelineEntry&) const = default;
 };
 

@@ -1,4 +1,5 @@
 // Parsing of `auth:` (API keys) and server.trusted_proxies.
+#include <algorithm>
 #include <ctime>
 
 #include <boost/url/parse.hpp>
@@ -174,8 +175,13 @@ void ParseAuth(Reader& r, const YAML::Node& node, Config& c) {
 }
 
 void CheckAuth(Reader& r, const YAML::Node& node, const Config& c) {
-    bool lua_step = false;
-    for (const auto& step : c.auth.pipeline) lua_step = lua_step || step.lua;
+    bool lua_step = false;  // a lua or redis step knows keys the config does not list
+    for (const auto& step : c.auth.pipeline) lua_step = lua_step || step.lua() || step.redis();
+    const bool redis_step =
+        std::any_of(c.auth.pipeline.begin(), c.auth.pipeline.end(), [](const auto& s) { return s.redis(); });
+    if (redis_step && c.redis.url.empty()) {
+        r.Error(node["pipeline"], "auth.pipeline", "has a redis step but redis.url is not set (where the keys are)");
+    }
     if (c.auth.enabled && c.auth.keys.empty() && c.database.url.empty() && !lua_step) {
         r.Error(node, "auth",
                 "is enabled but has no keys and no database.url to read keys from: every request would be refused");

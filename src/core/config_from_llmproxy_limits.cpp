@@ -77,10 +77,19 @@ YAML::Node GoLlmProxyKeys(Reader& r, const YAML::Node& auth, const YAML::Node& k
         return out;
     }
     if (storage == "redis") {
-        // TODO(#19): a redis step (keys as hashes at llmproxy:key:{api_key}, as its pipeline reads them).
-        r.Error(auth["storage"], "auth.storage",
-                "redis: keys stored in Redis are not read by llm-proxy yet; list them in api_keys (storage: file) or "
-                "keep them in llm-proxy's key store (database.url, llm-proxy keys add)");
+        // Its keys live in Redis at llmproxy:key:{api_key} (what its redis auth provider reads);
+        // api_keys listed in the file are checked first, as its builtin provider comes first.
+        NeedRedis(r, native, "auth.storage");
+        if (IsListNode(keys) && keys.size() > 0) {
+            YAML::Node builtin(YAML::NodeType::Map);
+            builtin["name"] = "api_keys";
+            builtin["type"] = "builtin";
+            out["pipeline"].push_back(builtin);
+        }
+        YAML::Node redis(YAML::NodeType::Map);
+        redis["name"] = "redis";
+        redis["type"] = "redis";
+        out["pipeline"].push_back(redis);
     } else if (storage != "file") {
         r.Error(auth["storage"], "auth.storage", "must be file or redis (got \"" + storage + "\")");
     }

@@ -123,7 +123,25 @@ void ParseHooks(Reader& r, const YAML::Node& node, Config& c) {
     }
 }
 
-// auth.pipeline: [{name, type: builtin | lua, enabled, lua: {path | script, timeout, max_memory}}].
+namespace {
+
+// A redis step's own block: {key_pattern, cache_ttl, storage}. `storage` names one of the Go
+// LLMProxy's storage.caches; here there is one Redis (redis.url), so any name means it.
+void ParseRedisStep(Reader& r, const YAML::Node& block, const std::string& path, AuthPipelineEntry& entry) {
+    if (!block) return;
+    if (!r.Keys(block, path, {"key_pattern", "cache_ttl", "storage"})) return;
+    r.StrField(block, path, "key_pattern", entry.key_pattern);
+    r.DurationField(block, path, "cache_ttl", entry.cache_ttl);
+    if (entry.key_pattern.find("{api_key}") == std::string::npos) {
+        r.Error(block["key_pattern"], path + ".key_pattern",
+                "must contain {api_key} (where the presented key goes, e.g. llmproxy:key:{api_key})");
+    }
+}
+
+}  // namespace
+
+// auth.pipeline: [{name, type: builtin | lua | redis, enabled, lua: {path | script, timeout,
+// max_memory}, redis: {key_pattern, cache_ttl, storage}}].
 void ParseAuthPipeline(Reader& r, const YAML::Node& node, Config& c) {
     if (!node.IsSequence()) {
         r.Error(node, "auth.pipeline", "must be a list of steps");
@@ -132,7 +150,7 @@ void ParseAuthPipeline(Reader& r, const YAML::Node& node, Config& c) {
     for (std::size_t i = 0; i < node.size(); ++i) {
         const std::string path = "auth.pipeline[" + std::to_string(i) + "]";
         const YAML::Node step = node[i];
-        if (!r.Keys(step, path, {"name", "type", "enabled", "lua"})) continue;
+        if (!r.Keys(step, path, {"name", "type", "enabled", "lua", "redis"})) continue;
         AuthPipelineEntry entry;
         std::string type = "builtin";
         bool enabled = true;
@@ -141,16 +159,21 @@ void ParseAuthPipeline(Reader& r, const YAML::Node& node, Config& c) {
         r.BoolField(step, path, "enabled", enabled);
         if (!enabled) continue;
         if (type == "lua") {
-            entry.lua = true;
+            entry.type = AuthStepType::kLua;
             if (!step["lua"]) {
                 r.Error(step, path + ".lua", "a lua step needs lua: {path | script}");
                 continue;
             }
             ParseScriptEntry(r, step["lua"], path + ".lua", "path", true, entry.script);
             if (!entry.name.empty()) entry.script.name = "auth.pipeline." + entry.name;
+        } else if (type == "redis") {
+            entry.type = AuthStepType::kRedis;
+            ParseRedisStep(r, step["redis"], path + ".redis", entry);
         } else if (type != "builtin") {
             r.Error(step["type"], path + ".type",
-                    "\"" + type + "\" is not a step llm-proxy runs (builtin: auth.keys and the store; lua: a script)");
+                    "\"" + type +
+                        "\" is not a step llm-proxy runs (builtin: auth.keys and the store; lua: a script; redis: "
+                        "keys kept in Redis)");
             continue;
         }
         c.auth.pipeline.push_back(std::move(entry));

@@ -38,6 +38,9 @@ bool BodyTooBigToDiscard(const RequestParser& parser) {
 Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt) {
     const std::int64_t now_s = std::time(nullptr);
     if (!EndpointStage::Run(ctx, rt.endpoints ? *rt.endpoints : BuiltinEndpoints())) co_return;
+    if (!ctx.config().auth.pipeline.empty() && !StoredKeyStage::FromCache(ctx, rt)) {
+        co_await StoredKeyStage::Read(ctx, rt);  // an auth.pipeline redis step's record
+    }
     if (!AuthStage::Run(ctx, now_s)) co_return;
     if (ctx.endpoint->endpoint == Endpoint::kResponses && ctx.request().method() == http::verb::get) {
         co_await ResponsesSocketStage::Run(ctx, client, rt);

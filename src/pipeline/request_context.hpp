@@ -58,6 +58,16 @@ private:
     std::int64_t actual_tokens_ = -1;
 };
 
+/// What the auth pipeline's redis step found for the presented key. Read from Redis (or the
+/// worker's cache) just before the auth stage, which does not wait.
+struct StoredKeyLookup {
+    enum class State { kNotRead, kFound, kAbsent, kStoreDown };
+    State state = State::kNotRead;
+    std::shared_ptr<const proxy::KeyEntry> key;  // kFound (keeps it alive for the request)
+    bool quota_exhausted = false;
+    core::KeyHash hash{};  // of the presented key
+};
+
 /// What the Finish step reports about how the request ended.
 struct RequestRecord {
     unsigned status = 0;
@@ -97,6 +107,7 @@ struct RequestContext {
 
     // Learned and held by the stages.
     const proxy::KeyEntry* key = nullptr;  // the caller's key (null when auth is off)
+    StoredKeyLookup stored_key;
     BodyHold body_hold;
     proxy::Admission admission;  // local limit slots, until the request ends
     SharedLimitHold shared_limits;

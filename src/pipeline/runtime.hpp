@@ -20,6 +20,7 @@
 #include "pipeline/endpoints.hpp"
 #include "proxy/balancer.hpp"
 #include "proxy/health_report.hpp"
+#include "proxy/stored_keys.hpp"
 #include "proxy/retry_policy.hpp"
 #include "store/redis_client.hpp"
 #include "store/usage_ledger.hpp"
@@ -74,6 +75,13 @@ struct Runtime {
     std::string slot_prefix;
     std::uint64_t slot_seq = 0;
     std::chrono::steady_clock::time_point last_redis_warning{};
+
+    // Keys kept in Redis (an auth.pipeline redis step): the connection (the same one as `redis`
+    // when both are on), this worker's cache of records and the process's counters for them.
+    store::RedisClient* key_store = nullptr;
+    proxy::StoredKeyCache* stored_keys = nullptr;
+    proxy::StoredKeyCounters* stored_key_counters = nullptr;
+    std::chrono::steady_clock::time_point last_key_store_warning{};
 
     /// A name for one request's concurrency slot in Redis, unique across instances.
     std::string NextSlotName() { return slot_prefix + std::to_string(++slot_seq); }

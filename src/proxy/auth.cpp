@@ -42,25 +42,29 @@ AuthResult Authenticate(const KeySet& index, const Credentials& creds, const cor
     }
     const KeyEntry* entry = index.Find(core::Sha256(presented));
     if (entry == nullptr) {
-        r.error = Unauthorized("Incorrect API key provided: " + core::MaskKey(presented) + ".");
+        r.error = UnknownKey(presented);
         return r;
     }
-    const core::ApiKeyConfig* key = &entry->config;
-    if (!key->active) {
-        r.error = Forbidden("api_key_disabled", "The API key '" + key->name + "' is disabled.");
-        return r;
-    }
-    if (key->expires_at != 0 && now_s >= key->expires_at) {
-        r.error = Forbidden("api_key_expired", "The API key '" + key->name + "' has expired.");
-        return r;
-    }
-    const auto& ranges = entry->allowed_ips;
-    if (entry->allowed_ips_broken || (!ranges.empty() && !core::AnyContains(ranges, client_ip))) {
-        r.error = Forbidden("ip_not_allowed", "The API key '" + key->name + "' may not be used from this address.");
-        return r;
-    }
-    r.key = entry;
+    r.error = CheckKey(*entry, client_ip, now_s);
+    if (!r.error) r.key = entry;
     return r;
+}
+
+std::optional<core::LocalReply> CheckKey(const KeyEntry& entry, const core::IpAddress& client_ip, std::int64_t now_s) {
+    const core::ApiKeyConfig& key = entry.config;
+    if (!key.active) return Forbidden("api_key_disabled", "The API key '" + key.name + "' is disabled.");
+    if (key.expires_at != 0 && now_s >= key.expires_at) {
+        return Forbidden("api_key_expired", "The API key '" + key.name + "' has expired.");
+    }
+    const auto& ranges = entry.allowed_ips;
+    if (entry.allowed_ips_broken || (!ranges.empty() && !core::AnyContains(ranges, client_ip))) {
+        return Forbidden("ip_not_allowed", "The API key '" + key.name + "' may not be used from this address.");
+    }
+    return std::nullopt;
+}
+
+core::LocalReply UnknownKey(std::string_view presented) {
+    return Unauthorized("Incorrect API key provided: " + core::MaskKey(presented) + ".");
 }
 
 bool PassThroughAllowed(const core::ApiKeyConfig& key, std::string_view method, std::string_view path) {

@@ -33,6 +33,12 @@ std::string_view PresentedKey(const Credentials& creds);
 AuthResult Authenticate(const KeySet& keys, const Credentials& creds, const core::IpAddress& client_ip,
                         std::int64_t now_s);
 
+/// A known key's status, expiry and IP allow-list: the refusal, if any.
+std::optional<core::LocalReply> CheckKey(const KeyEntry& entry, const core::IpAddress& client_ip, std::int64_t now_s);
+
+/// The 401 for a key nobody knows (the key masked).
+core::LocalReply UnknownKey(std::string_view presented);
+
 /// May this key use this public model? (allowed_models globs)
 bool ModelAllowed(const core::ApiKeyConfig& key, std::string_view model);
 

@@ -26,6 +26,11 @@ struct KeyEntry {
     std::shared_ptr<KeyCounters> counters;
 };
 
+/// Unset limits (< 0) take the defaults' values.
+void ApplyKeyDefaults(core::KeyLimits& limits, const core::KeyLimits& defaults);
+/// The entry for one key, without counters: its id and parsed allowed_ips.
+KeyEntry EntryFor(core::ApiKeyConfig key);
+
 class KeySet {
 public:
     KeySet(bool enabled, std::vector<KeyEntry> entries);

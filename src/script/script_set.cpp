@@ -24,7 +24,7 @@ std::size_t LargestCap(const core::ScriptsConfig& scripts, const core::HooksConf
         if (config->enabled) cap = std::max(cap, config->max_memory);
     }
     for (const auto& step : steps) {
-        if (step.lua) cap = std::max(cap, step.script.max_memory);
+        if (step.lua()) cap = std::max(cap, step.script.max_memory);
     }
     return cap ? cap : core::ScriptConfig{}.max_memory;
 }
@@ -38,7 +38,7 @@ bool AnyScript(const core::Config& config) {
         if (script->enabled) return true;
     }
     for (const auto& step : config.auth.pipeline) {
-        if (step.lua) return true;
+        if (step.lua()) return true;
     }
     return false;
 }
@@ -56,7 +56,7 @@ ScriptSet::ScriptSet(const core::ScriptsConfig& scripts, const core::HooksConfig
     }
     auth_steps_.resize(auth_pipeline.size());
     for (std::size_t i = 0; i < auth_pipeline.size(); ++i) {
-        if (auth_pipeline[i].lua) auth_steps_[i] = Compile(auth_pipeline[i].script);
+        if (auth_pipeline[i].lua()) auth_steps_[i] = Compile(auth_pipeline[i].script);
     }
 }
 

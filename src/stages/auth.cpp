@@ -13,6 +13,10 @@ std::string_view Header(const http::request<http::string_body>& req, std::string
 
 }  // namespace
 
+proxy::Credentials CredentialsOf(const http::request<http::string_body>& req) {
+    return {Header(req, "authorization"), Header(req, "x-api-key"), Header(req, "api-key")};
+}
+
 bool EndpointStage::Run(RequestContext& ctx, const pipeline::EndpointTable& table) {
     auto& req = ctx.request();
     const std::string_view target(req.target().data(), req.target().size());
@@ -87,7 +91,7 @@ bool AuthStage::Run(RequestContext& ctx, std::int64_t now_s) {
         xff = joined;
     }
     const auto client = proxy::ClientAddress(peer, xff, ctx.snap().trusted_proxies);
-    const proxy::Credentials creds{Header(req, "authorization"), Header(req, "x-api-key"), Header(req, "api-key")};
+    const proxy::Credentials creds = CredentialsOf(req);
     if (!ctx.config().auth.pipeline.empty()) {
         if (!RunAuthPipeline(ctx, creds, client, now_s)) return false;
     } else {

@@ -32,31 +32,83 @@ bool LuaStepAllows(RequestContext& ctx, std::size_t step, std::string_view prese
     return false;
 }
 
+// A redis step's verdict on what StoredKeyStage read. kUnknown: the step does not know the key.
+enum class StepVerdict { kAllowed, kRefused, kUnknown, kStoreDown };
+
+StepVerdict RedisStep(RequestContext& ctx, const core::IpAddress& client, std::int64_t now_s) {
+    const pipeline::StoredKeyLookup& found = ctx.stored_key;
+    if (found.state == pipeline::StoredKeyLookup::State::kStoreDown) return StepVerdict::kStoreDown;
+    if (found.state != pipeline::StoredKeyLookup::State::kFound) return StepVerdict::kUnknown;
+    if (auto refused = proxy::CheckKey(*found.key, client, now_s)) {
+        ctx.Refuse(std::move(*refused));
+        return StepVerdict::kRefused;
+    }
+    if (found.quota_exhausted) {
+        ctx.Refuse({429,
+                    "insufficient_quota",
+                    "insufficient_quota",
+                    "The API key '" + found.key->config.name + "' has no quota left.",
+                    {},
+                    {}});
+        return StepVerdict::kRefused;
+    }
+    ctx.key = found.key.get();
+    return StepVerdict::kAllowed;
+}
+
+StepVerdict BuiltinStep(RequestContext& ctx, const proxy::Credentials& creds, const core::IpAddress& client,
+                        std::int64_t now_s) {
+    proxy::AuthResult found = proxy::Authenticate(*ctx.keys, creds, client, now_s);
+    const bool unknown = found.error && found.error->code == "invalid_api_key";
+    if (unknown && !ctx.config().auth.pipeline_all) return StepVerdict::kUnknown;  // the next step may know it
+    if (found.error) {
+        ctx.Refuse(std::move(*found.error));
+        return StepVerdict::kRefused;
+    }
+    ctx.key = found.key;
+    return StepVerdict::kAllowed;
+}
+
 }  // namespace
 
 bool RunAuthPipeline(RequestContext& ctx, const proxy::Credentials& creds, const core::IpAddress& client,
                      std::int64_t now_s) {
     const auto& auth = ctx.config().auth;
     const std::string_view presented = proxy::PresentedKey(creds);
-    bool decided = false;
+    bool decided = false, store_down = false;
     for (std::size_t i = 0; i < auth.pipeline.size(); ++i) {
-        if (auth.pipeline[i].lua) {
+        StepVerdict verdict = StepVerdict::kAllowed;
+        if (auth.pipeline[i].lua()) {
             if (!LuaStepAllows(ctx, i, presented, ctx.key)) return false;
         } else {
-            proxy::AuthResult found = proxy::Authenticate(*ctx.keys, creds, client, now_s);
-            const bool unknown = found.error && found.error->code == "invalid_api_key";
-            if (unknown && !auth.pipeline_all) continue;  // first_match: the next step may know it
-            if (found.error) {
-                ctx.Refuse(std::move(*found.error));
-                return false;
-            }
-            ctx.key = found.key;
+            verdict = auth.pipeline[i].redis() ? RedisStep(ctx, client, now_s) : BuiltinStep(ctx, creds, client, now_s);
         }
-        decided = true;
-        if (!auth.pipeline_all) return true;
+        if (verdict == StepVerdict::kRefused) return false;
+        if (verdict == StepVerdict::kAllowed) {
+            decided = true;
+            if (!auth.pipeline_all) return true;
+            continue;
+        }
+        store_down = store_down || verdict == StepVerdict::kStoreDown;
+        if (auth.pipeline_all) {  // every step must allow: one that does not know the key refuses it
+            decided = false;
+            break;
+        }
     }
-    if (!decided) ctx.Refuse(Refused("Incorrect API key provided: " + core::MaskKey(presented) + "."));
-    return decided;
+    if (decided) return true;
+    if (store_down) {
+        // Where the key would be is unreachable: say so (a retry may pass), not "wrong key".
+        ctx.Refuse({503,
+                    "api_error",
+                    "key_store_unavailable",
+                    "The API key could not be checked: the key store (Redis) is unreachable. Try again shortly.",
+                    {},
+                    {}},
+                   "Retry-After: 1\r\n");
+    } else {
+        ctx.Refuse(proxy::UnknownKey(presented));
+    }
+    return false;
 }
 
 }  // namespace llmproxy::stages

@@ -6,6 +6,7 @@
 #include "pipeline/request_context.hpp"
 #include "pipeline/runtime.hpp"
 #include "providers/adapter.hpp"
+#include "proxy/auth.hpp"
 
 namespace llmproxy::stages {
 
@@ -16,6 +17,18 @@ using pipeline::Runtime;
 struct EndpointStage {
     static bool Run(RequestContext& ctx, const pipeline::EndpointTable& table = pipeline::BuiltinEndpoints());
 };
+
+/// The record of the presented key in Redis, for an auth.pipeline redis step (from the
+/// worker's cache while it is fresh): fills ctx.stored_key for the auth stage.
+struct StoredKeyStage {
+    /// Done without waiting (no redis step, the key decided before it, or the cache knows):
+    /// true. False: Read must run.
+    static bool FromCache(RequestContext& ctx, Runtime& rt);
+    static Task<void> Read(RequestContext& ctx, Runtime& rt);
+};
+
+/// The credentials of the request's head (Authorization, x-api-key, api-key).
+proxy::Credentials CredentialsOf(const http::request<http::string_body>& req);
 
 /// Who is calling (key by SHA-256, status, expiry, allowed IPs; X-Forwarded-For from trusted
 /// proxies). Runs on the request's head, before its body is read.

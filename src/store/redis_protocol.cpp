@@ -55,7 +55,12 @@ int RedisReplyParser::Next(RedisReply& out) {
             for (std::size_t i = 0; i < reply->elements; ++i) {
                 const redisReply* e = reply->element[i];
                 out.integers.push_back(e->type == REDIS_REPLY_INTEGER ? e->integer : 0);
+                if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) {
+                    out.strings.resize(i + 1);  // only replies with strings pay for the list
+                    out.strings[i].assign(e->str, e->len);
+                }
             }
+            if (!out.strings.empty()) out.strings.resize(reply->elements);
             break;
         default:
             out.kind = RedisReply::Kind::kNil;

@@ -19,6 +19,7 @@ struct RedisReply {
     std::int64_t integer = 0;
     std::string text;                    // error message, status or bulk string
     std::vector<std::int64_t> integers;  // array elements that are integers (others as 0)
+    std::vector<std::string> strings;    // array elements that are strings (others as ""); empty if none is
     /// An error for a command that was sent but not answered (timeout, connection lost): it may
     /// still run, or have run. False when the command never left (not connected, breaker open).
     bool outcome_unknown = false;

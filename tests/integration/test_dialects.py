@@ -13,6 +13,7 @@ import time
 import unittest
 
 from harness import GATEWAY, GatewayTest, eventually, free_port, wait_port
+from servers import RedisServer
 
 DIALECTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dialects")
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
@@ -206,6 +207,68 @@ class GoLlmProxy(DialectTest):
                 t.join(timeout=20)
         self.assertEqual(failures, [])
         self.assertGreater(done[0], 10)
+
+
+class GoLlmProxyRedisKeys(DialectTest):
+    """Its third scenario: keys kept in Redis (auth.storage: redis) as its redis auth provider
+    reads them (a hash at llmproxy:key:{api_key}, or a JSON string), per-key limits over them."""
+
+    def setUp(self):
+        super().setUp()
+        self.redis = RedisServer(self.tmp.name)
+        self.addCleanup(lambda: self.redis.stop())
+        b1, b2 = self.mock("v1"), self.mock("v2")
+        text = GoLlmProxy.go_fixture(self, "llmproxy_scenario3.yaml", [b1, b2])
+        out = self.start(text, env={"REDIS_URL": self.redis.url})
+        self.assertIn("read as a Go LLMProxy config", out)
+
+    def key(self, name, *fields):
+        self.redis.cli("HSET", f"llmproxy:key:{name}", *fields)
+
+    def test_keys_in_redis_are_checked_as_there(self):
+        self.key("sk-pub-alice", "name", "alice", "user_id", "u1", "status", "0", "total_quota", "1000",
+                 "used_quota", "10")
+        self.redis.cli("SET", "llmproxy:key:sk-pub-json", '{"name": "bob", "status": "active"}')
+        self.key("sk-pub-off", "name", "off", "status", "1")
+        self.key("sk-pub-spent", "name", "spent", "total_quota", "100", "used_quota", "100")
+        self.key("sk-pub-old", "name", "old", "expires_at", "1700000000")
+        self.assertEqual(self.chat(key="sk-pub-alice").status, 200)
+        r = self.chat(key="sk-pub-alice", stream=True)
+        self.assertEqual(r.status, 200)
+        self.assertIn(b"data: [DONE]", r.body)
+        self.assertEqual(self.chat(key="sk-pub-json").status, 200)
+        self.assertEqual(self.chat().status, 401)
+        r = self.chat(key="sk-pub-nobody")
+        self.assertEqual(r.status, 401)
+        self.assertIn("invalid_api_key", r.body.decode())
+        r = self.chat(key="sk-pub-off")
+        self.assertEqual(r.status, 403)
+        self.assertIn("api_key_disabled", r.body.decode())
+        r = self.chat(key="sk-pub-spent")
+        self.assertEqual(r.status, 429)
+        self.assertIn("insufficient_quota", r.body.decode())
+        self.assertIn("api_key_expired", self.chat(key="sk-pub-old").body.decode())
+
+    def test_per_key_limit_holds_across_workers(self):
+        self.key("sk-pub-fast", "name", "fast")
+        statuses = [self.chat(key="sk-pub-fast").status for _ in range(30)]  # each its own connection
+        # per_key.requests_per_second: 10 (burst 10) over both workers, not 10 per worker.
+        self.assertLessEqual(statuses.count(200), 14, statuses)
+        self.assertGreaterEqual(statuses.count(429), 10, statuses)
+
+    def test_changes_in_redis_are_seen_within_the_cache_ttl(self):
+        self.assertEqual(self.chat(key="sk-pub-later").status, 401)
+        self.key("sk-pub-later", "name", "later")  # "not there" is remembered for at most 1 s
+        eventually(lambda: self.chat(key="sk-pub-later").status == 200, timeout=5)
+        self.key("sk-pub-later", "status", "disabled")  # found records for cache_ttl (5 s)
+        eventually(lambda: self.chat(key="sk-pub-later").status == 403, timeout=10)
+
+    def test_redis_down_is_503_not_a_wrong_key(self):
+        self.redis.stop()
+        r = self.chat(key="sk-pub-never-seen")
+        self.assertEqual(r.status, 503, r.body)
+        self.assertIn("key_store_unavailable", r.body.decode())
+        self.assertEqual(r.headers.get("retry-after"), "1")
 
 
 class MultiVendor(DialectTest):

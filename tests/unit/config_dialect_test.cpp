@@ -63,12 +63,14 @@ TEST_P(Golden, ConvertConfigPrintsTheGoldenNativeFileAndItLoadsAsTheForeignOneDo
     EXPECT_EQ(a.routing.retry.max_retries, b.routing.retry.max_retries);
     EXPECT_EQ(a.auth.enabled, b.auth.enabled);
     EXPECT_EQ(a.auth.keys.size(), b.auth.keys.size());
+    EXPECT_EQ(a.auth.pipeline, b.auth.pipeline);
+    EXPECT_EQ(a.redis.url, b.redis.url);
     EXPECT_EQ(a.rate_limit.global_requests_per_second, b.rate_limit.global_requests_per_second);
 }
 
 INSTANTIATE_TEST_SUITE_P(Dialects, Golden,
                          testing::Values("python_readme", "llmproxy_readme", "llmproxy_scenario1", "llmproxy_scenario2",
-                                         "multivendor_readme", "litellm"));
+                                         "llmproxy_scenario3", "multivendor_readme", "litellm"));
 
 TEST(ConfigDialect, PythonReadmeIsEveryProviderForEveryModelInTurn) {
     auto r = LoadConfigFile(kDir + "python_readme.yaml");

@@ -293,8 +293,24 @@ auth:
     EXPECT_EQ(c.hooks.auth_decision.retry, 2);
     ASSERT_EQ(c.auth.pipeline.size(), 2u);
     EXPECT_TRUE(c.auth.pipeline_all);
-    EXPECT_TRUE(c.auth.pipeline[1].lua);
+    EXPECT_TRUE(c.auth.pipeline[1].lua());
     EXPECT_EQ(c.auth.pipeline[1].script.name, "auth.pipeline.partner");
+}
+
+TEST(Config, RedisAuthStep) {
+    auto r = LoadConfigString(
+        "providers: [ { name: a, base_url: \"http://127.0.0.1:1/v1\" } ]\n"
+        "redis: { url: 'redis://127.0.0.1:6390' }\n"
+        "auth: { pipeline: [ { type: builtin }, { name: r, type: redis, redis: { key_pattern: 'k:{api_key}', "
+        "cache_ttl: 250ms, storage: cache1 } } ] }\n",
+        "t.yaml");
+    ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0]);
+    const auto& c = *r.config;
+    EXPECT_TRUE(c.auth.enabled);  // keys come from Redis: no auth.keys needed
+    ASSERT_EQ(c.auth.pipeline.size(), 2u);
+    EXPECT_TRUE(c.auth.pipeline[1].redis());
+    EXPECT_EQ(c.auth.pipeline[1].key_pattern, "k:{api_key}");
+    EXPECT_EQ(c.auth.pipeline[1].cache_ttl, std::chrono::milliseconds(250));
 }
 
 TEST(Config, ScriptMistakesAreErrors) {
@@ -307,7 +323,10 @@ TEST(Config, ScriptMistakesAreErrors) {
         "hooks: { on_request: { script: x, script_file: y } }",  // hooks name the file `path`
         "hooks: { auth_decision: { url: 'ftp://x' } }",
         "hooks: { routing_decision: { url: 'http://x', on_failure: shrug } }",
-        "auth: { pipeline: [ { type: redis } ] }",
+        "auth: { pipeline: [ { type: redis } ] }",  // no redis.url
+        "redis: { url: 'redis://127.0.0.1' }\nauth: { pipeline: [ { type: redis, redis: { key_pattern: k } } ] }",
+        "redis: { url: 'redis://127.0.0.1' }\nauth: { pipeline: [ { type: redis, redis: { ttl: 1s } } ] }",
+        "auth: { pipeline: [ { type: database } ] }",
         "auth: { pipeline: [ { type: lua } ] }",
         "auth: { mode: any, keys: [ { key: sk-a-000000000001, name: a } ] }",
     };

@@ -371,7 +371,7 @@ TEST(ScriptPoints, ResponseTransformAndAuthStep) {
         local b = response.body b.model = request.model
         return {status_code = response.status_code + 1, body = b})");
     core::AuthPipelineEntry step;
-    step.lua = true;
+    step.type = core::AuthStepType::kLua;
     step.script = Script("auth.pipeline.partner", R"(
         if data.name == "staff" and key.name == "staff" and request.ip == "10.0.0.1" and metadata.team == "ml" then
             return {allow = true} end
