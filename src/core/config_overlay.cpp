@@ -154,7 +154,7 @@ ConfigResult LoadEffectiveConfig(const std::string& yaml, const std::string& sou
     auto tree = detail::ReadAsNative(root, source);
     if (!tree.result.errors.empty() || !tree.root.IsMap()) return detail::Validate(std::move(tree), source);
     if (overlay.providers.empty() && overlay.routes.empty()) return detail::Validate(std::move(tree), source);
-    root = tree.root;
+    root = tree.root;  // (yaml-cpp: both now name one node; the merges below edit tree.root)
 
     std::set<std::string> disabled;
     std::vector<std::string> unserved;  // routes left without an enabled target
@@ -166,7 +166,6 @@ ConfigResult LoadEffectiveConfig(const std::string& yaml, const std::string& sou
         bad.errors.push_back(std::string("store: ") + e.what());
         return bad;
     }
-    tree.root = root;
     auto result = detail::Validate(std::move(tree), source);
     if (!result.config) return result;
     auto config = std::make_shared<Config>(*result.config);

@@ -7,7 +7,6 @@
 // `path` is the endpoint, `backend` the provider (its URL, for a Go LLMProxy config).
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <map>
 
 #include "observe/prometheus_text.hpp"
@@ -18,35 +17,23 @@ namespace {
 // Its buckets (ms); each is one of kLatencyBuckets (seconds), so the counts are exact.
 constexpr std::array<double, 9> kGoBucketsMs{10, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
 
-struct Latency {
-    std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};
-    std::uint64_t count = 0;
-    double sum_s = 0;
-};
-
 struct GoSeries {
     std::map<unsigned, std::uint64_t> by_status;
-    Latency latency;
+    HistogramSum latency;
 };
 
-std::string Number(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
-}
-
-void AppendLatency(std::string& out, const std::string& labels, const Latency& l) {
+void AppendLatency(std::string& out, const std::string& labels, const HistogramSum& l) {
     std::uint64_t cumulative = 0;
     std::size_t next = 0;
     for (const double bound_ms : kGoBucketsMs) {
         for (; next < kLatencyBuckets.size() && kLatencyBuckets[next] * 1000 <= bound_ms + 1e-9; ++next)
             cumulative += l.buckets[next];
-        out += "llmproxy_latency_ms_bucket{" + labels + ",le=\"" + Number(bound_ms) + "\"} " +
+        out += "llmproxy_latency_ms_bucket{" + labels + ",le=\"" + PrometheusNumber(bound_ms) + "\"} " +
                std::to_string(cumulative) + "\n";
     }
     const std::uint64_t count = std::max(cumulative, l.count);
     out += "llmproxy_latency_ms_bucket{" + labels + ",le=\"+Inf\"} " + std::to_string(count) + "\n";
-    out += "llmproxy_latency_ms_sum{" + labels + "} " + Number(l.sum_s * 1000) + "\n";
+    out += "llmproxy_latency_ms_sum{" + labels + "} " + PrometheusNumber(l.sum * 1000) + "\n";
     out += "llmproxy_latency_ms_count{" + labels + "} " + std::to_string(count) + "\n";
 }
 
@@ -64,10 +51,7 @@ void AppendLlmProxyMetrics(std::string& out, const ScrapeInput& in) {
             auto& s = series["path=\"" + EscapeLabel(v.endpoint) + "\",stream=\"" + (v.stream ? "true" : "false") +
                              "\",backend=\"" + EscapeLabel(v.provider) + "\""];
             s.by_status[v.status] += v.count;
-            for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i)
-                s.latency.buckets[i] += v.duration->buckets[i].Get();
-            s.latency.count += v.duration->count.Get();
-            s.latency.sum_s += v.duration->sum.load(std::memory_order_relaxed);
+            s.latency.Add(*v.duration);
         }
         tokens.clear();
         shard->CollectTokens(tokens);

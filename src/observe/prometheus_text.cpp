@@ -1,35 +1,17 @@
 #include "observe/prometheus_text.hpp"
 
 #include <array>
-
 #include <cstdio>
 #include <map>
 
 namespace llmproxy::observe {
 namespace {
 
-struct HistogramSum {
-    std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};
-    std::uint64_t count = 0;
-    double sum = 0;
-    void Add(const Histogram& h) {
-        for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += h.buckets[i].Get();
-        count += h.count.Get();
-        sum += h.sum.load(std::memory_order_relaxed);
-    }
-};
-
 struct RequestSeries {
     std::string labels;  // rendered label set without braces
     std::uint64_t count = 0;
     HistogramSum duration, ttft;
 };
-
-std::string Number(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
-}
 
 void Header(std::string& out, const char* name, const char* type, const char* help) {
     out += "# HELP ";
@@ -60,20 +42,26 @@ void RenderHistogram(std::string& out, const char* name, const std::string& labe
     for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
         cumulative += h.buckets[i];
         out += name;
-        out += "_bucket{" + labels + sep + "le=\"" + Number(kLatencyBuckets[i]) + "\"} " + std::to_string(cumulative) +
-               "\n";
+        out += "_bucket{" + labels + sep + "le=\"" + PrometheusNumber(kLatencyBuckets[i]) + "\"} " +
+               std::to_string(cumulative) + "\n";
     }
     // Shards are read while workers write: keep +Inf >= every finite bucket.
     const std::uint64_t count = std::max(cumulative, h.count);
     out += name;
     out += "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(count) + "\n";
     out += name;
-    out += "_sum" + (labels.empty() ? std::string() : "{" + labels + "}") + " " + Number(h.sum) + "\n";
+    out += "_sum" + (labels.empty() ? std::string() : "{" + labels + "}") + " " + PrometheusNumber(h.sum) + "\n";
     out += name;
     out += "_count" + (labels.empty() ? std::string() : "{" + labels + "}") + " " + std::to_string(count) + "\n";
 }
 
 }  // namespace
+
+std::string PrometheusNumber(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
 
 std::string EscapeLabel(std::string_view v) {
     std::string out;

@@ -1,6 +1,7 @@
 #pragma once
 // Renders the Prometheus text exposition (format 0.0.4) from every worker's shard plus what
 // the caller read of the providers' shared health.
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,21 @@ std::string RenderPrometheus(const ScrapeInput& in);
 
 /// The Go LLMProxy's metrics, from the same shards (llmproxy_metrics.cpp).
 void AppendLlmProxyMetrics(std::string& out, const ScrapeInput& in);
+
+/// A latency histogram summed over the shards' series.
+struct HistogramSum {
+    std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};
+    std::uint64_t count = 0;
+    double sum = 0;  // seconds
+    void Add(const Histogram& h) {
+        for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += h.buckets[i].Get();
+        count += h.count.Get();
+        sum += h.sum.load(std::memory_order_relaxed);
+    }
+};
+
+/// A sample value as Prometheus text (shortest exact form).
+std::string PrometheusNumber(double v);
 
 /// Escapes a label value (backslash, double quote, newline).
 std::string EscapeLabel(std::string_view v);
