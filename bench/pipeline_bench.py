@@ -29,10 +29,12 @@ import socket  # noqa: E402
 
 
 def sse_body(events=24):
-    # Compact chunks: nginx's `return` takes at most 4 KiB.
+    # Compact chunks: nginx's `return` takes at most 4 KiB. Each carries "usage":null, as
+    # OpenAI's do once stream_options.include_usage is set (which the gateway sets).
     out = []
     for i in range(events):
-        chunk = {"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": f"tok{i} "}}]}
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": f"tok{i} "}}],
+                 "usage": None}
         out.append("data: " + json.dumps(chunk, separators=(",", ":")) + "\n\n")
     usage = {"id": "c1", "object": "chat.completion.chunk", "choices": [],
              "usage": {"prompt_tokens": 60, "completion_tokens": events, "total_tokens": 60 + events}}
@@ -104,6 +106,23 @@ def first_event_us(port, n):
     return samples
 
 
+def read_allocs(tmp, name):
+    time.sleep(0.06)  # the counter file is rewritten every 20 ms
+    with open(os.path.join(tmp, name.replace(" ", "_") + ".allocs")) as f:
+        return int(f.read())
+
+
+def allocations_per_request(tmp, name, port, script, seconds=2):
+    """One connection for `seconds`: (allocations - the idle background) / requests."""
+    idle0 = read_allocs(tmp, name)
+    time.sleep(0.5)
+    idle_rate = (read_allocs(tmp, name) - idle0) / 0.56
+    before, t0 = read_allocs(tmp, name), time.monotonic()
+    rate, _ = wrk(port, 1, seconds, script)
+    after, t1 = read_allocs(tmp, name), time.monotonic()
+    return (after - before - idle_rate * (t1 - t0)) / (rate * seconds)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -112,6 +131,9 @@ def main():
     ap.add_argument("--workers", type=int, default=1, help="llm-proxy workers = nginx worker_processes")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--ttft-requests", type=int, default=300)
+    ap.add_argument("--allocs", action="store_true",
+                    help="run the gateways under the malloc counter (build/libmalloc_count.so) and report "
+                         "allocations per request")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="llm-proxy-pipeline-bench-")
@@ -164,8 +186,12 @@ logging: {{ level: warn, access_log: "{tmp}/access.log" }}
             conf = os.path.join(tmp, name.replace(" ", "_") + ".yaml")
             with open(conf, "w") as f:
                 f.write(text)
+            env = dict(os.environ)
+            if args.allocs:
+                env.update(LD_PRELOAD=os.path.join(args.build, "libmalloc_count.so"),
+                           MALLOC_COUNT_FILE=os.path.join(tmp, name.replace(" ", "_") + ".allocs"))
             procs.append(subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", conf],
-                                          stderr=subprocess.DEVNULL))
+                                          stderr=subprocess.DEVNULL, env=env))
             pids[name] = procs[-1].pid
         for port in (up_port, nginx_port, bare_port, full_port, hook_port):
             wait_port(port)
@@ -204,6 +230,11 @@ logging: {{ level: warn, access_log: "{tmp}/access.log" }}
             print(f"| {k} | {med[(k, 'json')]:.0f} | {med[(k, 'json')] / med[('nginx', 'json')]:.2f} | {cj} | "
                   f"{med[(k, 'stream')]:.0f} | {med[(k, 'stream')] / med[('nginx', 'stream')]:.2f} | {cs} | "
                   f"{f50:.0f} | {f99:.0f} | {f50 - pct(first['direct'], 50):+.0f} |")
+        if args.allocs:
+            print("\n| target | allocations per JSON request | per stream (24 events) | per event |\n|---|---|---|---|")
+            for name in gateways:
+                per = {m: allocations_per_request(tmp, name, targets[name], scripts[m]) for m in scripts}
+                print(f"| {name} | {per['json']:.1f} | {per['stream']:.1f} | {(per['stream'] - per['json']) / 24:.2f} |")
         print(f"\nraw RPS per round: {json.dumps({f'{k}/{m}': [round(x) for x in v] for (k, m), v in rps.items()})}")
     finally:
         stop_all(procs, tmp)

@@ -156,14 +156,30 @@ void StreamTokenCounter::AddEvents(std::string_view events) {
             if (begin < event.size() && event[begin] == ' ') ++begin;
             std::size_t end = event.find('\n', begin);
             const std::string_view line = event.substr(begin, end == std::string_view::npos ? event.npos : end - begin);
-            if (line != "[DONE]") AppendGeneratedText(line, pending_);
+            if (line != "[DONE]") AddText(line);
             at = end == std::string_view::npos ? end : core::Find(event, "data:", end);
         }
     });
-    if (pending_.size() >= kSliceBytes) CountPending(false);
+    if (mode_ == Mode::kExact && pending_.size() >= kSliceBytes) CountPending(false);
+}
+
+void StreamTokenCounter::AddText(std::string_view json) {
+    if (mode_ == Mode::kExact || pending_.size() < kSampleBytes) {
+        if (pending_.capacity() < 256) pending_.reserve(256);  // one allocation, not one per doubling
+        AppendGeneratedText(json, pending_);
+        return;
+    }
+    scratch_.clear();
+    AppendGeneratedText(json, scratch_);
+    bytes_after_sample_ += scratch_.size();
 }
 
 std::int64_t StreamTokenCounter::Total() {
+    if (mode_ == Mode::kSampled && bytes_after_sample_ > 0 && !pending_.empty()) {
+        const double sample = static_cast<double>(tokenizer_.Count(pending_));
+        const double bytes = static_cast<double>(pending_.size() + bytes_after_sample_);
+        return static_cast<std::int64_t>(sample * bytes / static_cast<double>(pending_.size()) + 0.5);
+    }
     CountPending(true);
     return counted_;
 }

@@ -1,10 +1,16 @@
 #pragma once
-// Counts the tokens a stream generated while it passes, keeping only a few hundred bytes of text:
-// the memory of a stream must not grow with its length, so the relayed events are never kept.
-// The generated text is picked out of each event's JSON by a small scanner (no DOM: this runs
-// for every event of every stream) and tokenized in slices cut before a space, where the
-// tokenizer's own pre-split cuts too, so the total equals counting the whole text at once up to
-// rare whitespace-run boundaries.
+// Counts the tokens a stream generated while it passes, keeping at most about a kilobyte of
+// text: the memory of a stream must not grow with its length, so the relayed events are never
+// kept. The generated text is picked out of each event's JSON by a small scanner (no DOM: this
+// runs for every event of every stream). Two modes:
+//  - exact (the upstream reports no usage: this count is the only one): tokenized in slices cut
+//    before a space, where the tokenizer's own pre-split cuts too, so the total equals counting
+//    the whole text at once up to rare whitespace-run boundaries;
+//  - sampled (the upstream reports usage at the end; this count serves only a stream cut before
+//    it): nothing is tokenized while the stream passes. The first kSampleBytes of text are kept
+//    and tokenized only if the count is asked for; beyond them only bytes are counted, and the
+//    total is the sample's tokens scaled by the bytes (the stream's own tokens per byte). Exact
+//    up to kSampleBytes of text; within a few percent beyond (stream_token_counter_test).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,7 +26,9 @@ void AppendGeneratedText(std::string_view json, std::string& out);
 
 class StreamTokenCounter {
 public:
-    explicit StreamTokenCounter(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+    enum class Mode { kExact, kSampled };
+    explicit StreamTokenCounter(const Tokenizer& tokenizer, Mode mode = Mode::kExact)
+        : tokenizer_(tokenizer), mode_(mode) {}
 
     /// Whole SSE events (as the relay passes them).
     void AddEvents(std::string_view events);
@@ -28,13 +36,19 @@ public:
     std::int64_t Total();
 
     static constexpr std::size_t kSliceBytes = 512;
+    static constexpr std::size_t kSampleBytes = 1024;
 
 private:
     void CountPending(bool all);
+    void AddText(std::string_view json);
 
     const Tokenizer& tokenizer_;
-    std::string pending_;  // text not yet tokenized: about kSliceBytes at most, plus one event's
+    Mode mode_;
+    std::string pending_;  // text not yet tokenized: about kSliceBytes (exact) or kSampleBytes, plus one event's
     std::int64_t counted_ = 0;
+    // Sampled mode: bytes of text past the sample (only counted), and its scratch.
+    std::size_t bytes_after_sample_ = 0;
+    std::string scratch_;
 };
 
 }  // namespace llmproxy::usage

@@ -168,6 +168,20 @@ std::string SseData(std::string_view event) {
     return data;
 }
 
+std::string_view SseDataView(std::string_view event, std::string& scratch) {
+    const auto first = event.starts_with("data:") ? 0 : event.find("\ndata:");
+    if (first == std::string_view::npos) return {};
+    const std::size_t begin = first == 0 ? 0 : first + 1;
+    if (event.find("\ndata:", begin + 5) != std::string_view::npos || event.find("\rdata:") != std::string_view::npos) {
+        scratch = SseData(event);  // several data lines: joined by newlines
+        return scratch;
+    }
+    std::string_view line = event.substr(begin + 5);
+    line = line.substr(0, line.find_first_of("\r\n"));
+    if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    return line;
+}
+
 bool IsUsageOnlyChunk(std::string_view json) {
     if (json.find("\"usage\"") == std::string_view::npos) return false;
     thread_local od::parser parser;

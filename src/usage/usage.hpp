@@ -50,6 +50,9 @@ std::optional<Usage> ParseUsage(std::string_view json);
 
 /// The payload of an SSE event: its "data:" lines joined by '\n' (per the SSE spec).
 std::string SseData(std::string_view event);
+/// The same without a copy when the event has one data line (as every upstream sends them):
+/// a view into `event`; otherwise the lines joined into `scratch`, and a view of it.
+std::string_view SseDataView(std::string_view event, std::string& scratch);
 
 /// True for an OpenAI "usage-only" stream chunk: "choices" is an empty array and "usage" is an
 /// object. Such a chunk exists only because stream_options.include_usage was set.

@@ -157,6 +157,21 @@ TEST(Relay, ContentLengthBodiesPassByteForByte) {
     EXPECT_NE(run.client_bytes.find("Content-Length: " + std::to_string(json.size())), std::string::npos);
 }
 
+TEST(Relay, NullUsageChunksAreNotParsedButUsageAnywhereElseIsRead) {
+    // Not stripping (the client asked for usage itself): events pass as they are.
+    const std::string null_usage = "data: {\"choices\":[{\"delta\":{\"content\":\"usage\"}}],\"usage\":null}\n\n";
+    const std::string moonshot =
+        "data: {\"choices\":[{\"finish_reason\":\"stop\",\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2,"
+        "\"total_tokens\":6}}],\"usage\":null}\n\n";
+    const std::string events = null_usage + null_usage + moonshot + "data: [DONE]\n\n";
+    providers::openai::UsageObserver usage(/*strip_injected_usage=*/false);
+    stages::ResponseObserver* observers[] = {&usage};
+    RelayRun run = Relay(SseResponse(events), 3, observers);
+    EXPECT_EQ(Dechunk(BodyOf(run.client_bytes)), events);
+    ASSERT_TRUE(usage.usage().has_value());  // usage inside the choice, beside a top-level null
+    EXPECT_EQ(usage.usage()->total_tokens, 6);
+}
+
 TEST(Relay, TheUsageReaderStripsTheInjectedUsageChunk) {
     const std::string content = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n";
     const std::string usage_chunk =

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "usage/stream_token_counter.hpp"
@@ -82,4 +84,49 @@ TEST(StreamTokenCounter, EqualsCountingTheWholeTextAndKeepsLittle) {
     // Slices are cut before spaces, where the tokenizer's split cuts too.
     EXPECT_NEAR(static_cast<double>(got), static_cast<double>(expected), expected * 0.005) << got << " vs " << expected;
     EXPECT_GT(text.size(), 20u * StreamTokenCounter::kSliceBytes);  // the stream was much longer than a slice
+}
+
+namespace {
+
+// The stream of `text` in deltas of 1..12 bytes (cut on UTF-8 boundaries), counted in `mode`.
+std::int64_t CountStreamed(const std::string& text, StreamTokenCounter::Mode mode) {
+    std::mt19937 rng(11);
+    StreamTokenCounter counter(Cl100k(), mode);
+    for (std::size_t at = 0; at < text.size();) {
+        std::size_t n = std::min<std::size_t>(1 + rng() % 12, text.size() - at);
+        while (at + n < text.size() && (static_cast<unsigned char>(text[at + n]) & 0xC0) == 0x80) ++n;
+        counter.AddEvents(Chunk(std::string_view(text).substr(at, n)));
+        at += n;
+    }
+    return counter.Total();
+}
+
+}  // namespace
+
+// Sampled mode (the upstream reports usage; the count serves a stream cut before it): exact up
+// to kSampleBytes of text, the stream's own tokens per byte beyond. Its error on long streams of
+// prose, CJK and code is printed and bounded.
+TEST(StreamTokenCounter, SampledIsExactWhenShortAndCloseWhenLong) {
+    std::string shortish;
+    for (int i = 0; i < 10; ++i) shortish += "A short answer, word " + std::to_string(i) + ". ";
+    ASSERT_LT(shortish.size(), StreamTokenCounter::kSampleBytes);
+    EXPECT_EQ(CountStreamed(shortish, StreamTokenCounter::Mode::kSampled),
+              static_cast<std::int64_t>(Cl100k().Count(shortish)));
+
+    std::string prose, cjk, code;
+    for (int i = 0; i < 300; ++i) {
+        prose += "The gateway relays event " + std::to_string(i) + " of the stream while the model keeps writing. ";
+        if (i % 13 == 0)
+            prose += "\n\nParagraph " + std::to_string(i) + ": résumé, naïve; numbers 3.14159 and 2.71828.\n";
+        cjk += "网关在流经过时统计令牌，第" + std::to_string(i) + "个事件。東京の天気は晴れです。";
+        code += "for (int i = 0; i < n; ++i) { total += values[i] * " + std::to_string(i) + "; }\n";
+    }
+    for (const auto* text : {&prose, &cjk, &code}) {
+        const double exact = static_cast<double>(Cl100k().Count(*text));
+        const double sampled = static_cast<double>(CountStreamed(*text, StreamTokenCounter::Mode::kSampled));
+        const double error = (sampled - exact) / exact;
+        std::printf("sampled count: %zu bytes, exact %.0f, sampled %.0f (%+.1f%%)\n", text->size(), exact, sampled,
+                    100 * error);
+        EXPECT_LT(std::abs(error), 0.08);
+    }
 }

@@ -40,6 +40,19 @@ TEST(Usage, UsageOnlyChunk) {
     EXPECT_FALSE(usage::IsUsageOnlyChunk(R"({"id":"c","choices":[],"usage":null})"));
 }
 
+TEST(Usage, SseDataViewCopiesOnlyMultiLineEvents) {
+    std::string scratch;
+    const std::string one = "data: {\"a\":1}\n\n";
+    const std::string_view v = usage::SseDataView(one, scratch);
+    EXPECT_EQ(v, "{\"a\":1}");
+    EXPECT_EQ(v.data(), one.data() + 6);  // a view into the event: no copy
+    EXPECT_EQ(usage::SseDataView("event: x\r\ndata:one\r\n\r\n", scratch), "one");
+    EXPECT_EQ(usage::SseDataView("event: x\r\ndata:one\r\ndata: two\r\n\r\n", scratch), "one\ntwo");
+    EXPECT_EQ(usage::SseDataView("data:a\rdata:b\r\r", scratch), "a\nb");  // CR-only lines
+    EXPECT_EQ(usage::SseDataView(": comment\n\n", scratch), "");
+    EXPECT_EQ(usage::SseDataView("data:", scratch), "");
+}
+
 TEST(Usage, SseData) {
     EXPECT_EQ(usage::SseData("data: {\"a\":1}\n\n"), "{\"a\":1}");
     EXPECT_EQ(usage::SseData("event: x\r\ndata:one\r\ndata: two\r\n\r\n"), "one\ntwo");

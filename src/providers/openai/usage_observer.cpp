@@ -34,6 +34,19 @@ std::size_t NextMention(std::string_view block, std::size_t from) {
     return std::min(core::Find(block, "usage", from), core::Find(block, "eval_count", from));
 }
 
+// Every mention of usage in `event` is a `"usage":null` member (what include_usage adds to each
+// chunk): there is nothing to read, and no parse is spent on it.
+bool OnlyNullUsage(std::string_view event) {
+    if (core::Contains(event, "eval_count")) return false;
+    for (std::size_t at = core::Find(event, "usage"); at != std::string_view::npos;
+         at = core::Find(event, "usage", at + 5)) {
+        const std::string_view after = event.substr(at + 5);
+        if (at == 0 || event[at - 1] != '"' || !(after.starts_with("\":null") || after.starts_with("\": null")))
+            return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 std::string_view UsageObserver::OnEvents(std::string_view block) {
@@ -52,7 +65,15 @@ std::string_view UsageObserver::OnEvents(std::string_view block) {
         const auto begin = static_cast<std::size_t>(event.data() - block.data());
         if (mention >= begin + event.size()) return;  // no mention in this event
         mention = NextMention(block, begin + event.size());
-        const std::string data = usage::SseData(event);
+        if (OnlyNullUsage(event)) {
+            if (strip_) {
+                change(begin);
+                AppendWithoutNullUsage(filtered_, event);
+                copied_up_to = begin + event.size();
+            }
+            return;
+        }
+        const std::string_view data = usage::SseDataView(event, scratch_);
         auto report = usage::ParseUsageReport(data);
         if (report) Merge(*report);
         if (!strip_) return;

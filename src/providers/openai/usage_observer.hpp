@@ -34,6 +34,7 @@ private:
     std::optional<usage::Usage> usage_;
     std::string body_;
     std::string filtered_;
+    std::string scratch_;  // an event's data when it spans several lines
     bool body_overflow_ = false;
 };
 

@@ -23,11 +23,15 @@ struct AttemptObservers {
 
     AttemptObservers(const providers::ProviderAdapter& adapter, const providers::PreparedRequest& prepared,
                      const providers::AttemptRequest& request, const usage::Tokenizer* tokenizer,
-                     providers::ResponseChain& chain)
+                     bool upstream_reports_usage, providers::ResponseChain& chain)
         : usage(adapter.MakeUsageReader(prepared)), translator(adapter.MakeTranslator(prepared, request)) {
         chain.BeginAttempt();
         chain.AddForAttempt(usage->observer());
-        if (tokenizer) chain.AddForAttempt(counter.emplace(*tokenizer));
+        // The local count is the only one when the upstream reports none: exact then; else it
+        // serves only a stream cut before its usage, and costs next to nothing (sampled).
+        using Mode = usage::StreamTokenCounter::Mode;
+        if (tokenizer)
+            chain.AddForAttempt(counter.emplace(*tokenizer, upstream_reports_usage ? Mode::kSampled : Mode::kExact));
         if (translator) chain.AddForAttempt(*translator);
     }
 };
@@ -160,7 +164,8 @@ Task<AttemptEnd> RunAttempt(RequestForward& fwd, const AttemptTarget& target) {
     if (ctx.scripts() && !ScriptStage::TransformRequest(ctx, fwd.rt, provider, prepared, script_headers)) {
         co_return Answered();  // refused: the pipeline writes ctx's answer
     }
-    AttemptObservers observers(adapter, prepared, request, routed.json ? fwd.tokenizer : nullptr, ctx.response_chain);
+    AttemptObservers observers(adapter, prepared, request, routed.json ? fwd.tokenizer : nullptr, provider.stream_usage,
+                               ctx.response_chain);
     fwd.extra_headers.clear();
     wire::AppendHeader(fwd.extra_headers, "x-llm-proxy-provider", provider.name);
     if (target.number > 1) wire::AppendHeader(fwd.extra_headers, "x-llm-proxy-attempts", std::to_string(target.number));

@@ -16,7 +16,8 @@ using providers::ResponseObserver;
 /// cut): a few hundred bytes per stream, whatever its length.
 class TokenCountObserver final : public ResponseObserver {
 public:
-    explicit TokenCountObserver(const usage::Tokenizer& tokenizer) : counter_(tokenizer) {}
+    TokenCountObserver(const usage::Tokenizer& tokenizer, usage::StreamTokenCounter::Mode mode)
+        : counter_(tokenizer, mode) {}
     void OnHead(ResponseHead& head) override { sse_ = head.sse; }
     std::string_view OnEvents(std::string_view events) override {
         if (sse_) counter_.AddEvents(events);
