@@ -1,4 +1,5 @@
 // llm-proxy convert-config: another gateway's config file printed in the native format.
+#include <cstdio>
 #include <sstream>
 
 #include "core/config.hpp"
@@ -6,6 +7,26 @@
 #include "core/config_reader.hpp"
 
 namespace llmproxy::core {
+namespace {
+
+// A comment line's text: a key from the file may hold a newline (or a NUL), which would end
+// the comment and leave the rest as YAML. Control characters are printed as \xNN.
+std::string OneLine(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u != 0x7f) {
+            out.push_back(c);
+            continue;
+        }
+        char hex[5];
+        std::snprintf(hex, sizeof hex, "\\x%02x", u);
+        out += hex;
+    }
+    return out;
+}
+
+}  // namespace
 
 ConvertedConfig ConvertConfigFile(const std::string& path) {
     const auto text = ReadConfigText(path);
@@ -34,11 +55,11 @@ ConvertedConfig ConvertConfigText(const std::string& text, const std::string& pa
     out.result = detail::Validate(std::move(tree), path);  // the native loader's verdict on it
     if (!out.result.errors.empty()) return out;
     std::ostringstream os;
-    os << "# " << path << " in llm-proxy's format (llm-proxy convert-config), read as "
+    os << "# " << OneLine(path) << " in llm-proxy's format (llm-proxy convert-config), read as "
        << (dialect.empty() ? "an llm-proxy config" : dialect) << ".\n";
     if (!notes.empty()) {
         os << "# Not carried over, or carried over differently:\n";
-        for (const auto& note : notes) os << "#   - " << note.substr(path.size() + 2) << "\n";
+        for (const auto& note : notes) os << "#   - " << OneLine(note.substr(path.size() + 2)) << "\n";
     }
     os << emitter.c_str() << "\n";
     out.yaml = os.str();

@@ -63,6 +63,11 @@ void Vendor(Context& c, const YAML::Node& params, const std::string& path, YAML:
         provider = model.starts_with("claude") ? "anthropic" : "openai";  // as LiteLLM infers
     }
     upstream = model;
+    if (model.empty()) {
+        c.r.Error(params["model"] ? params["model"] : params, path + ".model",
+                  "is required: \"<provider>/<model name>\", e.g. openai/gpt-4o");
+        return;
+    }
     const auto preset = kPrefixPresets.find(provider);
     if (preset == kPrefixPresets.end()) {
         std::string known;

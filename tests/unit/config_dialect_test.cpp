@@ -244,3 +244,21 @@ TEST(ConfigDialect, NativeFilesAreNotMistaken) {
     EXPECT_TRUE(r.dialect.empty());
     EXPECT_FALSE(r.config);
 }
+
+// Found by fuzz_config: a deployment without a model, and a key holding a newline, whose
+// "ignored" warning became YAML in convert-config's output.
+TEST(ConfigDialect, LiteLlmDeploymentNeedsAModelAndWarningsStayComments) {
+    auto r = LoadConfigString(
+        "model_list:\n  - model_name: a\n    litellm_params: { api_base: 'http://127.0.0.1:1/v1' }\n", "t.yaml");
+    EXPECT_FALSE(r.config);
+    ASSERT_FALSE(r.errors.empty());
+    EXPECT_NE(r.errors[0].find("litellm_params.model: is required"), std::string::npos) << r.errors[0];
+    const std::string text =
+        "model_list:\n  - model_name: a\n    litellm_params: { model: openai/gpt-4o }\n"
+        "router_settings: { \"x\\ny: 1\": 2 }\n";
+    auto converted = ConvertConfigText(text, "t.yaml");
+    ASSERT_FALSE(converted.yaml.empty()) << Joined(converted.result.errors);
+    EXPECT_NE(converted.yaml.find("x\\x0ay: 1"), std::string::npos) << converted.yaml;
+    auto native = LoadConfigString(converted.yaml, "n.yaml");
+    EXPECT_TRUE(native.config) << Joined(native.errors);
+}
