@@ -3,6 +3,7 @@
 // decides on it without waiting.
 #include <spdlog/spdlog.h>
 
+#include "proxy/provider_health.hpp"
 #include "proxy/stored_key_record.hpp"
 #include "stages/stages.hpp"
 
@@ -15,10 +16,6 @@ using Lookup = pipeline::StoredKeyLookup;
 constexpr std::size_t kMaxPresentedKey = 512;
 // "Not in Redis" is remembered for at most this long: a key just written there works at once.
 constexpr std::int64_t kAbsentTtlMs = 1'000;
-
-std::int64_t SteadyMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(pipeline::Clock::now().time_since_epoch()).count();
-}
 
 const core::AuthPipelineEntry* RedisStep(const core::AuthConfig& auth) {
     for (const auto& step : auth.pipeline) {
@@ -95,7 +92,8 @@ bool StoredKeyStage::FromCache(RequestContext& ctx, Runtime& rt) {
     if (presented.empty() || presented.size() > kMaxPresentedKey) return true;
     out.hash = core::Sha256(presented);
     if (DecidedBefore(ctx, out.hash)) return true;
-    const auto* cached = rt.stored_keys ? rt.stored_keys->Find(out.hash, SteadyMs(), ctx.snap().version) : nullptr;
+    const auto* cached =
+        rt.stored_keys ? rt.stored_keys->Find(out.hash, proxy::SteadyNowMs(), ctx.snap().version) : nullptr;
     if (!cached) return false;
     if (cached->key) out.state = Lookup::State::kFound;
     out.key = cached->key;
@@ -114,7 +112,7 @@ Task<void> StoredKeyStage::Read(RequestContext& ctx, Runtime& rt) {
         out.state = Lookup::State::kStoreDown;
         co_return;
     }
-    const std::int64_t now_ms = SteadyMs();
+    const std::int64_t now_ms = proxy::SteadyNowMs();
     ReadResult read = co_await ReadRecord(rt, proxy::StoredKeyName(step.key_pattern, presented), presented);
     if (read.kind == ReadResult::Kind::kFailed) {
         out.state = Lookup::State::kStoreDown;
