@@ -28,7 +28,7 @@ core::ScriptConfig Script(std::string name, std::string code) {
 }
 
 struct Fixture {
-    http::fields headers;
+    HeadFields headers;
     script::RequestView request;
     std::vector<script::BackendView> backends{{"fast", "http://127.0.0.1:1/v1", true, 1, 0, 0},
                                               {"slow", "http://127.0.0.1:2/v1", true, 1, 0, 0}};

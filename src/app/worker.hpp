@@ -63,6 +63,7 @@ public:
     observe::MetricsShard& metrics() { return metrics_; }
 
     // SessionHost (this worker's thread only).
+    std::pmr::memory_resource& ArenaBlocks() override { return arena_blocks_; }
     std::shared_ptr<const core::Config> CurrentConfig() override { return Current()->snapshot->config; }
     bool draining() const override { return shared_.draining.load(std::memory_order_relaxed); }
     void AddSession(SessionHandle& handle) override;
@@ -88,6 +89,9 @@ private:
     int index_;
     int worker_count_;
     SharedState& shared_;
+    // Recycled blocks of the sessions' request arenas. Before ioc_: the requests it destroys
+    // give their blocks back here.
+    std::pmr::unsynchronized_pool_resource arena_blocks_ = MakeArenaBlockPool();
     // One thread runs this context. UNSAFE_IO drops the reactor's per-socket locks (only this
     // thread touches the sockets); the scheduler keeps its lock for posts from other threads
     // (resolver, drain, stop).

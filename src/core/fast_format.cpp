@@ -16,6 +16,12 @@ void AppendMillis3(std::string& out, double value) {
     out.append(buf, end);
 }
 
+void AppendInt(std::string& out, std::int64_t value) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, end);
+}
+
 void AppendUtcTimestamp(std::string& out, std::int64_t unix_ms) {
     thread_local std::int64_t cached_second = -1;
     thread_local char cached[24];  // "YYYY-MM-DDTHH:MM:SS"

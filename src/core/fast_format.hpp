@@ -9,6 +9,8 @@ namespace llmproxy::core {
 
 /// Appends `value` with exactly three decimals ("12.500").
 void AppendMillis3(std::string& out, double value);
+/// Appends `value` in decimal (no temporary string).
+void AppendInt(std::string& out, std::int64_t value);
 /// Appends "2026-11-22T00:00:38.123Z" for a unix time in milliseconds.
 void AppendUtcTimestamp(std::string& out, std::int64_t unix_ms);
 

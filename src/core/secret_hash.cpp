@@ -9,9 +9,23 @@
 namespace llmproxy::core {
 
 KeyHash Sha256(std::string_view data) {
+    // Every request's key is hashed: the digest is fetched once per process and each thread
+    // keeps its context. EVP_Digest fetches and allocates a fresh context on every call (three
+    // allocations and a provider lookup a request).
+    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    struct Context {
+        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+        ~Context() { EVP_MD_CTX_free(ctx); }
+    };
+    thread_local Context local;
     KeyHash out{};
     unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+    const EVP_MD* md = sha256 ? sha256 : EVP_sha256();
+    if (!local.ctx || EVP_DigestInit_ex(local.ctx, md, nullptr) != 1 ||
+        EVP_DigestUpdate(local.ctx, data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(local.ctx, out.data(), &len) != 1) {
+        EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+    }
     return out;
 }
 

@@ -8,11 +8,10 @@
 #include "core/config.hpp"
 #include "core/error_reply.hpp"
 #include "http/asio_types.hpp"
+#include "http/head_memory.hpp"
 #include "http/wire.hpp"
 
 namespace llmproxy {
-
-using RequestParser = http::request_parser<http::string_body>;
 
 /// Bytes of request bodies held by one worker's requests at once. Single-threaded (the worker's).
 /// An eighth of it is kept for small bodies: large uploads cannot take the last of it, so a

@@ -59,7 +59,7 @@ bool IsSafeTargetPath(std::string_view path) {
     return true;
 }
 
-std::optional<core::LocalReply> CheckRequestHead(const http::request_header<>& head) {
+std::optional<core::LocalReply> CheckRequestHead(const http::request_header<HeadFields>& head) {
     // Transfer-Encoding: exactly one coding, "chunked" (nginx answers 501 otherwise too).
     std::size_t te_lines = 0;
     bool te_ok = true;

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "core/error_reply.hpp"
-#include "http/asio_types.hpp"
+#include "http/head_memory.hpp"
 
 namespace llmproxy {
 
@@ -14,7 +14,7 @@ namespace llmproxy {
 /// the next request); HTTP/1.1 without exactly one Host → 400; a target with dot segments,
 /// encoded slashes, backslashes or empty segments → 400.
 /// The refusal, if any (the connection closes after it).
-std::optional<core::LocalReply> CheckRequestHead(const http::request_header<>& head);
+std::optional<core::LocalReply> CheckRequestHead(const http::request_header<HeadFields>& head);
 
 /// The path of a target is safe to append to a provider's base path: no `.`/`..` segment (also
 /// percent-encoded, or followed by a `;param`), no encoded `/` or `\`, no `\`, no empty segment (`//`).

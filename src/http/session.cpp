@@ -93,7 +93,9 @@ Task<void> RunSession(Socket socket, SessionHost& host, std::string client_ip) {
             if (ec) break;
             buffer.commit(n);
         }
-        RequestParser parser;
+        // Declared before the parser: the arena must outlive the head allocated from it.
+        RequestArena arena(host.ArenaBlocks());
+        RequestParser parser = MakeRequestParser(arena);
         parser.header_limit(static_cast<std::uint32_t>(server.max_header_bytes));
         parser.body_limit(server.max_body_bytes);
         // Slowloris: the whole header must arrive within header_timeout of its first byte.

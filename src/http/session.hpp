@@ -3,6 +3,7 @@
 // request means is its host's business (the worker hands it to the pipeline): this layer knows
 // HTTP, not the gateway.
 #include <memory>
+#include <memory_resource>
 #include <string_view>
 
 #include <boost/intrusive/list.hpp>
@@ -25,6 +26,9 @@ using IdleSessions = boost::intrusive::list<SessionHandle, boost::intrusive::con
 class SessionHost {
 public:
     virtual ~SessionHost() = default;
+    /// Where the session's request arenas take their blocks (see RequestArena): the host's,
+    /// so that a block given back by one connection serves the next request on another.
+    virtual std::pmr::memory_resource& ArenaBlocks() = 0;
     /// The configuration the next request is read with (limits, timeouts).
     virtual std::shared_ptr<const core::Config> CurrentConfig() = 0;
     virtual bool draining() const = 0;

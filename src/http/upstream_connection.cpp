@@ -82,8 +82,12 @@ Task<error_code> UpstreamConnection::ReadSome(ResponseParser& parser, core::Mill
     co_return ec;
 }
 
+bool UpstreamConnection::CleanForReuse() const {
+    return is_open() && buffer_.size() == 0;
+}
+
 void UpstreamConnection::StartIdleWatch() {
-    if (!is_open() || buffer_.size() != 0) {
+    if (!CleanForReuse()) {
         idle_clean_ = false;  // leftover bytes after a response: never reuse
         return;
     }

@@ -14,11 +14,12 @@
 
 #include "core/config.hpp"
 #include "http/asio_types.hpp"
+#include "http/head_memory.hpp"
 #include "http/relay_body.hpp"
 
 namespace llmproxy::upstream {
 
-using ResponseParser = http::response_parser<RelayBody>;
+using ResponseParser = http::response_parser<RelayBody, HeadAllocator>;
 
 class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnection> {
 public:
@@ -41,9 +42,14 @@ public:
     /// connection's read buffer, valid until the next read (see RelayBody).
     Task<error_code> ReadSome(ResponseParser& parser, core::Millis timeout);
 
+    /// Nothing is left unread of the last response and the socket is open: it may go back to
+    /// the pool.
+    bool CleanForReuse() const;
     /// While the connection sits idle in the pool, a read is kept pending on it: if the
     /// upstream closes it (or sends anything), the pool learns it without a syscall per reuse.
+    /// The pool starts it only for connections idle a while (see UpstreamPool::kWatchAfter).
     void StartIdleWatch();
+    bool idle_watching() const { return idle_watching_; }
     /// Ends the idle watch; true when the connection is still clean and usable.
     Task<bool> StopIdleWatch();
     void Close();

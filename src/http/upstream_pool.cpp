@@ -74,7 +74,8 @@ Task<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh) {
         auto conn = std::move(idle_.back());
         idle_.pop_back();
         const bool fresh_enough = now - conn->idle_since < provider_.keepalive_idle;
-        const bool clean = co_await conn->StopIdleWatch();
+        // (Most reuses come within kWatchAfter: no watch to stop, no coroutine to call.)
+        const bool clean = conn->idle_watching() ? co_await conn->StopIdleWatch() : conn->CleanForReuse();
         if (fresh_enough && clean) {
             conn->reused = true;
             co_return Lease{std::move(conn), {}};
@@ -85,7 +86,7 @@ Task<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh) {
     if (open_ >= max_open_ && fresh && !idle_.empty()) {  // make room by dropping an idle one
         auto victim = std::move(idle_.front());
         idle_.erase(idle_.begin());
-        co_await victim->StopIdleWatch();
+        if (victim->idle_watching()) co_await victim->StopIdleWatch();
         victim->Close();
         SetOpen(open_ - 1);
     }
@@ -130,16 +131,34 @@ void UpstreamPool::DropStaleIdle(std::chrono::steady_clock::time_point now) {
     });
 }
 
+std::chrono::steady_clock::time_point UpstreamPool::WatchIdle(std::chrono::steady_clock::time_point now) {
+    auto due = now + provider_.keepalive_idle;
+    for (const auto& conn : idle_) {
+        due = std::min(due, conn->idle_since + provider_.keepalive_idle);
+        if (conn->idle_watching()) continue;
+        if (now - conn->idle_since >= kWatchAfter) {
+            conn->StartIdleWatch();
+        } else {
+            due = std::min(due, conn->idle_since + kWatchAfter);
+        }
+    }
+    return due;
+}
+
 Task<void> UpstreamPool::SweepIdle(std::shared_ptr<bool> alive) {
+    sweep_due_ = std::chrono::steady_clock::now() + kWatchAfter;
     for (;;) {
-        sweep_timer_.expires_after(provider_.keepalive_idle);
-        co_await sweep_timer_.async_wait(kNoThrow);
-        if (!*alive) co_return;  // the pool (and the timer) are gone: touch nothing
-        DropStaleIdle(std::chrono::steady_clock::now());
+        sweep_timer_.expires_at(sweep_due_);
+        co_await sweep_timer_.async_wait(kNoThrow);  // (aborted when Release wants it sooner)
+        if (!*alive) co_return;                      // the pool (and the timer) are gone: touch nothing
+        const auto now = std::chrono::steady_clock::now();
+        if (now < sweep_due_) continue;
+        DropStaleIdle(now);
         if (idle_.empty()) {
             sweeping_ = false;
             co_return;
         }
+        sweep_due_ = WatchIdle(now);
     }
 }
 
@@ -153,13 +172,17 @@ void UpstreamPool::Release(std::shared_ptr<UpstreamConnection> conn, bool reusab
         old->Close();  // its idle watch completes (aborted) and releases it
         SetOpen(open_ - 1);
     }
-    if (reusable && conn->is_open()) {
+    if (reusable && conn->CleanForReuse()) {
         conn->idle_since = now;
-        conn->StartIdleWatch();
         idle_.push_back(std::move(conn));
         if (!sweeping_) {
             sweeping_ = true;
             asio::co_spawn(ex_, SweepIdle(alive_), asio::detached);
+        } else if (sweep_due_ > now + kWatchAfter) {
+            // The sweep sleeps until a keepalive_idle expiry: wake it to watch this one. Under
+            // load it is always due within kWatchAfter, so this costs no timer operation then.
+            sweep_due_ = now + kWatchAfter;
+            sweep_timer_.expires_at(sweep_due_);
         }
     } else {
         conn->Close();

@@ -44,6 +44,13 @@ public:
     /// and both sides allow keep-alive.
     void Release(std::shared_ptr<UpstreamConnection> conn, bool reusable);
 
+    /// An idle connection is watched for the upstream's close once it has been idle this long.
+    /// Not at once: under load a connection comes back and goes out again within microseconds,
+    /// and a watch would cost each request a read that fails (EAGAIN) and its cancellation. A
+    /// connection the upstream closed within this window is found out when it is reused, and
+    /// that exchange is sent once more on a new connection (IsStaleKeepAliveError).
+    static constexpr std::chrono::milliseconds kWatchAfter{100};
+
     std::size_t idle_count() const { return idle_.size(); }
     int open_count() const { return open_; }
     int max_open() const { return max_open_; }
@@ -53,9 +60,12 @@ private:
     /// Closes idle connections older than keepalive_idle, and those the upstream closed (a scan
     /// of them all: for the sweep, not for every request).
     void DropStaleIdle(std::chrono::steady_clock::time_point now);
-    /// While connections sit idle: a sweep every keepalive_idle, so a pool nobody uses does not
-    /// keep them (or count them) forever. `alive` is false once the pool is gone.
+    /// While connections sit idle: watches those idle for kWatchAfter, and closes those idle for
+    /// keepalive_idle, so a pool nobody uses does not keep them (or count them) forever. It
+    /// sleeps until the next of those moments. `alive` is false once the pool is gone.
     Task<void> SweepIdle(std::shared_ptr<bool> alive);
+    /// Starts the watch of connections idle for kWatchAfter; the moment the sweep is next due.
+    std::chrono::steady_clock::time_point WatchIdle(std::chrono::steady_clock::time_point now);
 
     Executor ex_;
     std::shared_ptr<const core::Config> config_;
@@ -72,6 +82,7 @@ private:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     Timer sweep_timer_;  // destroyed with the pool: a pending sweep wakes, sees !alive, ends
     bool sweeping_ = false;
+    std::chrono::steady_clock::time_point sweep_due_{};
 };
 
 }  // namespace llmproxy::upstream

@@ -88,7 +88,7 @@ struct RequestContext {
 
     const Snapshot& snap() const { return *snapshot; }
     const core::Config& config() const { return *snapshot->config; }
-    http::request<http::string_body>& request() { return parser.get(); }
+    ClientRequest& request() { return parser.get(); }
 
     // Pinned for the whole request (declared first: destroyed last): the snapshot and this
     // worker's pools and balancers made for it.

@@ -66,7 +66,7 @@ std::string CanonicalHeaderName(std::string_view name) {
     return out;
 }
 
-void PushHeaders(lua_State* L, const http::fields& headers) {
+void PushHeaders(lua_State* L, const HeadFields& headers) {
     lua_newtable(L);
     std::string name;  // one buffer for every name
     for (const auto& field : headers) {

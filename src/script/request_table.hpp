@@ -4,7 +4,7 @@
 // them: a script that looks at one header pays for no body decoding.
 #include <string_view>
 
-#include "http/asio_types.hpp"
+#include "http/head_memory.hpp"
 
 struct lua_State;
 
@@ -16,7 +16,7 @@ struct RequestView {
     std::string_view api_key;  // masked ("sk-...abcd"): scripts never see a whole key
     std::string_view user_id, key_name, model;
     std::string_view backend_url;  // request_transform and hooks after routing
-    const http::fields* headers = nullptr;
+    const HeadFields* headers = nullptr;
     std::string_view body;
 };
 
@@ -27,7 +27,7 @@ enum class BodyForm { kTable, kString };
 void PushRequest(lua_State* L, const RequestView& request, BodyForm form, std::uint64_t generation);
 
 /// Pushes {Canonical-Name = first value} with a case-insensitive lookup behind it.
-void PushHeaders(lua_State* L, const http::fields& headers);
+void PushHeaders(lua_State* L, const HeadFields& headers);
 
 /// Go's canonical header form: "x-user-tier" -> "X-User-Tier" (what Go LLMProxy scripts index).
 std::string CanonicalHeaderName(std::string_view name);

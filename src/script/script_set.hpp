@@ -92,7 +92,7 @@ struct ResponseView {
     unsigned status_code = 0;
     double latency_ms = 0;
     std::string_view backend_url, body;
-    const http::fields* headers = nullptr;
+    const HeadFields* headers = nullptr;
 };
 
 /// The hooks' inputs: request always, the rest where the Go LLMProxy sets them.

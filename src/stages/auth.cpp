@@ -6,14 +6,14 @@
 namespace llmproxy::stages {
 namespace {
 
-std::string_view Header(const http::request<http::string_body>& req, std::string_view name) {
+std::string_view Header(const ClientRequest& req, std::string_view name) {
     auto v = req[beast::string_view(name.data(), name.size())];
     return {v.data(), v.size()};
 }
 
 }  // namespace
 
-proxy::Credentials CredentialsOf(const http::request<http::string_body>& req) {
+proxy::Credentials CredentialsOf(const ClientRequest& req) {
     return {Header(req, "authorization"), Header(req, "x-api-key"), Header(req, "api-key")};
 }
 

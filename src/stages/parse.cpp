@@ -71,7 +71,7 @@ bool ScanMultipartModel(RequestContext& ctx) {
     return true;
 }
 
-bool SaysJson(const http::request<http::string_body>& req) {
+bool SaysJson(const ClientRequest& req) {
     auto ct = req[http::field::content_type];
     const std::string_view v(ct.data(), ct.size());
     return v.find("json") != std::string_view::npos && v.find("multipart/") == std::string_view::npos;

@@ -7,7 +7,7 @@ namespace llmproxy::stages {
 namespace {
 
 // x-llm-proxy-timeout: "30", "30s", "1500ms" — the client's own limit, capped by config.
-std::optional<core::Millis> RequestTimeout(const http::request<http::string_body>& req, core::Millis cap) {
+std::optional<core::Millis> RequestTimeout(const ClientRequest& req, core::Millis cap) {
     auto it = req.find("x-llm-proxy-timeout");
     if (it == req.end()) return std::nullopt;
     auto d = core::ParseDuration(std::string_view(it->value().data(), it->value().size()));

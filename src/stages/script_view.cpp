@@ -22,7 +22,7 @@ script::RequestView ViewOf(RequestContext& ctx) {
     }
     v.model = !ctx.routed.public_model.empty() ? std::string_view(ctx.routed.public_model)
                                                : std::string_view(ctx.routed.body.model);
-    v.headers = &static_cast<const http::fields&>(req);
+    v.headers = &static_cast<const HeadFields&>(req);
     v.body = req.body();
     return v;
 }

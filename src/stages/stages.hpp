@@ -28,7 +28,7 @@ struct StoredKeyStage {
 };
 
 /// The credentials of the request's head (Authorization, x-api-key, api-key).
-proxy::Credentials CredentialsOf(const http::request<http::string_body>& req);
+proxy::Credentials CredentialsOf(const ClientRequest& req);
 
 /// Who is calling (key by SHA-256, status, expiry, allowed IPs; X-Forwarded-For from trusted
 /// proxies). Runs on the request's head, before its body is read.

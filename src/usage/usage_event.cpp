@@ -25,12 +25,18 @@ std::string ToJson(const UsageEvent& e) {
     AppendJsonField(out, "endpoint", e.endpoint);
     out += e.is_stream ? ",\"is_stream\":true" : ",\"is_stream\":false";
     if (e.usage) {
-        out += ",\"usage\":{\"prompt_tokens\":" + std::to_string(e.usage->prompt_tokens) +
-               ",\"completion_tokens\":" + std::to_string(e.usage->completion_tokens) +
-               ",\"total_tokens\":" + std::to_string(e.usage->total_tokens) +
-               ",\"cached_tokens\":" + std::to_string(e.usage->cached_tokens) +
-               ",\"cache_creation_tokens\":" + std::to_string(e.usage->cache_creation_tokens) +
-               ",\"reasoning_tokens\":" + std::to_string(e.usage->reasoning_tokens) + "}";
+        const Usage& u = *e.usage;
+        const std::pair<const char*, std::int64_t> counts[] = {{",\"usage\":{\"prompt_tokens\":", u.prompt_tokens},
+                                                               {",\"completion_tokens\":", u.completion_tokens},
+                                                               {",\"total_tokens\":", u.total_tokens},
+                                                               {",\"cached_tokens\":", u.cached_tokens},
+                                                               {",\"cache_creation_tokens\":", u.cache_creation_tokens},
+                                                               {",\"reasoning_tokens\":", u.reasoning_tokens}};
+        for (const auto& [name, value] : counts) {
+            out += name;
+            core::AppendInt(out, value);
+        }
+        out += '}';
         // "upstream": reported by the provider; "gateway": counted with our tokenizer.
         out += e.usage->estimated ? ",\"usage_source\":\"gateway\"" : ",\"usage_source\":\"upstream\"";
     } else {
@@ -39,7 +45,7 @@ std::string ToJson(const UsageEvent& e) {
     out += ",\"latency_ms\":";
     core::AppendMillis3(out, e.latency_ms);
     out += ",\"status_code\":";
-    out += std::to_string(e.status_code);
+    core::AppendInt(out, e.status_code);
     if (e.ttft_ms >= 0) {
         out += ",\"ttft_ms\":";
         core::AppendMillis3(out, e.ttft_ms);
@@ -47,7 +53,7 @@ std::string ToJson(const UsageEvent& e) {
     out += ",\"timestamp\":\"";
     core::AppendUtcTimestamp(out, e.timestamp_ms);
     out += "\",\"timestamp_ms\":";
-    out += std::to_string(e.timestamp_ms);
+    core::AppendInt(out, e.timestamp_ms);
     if (!e.custom_fields.empty()) {  // a usage script's fields (JSON members, made by the gateway)
         out += ",\"custom\":{";
         out += e.custom_fields;

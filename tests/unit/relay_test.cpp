@@ -87,7 +87,7 @@ RelayRun Relay(const std::string& response, std::size_t pieces, std::span<stages
             auto [ec, accepted] = co_await client_listener.async_accept(kNoThrow);
             TcpStream client(std::move(accepted));
             beast::flat_buffer client_buffer;
-            http::request<http::string_body> head{http::verb::post, "/v1/chat/completions", 11};
+            ClientRequest head{http::verb::post, "/v1/chat/completions", 11};
             head.set(http::field::host, "gw");
             head.keep_alive(false);
             upstream::UpstreamPool pool(ioc.get_executor(), config, provider, nullptr, 4);

@@ -214,7 +214,7 @@ TEST(ScriptSandbox, CompileErrorsNameTheScript) {
 struct Points {
     core::ScriptsConfig scripts;
     core::HooksConfig hooks;
-    http::fields headers;
+    HeadFields headers;
     RequestView request;
     std::string body = R"({"model":"gpt-4o","user":"vip-7","messages":[{"role":"user","content":"hi"}]})";
     Points() {

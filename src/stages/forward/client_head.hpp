@@ -10,11 +10,12 @@
 
 #include <boost/optional.hpp>
 
+#include "http/head_memory.hpp"
 #include "http/relay_body.hpp"
 
 namespace llmproxy::stages {
 
-using UpstreamResponse = http::response<upstream::RelayBody>;
+using UpstreamResponse = http::response<upstream::RelayBody, HeadFields>;
 
 struct ClientFraming {
     bool no_body = false;                 // 204, 304, or the answer to HEAD: nothing follows the head

@@ -87,10 +87,11 @@ void LeaseFailed(const error_code& ec, const ForwardInput& in, const upstream::U
 // would hand it to the next request that reuses the connection. A 101 we never asked for ends
 // the exchange (kUnexpectedUpgrade).
 Task<error_code> ReadFinalHeader(UpstreamConnection& conn, std::optional<upstream::ResponseParser>& parser,
-                                 bool head_request, core::Millis timeout, std::size_t head_limit) {
+                                 HeadAllocator alloc, bool head_request, core::Millis timeout, std::size_t head_limit) {
     constexpr int kMaxInterim = 16;
     for (int interim = 0;; ++interim) {
-        parser.emplace();
+        // The head's fields come from the client request's arena (see RequestArena).
+        parser.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(alloc));
         parser->body_limit(boost::none);  // responses are relayed, not held
         if (head_request) parser->skip(true);
         error_code ec = co_await conn.ReadHeader(*parser, timeout, head_limit);
@@ -201,8 +202,8 @@ Task<bool> Exchange::Connect() {
         const auto sent_at = Clock::now();
         error_code ec = co_await conn_->Write(request_bytes, OpTimeout(t.first_byte));
         if (!ec)
-            ec = co_await ReadFinalHeader(*conn_, parser_, IsHeadRequest(), OpTimeout(t.first_byte),
-                                          in_.max_response_head);
+            ec = co_await ReadFinalHeader(*conn_, parser_, in_.request.get_allocator(), IsHeadRequest(),
+                                          OpTimeout(t.first_byte), in_.max_response_head);
         if (IsProtocolError(ec)) {
             // The upstream speaks something else on this connection: never pool it, never retry.
             pool_.Release(std::move(conn_), false);

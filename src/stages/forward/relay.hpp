@@ -26,9 +26,9 @@ using providers::ResponseObserver;
 struct ForwardInput {
     const core::ProviderConfig& provider;
     const providers::ProviderAdapter& adapter;
-    const http::request<http::string_body>& request;  // the client's head (method, headers)
-    std::string_view body;                            // what to send (model possibly spliced)
-    std::string_view upstream_target;                 // path + query on the upstream
+    const ClientRequest& request;      // the client's head (method, headers)
+    std::string_view body;             // what to send (model possibly spliced)
+    std::string_view upstream_target;  // path + query on the upstream
     std::string_view request_id;
     core::Millis client_write_timeout;
     std::chrono::steady_clock::time_point deadline;  // the request's own limit (x-llm-proxy-timeout)

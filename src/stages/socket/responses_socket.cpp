@@ -41,7 +41,7 @@ bool Forwarded(std::string_view name) {
     return !(name.size() >= 14 && beast::iequals(name.substr(0, 14), "sec-websocket-"));
 }
 
-std::string ForwardedHeaders(const http::request<http::string_body>& upgrade) {
+std::string ForwardedHeaders(const ClientRequest& upgrade) {
     std::string lines;
     for (const auto& field : upgrade) {
         const auto name = field.name_string();
