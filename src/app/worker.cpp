@@ -43,6 +43,7 @@ Worker::Worker(int index, int worker_count, SharedState& shared)
     runtime_.metric_shards = &shared_.metric_shards;
     runtime_.sinks = {shared_.access_log, shared_.webhook, shared_.ledger, shared_.request_log};
     runtime_.retry_budget = &retry_budget_;
+    runtime_.delayed_starts = &delayed_starts_;
     runtime_.rng = &rng_;
     runtime_.endpoints = shared_.endpoints;
     runtime_.control = shared_.control;

@@ -13,6 +13,7 @@
 #include "http/asio_types.hpp"
 #include "http/request_body.hpp"
 #include "http/session.hpp"
+#include "stages/forward/client_watch.hpp"
 #include "http/upstream_pool.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
@@ -103,6 +104,8 @@ private:
     };
     Context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     Acceptor acceptor_;
+    // Client watches of exchanges that last (after ioc_: it needs its executor).
+    DelayedStarts delayed_starts_{ioc_.get_executor(), stages::ClientWatchSlot::kDelay};
     uint16_t bound_port_ = 0;
     observe::MetricsShard metrics_;
     std::mt19937_64 rng_;

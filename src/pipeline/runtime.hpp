@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http/asio_types.hpp"
+#include "http/delayed_starts.hpp"
 #include "http/request_body.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
@@ -67,6 +68,7 @@ struct Runtime {
 
     // Upstream side (pools and balancers are the request's: RequestContext::upstreams).
     proxy::RetryBudget* retry_budget = nullptr;
+    DelayedStarts* delayed_starts = nullptr;  // client watches of exchanges that last (null: at once)
     std::mt19937_64* rng = nullptr;
 
     // Shared limits (rate_limit.storage: redis); redis is null with memory storage.

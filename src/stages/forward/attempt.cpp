@@ -186,7 +186,8 @@ Task<AttemptEnd> RunAttempt(RequestForward& fwd, const AttemptTarget& target) {
                           .max_response_head = config.server.max_header_bytes,
                           .client_dialect = ctx.dialect,
                           .max_whole_body = config.server.max_translated_body,
-                          .script_headers = script_headers};
+                          .script_headers = script_headers,
+                          .delayed_starts = fwd.rt.delayed_starts};
     ProviderHealth& h = *snap.health[p];
     h.BeginRequest();
     const ForwardOutcome out = co_await Forward(fwd.client, fwd.buffer, in, *ctx.upstreams->pools[p]);

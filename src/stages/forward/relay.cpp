@@ -117,7 +117,7 @@ Task<error_code> ReadFinalHeader(UpstreamConnection& conn, std::optional<upstrea
 class Exchange {
 public:
     Exchange(TcpStream& client, beast::flat_buffer& client_buffer, const ForwardInput& in, upstream::UpstreamPool& pool,
-             ClientWatch& watch)
+             ClientWatchSlot& watch)
         : client_(client),
           client_buffer_(client_buffer),
           in_(in),
@@ -162,7 +162,7 @@ private:
     beast::flat_buffer& client_buffer_;
     const ForwardInput& in_;
     upstream::UpstreamPool& pool_;
-    ClientWatch& watch_;
+    ClientWatchSlot& watch_;
     const Clock::time_point deadline_;
     ForwardOutcome out_;
     std::shared_ptr<UpstreamConnection> conn_;
@@ -187,7 +187,7 @@ Task<bool> Exchange::Connect() {
     std::string head = BuildUpstreamHead(in_);
     for (int attempt = 0;; ++attempt) {
         auto lease = co_await pool_.Acquire(attempt > 0);
-        if (watch_.client_gone) {
+        if (watch_.client_gone()) {
             if (lease.conn) pool_.Release(lease.conn, false);
             out_.client_aborted = true;
             co_return false;
@@ -197,7 +197,7 @@ Task<bool> Exchange::Connect() {
             co_return false;
         }
         conn_ = std::move(lease.conn);
-        watch_.conn = conn_;
+        watch_.SetConnection(conn_);
         const std::array<asio::const_buffer, 2> request_bytes{asio::buffer(head), asio::buffer(in_.body)};
         const auto sent_at = Clock::now();
         error_code ec = co_await conn_->Write(request_bytes, OpTimeout(t.first_byte));
@@ -220,9 +220,9 @@ Task<bool> Exchange::Connect() {
         }
         // Once more only when a reused keep-alive connection turned out to be closed by the
         // upstream before it answered (the classic keep-alive race); anything else is reported.
-        const bool retry = attempt == 0 && conn_->reused && IsStaleKeepAliveError(ec) && !watch_.client_gone;
+        const bool retry = attempt == 0 && conn_->reused && IsStaleKeepAliveError(ec) && !watch_.client_gone();
         pool_.Release(std::move(conn_), false);
-        if (watch_.client_gone) {
+        if (watch_.client_gone()) {
             out_.client_aborted = true;
             co_return false;
         }
@@ -340,7 +340,7 @@ Task<error_code> Exchange::Send(std::string_view data, bool last) {
     error_code ec = co_await WriteToClient(client_, head, data, framing_.chunked, last, in_.client_write_timeout);
     if (!head_sent_) std::string().swap(client_head_);
     head_sent_ = true;
-    if (ec) watch_.client_gone = true;
+    if (ec) watch_.SetClientGone();
     co_return ec;
 }
 
@@ -391,7 +391,7 @@ Task<void> Exchange::End(const error_code& ec) {
         co_return;
     }
     pool_.Release(std::move(conn_), false);
-    if (watch_.client_gone) {
+    if (watch_.client_gone()) {
         out_.client_aborted = true;
         co_return;
     }
@@ -420,25 +420,14 @@ Task<void> Exchange::End(const error_code& ec) {
 
 Task<ForwardOutcome> Forward(TcpStream& client, beast::flat_buffer& client_buffer, const ForwardInput& in,
                              upstream::UpstreamPool& pool) {
-    auto watch = std::make_shared<ClientWatch>(client.get_executor());
-    if (client_buffer.size() == 0) {
-        WatchClient(client.socket(), watch);
-    } else {
-        watch->completed = true;  // a pipelined request is already buffered: no watch needed
-    }
-    Exchange exchange(client, client_buffer, in, pool, *watch);
+    ClientWatchSlot watch(client.socket());
+    // A pipelined request already buffered: no watch needed (nor possible: the bytes would
+    // be read out of order).
+    if (client_buffer.size() == 0) watch.Arm(in.delayed_starts);
+    Exchange exchange(client, client_buffer, in, pool, watch);
     ForwardOutcome out = co_await exchange.Run();
-    if (!watch->completed) {
-        error_code ignored;
-        client.socket().cancel(ignored);
-        co_await watch->done.async_wait(kNoThrow);
-    }
-    if (watch->pipelined) {
-        auto room = client_buffer.prepare(watch->pipelined);
-        std::memcpy(room.data(), watch->bytes, watch->pipelined);
-        client_buffer.commit(watch->pipelined);
-    }
-    if (watch->client_gone) out.client_aborted = true;
+    if (watch.Disarm()) co_await watch.Finish(client_buffer);
+    if (watch.client_gone()) out.client_aborted = true;
     co_return out;
 }
 

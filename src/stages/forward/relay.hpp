@@ -14,6 +14,7 @@
 #include "core/dialect.hpp"
 #include "core/error_reply.hpp"
 #include "http/asio_types.hpp"
+#include "http/delayed_starts.hpp"
 #include "http/upstream_pool.hpp"
 #include "providers/adapter.hpp"
 #include "providers/response_chain.hpp"
@@ -43,6 +44,7 @@ struct ForwardInput {
     // Header lines scripts set for the upstream (hooks, request_transform): they replace the
     // client's of the same name; credentials, framing and provider-configured headers stay ours.
     std::span<const std::pair<std::string, std::string>> script_headers;
+    DelayedStarts* delayed_starts = nullptr;  // the worker's: the client watch starts late (null: at once)
 };
 
 struct ForwardOutcome {
