@@ -6,43 +6,68 @@
 namespace llmproxy::providers::openai {
 namespace {
 
+// Searches within one event are short: string_view::find (memchr for the 'u', then a compare)
+// beats memmem there, whose per-call setup dominates on ~150 bytes, and 'u' is rarer in JSON
+// than the '"' a pattern like "\"usage\"" would start with.
+
+// The length of the `"usage":null` member whose word "usage" is at `at` (0: not one).
+std::size_t NullUsageMember(std::string_view event, std::size_t at) {
+    if (at == 0 || event[at - 1] != '"') return 0;
+    const std::string_view after = event.substr(at + 5);
+    if (after.starts_with("\":null")) return 12;
+    if (after.starts_with("\": null")) return 13;
+    return 0;
+}
+
 // Appends `event` without its `"usage":null` member (present in every chunk once include_usage
 // is set). Inside JSON strings quotes are escaped, so the pattern can only be a real member.
 void AppendWithoutNullUsage(std::string& out, std::string_view event) {
-    for (;;) {
-        std::size_t at = core::Find(event, "\"usage\":null");
-        std::size_t len = 12;
-        if (at == std::string_view::npos) {
-            at = core::Find(event, "\"usage\": null");
-            len = 13;
+    for (std::size_t at = event.find("usage"); at != std::string_view::npos; at = event.find("usage", at)) {
+        const std::size_t len = NullUsageMember(event, at);
+        if (len == 0) {
+            at += 5;
+            continue;
         }
-        if (at == std::string_view::npos) break;
-        std::size_t begin = at, end = at + len;
+        std::size_t begin = at - 1, end = begin + len;
         if (begin > 0 && event[begin - 1] == ',')
             --begin;  // ...,"usage":null}
         else if (end < event.size() && event[end] == ',')
             ++end;  // {"usage":null,...
         out.append(event.substr(0, begin));
         event.remove_prefix(end);
+        at = 0;
     }
     out.append(event);
 }
 
 // Where the next event that may carry usage starts looking: the next "usage" (or Ollama's
-// "eval_count") at or after `from`.
-std::size_t NextMention(std::string_view block, std::size_t from) {
-    return std::min(core::Find(block, "usage", from), core::Find(block, "eval_count", from));
-}
+// "eval_count") at or after a position. Each word's next place is remembered: searching both
+// again from every event would scan the rest of the block once per event (quadratic in the
+// events a read delivers; eval_count, absent from OpenAI streams, is always searched to the end).
+class Mentions {
+public:
+    explicit Mentions(std::string_view block) : block_(block) {}
+    std::size_t Next(std::size_t from) {
+        return std::min(NextOf("usage", usage_, from), NextOf("eval_count", eval_count_, from));
+    }
+
+private:
+    std::size_t NextOf(std::string_view word, std::size_t& known, std::size_t from) {
+        if (known == kUnknown || (known != std::string_view::npos && known < from))
+            known = core::Find(block_, word, from);
+        return known;
+    }
+    static constexpr std::size_t kUnknown = std::string_view::npos - 1;
+    std::string_view block_;
+    std::size_t usage_ = kUnknown, eval_count_ = kUnknown;
+};
 
 // Every mention of usage in `event` is a `"usage":null` member (what include_usage adds to each
 // chunk): there is nothing to read, and no parse is spent on it.
 bool OnlyNullUsage(std::string_view event) {
-    if (core::Contains(event, "eval_count")) return false;
-    for (std::size_t at = core::Find(event, "usage"); at != std::string_view::npos;
-         at = core::Find(event, "usage", at + 5)) {
-        const std::string_view after = event.substr(at + 5);
-        if (at == 0 || event[at - 1] != '"' || !(after.starts_with("\":null") || after.starts_with("\": null")))
-            return false;
+    if (event.find("eval_count") != std::string_view::npos) return false;
+    for (std::size_t at = event.find("usage"); at != std::string_view::npos; at = event.find("usage", at + 5)) {
+        if (NullUsageMember(event, at) == 0) return false;
     }
     return true;
 }
@@ -50,7 +75,8 @@ bool OnlyNullUsage(std::string_view event) {
 }  // namespace
 
 std::string_view UsageObserver::OnEvents(std::string_view block) {
-    std::size_t mention = NextMention(block, 0);
+    Mentions mentions(block);
+    std::size_t mention = mentions.Next(0);
     if (mention == std::string_view::npos) return block;  // the common case: plain content chunks
     // Only the events that mention usage are parsed; the others pass as they are. The block is
     // copied (into filtered_) only from the first event that changes.
@@ -64,7 +90,7 @@ std::string_view UsageObserver::OnEvents(std::string_view block) {
     sse::ForEachEvent(block, [&](std::string_view event) {
         const auto begin = static_cast<std::size_t>(event.data() - block.data());
         if (mention >= begin + event.size()) return;  // no mention in this event
-        mention = NextMention(block, begin + event.size());
+        mention = mentions.Next(begin + event.size());
         if (OnlyNullUsage(event)) {
             if (strip_) {
                 change(begin);
@@ -82,7 +108,8 @@ std::string_view UsageObserver::OnEvents(std::string_view block) {
             copied_up_to = begin + event.size();
             return;
         }
-        if (core::Contains(event, "\"usage\":null") || core::Contains(event, "\"usage\": null")) {
+        if (event.find("\"usage\":null") != std::string_view::npos ||
+            event.find("\"usage\": null") != std::string_view::npos) {
             change(begin);
             AppendWithoutNullUsage(filtered_, event);
             copied_up_to = begin + event.size();
