@@ -3,29 +3,26 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <stdexcept>
 
 namespace llmproxy::core {
 
 KeyHash Sha256(std::string_view data) {
-    // Every request's key is hashed: the digest is fetched once per process and each thread
-    // keeps its context. EVP_Digest fetches and allocates a fresh context on every call (three
-    // allocations and a provider lookup a request).
-    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    struct Context {
-        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-        ~Context() { EVP_MD_CTX_free(ctx); }
-    };
-    thread_local Context local;
+    // Every request's key is hashed. EVP_Digest fetches the algorithm and allocates a context
+    // on every call (three allocations and a provider lookup); even a reused EVP_MD_CTX
+    // allocates its algorithm state on each init. The low-level SHA-256 functions (deprecated
+    // in OpenSSL 3 in favour of EVP, still present and FIPS-irrelevant for a lookup hash) work
+    // on a context on the stack: no allocation.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     KeyHash out{};
-    unsigned int len = 0;
-    const EVP_MD* md = sha256 ? sha256 : EVP_sha256();
-    if (!local.ctx || EVP_DigestInit_ex(local.ctx, md, nullptr) != 1 ||
-        EVP_DigestUpdate(local.ctx, data.data(), data.size()) != 1 ||
-        EVP_DigestFinal_ex(local.ctx, out.data(), &len) != 1) {
-        EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
-    }
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, data.data(), data.size());
+    SHA256_Final(out.data(), &ctx);
+#pragma GCC diagnostic pop
     return out;
 }
 

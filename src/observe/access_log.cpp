@@ -36,7 +36,11 @@ void Integer(std::string& out, const char* name, std::optional<std::int64_t> val
 
 std::string AccessLog::Format(const AccessRecord& r) {
     std::string out;
-    out.reserve(1024);
+    AppendLine(out, r);
+    return out;
+}
+
+void AccessLog::AppendLine(std::string& out, const AccessRecord& r) {
     out += "{\"ts\":\"";
     core::AppendUtcTimestamp(
         out, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -72,7 +76,6 @@ std::string AccessLog::Format(const AccessRecord& r) {
         AppendJsonField(out, "api_key", r.api_key);
     }
     out += '}';
-    return out;
 }
 
 std::unique_ptr<AccessLog> AccessLog::Open(const std::string& target, std::size_t workers) {
@@ -86,7 +89,8 @@ std::unique_ptr<AccessLog> AccessLog::Open(const std::string& target, std::size_
 
 AccessLog::AccessLog(int fd, bool owns_fd, std::size_t workers) : fd_(fd), owns_fd_(owns_fd) {
     for (std::size_t i = 0; i < workers; ++i) {
-        queues_.push_back(std::make_unique<boost::lockfree::spsc_queue<std::string>>(65536));
+        queues_.push_back(std::make_unique<boost::lockfree::spsc_queue<char>>(kRingBytes));
+        lines_.emplace_back().text.reserve(1024);
     }
     thread_ = std::thread([this] { Run(); });
 }
@@ -99,16 +103,24 @@ AccessLog::~AccessLog() {
 }
 
 void AccessLog::Write(std::size_t worker, const AccessRecord& r) {
-    if (!queues_[worker]->push(Format(r))) dropped_.fetch_add(1, std::memory_order_relaxed);
+    std::string& line = lines_[worker].text;
+    line.clear();
+    AppendLine(line, r);
+    line += '\n';
+    // Whole lines only: the writer never sees half of one (a push publishes its bytes at once).
+    auto& ring = *queues_[worker];
+    if (ring.write_available() < line.size() || ring.push(line.data(), line.size()) != line.size())
+        dropped_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool AccessLog::Flush() {
     batch_.clear();
-    for (auto& q : queues_) {
-        q->consume_all([&](std::string& line) {
-            batch_ += line;
-            batch_ += '\n';
-        });
+    for (auto& ring : queues_) {
+        const std::size_t n = ring->read_available();
+        if (n == 0) continue;
+        const std::size_t at = batch_.size();
+        batch_.resize(at + n);
+        batch_.resize(at + ring->pop(batch_.data() + at, n));
     }
     std::size_t done = 0;
     while (done < batch_.size()) {

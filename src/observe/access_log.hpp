@@ -44,6 +44,7 @@ public:
     /// From worker `worker` only (single producer per queue).
     void Write(std::size_t worker, const AccessRecord& r);
     static std::string Format(const AccessRecord& r);  // the JSON line (tested)
+    static void AppendLine(std::string& out, const AccessRecord& r);
     std::uint64_t dropped() const { return dropped_.load(); }
 
 private:
@@ -52,7 +53,14 @@ private:
 
     int fd_;
     bool owns_fd_;
-    std::vector<std::unique_ptr<boost::lockfree::spsc_queue<std::string>>> queues_;
+    // Per worker: a ring of bytes (whole lines, each ending in '\n') and the line being made,
+    // reused. A line costs no allocation; a full ring drops the line and counts it.
+    static constexpr std::size_t kRingBytes = 2u << 20;
+    std::vector<std::unique_ptr<boost::lockfree::spsc_queue<char>>> queues_;
+    struct alignas(64) Line {  // a cache line each: workers write their own
+        std::string text;
+    };
+    std::vector<Line> lines_;
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint64_t> dropped_{0};
     std::string batch_;
