@@ -22,7 +22,11 @@ using RequestParser = http::request_parser<http::string_body, HeadAllocator>;
 /// at least kFirstBlock and given back, all at once, when the request ends.
 class RequestArena {
 public:
-    static constexpr std::size_t kFirstBlock = 4096;
+    /// The arena asks its blocks for this plus its own 64-byte trailer: 1 KiB, a size class of
+    /// the pool exactly (4096 would take the 8 KiB class). Larger heads take further blocks,
+    /// each half as large again. Measured on 2,000 concurrent streams: 18.0 KB per stream with
+    /// this, 19.1 with 2 KiB blocks, 25.1 with 4096 (17.9 before the arena).
+    static constexpr std::size_t kFirstBlock = 1024 - 64;
 
     explicit RequestArena(std::pmr::memory_resource& blocks) : arena_(kFirstBlock, &blocks) {}
     RequestArena(const RequestArena&) = delete;
