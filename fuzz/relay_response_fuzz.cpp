@@ -91,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool head_request = flags & 1, http10 = flags & 2, keep_alive = flags & 4, rewritable = flags & 8;
     const std::string_view in(reinterpret_cast<const char*>(data + 2), size - 2);
 
-    std::optional<http::response_parser<upstream::RelayBody>> relay;
+    std::optional<http::response_parser<upstream::RelayBody, HeadAllocator>> relay;  // the relay's parser type
     const Parsed got = ParseResponse(
         in, step, head_request, relay,
         [](auto& p, std::string& body) {

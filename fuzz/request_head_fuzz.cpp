@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The path check alone, on anything.
     if (IsSafeTargetPath(input) && !PathLooksSafe(input)) __builtin_trap();
 
-    http::request_parser<http::empty_body> parser;
+    http::request_parser<http::empty_body, HeadAllocator> parser;  // the gateway's head type
     parser.header_limit(16 * 1024);
     error_code ec;
     parser.put(asio::buffer(input.data(), input.size()), ec);
