@@ -27,7 +27,6 @@ public:
 
     /// Links `entry` (whose `start` is set); it runs after `delay` unless destroyed first.
     void Add(Entry& entry, Clock::time_point now);
-    std::chrono::milliseconds delay() const { return delay_; }
 
 private:
     Task<void> Tick(std::shared_ptr<bool> alive);
