@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The request path's own cost, side by side in one run: an upstream that costs next to nothing
 (nginx answering a fixed JSON body or a fixed 24-event SSE stream), reached directly, through
-nginx as a plain reverse proxy, through llm-proxy bare, and through llm-proxy with its full
+nginx and HAProxy as plain reverse proxies (the two anchors), through llm-proxy bare, and through llm-proxy with its full
 pipeline on (an API key with per-key rps/rpm/tpm/concurrency limits in memory, metering with
 include_usage, access log to a file, usage webhook batching to a local receiver).
 
@@ -73,6 +73,35 @@ http {{
     return procs[-1]
 
 
+def start_haproxy(tmp, threads, port, up_port, procs):
+    """HAProxy as a plain reverse proxy (keep-alive both sides, connections reused), the second
+    anchor beside nginx. None when it is not installed."""
+    binary = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
+    if not binary:
+        return None
+    conf = os.path.join(tmp, "haproxy.cfg")
+    with open(conf, "w") as f:
+        f.write(f"""
+global
+  nbthread {threads}
+  maxconn 20000
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend proxy
+  bind 127.0.0.1:{port}
+  default_backend up
+backend up
+  server up 127.0.0.1:{up_port}
+""")
+    procs.append(subprocess.Popen([binary, "-db", "-f", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return procs[-1]
+
+
 def wrk_script(tmp, name, stream):
     body = json.loads(CHAT_BODY)
     if stream:
@@ -139,7 +168,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="llm-proxy-pipeline-bench-")
     procs = []
     try:
-        up_port, nginx_port, bare_port, full_port, hook_port = (free_port() for _ in range(5))
+        up_port, nginx_port, bare_port, full_port, hook_port, haproxy_port = (free_port() for _ in range(6))
         # The upstream: fixed answers, as cheap as a server gets.
         start_nginx(tmp, "upstream", 1, f"""
   server {{
@@ -160,6 +189,7 @@ def main():
       proxy_buffering off; proxy_request_buffering off;
     }}
   }}""", procs)
+        haproxy = start_haproxy(tmp, args.workers, haproxy_port, up_port, procs)
         # The usage webhook's receiver: the mock's /usage endpoint (counts events, answers at once).
         procs.append(subprocess.Popen([os.path.join(args.build, "mock_upstream"), "--listen",
                                        f"127.0.0.1:{hook_port}", "--threads", "1"], stderr=subprocess.DEVNULL))
@@ -182,6 +212,8 @@ logging: {{ level: warn, access_log: "{tmp}/access.log" }}
 """),
         }
         pids = {"nginx": procs[1].pid}
+        if haproxy:
+            pids["haproxy"] = haproxy.pid
         for name, (port, text) in gateways.items():
             conf = os.path.join(tmp, name.replace(" ", "_") + ".yaml")
             with open(conf, "w") as f:
@@ -193,12 +225,12 @@ logging: {{ level: warn, access_log: "{tmp}/access.log" }}
             procs.append(subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", conf],
                                           stderr=subprocess.DEVNULL, env=env))
             pids[name] = procs[-1].pid
-        for port in (up_port, nginx_port, bare_port, full_port, hook_port):
+        for port in (up_port, nginx_port, bare_port, full_port, hook_port) + ((haproxy_port,) if haproxy else ()):
             wait_port(port)
         time.sleep(0.5)  # tokenizers load in the background
 
-        targets = {"direct": up_port, "nginx": nginx_port, "llm-proxy bare": bare_port,
-                   "llm-proxy full pipeline": full_port}
+        targets = {"direct": up_port, "nginx": nginx_port, **({"haproxy": haproxy_port} if haproxy else {}),
+                   "llm-proxy bare": bare_port, "llm-proxy full pipeline": full_port}
         scripts = {"json": wrk_script(tmp, "json", False), "stream": wrk_script(tmp, "stream", True)}
         rps = {(k, m): [] for k in targets for m in scripts}
         cpu = {(k, m): [] for k in targets for m in scripts}

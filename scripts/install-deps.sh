@@ -11,7 +11,7 @@ PKGS=(
   clang libclang-rt-14-dev clang-format
   nodejs npm
   libsqlite3-dev sqlite3 libpq-dev postgresql libhiredis-dev redis-server libpcre2-dev libluajit2-5.1-dev
-  nginx-light wrk python3 procps prometheus openssl chromium strace
+  nginx-light haproxy wrk python3 procps prometheus openssl chromium strace
 )
 
 missing=()

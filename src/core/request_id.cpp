@@ -7,7 +7,7 @@ namespace llmproxy::core {
 namespace {
 
 bool SafeToEcho(std::string_view v) {
-    if (v.empty() || v.size() > 128) return false;
+    if (v.empty() || v.size() > kMaxRequestId) return false;
     for (char c : v) {
         if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
     }
@@ -27,7 +27,8 @@ std::uint64_t NextRandom() {
     return z ^ (z >> 31);
 }
 
-void AppendHex(std::string& out, std::uint64_t v) {
+template <class Out>
+void AppendHex(Out& out, std::uint64_t v) {
     static constexpr char kHex[] = "0123456789abcdef";
     for (int i = 0; i < 16; ++i) out.push_back(kHex[(v >> (60 - 4 * i)) & 0xf]);
 }
@@ -41,39 +42,35 @@ bool IsLowerHex(std::string_view v) {
 
 }  // namespace
 
-std::string MakeRequestId(std::string_view client_value) {
-    if (SafeToEcho(client_value)) return std::string(client_value);
-    std::string id;
-    id.reserve(20);  // one allocation, not one per growth
-    id = "req_";
+RequestId MakeRequestId(std::string_view client_value) {
+    if (SafeToEcho(client_value)) return RequestId(client_value);
+    RequestId id("req_");
     AppendHex(id, NextRandom());
     return id;
 }
 
-std::string MakeEventId() {
-    std::string id;
-    id.reserve(36);
-    id = "evt_";
+EventId MakeEventId() {
+    EventId id("evt_");
     AppendHex(id, NextRandom());
     AppendHex(id, NextRandom());
     return id;
 }
 
-std::string MakeTraceparent(std::string_view v) {
+Traceparent MakeTraceparent(std::string_view v) {
     // version "00", 32-hex trace id (not all zero), 16-hex parent id (not all zero), flags.
     if (v.size() == 55 && v.substr(0, 3) == "00-" && v[35] == '-' && v[52] == '-' && IsLowerHex(v.substr(3, 32)) &&
-        IsLowerHex(v.substr(36, 16)) && IsLowerHex(v.substr(53, 2)) && v.substr(3, 32) != std::string(32, '0') &&
-        v.substr(36, 16) != std::string(16, '0')) {
-        return std::string(v);
+        IsLowerHex(v.substr(36, 16)) && IsLowerHex(v.substr(53, 2)) && v.substr(3, 32) != std::string_view("00000000000000000000000000000000") &&
+        v.substr(36, 16) != std::string_view("0000000000000000")) {
+        return Traceparent(v);
     }
-    std::string out;
-    out.reserve(55);
-    out = "00-";
+    Traceparent out("00-");
     AppendHex(out, NextRandom());
     AppendHex(out, NextRandom());
-    out += '-';
+    out.push_back('-');
     AppendHex(out, NextRandom());
-    out += "-01";
+    out.push_back('-');
+    out.push_back('0');
+    out.push_back('1');
     return out;
 }
 

@@ -12,6 +12,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "http/frame_pool.hpp"
+
 namespace llmproxy {
 
 namespace asio = boost::asio;

@@ -32,7 +32,7 @@ Task<void> WriteErrorAndClose(TcpStream& stream, unsigned status, std::string_vi
 // host like any answer.
 Task<void> RefuseHead(TcpStream& stream, SessionHost& host, const core::LocalReply& reply, const RequestParser& parser,
                       std::string_view client_ip, std::chrono::steady_clock::time_point started) {
-    const std::string id = core::MakeRequestId({});
+    const core::RequestId id = core::MakeRequestId({});
     const auto& head = parser.get();
     // Before the endpoint table: Anthropic clients are known by their path or version header.
     const bool anthropic = head.target().starts_with("/v1/messages") || head.find("anthropic-version") != head.end();
@@ -58,7 +58,7 @@ Task<void> RefuseSession(Socket socket) {
     TcpStream stream(std::move(socket));
     const core::LocalReply reply{
         503, "server_error", "server_busy", "The gateway is at its connection limit; retry shortly", {}, {}};
-    const std::string id = core::MakeRequestId({});
+    const core::RequestId id = core::MakeRequestId({});
     const std::string body = core::ErrorBody(reply, id);
     co_await WriteErrorAndClose(stream, static_cast<unsigned>(reply.status), body, id, "1");
     co_await LingeringClose(stream);

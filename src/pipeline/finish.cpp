@@ -24,7 +24,7 @@ void SendUsageEvent(RequestContext& ctx, Runtime& rt, double duration_s, double 
     if ((!hook && !ledger) || record.attempts == 0) return;
     const auto& cfg = ctx.config();
     usage::UsageEvent e;
-    const std::string event_id = core::MakeEventId();
+    const core::EventId event_id = core::MakeEventId();
     e.event_id = event_id;
     e.request_id = ctx.request_id;
     if (ctx.key) {

@@ -11,6 +11,7 @@
 
 #include "core/dialect.hpp"
 #include "core/error_reply.hpp"
+#include "core/request_id.hpp"
 #include "http/request_body.hpp"
 #include "pipeline/endpoints.hpp"
 #include "pipeline/snapshot.hpp"
@@ -33,9 +34,9 @@ struct RoutedRequest {
     const proxy::Route* route = nullptr;
     bool json = false;
     proxy::BodyInfo body;
-    std::string path_suffix;  // client target after "/v1" (path + query)
+    std::string_view path_suffix;  // client target after "/v1" (path + query), in the request's arena
     Clock::time_point deadline = Clock::time_point::max();
-    std::string traceparent;
+    core::Traceparent traceparent;
     std::size_t preferred_provider = SIZE_MAX;  // a routing script's choice, tried first
 };
 
@@ -98,7 +99,7 @@ struct RequestContext {
 
     RequestParser& parser;
     std::string_view client_ip;
-    std::string request_id;
+    core::RequestId request_id;
     Clock::time_point started = Clock::now();
     bool keep_alive = false;
     const EndpointSpec* endpoint = nullptr;

@@ -45,7 +45,7 @@ bool RouteStage::Run(RequestContext& ctx) {
     routed.public_model = std::move(res.public_model);
     routed.route = res.route;
     const std::string_view target(req.target().data(), req.target().size());
-    routed.path_suffix = std::string(target.substr(3));  // after "/v1"
+    routed.path_suffix = target.substr(3);  // after "/v1"
     auto traceparent = req["traceparent"];
     routed.traceparent = core::MakeTraceparent(std::string_view(traceparent.data(), traceparent.size()));
     if (auto timeout = RequestTimeout(req, ctx.config().routing.max_request_timeout)) {

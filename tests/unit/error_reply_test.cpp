@@ -30,10 +30,10 @@ TEST(JsonEscape, Utf8PassesThrough) {
 TEST(RequestId, EchoesSafeClientIdsOnly) {
     EXPECT_EQ(MakeRequestId("client-abc-123"), "client-abc-123");
     auto generated = MakeRequestId("bad id with spaces");
-    EXPECT_EQ(generated.rfind("req_", 0), 0u);
+    EXPECT_EQ(generated.view().rfind("req_", 0), 0u);
     EXPECT_EQ(generated.size(), 20u);
     EXPECT_NE(MakeRequestId(""), MakeRequestId(""));
-    EXPECT_EQ(MakeRequestId(std::string(129, 'a')).rfind("req_", 0), 0u);
+    EXPECT_EQ(MakeRequestId(std::string(129, 'a')).view().rfind("req_", 0), 0u);
 }
 
 TEST(Traceparent, KeepsValidMakesNew) {
@@ -44,8 +44,8 @@ TEST(Traceparent, KeepsValidMakesNew) {
                             "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"}) {
         auto made = MakeTraceparent(bad);
         EXPECT_EQ(made.size(), 55u) << bad;
-        EXPECT_EQ(made.rfind("00-", 0), 0u);
-        EXPECT_EQ(made.substr(52), "-01");
+        EXPECT_EQ(made.view().rfind("00-", 0), 0u);
+        EXPECT_EQ(made.view().substr(52), "-01");
         EXPECT_NE(made, bad);
     }
     EXPECT_NE(MakeTraceparent(""), MakeTraceparent(""));

@@ -55,7 +55,7 @@ struct Request {
         EXPECT_FALSE(ec) << ec.message();
         ctx = std::make_unique<RequestContext>(f.upstreams, parser, "127.0.0.1");
         ctx->keys = f.keys;
-        ctx->request_id = "req-1";
+        ctx->request_id = llmproxy::core::RequestId("req-1");
     }
     RequestParser parser;
     std::unique_ptr<RequestContext> ctx;

@@ -137,7 +137,7 @@ std::string CustomInput(std::string_view arguments) {
 }
 
 std::string NewResponseId() {
-    std::string id = core::MakeEventId();  // "evt_<32 hex>"
+    std::string id(core::MakeEventId().view());  // "evt_<32 hex>"
     id.replace(0, 4, "resp_");
     return id;
 }

@@ -220,7 +220,7 @@ Task<void> ResponsesSocketStage::Run(RequestContext& ctx, TcpStream& client, Run
     websocket::stream_base::timeout timeouts{std::chrono::seconds(10), server.idle_timeout, true};
     ws.set_option(timeouts);
     ws.set_option(websocket::stream_base::decorator(
-        [id = ctx.request_id](websocket::response_type& res) { res.set("x-request-id", id); }));
+        [id = std::string(ctx.request_id.view())](websocket::response_type& res) { res.set("x-request-id", id); }));
     ws.read_message_max(server.max_body_bytes);
     client.expires_never();
     ctx.keep_alive = false;
