@@ -59,7 +59,8 @@ EventId MakeEventId() {
 Traceparent MakeTraceparent(std::string_view v) {
     // version "00", 32-hex trace id (not all zero), 16-hex parent id (not all zero), flags.
     if (v.size() == 55 && v.substr(0, 3) == "00-" && v[35] == '-' && v[52] == '-' && IsLowerHex(v.substr(3, 32)) &&
-        IsLowerHex(v.substr(36, 16)) && IsLowerHex(v.substr(53, 2)) && v.substr(3, 32) != std::string_view("00000000000000000000000000000000") &&
+        IsLowerHex(v.substr(36, 16)) && IsLowerHex(v.substr(53, 2)) &&
+        v.substr(3, 32) != std::string_view("00000000000000000000000000000000") &&
         v.substr(36, 16) != std::string_view("0000000000000000")) {
         return Traceparent(v);
     }

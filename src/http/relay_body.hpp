@@ -5,7 +5,8 @@
 // the relay starts only after it has written them on: so an upstream response costs one read
 // buffer per connection and no copy, whatever its length.
 #include <string_view>
-#include <vector>
+
+#include <boost/container/small_vector.hpp>
 
 #include "http/asio_types.hpp"
 
@@ -13,7 +14,9 @@ namespace llmproxy::upstream {
 
 struct RelayBody {
     struct value_type {
-        std::vector<std::string_view> pieces;  // what the last read delivered, in order
+        // What the last read delivered, in order: inline for the usual few pieces (one per
+        // chunk of a chunked body), so a response's reads cost no allocation.
+        boost::container::small_vector<std::string_view, 8> pieces;
         void clear() { pieces.clear(); }
     };
 

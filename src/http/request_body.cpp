@@ -4,6 +4,8 @@
 
 #include <boost/asio/write.hpp>
 
+#include "core/string_pool.hpp"
+
 namespace llmproxy {
 namespace {
 
@@ -29,9 +31,9 @@ Task<error_code> ReadRequestBody(TcpStream& stream, beast::flat_buffer& buffer, 
     auto& body = parser.get().body();
     if (const auto length = parser.content_length()) {
         // Address space only: the pages become memory as the bytes arrive, and are charged
-        // then (below). One allocation, and room for the scanner's padding, so the body is
-        // never copied while it grows.
-        body.reserve(static_cast<std::size_t>(*length) + kScannerPadding);
+        // then (below). One allocation (none for a small body: an earlier request's buffer is
+        // reused), and room for the scanner's padding, so the body is never copied while it grows.
+        body = core::TakeString(static_cast<std::size_t>(*length) + kScannerPadding);
     }
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         stream.expires_after(server.body_timeout);

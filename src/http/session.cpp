@@ -3,6 +3,7 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/string_pool.hpp"
 #include "core/error_reply.hpp"
 #include "core/request_id.hpp"
 #include "http/request_body.hpp"
@@ -124,6 +125,7 @@ Task<void> RunSession(Socket socket, SessionHost& host, std::string client_ip) {
             // Last-resort guard: a bug in one request must not take the process down.
             spdlog::error("unhandled exception while serving a request: {}", e.what());
         }
+        core::GiveBack(std::move(parser.get().body()));  // for this worker's next request
         if (!keep_alive && !parser.is_done()) {
             // Answered without reading the body (refused on its head): the client may still be
             // sending it.

@@ -58,10 +58,11 @@ void SendUsageEvent(RequestContext& ctx, Runtime& rt, double duration_s, double 
                                    std::numeric_limits<std::size_t>::max());
         e.request_body = std::string_view(redacted);
     }
-    std::string json = usage::ToJson(e);
+    std::unique_ptr<std::string> json = hook->EventBuffer(worker);
+    usage::AppendJson(e, *json);
     if (ledger) {
         e.request_body.reset();
-        ledger->Enqueue(worker, with_body ? usage::ToJson(e) : json);
+        ledger->Enqueue(worker, with_body ? usage::ToJson(e) : *json);
     }
     hook->Enqueue(worker, std::move(json));
 }

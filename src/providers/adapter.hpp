@@ -15,6 +15,7 @@
 #include "core/config.hpp"
 #include "core/dialect.hpp"
 #include "core/error_reply.hpp"
+#include "core/string_pool.hpp"
 #include "proxy/body_scan.hpp"
 #include "providers/response_observer.hpp"
 #include "providers/translate/requests.hpp"
@@ -35,6 +36,11 @@ struct AttemptRequest {
 
 /// What goes upstream for one attempt.
 struct PreparedRequest {
+    PreparedRequest() = default;
+    PreparedRequest(PreparedRequest&&) = default;
+    PreparedRequest& operator=(PreparedRequest&&) = default;
+    ~PreparedRequest() { core::GiveBack(std::move(target)); }  // for the worker's next request
+
     std::string target;                                   // path + query on the upstream
     std::string_view body;                                // the client's bytes, or `edited`
     std::string edited;                                   // the body after edits or translation, when there were any

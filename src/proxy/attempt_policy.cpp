@@ -4,7 +4,7 @@
 
 namespace llmproxy::proxy {
 
-bool MoreTargets(const RouteTable& routes, const Route& route, const std::vector<bool>& tried, std::size_t provider,
+bool MoreTargets(const RouteTable& routes, const Route& route, const TriedProviders& tried, std::size_t provider,
                  bool more_models) {
     if (more_models) return true;
     for (const auto& c : route.candidates) {

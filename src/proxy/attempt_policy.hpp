@@ -13,12 +13,13 @@
 #include "core/config.hpp"
 #include "proxy/retry_policy.hpp"
 #include "proxy/route_table.hpp"
+#include "proxy/tried_providers.hpp"
 
 namespace llmproxy::proxy {
 
 /// Anything left to try after a failure at `provider` without repeating one: another target of
 /// the route, one of its fallbacks, or (`more_models`) a fallback model.
-bool MoreTargets(const RouteTable& routes, const Route& route, const std::vector<bool>& tried, std::size_t provider,
+bool MoreTargets(const RouteTable& routes, const Route& route, const TriedProviders& tried, std::size_t provider,
                  bool more_models);
 
 /// What follows a failed attempt (one whose answer never reached the client).

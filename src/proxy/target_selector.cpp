@@ -5,7 +5,7 @@
 namespace llmproxy::proxy {
 namespace {
 
-// Per-thread scratch for the exclusion mask (std::vector<bool> is not a span of bools).
+// Per-thread scratch for the exclusion mask (indexed by candidate, not by provider).
 std::span<bool> Mask(std::size_t n) {
     thread_local std::unique_ptr<bool[]> storage;
     thread_local std::size_t capacity = 0;
@@ -18,7 +18,7 @@ std::span<bool> Mask(std::size_t n) {
 
 }  // namespace
 
-std::optional<Selection> TargetSelector::Select(const Route& route, Balancer& balancer, const std::vector<bool>& tried,
+std::optional<Selection> TargetSelector::Select(const Route& route, Balancer& balancer, const TriedProviders& tried,
                                                 std::size_t last_failed, std::int64_t now_ms,
                                                 std::size_t preferred) const {
     // 0. A routing script's choice.

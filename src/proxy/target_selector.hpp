@@ -10,6 +10,7 @@
 
 #include "proxy/balancer.hpp"
 #include "proxy/route_table.hpp"
+#include "proxy/tried_providers.hpp"
 
 namespace llmproxy::proxy {
 
@@ -26,7 +27,7 @@ public:
     /// `tried[p]` marks providers already attempted for this request; `last_failed` is the
     /// provider whose failure led here (SIZE_MAX on the first attempt). `preferred` (a routing
     /// script's choice) is taken first while untried and healthy; fallbacks and the strategy follow.
-    std::optional<Selection> Select(const Route& route, Balancer& balancer, const std::vector<bool>& tried,
+    std::optional<Selection> Select(const Route& route, Balancer& balancer, const TriedProviders& tried,
                                     std::size_t last_failed, std::int64_t now_ms,
                                     std::size_t preferred = SIZE_MAX) const;
 

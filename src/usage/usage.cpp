@@ -101,9 +101,18 @@ std::optional<UsageReport> ParseUsageReport(std::string_view json) {
         return std::nullopt;  // cheap pre-check: most stream chunks carry no usage
     }
     thread_local od::parser parser;
-    simdjson::padded_string padded(json);
+    // The text with simdjson's padding, in a per-thread buffer (a padded_string would allocate
+    // per call); a buffer grown past 64 KiB by a large answer is given back after use.
+    thread_local std::string padded;
+    padded.assign(json);
+    padded.append(simdjson::SIMDJSON_PADDING, '\0');
+    struct Shrink {
+        ~Shrink() {
+            if (padded.capacity() > 64 * 1024) std::string().swap(padded);
+        }
+    } shrink;
     od::document doc;
-    if (parser.iterate(padded).get(doc)) return std::nullopt;
+    if (parser.iterate(padded.data(), json.size(), padded.size()).get(doc)) return std::nullopt;
     od::object obj;
     if (doc.get_object().get(obj)) return std::nullopt;
     UsageReport r;

@@ -11,7 +11,12 @@ using core::AppendJsonField;
 
 std::string ToJson(const UsageEvent& e) {
     std::string out;
-    out.reserve(1024 + (e.request_body ? e.request_body->size() + e.request_body->size() / 8 : 0));
+    AppendJson(e, out);
+    return out;
+}
+
+void AppendJson(const UsageEvent& e, std::string& out) {
+    out.reserve(out.size() + 1024 + (e.request_body ? e.request_body->size() + e.request_body->size() / 8 : 0));
     out += "{\"request_id\":";
     core::AppendJsonString(out, e.request_id);
     if (!e.event_id.empty()) AppendJsonField(out, "event_id", e.event_id);
@@ -64,7 +69,6 @@ std::string ToJson(const UsageEvent& e) {
         core::AppendJsonString(out, *e.request_body);
     }
     out += '}';
-    return out;
 }
 
 }  // namespace llmproxy::usage

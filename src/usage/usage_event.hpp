@@ -24,5 +24,7 @@ struct UsageEvent {
 };
 
 std::string ToJson(const UsageEvent& e);
+/// The same JSON appended to `out` (a reused buffer: no allocation once it has grown).
+void AppendJson(const UsageEvent& e, std::string& out);
 
 }  // namespace llmproxy::usage

@@ -77,7 +77,7 @@ WebhookSink::WebhookSink(const core::UsageHookConfig& config, std::size_t worker
     pool_ =
         std::make_unique<upstream::UpstreamPool>(ioc_.get_executor(), target_config_, target, tls_, config.concurrency);
     for (std::size_t i = 0; i < workers; ++i) {
-        queues_.push_back(std::make_unique<boost::lockfree::spsc_queue<std::string>>(config.queue_size));
+        queues_.push_back(std::make_unique<WorkerQueues>(config.queue_size));
     }
     spool_ = std::make_unique<Spool>(config.spool_dir);
 }
@@ -97,8 +97,21 @@ void WebhookSink::Stop() {
     thread_.join();
 }
 
-bool WebhookSink::Enqueue(std::size_t worker, std::string event_json) {
-    if (queues_[worker]->push(std::move(event_json))) {
+WebhookSink::WorkerQueues::~WorkerQueues() {
+    events.consume_all([](std::string* e) { delete e; });
+    spare.consume_all([](std::string* e) { delete e; });
+}
+
+std::unique_ptr<std::string> WebhookSink::EventBuffer(std::size_t worker) {
+    std::string* buffer = nullptr;
+    if (!queues_[worker]->spare.pop(buffer)) return std::make_unique<std::string>();
+    buffer->clear();
+    return std::unique_ptr<std::string>(buffer);
+}
+
+bool WebhookSink::Enqueue(std::size_t worker, std::unique_ptr<std::string> event_json) {
+    if (queues_[worker]->events.push(event_json.get())) {
+        event_json.release();  // the queue owns it now
         depth_.fetch_add(1, std::memory_order_relaxed);
         return true;
     }
@@ -107,7 +120,12 @@ bool WebhookSink::Enqueue(std::size_t worker, std::string event_json) {
 }
 
 void WebhookSink::Drain(std::vector<std::string>& into) {
-    for (auto& q : queues_) q->consume_all([&](std::string& e) { into.push_back(std::move(e)); });
+    for (auto& q : queues_) {
+        q->events.consume_all([&](std::string* e) {
+            into.push_back(*e);  // a copy: the buffer goes back to its worker with its capacity
+            if (e->capacity() > kMaxSpareCapacity || !q->spare.push(e)) delete e;
+        });
+    }
 }
 
 Task<WebhookSink::Answer> WebhookSink::Exchange(upstream::UpstreamConnection& conn, const std::string& head,

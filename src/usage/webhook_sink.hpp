@@ -34,8 +34,13 @@ public:
     void Start();
     /// Stops after moving whatever is still in memory to the spool.
     void Stop();
-    /// From worker `worker` only (single producer per queue). False when its queue is full.
-    bool Enqueue(std::size_t worker, std::string event_json);
+    /// From worker `worker` only: a buffer for its next event, one of its earlier events' given
+    /// back by this sink (emptied, its capacity kept), else a new one. So an event costs the
+    /// worker no allocation once its buffers have grown.
+    std::unique_ptr<std::string> EventBuffer(std::size_t worker);
+    /// From worker `worker` only (single producer per queue). False when its queue is full (the
+    /// event is dropped and counted).
+    bool Enqueue(std::size_t worker, std::unique_ptr<std::string> event_json);
 
     // Metrics (any thread).
     std::uint64_t delivered() const { return delivered_.load(); }
@@ -83,7 +88,18 @@ private:
     // keep-alive pool refers to (at most `concurrency` connections).
     std::shared_ptr<core::Config> target_config_;
     std::shared_ptr<asio::ssl::context> tls_;
-    std::vector<std::unique_ptr<boost::lockfree::spsc_queue<std::string>>> queues_;
+    // Per worker: its events, and the emptied buffers going back to it (both single producer,
+    // single consumer). The sink copies an event out and returns its buffer: the copy is made
+    // on this sink's thread, off the request path.
+    struct WorkerQueues {
+        explicit WorkerQueues(std::size_t events_size) : events(events_size), spare(kSpareBuffers) {}
+        ~WorkerQueues();
+        boost::lockfree::spsc_queue<std::string*> events;
+        boost::lockfree::spsc_queue<std::string*> spare;
+    };
+    static constexpr std::size_t kSpareBuffers = 256;
+    static constexpr std::size_t kMaxSpareCapacity = 4096;  // larger (an event with its request body) is freed
+    std::vector<std::unique_ptr<WorkerQueues>> queues_;
     std::unique_ptr<Spool> spool_;
     asio::io_context ioc_;
     std::unique_ptr<upstream::UpstreamPool> pool_;  // after ioc_: its connections close first

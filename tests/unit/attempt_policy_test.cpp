@@ -127,7 +127,7 @@ routing:
     ASSERT_TRUE(r.errors.empty());
     RouteTable routes(r.config);
     const Route& route = *routes.Resolve("m").route;
-    std::vector<bool> tried{true, false, false};
+    TriedProviders tried{true, false, false};
     EXPECT_TRUE(MoreTargets(routes, route, tried, 0, false));  // b is left
     tried = {true, true, false};
     EXPECT_TRUE(MoreTargets(routes, route, tried, 1, false));  // b's fallback c

@@ -36,7 +36,7 @@ TEST(TargetSelector, PrefersUntriedHealthyTargets) {
     TargetSelector sel(*f.routes, f.health);
     RoundRobin rr;
     const Route& route = *f.routes->Resolve("m").route;
-    std::vector<bool> tried(3, false);
+    TriedProviders tried(3, false);
     tried[0] = true;
     auto s = sel.Select(route, rr, tried, SIZE_MAX, 0);
     ASSERT_TRUE(s);
@@ -48,7 +48,7 @@ TEST(TargetSelector, FailedPrimaryGoesToItsFallbackFirst) {
     Fixture f(kYaml);
     TargetSelector sel(*f.routes, f.health);
     RoundRobin rr;
-    std::vector<bool> tried{true, false, false};
+    TriedProviders tried{true, false, false};
     auto s = sel.Select(*f.routes->Resolve("m").route, rr, tried, 0, 0);
     ASSERT_TRUE(s);
     EXPECT_EQ(s->provider, 2u);  // c, although it does not list "m"
@@ -61,7 +61,7 @@ TEST(TargetSelector, SkipsEjectedButNeverLeavesNoTarget) {
     RoundRobin rr;
     const Route& route = *f.routes->Resolve("m").route;
     f.health[0]->OnFailure(0, "down");  // threshold 1: ejected
-    std::vector<bool> tried(3, false);
+    TriedProviders tried(3, false);
     for (int i = 0; i < 4; ++i) EXPECT_EQ(sel.Select(route, rr, tried, SIZE_MAX, 1)->provider, 1u);
     f.health[1]->OnFailure(1, "down");
     auto s = sel.Select(route, rr, tried, SIZE_MAX, 2);  // both ejected: panic, still a target

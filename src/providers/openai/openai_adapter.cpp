@@ -129,8 +129,8 @@ const ProviderAdapter& openai::Adapter() {
 
 void openai::PreparePassThrough(const core::ProviderConfig& provider, const AttemptRequest& request,
                                 PreparedRequest& out) {
-    out.target = provider.base_path;
-    out.target.append(request.path_suffix);
+    out.target = core::TakeString(provider.base_path.size() + request.path_suffix.size());
+    out.target.append(provider.base_path).append(request.path_suffix);
     out.body = request.body;
     out.upstream = request.client;
     const proxy::BodyInfo* scan = request.scan;

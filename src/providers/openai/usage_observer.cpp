@@ -128,6 +128,7 @@ void UsageObserver::OnBody(std::string_view piece) {
         body_.shrink_to_fit();
         return;
     }
+    if (body_.empty() && body_.capacity() < piece.size()) body_ = core::TakeString(piece.size());
     body_.append(piece);
 }
 

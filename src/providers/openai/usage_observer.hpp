@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "core/string_pool.hpp"
 #include "providers/response_observer.hpp"
 #include "usage/usage.hpp"
 
@@ -16,6 +17,7 @@ public:
     static constexpr std::size_t kMaxBody = 4u << 20;
 
     explicit UsageObserver(bool strip_injected_usage) : strip_(strip_injected_usage) {}
+    ~UsageObserver() override { core::GiveBack(std::move(body_)); }
 
     void OnHead(providers::ResponseHead& head) override { head_ = head; }
     std::string_view OnEvents(std::string_view events) override;

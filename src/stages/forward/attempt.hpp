@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error_reply.hpp"
+#include "core/string_pool.hpp"
 #include "proxy/retry_policy.hpp"
 #include "stages/forward/observers.hpp"
 #include "stages/forward/response_script.hpp"
@@ -17,7 +18,10 @@ namespace llmproxy::stages {
 /// What every attempt of one request shares.
 struct RequestForward {
     RequestForward(RequestContext& c, TcpStream& cl, beast::flat_buffer& b, Runtime& r)
-        : ctx(c), client(cl), buffer(b), rt(r) {}
+        : ctx(c), client(cl), buffer(b), rt(r), extra_headers(core::TakeString(128)) {}
+    RequestForward(const RequestForward&) = delete;
+    RequestForward& operator=(const RequestForward&) = delete;
+    ~RequestForward() { core::GiveBack(std::move(extra_headers)); }
     RequestContext& ctx;
     TcpStream& client;
     beast::flat_buffer& buffer;

@@ -1,5 +1,6 @@
 #include "stages/forward/client_head.hpp"
 
+#include "core/string_pool.hpp"
 #include "http/wire.hpp"
 
 namespace llmproxy::stages {
@@ -25,8 +26,7 @@ ClientFraming FrameForClient(unsigned status, bool head_request, bool rewritable
 
 std::string BuildClientHead(const UpstreamResponse& res, std::string_view request_id, std::string_view extra,
                             const ClientFraming& framing, bool http10, const HeadRewrite& rewrite) {
-    std::string head;
-    head.reserve(512);
+    std::string head = core::TakeString(512);  // given back once written
     if (rewrite.status && rewrite.status != res.result_int()) {
         wire::AppendStatusLine(head, rewrite.status);
     } else {

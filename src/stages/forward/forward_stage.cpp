@@ -41,7 +41,7 @@ struct ModelChain {
 // The targets of one model tried so far.
 struct ModelAttempts {
     explicit ModelAttempts(std::size_t providers) : tried(providers, false) {}
-    std::vector<bool> tried;
+    proxy::TriedProviders tried;
     std::size_t last_failed = SIZE_MAX;
     bool last_was_429 = false;
 };

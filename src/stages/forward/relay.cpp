@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/string_pool.hpp"
 #include "http/sse_framer.hpp"
 #include "http/wire.hpp"
 #include "stages/forward/client_head.hpp"
@@ -214,7 +215,7 @@ Task<bool> Exchange::Connect() {
             out_.ttfb_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
             // An answer came: the request is never sent again, so what it took goes back now
             // rather than when a long stream ends.
-            std::string().swap(head);
+            core::GiveBack(std::move(head));
             if (in_.sent_body_storage) std::string().swap(*in_.sent_body_storage);
             co_return true;
         }
@@ -338,7 +339,7 @@ std::string_view Exchange::Observe(std::string_view piece, bool done) {
 Task<error_code> Exchange::Send(std::string_view data, bool last) {
     const std::string_view head = head_sent_ ? std::string_view() : std::string_view(client_head_);
     error_code ec = co_await WriteToClient(client_, head, data, framing_.chunked, last, in_.client_write_timeout);
-    if (!head_sent_) std::string().swap(client_head_);
+    if (!head_sent_) core::GiveBack(std::move(client_head_));
     head_sent_ = true;
     if (ec) watch_.SetClientGone();
     co_return ec;

@@ -1,5 +1,6 @@
 #include "stages/forward/upstream_head.hpp"
 
+#include "core/string_pool.hpp"
 #include "http/wire.hpp"
 
 namespace llmproxy::stages {
@@ -49,8 +50,7 @@ bool IsSkippedRequestHeader(std::string_view name, std::string_view connection, 
 std::string BuildUpstreamHead(const ForwardInput& in) {
     const auto& req = in.request;
     const auto& p = in.provider;
-    std::string head;
-    head.reserve(512);
+    std::string head = core::TakeString(512);  // given back once the request is sent and answered
     auto method = req.method_string();
     head.append(method.data(), method.size());
     head.push_back(' ');

@@ -1,0 +1,22 @@
+#pragma once
+// Per-thread reuse of the request path's short-lived strings (the upstream and client heads,
+// small request bodies, a JSON answer's copy for its usage): taken empty with the capacity an
+// earlier one grew to, given back when done. A worker's requests then cost no allocation for
+// them once it is warm (issue #20). What a thread keeps is bounded: at most kKept strings of at
+// most kMaxKeptCapacity bytes; anything larger is freed as usual.
+#include <cstddef>
+#include <string>
+
+namespace llmproxy::core {
+
+inline constexpr std::size_t kKept = 64;
+inline constexpr std::size_t kMaxKeptCapacity = 16 * 1024;
+
+/// An empty string with room for at least `capacity` bytes: one given back earlier on this
+/// thread that has it, else a new one reserved to it.
+std::string TakeString(std::size_t capacity);
+
+/// Gives `s` back for reuse on this thread (it is left empty either way).
+void GiveBack(std::string&& s) noexcept;
+
+}  // namespace llmproxy::core
