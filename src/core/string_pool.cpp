@@ -18,11 +18,14 @@ std::vector<std::string>& Kept() {
 
 std::string TakeString(std::size_t capacity) {
     auto& kept = Kept();
-    // The smallest that is large enough (a short scan: at most kKept), so that a short string
-    // never takes the buffer a body needs.
+    // The smallest that is large enough and not much larger (a short scan: at most kKept): a
+    // short string never takes the buffer a body needs, and a long stream never holds a buffer
+    // many times what it uses.
+    const std::size_t too_large = 2 * capacity + 256;
     auto best = kept.end();
     for (auto it = kept.begin(); it != kept.end(); ++it) {
-        if (it->capacity() >= capacity && (best == kept.end() || it->capacity() < best->capacity())) best = it;
+        const std::size_t c = it->capacity();
+        if (c >= capacity && c <= too_large && (best == kept.end() || c < best->capacity())) best = it;
     }
     if (best == kept.end()) {
         std::string s;

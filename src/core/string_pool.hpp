@@ -12,8 +12,8 @@ namespace llmproxy::core {
 inline constexpr std::size_t kKept = 64;
 inline constexpr std::size_t kMaxKeptCapacity = 16 * 1024;
 
-/// An empty string with room for at least `capacity` bytes: one given back earlier on this
-/// thread that has it, else a new one reserved to it.
+/// An empty string with room for at least `capacity` bytes (and not much more): one given back
+/// earlier on this thread that fits, else a new one reserved to it.
 std::string TakeString(std::size_t capacity);
 
 /// Gives `s` back for reuse on this thread (it is left empty either way).

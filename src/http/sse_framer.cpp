@@ -1,5 +1,7 @@
 #include "http/sse_framer.hpp"
 
+#include "core/string_pool.hpp"
+
 namespace llmproxy::sse {
 
 std::size_t SseFramer::Scan(std::string_view data) {
@@ -52,7 +54,9 @@ std::string_view SseFramer::Feed(std::string_view data) {
     }
     if (pending_.empty()) {
         std::size_t boundary = Scan(data);
-        pending_.assign(data.substr(boundary));
+        const std::string_view rest = data.substr(boundary);
+        if (pending_.capacity() < rest.size()) pending_ = core::TakeString(rest.size());
+        pending_.assign(rest);
         if (pending_.size() > kMaxHeldBytes) {
             // Pathological upstream: one event of many MiB. Forward it rather than grow forever.
             held_ = std::move(pending_);
@@ -70,10 +74,16 @@ std::string_view SseFramer::Feed(std::string_view data) {
     std::size_t cut = boundary == 0 ? 0 : old + boundary;
     if (cut == 0 && pending_.size() <= kMaxHeldBytes) return {};
     if (cut == 0) cut = pending_.size();
+    if (held_.capacity() < cut) held_ = core::TakeString(cut);
     held_.assign(pending_, 0, cut);
     pending_.erase(0, cut);
     pending_view_ = true;
     return held_;
+}
+
+SseFramer::~SseFramer() {
+    core::GiveBack(std::move(pending_));
+    core::GiveBack(std::move(held_));
 }
 
 std::string SseFramer::TakeRemainder() {

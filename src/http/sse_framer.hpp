@@ -12,6 +12,11 @@ namespace llmproxy::sse {
 
 class SseFramer {
 public:
+    SseFramer() = default;
+    SseFramer(SseFramer&&) = default;
+    SseFramer& operator=(SseFramer&&) = default;
+    ~SseFramer();  // gives its buffers back for the thread's next stream (core/string_pool)
+
     /// Feeds `data` (the next bytes of the stream). Returns the bytes of every event completed
     /// by this call, in order and byte-exact (terminating blank line included); the view stays
     /// valid until the next call to Feed/TakeRemainder. Bytes of an unfinished event are kept.

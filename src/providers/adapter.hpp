@@ -39,7 +39,10 @@ struct PreparedRequest {
     PreparedRequest() = default;
     PreparedRequest(PreparedRequest&&) = default;
     PreparedRequest& operator=(PreparedRequest&&) = default;
-    ~PreparedRequest() { core::GiveBack(std::move(target)); }  // for the worker's next request
+    ~PreparedRequest() {  // for the worker's next request
+        core::GiveBack(std::move(target));
+        core::GiveBack(std::move(edited));
+    }
 
     std::string target;                                   // path + query on the upstream
     std::string_view body;                                // the client's bytes, or `edited`

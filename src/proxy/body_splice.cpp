@@ -1,6 +1,7 @@
 #include "proxy/body_splice.hpp"
 
 #include "core/json_escape.hpp"
+#include "core/string_pool.hpp"
 
 namespace llmproxy::proxy {
 
@@ -28,8 +29,7 @@ std::string SpliceModel(std::string_view body, const BodyInfo& info, std::string
 std::string InjectIncludeUsage(std::string_view body) {
     static constexpr std::string_view kMember = R"("stream_options":{"include_usage":true},)";
     auto brace = body.find('{');
-    std::string out;
-    out.reserve(body.size() + kMember.size());
+    std::string out = core::TakeString(body.size() + kMember.size());  // given back by PreparedRequest
     out.append(body.substr(0, brace + 1));
     out.append(kMember);
     out.append(body.substr(brace + 1));

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/find.hpp"
+#include "core/string_pool.hpp"
 #include "http/sse_framer.hpp"
 
 namespace llmproxy::usage {
@@ -163,9 +164,17 @@ void StreamTokenCounter::AddEvents(std::string_view events) {
     if (mode_ == Mode::kExact && pending_.size() >= kSliceBytes) CountPending(false);
 }
 
+StreamTokenCounter::~StreamTokenCounter() {
+    core::GiveBack(std::move(pending_));
+}
+
 void StreamTokenCounter::AddText(std::string_view json) {
     if (mode_ == Mode::kExact || pending_.size() < kSampleBytes) {
-        if (pending_.capacity() < 256) pending_.reserve(256);  // one allocation, not one per doubling
+        if (pending_.capacity() < 256) {  // not one allocation per doubling (and none once warm)
+            std::string grown = core::TakeString(256);
+            grown.append(pending_);
+            pending_.swap(grown);
+        }
         AppendGeneratedText(json, pending_);
         return;
     }

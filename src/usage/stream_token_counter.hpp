@@ -29,6 +29,9 @@ public:
     enum class Mode { kExact, kSampled };
     explicit StreamTokenCounter(const Tokenizer& tokenizer, Mode mode = Mode::kExact)
         : tokenizer_(tokenizer), mode_(mode) {}
+    StreamTokenCounter(const StreamTokenCounter&) = delete;
+    StreamTokenCounter& operator=(const StreamTokenCounter&) = delete;
+    ~StreamTokenCounter();  // gives its text buffer back for the thread's next stream
 
     /// Whole SSE events (as the relay passes them).
     void AddEvents(std::string_view events);

@@ -59,6 +59,17 @@ simdjson::error_code ReadUsageObject(od::object usage, UsageReport& r) {
     return simdjson::SUCCESS;
 }
 
+// `json` with simdjson's padding, in a per-thread buffer (a padded_string allocates per call).
+// Valid until the next call on this thread; a buffer a large answer grew past 64 KiB is let go
+// at the next call for a small one.
+simdjson::padded_string_view PaddedCopy(std::string_view json) {
+    thread_local std::string buffer;
+    if (buffer.capacity() > 64 * 1024 && json.size() < 64 * 1024) std::string().swap(buffer);
+    buffer.assign(json);
+    buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+    return simdjson::padded_string_view(buffer.data(), json.size(), buffer.size());
+}
+
 // The "usage" member of an object, when it is one ("usage": null in ordinary chunks).
 simdjson::error_code ReadNestedUsage(od::value v, UsageReport& r, bool& found) {
     od::object obj;
@@ -101,18 +112,8 @@ std::optional<UsageReport> ParseUsageReport(std::string_view json) {
         return std::nullopt;  // cheap pre-check: most stream chunks carry no usage
     }
     thread_local od::parser parser;
-    // The text with simdjson's padding, in a per-thread buffer (a padded_string would allocate
-    // per call); a buffer grown past 64 KiB by a large answer is given back after use.
-    thread_local std::string padded;
-    padded.assign(json);
-    padded.append(simdjson::SIMDJSON_PADDING, '\0');
-    struct Shrink {
-        ~Shrink() {
-            if (padded.capacity() > 64 * 1024) std::string().swap(padded);
-        }
-    } shrink;
     od::document doc;
-    if (parser.iterate(padded.data(), json.size(), padded.size()).get(doc)) return std::nullopt;
+    if (parser.iterate(PaddedCopy(json)).get(doc)) return std::nullopt;
     od::object obj;
     if (doc.get_object().get(obj)) return std::nullopt;
     UsageReport r;
@@ -194,9 +195,8 @@ std::string_view SseDataView(std::string_view event, std::string& scratch) {
 bool IsUsageOnlyChunk(std::string_view json) {
     if (json.find("\"usage\"") == std::string_view::npos) return false;
     thread_local od::parser parser;
-    simdjson::padded_string padded(json);
     od::document doc;
-    if (parser.iterate(padded).get(doc)) return false;
+    if (parser.iterate(PaddedCopy(json)).get(doc)) return false;
     od::object obj;
     if (doc.get_object().get(obj)) return false;
     bool empty_choices = false, has_usage = false;

@@ -83,6 +83,7 @@ std::string_view UsageObserver::OnEvents(std::string_view block) {
     bool changed = false;
     std::size_t copied_up_to = 0;  // bytes of `block` already in filtered_ (or skipped)
     auto change = [&](std::size_t event_begin) {
+        if (!changed && filtered_.capacity() < block.size()) filtered_ = core::TakeString(block.size());
         if (!changed) filtered_.clear();
         filtered_.append(block.substr(copied_up_to, event_begin - copied_up_to));
         changed = true;

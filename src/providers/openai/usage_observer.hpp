@@ -17,7 +17,10 @@ public:
     static constexpr std::size_t kMaxBody = 4u << 20;
 
     explicit UsageObserver(bool strip_injected_usage) : strip_(strip_injected_usage) {}
-    ~UsageObserver() override { core::GiveBack(std::move(body_)); }
+    ~UsageObserver() override {
+        core::GiveBack(std::move(body_));
+        core::GiveBack(std::move(filtered_));
+    }
 
     void OnHead(providers::ResponseHead& head) override { head_ = head; }
     std::string_view OnEvents(std::string_view events) override;

@@ -125,6 +125,12 @@ public:
           pool_(pool),
           watch_(watch),
           deadline_(std::min(Clock::now() + in.provider.timeouts.total, in.deadline)) {}
+    Exchange(const Exchange&) = delete;
+    Exchange& operator=(const Exchange&) = delete;
+    ~Exchange() {
+        core::GiveBack(std::move(last_));
+        core::GiveBack(std::move(joined_));
+    }
 
     Task<ForwardOutcome> Run() {
         if (!co_await Connect() || HeldBack() || !ShowHead()) co_return std::move(out_);
@@ -216,7 +222,7 @@ Task<bool> Exchange::Connect() {
             // An answer came: the request is never sent again, so what it took goes back now
             // rather than when a long stream ends.
             core::GiveBack(std::move(head));
-            if (in_.sent_body_storage) std::string().swap(*in_.sent_body_storage);
+            if (in_.sent_body_storage) core::GiveBack(std::move(*in_.sent_body_storage));
             co_return true;
         }
         // Once more only when a reused keep-alive connection turned out to be closed by the
@@ -310,6 +316,9 @@ std::string_view Exchange::TakePieces() {
     const auto& pieces = Response().body().pieces;
     if (pieces.size() == 1) return pieces.front();
     if (pieces.empty()) return {};
+    std::size_t total = 0;
+    for (auto p : pieces) total += p.size();
+    if (joined_.capacity() < total) joined_ = core::TakeString(total);
     joined_.clear();
     for (auto p : pieces) joined_.append(p);
     return joined_;
@@ -330,6 +339,7 @@ std::string_view Exchange::Observe(std::string_view piece, bool done) {
     if (!done) return events;
     // The end: a last event without its blank line, and what the observers add to close the
     // stream in their dialect. Copied first: the view may be an observer's buffer.
+    last_ = core::TakeString(events.size() + 256);  // given back when the exchange ends
     last_.assign(events);
     last_.append(in_.chain.OnLastEvents(framer_.TakeRemainder()));
     return last_;
