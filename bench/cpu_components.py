@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Where a request's CPU goes, per component: µs per request for parse, auth, limits, route,
-forward, relay, finish, the session loop, the event loop and the kernel (split by the component
-that made the syscall), for llm-proxy with its full pipeline (key with limits, usage webhook,
+forward, relay, finish, the session loop, the event loop and the kernel (split by system call), for llm-proxy with its full pipeline (key with limits, usage webhook,
 access log; 1 worker) in front of an nginx upstream, with nginx as a plain reverse proxy's
 total in the same run for scale.
 
@@ -47,18 +46,24 @@ COMPONENTS = [
 COMPILED = [(name, re.compile(pattern)) for name, pattern in COMPONENTS]
 
 
+
+
 def classify(frames):
-    """frames: [(symbol, is_kernel)] leaf first. Returns the component's name."""
-    kernel = bool(frames) and frames[0][1]
+    """frames: [(symbol, is_kernel)] leaf first. Returns the component's name. Kernel time is
+    split by the system call it serves (loopback delivery runs inside the sender's sendmsg)."""
     if not any("Worker::Start" in s or "io_context::run" in s for s, _ in frames):
         return "background threads (webhook, log writer, metrics)"
-    for sym, in_kernel in frames:
-        if in_kernel:
-            continue
+    if frames and frames[0][1]:
+        # The system call: the libc wrapper that entered the kernel (the first user frame).
+        user = next((sym for sym, in_kernel in frames if not in_kernel), None)
+        if user and any(sym == "entry_SYSCALL_64_after_hwframe" for sym, _ in frames):
+            return "kernel: " + re.sub(r"^(__GI___|__libc_|__)", "", user)
+        return "kernel: other (interrupts, scheduling)"
+    for sym, _ in frames:
         for name, rx in COMPILED:
             if rx.search(sym):
-                return f"kernel, for {name}" if kernel else name
-    return "kernel, other" if kernel else "other"
+                return name
+    return "other"
 
 
 def samples(perf_data):
@@ -82,6 +87,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=4)
     ap.add_argument("--mode", choices=["json", "stream"], default="json")
     ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--show", type=int, default=0, help="print this many stacks of the unattributed rows")
     args = ap.parse_args()
     if not shutil.which("perf"):
         sys.exit("perf is not installed (apt-get install linux-perf)")
@@ -138,7 +144,14 @@ logging: {{ level: warn, access_log: "{tmp}/access.log" }}
             text, _ = w.communicate(timeout=args.seconds + 120)
             n = int(re.search(r"(\d+) requests in", text).group(1))
             per_request[name] = (cpu_seconds(pid) - before) * 1e6 / n
-        counts = collections.Counter(classify(f) for f in samples(os.path.join(tmp, "perf.data")))
+        counts = collections.Counter()
+        shown = 0
+        for frames in samples(os.path.join(tmp, "perf.data")):
+            name = classify(frames)
+            counts[name] += 1
+            if shown < args.show and name in ("other", "kernel: other (interrupts, scheduling)"):
+                shown += 1
+                print(f"--- {name}\n" + "\n".join(f"  {s[:160]}" for s, _ in frames[:40]), file=sys.stderr)
         total = sum(counts.values())
         us = per_request["llm-proxy full pipeline"]
         print(f"### CPU per {args.mode} request by component (llm-proxy full pipeline, 1 worker, wrk -c{args.connections}; "

@@ -84,7 +84,7 @@ def start_haproxy(tmp, threads, port, up_port, procs):
         f.write(f"""
 global
   nbthread {threads}
-  maxconn 20000
+  maxconn 9000
 defaults
   mode http
   option http-keep-alive
