@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import BENCH_KEY, ROOT, cpu_seconds, free_port, stop_all, wait_port, wrk  # noqa: E402
+from bench import ROOT, cpu_seconds, free_port, stop_all, wait_port, wrk  # noqa: E402
 import pipeline_bench as pb  # noqa: E402
 
 # Leaf-to-root, the first frame matching one of these names the sample's component. Order
@@ -95,33 +95,13 @@ def main():
     procs = []
     try:
         up, hook, ngx, gw = (free_port() for _ in range(4))
-        pb.start_nginx(tmp, "upstream", 1, f"""
-  server {{ listen 127.0.0.1:{up};
-    location /v1/chat/completions {{
-      if ($http_x_bench_stream = "1") {{ rewrite ^ /sse last; }}
-      default_type application/json; return 200 '{pb.nginx_escape(pb.JSON_BODY)}'; }}
-    location = /sse {{ default_type text/event-stream; return 200 '{pb.nginx_escape(pb.sse_body())}'; }} }}""",
-                       procs)
-        nginx = pb.start_nginx(tmp, "proxy", 1, f"""
-  upstream up {{ server 127.0.0.1:{up}; keepalive 256; }}
-  server {{ listen 127.0.0.1:{ngx};
-    location / {{ proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
-                 proxy_buffering off; proxy_request_buffering off; }} }}""", procs)
+        pb.start_upstream(tmp, up, procs)
+        nginx = pb.start_nginx_proxy(tmp, 1, ngx, up, procs)
         procs.append(subprocess.Popen([os.path.join(args.build, "mock_upstream"), "--listen", f"127.0.0.1:{hook}",
                                        "--threads", "1"], stderr=subprocess.DEVNULL))
         conf = os.path.join(tmp, "gateway.yaml")
         with open(conf, "w") as f:
-            f.write(f"""
-server: {{ listen: "127.0.0.1:{gw}", workers: 1 }}
-providers: [ {{ name: up, base_url: "http://127.0.0.1:{up}/v1" }} ]
-auth:
-  keys:
-    - {{ key: {BENCH_KEY}, name: bench,
-         rate_limit: {{ requests_per_second: 1000000, requests_per_minute: 1000000000,
-                       tokens_per_minute: 1000000000000, max_concurrent: 100000 }} }}
-usage_hook: {{ url: "http://127.0.0.1:{hook}/usage", batch_size: 100, spool_dir: "{tmp}/spool" }}
-logging: {{ level: warn, access_log: "{tmp}/access.log" }}
-""")
+            f.write(pb.full_pipeline_config(gw, up, hook, tmp))
         procs.append(subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", conf],
                                       stderr=subprocess.DEVNULL))
         gpid = procs[-1].pid

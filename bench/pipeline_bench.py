@@ -73,6 +73,50 @@ http {{
     return procs[-1]
 
 
+def start_upstream(tmp, port, procs):
+    """The upstream: nginx answering a fixed JSON body, or the fixed SSE stream when the request
+    carries x-bench-stream: 1 (as cheap as a server gets)."""
+    return start_nginx(tmp, "upstream", 1, f"""
+  server {{
+    listen 127.0.0.1:{port};
+    location /v1/chat/completions {{
+      if ($http_x_bench_stream = "1") {{ rewrite ^ /sse last; }}
+      default_type application/json;
+      return 200 '{nginx_escape(JSON_BODY)}';
+    }}
+    location = /sse {{ default_type text/event-stream; return 200 '{nginx_escape(sse_body())}'; }}
+  }}""", procs)
+
+
+def start_nginx_proxy(tmp, workers, port, up_port, procs):
+    """nginx as a plain reverse proxy: keep-alive upstream connections, no buffering."""
+    return start_nginx(tmp, "proxy", workers, f"""
+  upstream up {{ server 127.0.0.1:{up_port}; keepalive 256; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_buffering off; proxy_request_buffering off;
+    }}
+  }}""", procs)
+
+
+def full_pipeline_config(port, up_port, hook_port, tmp, workers=1):
+    """llm-proxy as users run it: a key with per-key limits in memory, metering with
+    include_usage, the access log to a file, the usage webhook batching to a local receiver."""
+    return f"""
+server: {{ listen: "127.0.0.1:{port}", workers: {workers} }}
+providers: [ {{ name: up, base_url: "http://127.0.0.1:{up_port}/v1" }} ]
+auth:
+  keys:
+    - {{ key: {BENCH_KEY}, name: bench,
+         rate_limit: {{ requests_per_second: 1000000, requests_per_minute: 1000000000,
+                       tokens_per_minute: 1000000000000, max_concurrent: 100000 }} }}
+usage_hook: {{ url: "http://127.0.0.1:{hook_port}/usage", batch_size: 100, spool_dir: "{tmp}/spool" }}
+logging: {{ level: warn, access_log: "{tmp}/access.log" }}
+"""
+
+
 def start_haproxy(tmp, threads, port, up_port, procs):
     """HAProxy as a plain reverse proxy (keep-alive both sides, connections reused), the second
     anchor beside nginx. None when it is not installed."""
@@ -169,26 +213,8 @@ def main():
     procs = []
     try:
         up_port, nginx_port, bare_port, full_port, hook_port, haproxy_port = (free_port() for _ in range(6))
-        # The upstream: fixed answers, as cheap as a server gets.
-        start_nginx(tmp, "upstream", 1, f"""
-  server {{
-    listen 127.0.0.1:{up_port};
-    location /v1/chat/completions {{
-      if ($http_x_bench_stream = "1") {{ rewrite ^ /sse last; }}
-      default_type application/json;
-      return 200 '{nginx_escape(JSON_BODY)}';
-    }}
-    location = /sse {{ default_type text/event-stream; return 200 '{nginx_escape(sse_body())}'; }}
-  }}""", procs)
-        start_nginx(tmp, "proxy", args.workers, f"""
-  upstream up {{ server 127.0.0.1:{up_port}; keepalive 256; }}
-  server {{
-    listen 127.0.0.1:{nginx_port};
-    location / {{
-      proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_buffering off; proxy_request_buffering off;
-    }}
-  }}""", procs)
+        start_upstream(tmp, up_port, procs)
+        start_nginx_proxy(tmp, args.workers, nginx_port, up_port, procs)
         haproxy = start_haproxy(tmp, args.workers, haproxy_port, up_port, procs)
         # The usage webhook's receiver: the mock's /usage endpoint (counts events, answers at once).
         procs.append(subprocess.Popen([os.path.join(args.build, "mock_upstream"), "--listen",
@@ -199,17 +225,7 @@ server: {{ listen: "127.0.0.1:{bare_port}", workers: {args.workers} }}
 providers: [ {{ name: up, base_url: "http://127.0.0.1:{up_port}/v1" }} ]
 logging: {{ level: warn, access_log: "off" }}
 """),
-            "llm-proxy full pipeline": (full_port, f"""
-server: {{ listen: "127.0.0.1:{full_port}", workers: {args.workers} }}
-providers: [ {{ name: up, base_url: "http://127.0.0.1:{up_port}/v1" }} ]
-auth:
-  keys:
-    - {{ key: {BENCH_KEY}, name: bench,
-         rate_limit: {{ requests_per_second: 1000000, requests_per_minute: 1000000000,
-                       tokens_per_minute: 1000000000000, max_concurrent: 100000 }} }}
-usage_hook: {{ url: "http://127.0.0.1:{hook_port}/usage", batch_size: 100, spool_dir: "{tmp}/spool" }}
-logging: {{ level: warn, access_log: "{tmp}/access.log" }}
-"""),
+            "llm-proxy full pipeline": (full_port, full_pipeline_config(full_port, up_port, hook_port, tmp, args.workers)),
         }
         pids = {"nginx": procs[1].pid}
         if haproxy:

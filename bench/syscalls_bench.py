@@ -56,11 +56,7 @@ def main():
   server {{ listen 127.0.0.1:{up};
     location /v1/chat/completions {{ default_type application/json; return 200 '{pb.nginx_escape(pb.JSON_BODY)}'; }} }}""",
                        procs)
-        nginx = pb.start_nginx(tmp, "proxy", 1, f"""
-  upstream up {{ server 127.0.0.1:{up}; keepalive 256; }}
-  server {{ listen 127.0.0.1:{ngx};
-    location / {{ proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
-                 proxy_buffering off; proxy_request_buffering off; }} }}""", procs)
+        nginx = pb.start_nginx_proxy(tmp, 1, ngx, up, procs)
         procs.append(subprocess.Popen([os.path.join(args.build, "mock_upstream"), "--listen", f"127.0.0.1:{hook}",
                                        "--threads", "1"], stderr=subprocess.DEVNULL))
         common = f'providers: [ {{ name: up, base_url: "http://127.0.0.1:{up}/v1" }} ]\n'
