@@ -5,47 +5,67 @@
 namespace llmproxy::core {
 namespace {
 
-std::vector<std::string>& Kept() {
-    thread_local std::vector<std::string> kept = [] {
-        std::vector<std::string> v;
-        v.reserve(kKept);
-        return v;
-    }();
-    return kept;
+// The thread's kept strings. Reached through a trivially destructible, constant-initialised
+// pointer, so a string given back while the thread's other thread_locals (or, on the main
+// thread, statics) are destroyed is simply freed instead of touching a destroyed list.
+struct ThreadStrings {
+    std::vector<std::string>* kept = nullptr;
+    bool gone = false;  // the thread is exiting: keep nothing more
+};
+thread_local constinit ThreadStrings this_thread_strings{};
+
+struct ReleaseAtThreadExit {
+    ~ReleaseAtThreadExit() {
+        delete this_thread_strings.kept;
+        this_thread_strings.kept = nullptr;
+        this_thread_strings.gone = true;
+    }
+};
+
+std::vector<std::string>* Kept() {
+    ThreadStrings& t = this_thread_strings;
+    if (t.kept || t.gone) return t.kept;
+    thread_local ReleaseAtThreadExit release;
+    (void)release;
+    t.kept = new std::vector<std::string>();
+    t.kept->reserve(kKept);
+    return t.kept;
 }
 
 }  // namespace
 
 std::string TakeString(std::size_t capacity) {
-    auto& kept = Kept();
+    std::vector<std::string>* kept = Kept();
     // The smallest that is large enough and not much larger (a short scan: at most kKept): a
     // short string never takes the buffer a body needs, and a long stream never holds a buffer
     // many times what it uses.
     const std::size_t too_large = 2 * capacity + 256;
-    auto best = kept.end();
-    for (auto it = kept.begin(); it != kept.end(); ++it) {
-        const std::size_t c = it->capacity();
-        if (c >= capacity && c <= too_large && (best == kept.end() || c < best->capacity())) best = it;
+    auto best = kept ? kept->end() : std::vector<std::string>::iterator();
+    if (kept) {
+        for (auto it = kept->begin(); it != kept->end(); ++it) {
+            const std::size_t c = it->capacity();
+            if (c >= capacity && c <= too_large && (best == kept->end() || c < best->capacity())) best = it;
+        }
     }
-    if (best == kept.end()) {
+    if (!kept || best == kept->end()) {
         std::string s;
         s.reserve(capacity);
         return s;
     }
     std::string s = std::move(*best);
-    std::swap(*best, kept.back());
-    kept.pop_back();
+    std::swap(*best, kept->back());
+    kept->pop_back();
     return s;
 }
 
 void GiveBack(std::string&& s) noexcept {
-    auto& kept = Kept();
-    if (s.capacity() <= 15 || s.capacity() > kMaxKeptCapacity || kept.size() == kKept) {
+    std::vector<std::string>* kept = this_thread_strings.kept;  // made by TakeString, not here (noexcept)
+    if (!kept || s.capacity() <= 15 || s.capacity() > kMaxKeptCapacity || kept->size() == kKept) {
         std::string().swap(s);
         return;
     }
     s.clear();
-    kept.push_back(std::move(s));  // within the reserved capacity: no allocation
+    kept->push_back(std::move(s));  // within the reserved capacity: no allocation
 }
 
 }  // namespace llmproxy::core
