@@ -2,8 +2,9 @@
 """Many long streams at once, side by side: N concurrent streams (E events, G ms apart) from the
 mock upstream, through nginx (plain reverse proxy, proxy_buffering off) and through llm-proxy
 with its default provider settings. Reports per target: streams completed, the p99 gap between
-consecutive events as the client saw them, and the proxy's RSS per stream (its RSS with all
-streams open minus its RSS before, divided by N).
+consecutive events as the client saw them, the proxy's RSS per stream (its RSS with all
+streams open minus its RSS before, divided by N) and its CPU per relayed event (all threads,
+over the whole run).
 
     python3 bench/streams_bench.py --streams 9000 --events 20 --gap-ms 500
     python3 bench/streams_bench.py --streams 2000 --events 1000 --gap-ms 10
@@ -19,7 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import ROOT, free_port, pct, rss_mb, stop_all, wait_port  # noqa: E402
+from bench import ROOT, cpu_seconds, free_port, pct, rss_mb, stop_all, wait_port  # noqa: E402
 from pipeline_bench import start_nginx  # noqa: E402
 
 BODY = json.dumps({"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode()
@@ -134,13 +135,17 @@ logging: {{ level: warn, access_log: "off" }}
             targets = {args.only: targets[args.only]}
         print(f"\n### {args.streams} concurrent streams x {args.events} events, {args.gap_ms} ms apart "
               f"(1 worker each, default provider settings)\n")
-        print("| target | completed | gap p99 (ms) | gap max (ms) | RSS before (MB) | RSS peak (MB) | KB per stream |")
-        print("|---|---|---|---|---|---|---|")
+        print("| target | completed | gap p99 (ms) | gap max (ms) | RSS before (MB) | RSS peak (MB) | KB per stream "
+              "| CPU µs per relayed event |")
+        print("|---|---|---|---|---|---|---|---|")
         for name, (port, pid) in targets.items():
+            cpu_before = cpu_seconds(pid)
             r = asyncio.run(run(port, args.streams, args.events, args.gap_ms, pid, args.ramp_s))
             per = (r["rss_peak"] - r["rss_before"]) * 1024 / args.streams
+            # The proxy's CPU (all threads) over the run, connects and closes included.
+            per_event = (cpu_seconds(pid) - cpu_before) * 1e6 / (args.streams * args.events)
             print(f"| {name} | {r['complete']}/{args.streams} | {r['gap_p99_ms']:.0f} | {r['gap_max_ms']:.0f} | "
-                  f"{r['rss_before']:.1f} | {r['rss_peak']:.1f} | {per:.1f} |", flush=True)
+                  f"{r['rss_before']:.1f} | {r['rss_peak']:.1f} | {per:.1f} | {per_event:.1f} |", flush=True)
             time.sleep(2)
     finally:
         stop_all(procs, tmp)
