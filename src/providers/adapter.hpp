@@ -6,7 +6,9 @@
 // bytes through untouched but for the model; Anthropic clients reach it translated (or native,
 // for servers that serve /v1/messages). `anthropic` is the reverse. Adapters are found by the
 // provider's type (providers/registry.cpp).
+#include <cstddef>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +67,35 @@ public:
     virtual std::string_view body() const = 0;
 };
 
+/// Room for one attempt's usage reader inside the attempt, so that making it costs no
+/// allocation: the adapter builds its reader here (Emplace), the slot destroys it.
+class UsageReaderSlot {
+public:
+    UsageReaderSlot() = default;
+    UsageReaderSlot(const UsageReaderSlot&) = delete;
+    UsageReaderSlot& operator=(const UsageReaderSlot&) = delete;
+    ~UsageReaderSlot() { Reset(); }
+
+    template <class Reader, class... Args>
+    Reader& Emplace(Args&&... args) {
+        static_assert(sizeof(Reader) <= kBytes && alignof(Reader) <= alignof(std::max_align_t),
+                      "this reader does not fit: grow UsageReaderSlot::kBytes");
+        Reset();
+        Reader* reader = new (storage_) Reader(std::forward<Args>(args)...);
+        reader_ = reader;
+        return *reader;
+    }
+
+private:
+    void Reset() {
+        if (reader_) reader_->~UsageReader();
+        reader_ = nullptr;
+    }
+    static constexpr std::size_t kBytes = 384;
+    alignas(std::max_align_t) std::byte storage_[kBytes];
+    UsageReader* reader_ = nullptr;
+};
+
 class ProviderAdapter {
 public:
     virtual ~ProviderAdapter() = default;
@@ -77,7 +108,8 @@ public:
     /// adapter's policy decides whether and how it goes upstream.
     virtual void AppendClientHeader(const core::ProviderConfig& provider, std::string_view name, std::string_view value,
                                     std::string& head) const;
-    virtual std::unique_ptr<UsageReader> MakeUsageReader(const PreparedRequest& prepared) const = 0;
+    /// The attempt's usage reader, built in `slot`.
+    virtual UsageReader& MakeUsageReader(const PreparedRequest& prepared, UsageReaderSlot& slot) const = 0;
     /// The translator from the upstream's dialect to the client's (null: same dialect).
     virtual std::unique_ptr<ResponseObserver> MakeTranslator(const PreparedRequest& prepared,
                                                              const AttemptRequest& request) const;

@@ -18,12 +18,12 @@ STREAM = json.dumps({"model": "m", "stream": True, "messages": [{"role": "user",
 
 # Ceilings: allocations per request (non-stream) and per relayed event (a 24-event stream,
 # per stream minus the non-stream request's count, divided by 24), with a margin over today's
-# 2.5 and 0.14. They count the whole process: of the 2.5, the worker makes about one (the
-# provider adapter's usage reader); the webhook sink's thread makes the rest (its copy of the
-# event, its batch). History: 51.7 per request before session 12's arena, lazy watches,
-# stack SHA-256 and access-log ring; 27.6 before session 13's frame pool, inline ids and
-# per-thread string reuse; 2.8 per event before #20's first changes.
-MAX_PER_REQUEST = 4
+# 1.7 and 0.11. They count the whole process: the worker makes none per request once warm;
+# the webhook sink's thread makes them (its copy of each event, its batches). History: 51.7
+# per request before session 12's arena, lazy watches, stack SHA-256 and access-log ring; 27.6
+# before session 13's frame pool, inline ids, per-thread string reuse and in-place usage
+# reader; 2.8 per event before #20's first changes.
+MAX_PER_REQUEST = 3
 MAX_PER_EVENT = 0.3
 
 

@@ -100,8 +100,8 @@ public:
             wire::AppendHeader(head, name, value);
     }
 
-    std::unique_ptr<UsageReader> MakeUsageReader(const PreparedRequest&) const override {
-        return openai::MakeUsageReader(false);
+    UsageReader& MakeUsageReader(const PreparedRequest&, UsageReaderSlot& slot) const override {
+        return openai::MakeUsageReader(false, slot);
     }
 };
 

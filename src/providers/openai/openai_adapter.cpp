@@ -115,8 +115,8 @@ public:
         wire::AppendHeader(head, name, value);
     }
 
-    std::unique_ptr<UsageReader> MakeUsageReader(const PreparedRequest& prepared) const override {
-        return openai::MakeUsageReader(prepared.usage_injected);
+    UsageReader& MakeUsageReader(const PreparedRequest& prepared, UsageReaderSlot& slot) const override {
+        return openai::MakeUsageReader(prepared.usage_injected, slot);
     }
 };
 
@@ -140,8 +140,8 @@ void openai::PreparePassThrough(const core::ProviderConfig& provider, const Atte
     }
 }
 
-std::unique_ptr<UsageReader> openai::MakeUsageReader(bool strip) {
-    return std::make_unique<EventUsageReader>(strip);
+UsageReader& openai::MakeUsageReader(bool strip, UsageReaderSlot& slot) {
+    return slot.Emplace<EventUsageReader>(strip);
 }
 
 }  // namespace llmproxy::providers

@@ -14,6 +14,6 @@ void PreparePassThrough(const core::ProviderConfig& provider, const AttemptReque
 
 /// Reads usage from stream events or a whole JSON body, of any dialect; `strip`: hide the
 /// stream usage the gateway asked for and the client did not.
-std::unique_ptr<UsageReader> MakeUsageReader(bool strip);
+UsageReader& MakeUsageReader(bool strip, UsageReaderSlot& slot);
 
 }  // namespace llmproxy::providers::openai

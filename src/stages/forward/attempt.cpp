@@ -17,16 +17,17 @@ using proxy::SteadyNowMs;
 // and local token counting read the upstream's dialect; its translator, last, turns it into the
 // client's.
 struct AttemptObservers {
-    std::unique_ptr<providers::UsageReader> usage;
+    providers::UsageReaderSlot usage_slot;
+    providers::UsageReader& usage;
     std::optional<TokenCountObserver> counter;
     std::unique_ptr<providers::ResponseObserver> translator;
 
     AttemptObservers(const providers::ProviderAdapter& adapter, const providers::PreparedRequest& prepared,
                      const providers::AttemptRequest& request, const usage::Tokenizer* tokenizer,
                      bool upstream_reports_usage, providers::ResponseChain& chain)
-        : usage(adapter.MakeUsageReader(prepared)), translator(adapter.MakeTranslator(prepared, request)) {
+        : usage(adapter.MakeUsageReader(prepared, usage_slot)), translator(adapter.MakeTranslator(prepared, request)) {
         chain.BeginAttempt();
-        chain.AddForAttempt(usage->observer());
+        chain.AddForAttempt(usage.observer());
         // The local count is the only one when the upstream reports none: exact then; else it
         // serves only a stream cut before its usage, and costs next to nothing (sampled).
         using Mode = usage::StreamTokenCounter::Mode;
@@ -62,7 +63,7 @@ core::LocalReply HeldStatusReply(unsigned status, const std::string& provider) {
 // side: what was produced is still metered).
 std::optional<usage::Usage> AttemptUsage(RequestContext& ctx, AttemptObservers& obs, const usage::Tokenizer* t,
                                          unsigned status) {
-    if (obs.usage->usage()) return obs.usage->usage();
+    if (obs.usage.usage()) return obs.usage.usage();
     const bool produced = (status >= 200 && status < 300) || status == 499;
     if (!produced || !t || !ctx.routed.json) return std::nullopt;
     if (ctx.endpoint->endpoint == pipeline::Endpoint::kCountTokens) return std::nullopt;  // nothing generated
@@ -70,8 +71,8 @@ std::optional<usage::Usage> AttemptUsage(RequestContext& ctx, AttemptObservers& 
     if (ctx.endpoint->endpoint != pipeline::Endpoint::kEmbeddings) {
         if (obs.counter && obs.counter->saw_stream())
             u.completion_tokens = obs.counter->completion_tokens();
-        else if (!obs.usage->body().empty())
-            u.completion_tokens = usage::CountCompletionTokens(*t, obs.usage->body(), false);
+        else if (!obs.usage.body().empty())
+            u.completion_tokens = usage::CountCompletionTokens(*t, obs.usage.body(), false);
         else
             return std::nullopt;
     }
