@@ -23,6 +23,11 @@ public:
     void push_back(char c) {
         if (size_ < N) chars_[size_++] = c;
     }
+    void append(std::string_view s) {
+        const std::size_t n = std::min(s.size(), N - size_);
+        std::copy_n(s.data(), n, chars_.data() + size_);
+        size_ += n;
+    }
 
     std::string_view view() const { return {chars_.data(), size_}; }
     operator std::string_view() const { return view(); }

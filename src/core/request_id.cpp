@@ -69,9 +69,7 @@ Traceparent MakeTraceparent(std::string_view v) {
     AppendHex(out, NextRandom());
     out.push_back('-');
     AppendHex(out, NextRandom());
-    out.push_back('-');
-    out.push_back('0');
-    out.push_back('1');
+    out.append("-01");
     return out;
 }
 

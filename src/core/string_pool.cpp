@@ -1,5 +1,6 @@
 #include "core/string_pool.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace llmproxy::core {
@@ -40,22 +41,30 @@ std::string TakeString(std::size_t capacity) {
     // short string never takes the buffer a body needs, and a long stream never holds a buffer
     // many times what it uses.
     const std::size_t too_large = 2 * capacity + 256;
-    auto best = kept ? kept->end() : std::vector<std::string>::iterator();
+    std::string* best = nullptr;
     if (kept) {
-        for (auto it = kept->begin(); it != kept->end(); ++it) {
-            const std::size_t c = it->capacity();
-            if (c >= capacity && c <= too_large && (best == kept->end() || c < best->capacity())) best = it;
+        for (std::string& k : *kept) {
+            if (k.capacity() >= capacity && k.capacity() <= too_large && (!best || k.capacity() < best->capacity()))
+                best = &k;
         }
     }
-    if (!kept || best == kept->end()) {
-        std::string s;
+    std::string s;
+    if (!best) {
         s.reserve(capacity);
         return s;
     }
-    std::string s = std::move(*best);
+    s = std::move(*best);
     std::swap(*best, kept->back());
     kept->pop_back();
     return s;
+}
+
+void Reserve(std::string& s, std::size_t capacity) {
+    if (s.capacity() >= capacity) return;
+    std::string grown = TakeString(std::max(capacity, 2 * s.capacity()));
+    grown.append(s);
+    s.swap(grown);
+    GiveBack(std::move(grown));
 }
 
 void GiveBack(std::string&& s) noexcept {

@@ -16,6 +16,11 @@ inline constexpr std::size_t kMaxKeptCapacity = 16 * 1024;
 /// earlier on this thread that fits, else a new one reserved to it.
 std::string TakeString(std::size_t capacity);
 
+/// std::string::reserve from this thread's kept strings: when `s` has room for fewer than
+/// `capacity` bytes, its content moves into a kept (or new) string with room for at least
+/// `capacity` and twice its old room (growth stays geometric), and its old buffer is given back.
+void Reserve(std::string& s, std::size_t capacity);
+
 /// Gives `s` back for reuse on this thread (it is left empty either way).
 void GiveBack(std::string&& s) noexcept;
 

@@ -1,6 +1,6 @@
 #pragma once
 // Coroutine frames of Task<T> from a per-thread pool of size classes, so that a request's
-// ~15 awaits cost no malloc once a worker is warm (issue #20).
+// coroutines cost no malloc once a worker is warm (issue #20).
 //
 // Why not Asio's own recycling: it keeps up to BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE blocks
 // in one first-fit list, recycles only frames up to 1020 bytes (4-byte chunks x 255), and on a

@@ -3,9 +3,9 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
-#include "core/string_pool.hpp"
 #include "core/error_reply.hpp"
 #include "core/request_id.hpp"
+#include "core/string_pool.hpp"
 #include "http/request_body.hpp"
 #include "http/request_head.hpp"
 #include "http/wire.hpp"

@@ -55,7 +55,7 @@ std::string_view SseFramer::Feed(std::string_view data) {
     if (pending_.empty()) {
         std::size_t boundary = Scan(data);
         const std::string_view rest = data.substr(boundary);
-        if (pending_.capacity() < rest.size()) pending_ = core::TakeString(rest.size());
+        core::Reserve(pending_, rest.size());
         pending_.assign(rest);
         if (pending_.size() > kMaxHeldBytes) {
             // Pathological upstream: one event of many MiB. Forward it rather than grow forever.
@@ -74,7 +74,7 @@ std::string_view SseFramer::Feed(std::string_view data) {
     std::size_t cut = boundary == 0 ? 0 : old + boundary;
     if (cut == 0 && pending_.size() <= kMaxHeldBytes) return {};
     if (cut == 0) cut = pending_.size();
-    if (held_.capacity() < cut) held_ = core::TakeString(cut);
+    core::Reserve(held_, cut);
     held_.assign(pending_, 0, cut);
     pending_.erase(0, cut);
     pending_view_ = true;

@@ -170,11 +170,7 @@ StreamTokenCounter::~StreamTokenCounter() {
 
 void StreamTokenCounter::AddText(std::string_view json) {
     if (mode_ == Mode::kExact || pending_.size() < kSampleBytes) {
-        if (pending_.capacity() < 256) {  // not one allocation per doubling (and none once warm)
-            std::string grown = core::TakeString(256);
-            grown.append(pending_);
-            pending_.swap(grown);
-        }
+        core::Reserve(pending_, 256);  // not one allocation per doubling (and none once warm)
         AppendGeneratedText(json, pending_);
         return;
     }

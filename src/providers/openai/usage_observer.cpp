@@ -83,8 +83,10 @@ std::string_view UsageObserver::OnEvents(std::string_view block) {
     bool changed = false;
     std::size_t copied_up_to = 0;  // bytes of `block` already in filtered_ (or skipped)
     auto change = [&](std::size_t event_begin) {
-        if (!changed && filtered_.capacity() < block.size()) filtered_ = core::TakeString(block.size());
-        if (!changed) filtered_.clear();
+        if (!changed) {
+            filtered_.clear();
+            core::Reserve(filtered_, block.size());
+        }
         filtered_.append(block.substr(copied_up_to, event_begin - copied_up_to));
         changed = true;
     };
@@ -129,7 +131,7 @@ void UsageObserver::OnBody(std::string_view piece) {
         body_.shrink_to_fit();
         return;
     }
-    if (body_.empty() && body_.capacity() < piece.size()) body_ = core::TakeString(piece.size());
+    core::Reserve(body_, body_.size() + piece.size());
     body_.append(piece);
 }
 

@@ -318,8 +318,8 @@ std::string_view Exchange::TakePieces() {
     if (pieces.empty()) return {};
     std::size_t total = 0;
     for (auto p : pieces) total += p.size();
-    if (joined_.capacity() < total) joined_ = core::TakeString(total);
     joined_.clear();
+    core::Reserve(joined_, total);
     for (auto p : pieces) joined_.append(p);
     return joined_;
 }
@@ -339,7 +339,7 @@ std::string_view Exchange::Observe(std::string_view piece, bool done) {
     if (!done) return events;
     // The end: a last event without its blank line, and what the observers add to close the
     // stream in their dialect. Copied first: the view may be an observer's buffer.
-    last_ = core::TakeString(events.size() + 256);  // given back when the exchange ends
+    core::Reserve(last_, events.size() + 256);  // given back when the exchange ends
     last_.assign(events);
     last_.append(in_.chain.OnLastEvents(framer_.TakeRemainder()));
     return last_;
