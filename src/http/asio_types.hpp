@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "http/deadline_stream.hpp"
 #include "http/frame_pool.hpp"
 
 namespace llmproxy {
@@ -34,7 +35,8 @@ using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
 using Resolver = asio::ip::basic_resolver<tcp, Executor>;
 using Timer =
     asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
-using TcpStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
+/// Client and upstream connections: a socket with a deadline kept by the worker's wheel.
+using TcpStream = DeadlineStream;
 
 /// Completion token: errors come back as the first tuple element instead of exceptions
 /// (errors are values on the data plane).

@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/stream.hpp>
 
 #include "http/wire.hpp"
+#include "http/write_all.hpp"
 
 namespace llmproxy::upstream {
 namespace {
@@ -61,7 +62,8 @@ Task<error_code> UpstreamConnection::Connect(const std::vector<tcp::endpoint>& e
 
 Task<error_code> UpstreamConnection::Write(std::array<asio::const_buffer, 2> buffers, core::Millis timeout) {
     Tcp().expires_after(timeout);
-    auto [ec, n] = co_await std::visit([&](auto& s) { return asio::async_write(s, buffers, kNoThrow); }, stream_);
+    if (auto* plain = std::get_if<Plain>(&stream_)) co_return co_await WriteAll(*plain, buffers);
+    auto [ec, n] = co_await asio::async_write(std::get<Tls>(stream_), buffers, kNoThrow);
     co_return ec;
 }
 

@@ -1,8 +1,7 @@
 #include "pipeline/local_reply.hpp"
 
-#include <boost/asio/write.hpp>
-
 #include "http/wire.hpp"
+#include "http/write_all.hpp"
 
 namespace llmproxy::pipeline {
 
@@ -19,7 +18,7 @@ Task<bool> WriteLocal(TcpStream& client, unsigned status, std::string_view body,
     head.append(wire::kCrlf);
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
     client.expires_after(std::chrono::seconds(30));
-    auto [ec, n] = co_await asio::async_write(client, bufs, kNoThrow);
+    const error_code ec = co_await WriteAll(client, bufs);
     client.expires_never();
     co_return !ec && keep_alive;
 }

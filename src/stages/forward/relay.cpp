@@ -9,6 +9,7 @@
 #include "core/string_pool.hpp"
 #include "http/sse_framer.hpp"
 #include "http/wire.hpp"
+#include "http/write_all.hpp"
 #include "stages/forward/client_head.hpp"
 #include "stages/forward/client_watch.hpp"
 #include "stages/forward/encoded_meter.hpp"
@@ -35,7 +36,7 @@ Task<error_code> WriteToClient(TcpStream& client, std::string_view head, std::st
     if (last && chunked) bufs[4] = asio::buffer(wire::kLastChunk);
     if (asio::buffer_size(bufs) == 0) co_return error_code{};
     client.expires_after(timeout);
-    auto [ec, n] = co_await asio::async_write(client, bufs, kNoThrow);
+    const error_code ec = co_await WriteAll(client, bufs);
     client.expires_never();
     co_return ec;
 }
