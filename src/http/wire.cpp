@@ -5,19 +5,29 @@
 
 namespace llmproxy::wire {
 
-bool IsHopByHop(std::string_view name, std::string_view connection) {
+bool IsHopByHop(http::field field, std::string_view name, std::string_view connection) {
     using beast::iequals;
-    static constexpr std::string_view kFixed[] = {
-        "connection", "keep-alive",        "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer",    "transfer-encoding", "upgrade"};
-    for (auto h : kFixed) {
-        if (iequals(name, h)) return true;
+    switch (field) {
+        case http::field::connection:
+        case http::field::keep_alive:
+        case http::field::proxy_connection:
+        case http::field::proxy_authenticate:
+        case http::field::proxy_authorization:
+        case http::field::te:
+        case http::field::trailer:
+        case http::field::transfer_encoding:
+        case http::field::upgrade:
+            return true;
+        case http::field::host:
+            return false;
+        default:
+            break;
     }
+    if (connection.empty()) return false;
     // Connection: close, X-Foo  -> X-Foo is hop-by-hop too. Not for the headers that say what
     // the body is or where it goes: a client naming Content-Type there would have the upstream
     // read its body differently from the gateway (as nginx, never honoured for those).
     if (name.size() >= 8 && iequals(name.substr(0, 8), "content-")) return false;
-    if (iequals(name, "host")) return false;
     while (!connection.empty()) {
         auto comma = connection.find(',');
         auto token = connection.substr(0, comma);

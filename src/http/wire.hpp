@@ -11,8 +11,9 @@ namespace llmproxy::wire {
 
 /// True for headers that describe one connection and must not be forwarded: Connection,
 /// Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade, or any named in `connection`
-/// (the value of the message's Connection header).
-bool IsHopByHop(std::string_view name, std::string_view connection);
+/// (the value of the message's Connection header). `field` is the parser's reading of `name`:
+/// known names are told apart without comparing strings.
+bool IsHopByHop(http::field field, std::string_view name, std::string_view connection);
 
 /// Appends "Name: value\r\n".
 void AppendHeader(std::string& out, std::string_view name, std::string_view value);

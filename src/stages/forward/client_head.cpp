@@ -40,9 +40,10 @@ std::string BuildClientHead(const UpstreamResponse& res, std::string_view reques
         std::string_view n(name.data(), name.size());
         auto value = f.value();
         std::string_view v(value.data(), value.size());
-        if (beast::iequals(n, "content-length") || wire::IsHopByHop(n, conn_sv)) continue;
-        if (!rewrite.content_type.empty() && beast::iequals(n, "content-type")) continue;
-        if (beast::iequals(n, "x-request-id")) {
+        const http::field field = f.name();
+        if (field == http::field::content_length || wire::IsHopByHop(field, n, conn_sv)) continue;
+        if (!rewrite.content_type.empty() && field == http::field::content_type) continue;
+        if (field == http::field::unknown && beast::iequals(n, "x-request-id")) {
             // Clients correlate by our id; keep the upstream's for support tickets.
             wire::AppendHeader(head, "x-upstream-request-id", v);
             continue;

@@ -22,15 +22,33 @@ bool ReservedForTheGateway(std::string_view name, const ForwardInput& in) {
     return false;
 }
 
-bool IsSkippedRequestHeader(std::string_view name, std::string_view connection, const ForwardInput& in) {
+bool IsSkippedRequestHeader(http::field field, std::string_view name, std::string_view connection,
+                            const ForwardInput& in) {
     using beast::iequals;
     const auto& p = in.provider;
-    // The client's credentials are for the gateway, never for the upstream.
-    static constexpr std::string_view kDrop[] = {"host",       "content-length", "expect",          "authorization",
-                                                 "x-api-key",  "api-key",        "accept-encoding", "x-request-id",
-                                                 "traceparent"};
-    for (auto h : kDrop) {
-        if (iequals(name, h)) return true;
+    switch (field) {
+        // The client's credentials are for the gateway, never for the upstream; framing and
+        // encoding are the gateway's.
+        case http::field::host:
+        case http::field::content_length:
+        case http::field::expect:
+        case http::field::authorization:
+        case http::field::accept_encoding:
+            return true;
+        case http::field::unknown: {
+            static constexpr std::string_view kDrop[] = {"x-api-key", "api-key", "x-request-id", "traceparent"};
+            for (auto h : kDrop) {
+                if (iequals(name, h)) return true;
+            }
+            // They would choose another organization or project of the provider's account.
+            if (!p.forward_account_headers &&
+                (iequals(name, "openai-organization") || iequals(name, "openai-project"))) {
+                return true;
+            }
+            break;
+        }
+        default:
+            break;
     }
     for (const auto& [h, v] : p.headers) {
         if (iequals(name, h)) return true;  // provider-configured headers win
@@ -38,11 +56,7 @@ bool IsSkippedRequestHeader(std::string_view name, std::string_view connection, 
     for (const auto& [h, v] : in.script_headers) {
         if (iequals(name, h)) return true;  // a script's value replaces the client's
     }
-    // They would choose another organization or project of the provider's account.
-    if (!p.forward_account_headers && (iequals(name, "openai-organization") || iequals(name, "openai-project"))) {
-        return true;
-    }
-    return wire::IsHopByHop(name, connection);
+    return wire::IsHopByHop(field, name, connection);
 }
 
 }  // namespace
@@ -62,7 +76,7 @@ std::string BuildUpstreamHead(const ForwardInput& in) {
     for (const auto& f : req) {
         auto name = f.name_string();
         std::string_view n(name.data(), name.size());
-        if (IsSkippedRequestHeader(n, conn_sv, in)) continue;
+        if (IsSkippedRequestHeader(f.name(), n, conn_sv, in)) continue;
         auto v = f.value();
         // The adapter's policy: a dialect's headers (anthropic-version, -beta) stay with it.
         in.adapter.AppendClientHeader(p, n, std::string_view(v.data(), v.size()), head);
