@@ -56,6 +56,27 @@ std::string BatchBody(const std::vector<std::string>& batch, bool single) {
     return body + "]";
 }
 
+// Same events, same key: a receiver can drop a redelivered batch as a whole. The key covers the
+// events' ids, not the whole body: hashing every byte of every event cost more CPU than the
+// worker spends on the request. A line without an id (spooled by an older version) counts whole.
+std::string IdempotencyKey(const std::vector<std::string>& batch) {
+    static constexpr std::string_view kId = "\"event_id\":\"";
+    std::string ids;
+    ids.reserve(batch.size() * 37);
+    for (const std::string& event : batch) {
+        const std::string_view line(event);
+        const auto at = line.substr(0, 256).find(kId);
+        const auto end = at == std::string_view::npos ? at : line.find('"', at + kId.size());
+        if (end == std::string_view::npos) {
+            ids.append(line);
+        } else {
+            ids.append(line.substr(at + kId.size(), end - at - kId.size()));
+        }
+        ids.push_back('\n');
+    }
+    return core::HexOf(core::Sha256(ids));
+}
+
 }  // namespace
 
 WebhookSink::WebhookSink(const core::UsageHookConfig& config, std::size_t workers)
@@ -168,13 +189,12 @@ bool RefusesTheEvent(unsigned status) {
     return status == 400 || status == 413 || status == 415 || status == 422;
 }
 
-Task<WebhookSink::Posted> WebhookSink::PostOnce(const std::string& body) {
+Task<WebhookSink::Posted> WebhookSink::PostOnce(const std::string& body, std::string_view idempotency_key) {
     std::string head = "POST " + config_.path + " HTTP/1.1\r\n";
     wire::AppendHeader(head, "Host", target_config_->providers.front().host_header);
     wire::AppendHeader(head, "Content-Type", "application/json");
     wire::AppendHeader(head, "User-Agent", "llm-proxy-usage-hook");
-    // Same batch, same key: a receiver can drop a redelivered batch as a whole.
-    wire::AppendHeader(head, "Idempotency-Key", core::HexOf(core::Sha256(body)));
+    wire::AppendHeader(head, "Idempotency-Key", idempotency_key);
     if (!config_.secret.empty())
         wire::AppendHeader(head, "X-LLM-Proxy-Signature", "sha256=" + Hmac(config_.secret, body));
     for (const auto& [k, v] : config_.headers) wire::AppendHeader(head, k, v);
@@ -236,9 +256,10 @@ void WebhookSink::DeadLetter(const std::vector<std::string>& events, std::string
 Task<bool> WebhookSink::Deliver(const std::vector<std::string>& batch) {
     if (batch.empty()) co_return true;  // every line of it was quarantined
     const std::string body = BatchBody(batch, config_.batch_size == 1 && batch.size() == 1);
+    const std::string key = IdempotencyKey(batch);
     Timer timer(co_await asio::this_coro::executor);
     for (int attempt = 0; attempt <= config_.retry; ++attempt) {
-        const Posted posted = co_await PostOnce(body);
+        const Posted posted = co_await PostOnce(body, key);
         if (posted.outcome == Posted::kDelivered) {
             delivered_.fetch_add(batch.size());
             co_return true;

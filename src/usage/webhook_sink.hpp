@@ -73,7 +73,7 @@ private:
         enum Outcome { kDelivered, kRefused, kFailed } outcome = kFailed;
         std::string why;  // for the log: "answered 503", "unreachable: Connection refused"
     };
-    Task<Posted> PostOnce(const std::string& body);
+    Task<Posted> PostOnce(const std::string& body, std::string_view idempotency_key);
     struct Answer {
         bool answered = false;  // a response head came (else: delivery failed, or a stale connection)
         unsigned status = 0;

@@ -25,6 +25,7 @@ class Receiver:
         self.sockets = []
         self.events = []
         self.bad_signatures = 0
+        self.posts = []  # (Idempotency-Key, [event ids], status) of every POST, in order
         self.in_flight = self.max_in_flight = 0  # POSTs being handled at once
         self.lock = threading.Lock()
         outer = self
@@ -53,6 +54,8 @@ class Receiver:
                 events = payload if isinstance(payload, list) else [payload]
                 status = status_for(events) if status_for else 200
                 with outer.lock:
+                    outer.posts.append((self.headers.get("Idempotency-Key"), [e.get("event_id") for e in events],
+                                        status))
                     if self.headers.get("X-LLM-Proxy-Signature") != want:
                         outer.bad_signatures += 1
                     if status == 200:
@@ -291,6 +294,34 @@ logging: {{ access_log: "off" }}
         with open(self.procs[-1][1]) as f:  # the gateway's log
             log = f.read()
         self.assertIn("answered 413", log)
+
+    def test_a_retried_batch_keeps_its_idempotency_key(self):
+        # The key is derived from the batch's events: a batch sent again (after a 503) carries
+        # the key it had, and batches of other events carry other keys.
+        answered = set()
+
+        def status_for(events):
+            first = events[0]["event_id"]
+            if first in answered:
+                return 200
+            answered.add(first)
+            return 503
+
+        rec = self.receiver(status_for=status_for)
+        self.start_gateway(batch=3)
+        sent = self.send(9)
+        self.assertTrue(eventually(lambda: rec.ids() >= sent, timeout=10), sent - rec.ids())
+        with rec.lock:
+            posts = list(rec.posts)
+        by_events = {}
+        for key, ids, _ in posts:
+            self.assertRegex(key or "", r"^[0-9a-f]{64}$")
+            by_events.setdefault(tuple(ids), set()).add(key)
+        self.assertTrue(any(status == 503 for _, _, status in posts))
+        for ids, keys in by_events.items():
+            self.assertEqual(len(keys), 1, f"batch {ids} sent with different keys: {keys}")
+        all_keys = [next(iter(k)) for k in by_events.values()]
+        self.assertEqual(len(set(all_keys)), len(all_keys), "two different batches share a key")
 
     def test_a_torn_spool_line_is_quarantined(self):
         os.makedirs(self.spool)
