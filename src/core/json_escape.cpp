@@ -1,5 +1,8 @@
 #include "core/json_escape.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace llmproxy::core {
 namespace {
 
@@ -31,6 +34,15 @@ std::size_t ValidUtf8Length(std::string_view text, std::size_t i) {
     return n;
 }
 
+// True when none of the 8 bytes of `w` needs a look: no control byte, no byte >= 0x80, no
+// quote, no backslash (the classic zero-byte tests on a 64-bit word).
+bool EightPlainBytes(std::uint64_t w) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+    const auto has_zero = [&](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+    const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+    return ((w & kHigh) | below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) == 0;
+}
+
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view text) {
@@ -41,6 +53,14 @@ void AppendJsonString(std::string& out, std::string_view text) {
     // Runs of bytes that need no escape (nearly all of them) are appended in one go.
     std::size_t run = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
+        // Eight plain bytes at a time: ids, models and paths are nearly all plain ASCII.
+        while (i + 8 <= text.size()) {
+            std::uint64_t w;
+            std::memcpy(&w, text.data() + i, 8);
+            if (!EightPlainBytes(w)) break;
+            i += 8;
+        }
+        if (i >= text.size()) break;
         const auto c = static_cast<unsigned char>(text[i]);
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
         if (c >= 0x80) {

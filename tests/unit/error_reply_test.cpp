@@ -76,3 +76,30 @@ TEST(JsonEscape, InvalidUtf8BecomesReplacementCharacters) {
     (void)boost::json::parse(out, ec);
     EXPECT_FALSE(ec);
 }
+
+// The escaper skips plain bytes eight at a time: a byte that needs escaping is found wherever it
+// sits relative to those eight-byte steps, and every byte value round-trips through a JSON parser.
+TEST(JsonEscape, EveryByteAtEveryOffsetRoundTrips) {
+    for (int c = 0; c < 0x80; ++c) {
+        for (std::size_t at = 0; at < 20; ++at) {
+            std::string text(24, 'a');
+            text[at] = static_cast<char>(c);
+            std::string out;
+            llmproxy::core::AppendJsonString(out, text);
+            boost::system::error_code ec;
+            const auto parsed = boost::json::parse(out, ec);
+            ASSERT_FALSE(ec) << "byte " << c << " at " << at << ": " << out;
+            ASSERT_EQ(std::string(parsed.as_string()), text) << "byte " << c << " at " << at;
+        }
+    }
+    for (int c = 0x80; c < 0x100; ++c) {  // a lone high byte is never valid UTF-8: U+FFFD
+        for (std::size_t at = 0; at < 20; ++at) {
+            std::string text(24, 'b');
+            text[at] = static_cast<char>(c);
+            std::string out;
+            llmproxy::core::AppendJsonString(out, text);
+            std::string want = "\"" + std::string(at, 'b') + "\\ufffd" + std::string(23 - at, 'b') + "\"";
+            ASSERT_EQ(out, want) << "byte " << c << " at " << at;
+        }
+    }
+}
