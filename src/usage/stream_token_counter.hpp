@@ -7,10 +7,11 @@
 //    before a space, where the tokenizer's own pre-split cuts too, so the total equals counting
 //    the whole text at once up to rare whitespace-run boundaries;
 //  - sampled (the upstream reports usage at the end; this count serves only a stream cut before
-//    it): nothing is tokenized while the stream passes. The first kSampleBytes of text are kept
-//    and tokenized only if the count is asked for; beyond them only bytes are counted, and the
-//    total is the sample's tokens scaled by the bytes (the stream's own tokens per byte). Exact
-//    up to kSampleBytes of text; within a few percent beyond (stream_token_counter_test).
+//    it): nothing is tokenized while the stream passes, and most events are not even read. The
+//    text of the first kSampleEvents events (up to kSampleBytes of it) is kept and tokenized only if the count is asked
+//    for; the other events are only counted in bytes, and the total is the sample's tokens scaled by the stream's event
+//    bytes (its own tokens per byte of events). Exact up to kSampleEvents events; within a few percent beyond for
+//    prose, CJK and code (stream_token_counter_test prints it).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,6 +41,7 @@ public:
 
     static constexpr std::size_t kSliceBytes = 512;
     static constexpr std::size_t kSampleBytes = 1024;
+    static constexpr std::size_t kSampleEvents = 128;
 
 private:
     void CountPending(bool all);
@@ -49,9 +51,10 @@ private:
     Mode mode_;
     std::string pending_;  // text not yet tokenized: about kSliceBytes (exact) or kSampleBytes, plus one event's
     std::int64_t counted_ = 0;
-    // Sampled mode: bytes of text past the sample (only counted), and its scratch.
+    std::size_t events_seen_ = 0;
+    // Sampled mode: bytes of the events read for the sample, and of the others (not read).
+    std::size_t sample_event_bytes_ = 0;
     std::size_t bytes_after_sample_ = 0;
-    std::string scratch_;
 };
 
 }  // namespace llmproxy::usage

@@ -50,6 +50,11 @@ public:
     std::size_t Next(std::size_t from) {
         return std::min(NextOf("usage", usage_, from), NextOf("eval_count", eval_count_, from));
     }
+    /// Whether "eval_count" occurs in [from, to) (known from the search Next already made).
+    bool EvalCountWithin(std::size_t from, std::size_t to) {
+        const std::size_t at = NextOf("eval_count", eval_count_, from);
+        return at != std::string_view::npos && at < to;
+    }
 
 private:
     std::size_t NextOf(std::string_view word, std::size_t& known, std::size_t from) {
@@ -63,9 +68,10 @@ private:
 };
 
 // Every mention of usage in `event` is a `"usage":null` member (what include_usage adds to each
-// chunk): there is nothing to read, and no parse is spent on it.
+// chunk): there is nothing to read, and no parse is spent on it. (Whether it holds Ollama's
+// eval_count is asked of the block's Mentions: searching each event for it again cost more
+// than the rest of the observer's work on it.)
 bool OnlyNullUsage(std::string_view event) {
-    if (event.find("eval_count") != std::string_view::npos) return false;
     for (std::size_t at = event.find("usage"); at != std::string_view::npos; at = event.find("usage", at + 5)) {
         if (NullUsageMember(event, at) == 0) return false;
     }
@@ -93,8 +99,9 @@ std::string_view UsageObserver::OnEvents(std::string_view block) {
     sse::ForEachEvent(block, [&](std::string_view event) {
         const auto begin = static_cast<std::size_t>(event.data() - block.data());
         if (mention >= begin + event.size()) return;  // no mention in this event
+        const bool eval_count = mentions.EvalCountWithin(begin, begin + event.size());
         mention = mentions.Next(begin + event.size());
-        if (OnlyNullUsage(event)) {
+        if (!eval_count && OnlyNullUsage(event)) {
             if (strip_) {
                 change(begin);
                 AppendWithoutNullUsage(filtered_, event);
