@@ -58,8 +58,12 @@ public:
 
 private:
     std::size_t NextOf(std::string_view word, std::size_t& known, std::size_t from) {
-        if (known == kUnknown || (known != std::string_view::npos && known < from))
-            known = core::Find(block_, word, from);
+        if (known == kUnknown || (known != std::string_view::npos && known < from)) {
+            // "usage" is in every chunk once include_usage is set, a few hundred bytes on:
+            // string_view::find (memchr, then a compare) beats memmem's setup there. The rare
+            // "eval_count" is searched once to the end of the block, where memmem is faster.
+            known = word.size() <= 5 ? block_.find(word, from) : core::Find(block_, word, from);
+        }
         return known;
     }
     static constexpr std::size_t kUnknown = std::string_view::npos - 1;
