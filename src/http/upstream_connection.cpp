@@ -77,11 +77,15 @@ Task<error_code> UpstreamConnection::ReadHeader(ResponseParser& parser, core::Mi
 }
 
 Task<error_code> UpstreamConnection::ReadSome(ResponseParser& parser, core::Millis timeout) {
-    Tcp().expires_after(timeout);
-    auto [ec, n] =
-        co_await std::visit([&](auto& s) { return http::async_read_some(s, buffer_, parser, kNoThrow); }, stream_);
+    auto [ec, n] = co_await ReadSomeOp(parser, timeout);
     if (ec == http::error::need_buffer) ec = {};
     co_return ec;
+}
+
+Task<std::tuple<error_code, std::size_t>> UpstreamConnection::ReadSomeOp(ResponseParser& parser, core::Millis timeout) {
+    Tcp().expires_after(timeout);
+    if (auto* plain = std::get_if<Plain>(&stream_)) return http::async_read_some(*plain, buffer_, parser, kNoThrow);
+    return http::async_read_some(std::get<Tls>(stream_), buffer_, parser, kNoThrow);
 }
 
 bool UpstreamConnection::CleanForReuse() const {

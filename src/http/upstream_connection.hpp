@@ -41,6 +41,10 @@ public:
     /// Reads and parses some body bytes: the parser's body gets views of them in this
     /// connection's read buffer, valid until the next read (see RelayBody).
     Task<error_code> ReadSome(ResponseParser& parser, core::Millis timeout);
+    /// The same read as the operation itself, for a caller that awaits it directly (no
+    /// coroutine of its own: the relay's per-event read). Beast's need_buffer (the body piece
+    /// filled the parser's view) is the caller's to take as success.
+    Task<std::tuple<error_code, std::size_t>> ReadSomeOp(ResponseParser& parser, core::Millis timeout);
 
     /// Nothing is left unread of the last response and the socket is open: it may go back to
     /// the pool.

@@ -4,12 +4,13 @@
 #include <charconv>
 #include <cstring>
 
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/string_pool.hpp"
 #include "http/sse_framer.hpp"
 #include "http/wire.hpp"
-#include "http/write_all.hpp"
 #include "stages/forward/client_head.hpp"
 #include "stages/forward/client_watch.hpp"
 #include "stages/forward/encoded_meter.hpp"
@@ -22,22 +23,42 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using upstream::UpstreamConnection;
 
-// One gather write: [head] [chunk size line, data, CRLF] [last chunk].
-Task<error_code> WriteToClient(TcpStream& client, std::string_view head, std::string_view data, bool chunked, bool last,
-                               core::Millis timeout) {
+// One gather write: [head] [chunk size line, data, CRLF] [last chunk]. Not movable: the
+// buffers point into it.
+struct ClientWrite {
+    ClientWrite(std::string_view head, std::string_view data, bool chunked, bool last) {
+        bufs[0] = asio::buffer(head);
+        if (!data.empty()) {
+            if (chunked) bufs[1] = asio::buffer(wire::ChunkSizeLine(data.size(), size_line));
+            bufs[2] = asio::buffer(data);
+            if (chunked) bufs[3] = asio::buffer(wire::kCrlf);
+        }
+        if (last && chunked) bufs[4] = asio::buffer(wire::kLastChunk);
+    }
+    ClientWrite(const ClientWrite&) = delete;
+    ClientWrite& operator=(const ClientWrite&) = delete;
+
     char size_line[24];
     std::array<asio::const_buffer, 5> bufs{};
-    bufs[0] = asio::buffer(head);
-    if (!data.empty()) {
-        if (chunked) bufs[1] = asio::buffer(wire::ChunkSizeLine(data.size(), size_line));
-        bufs[2] = asio::buffer(data);
-        if (chunked) bufs[3] = asio::buffer(wire::kCrlf);
-    }
-    if (last && chunked) bufs[4] = asio::buffer(wire::kLastChunk);
-    if (asio::buffer_size(bufs) == 0) co_return error_code{};
+};
+
+// What the socket did not take at once, under the client's write timeout.
+Task<error_code> FinishWrite(TcpStream& client, const ClientWrite& write, std::size_t done, core::Millis timeout) {
+    beast::buffers_suffix<std::array<asio::const_buffer, 5>> rest(write.bufs);
+    rest.consume(done);
     client.expires_after(timeout);
-    const error_code ec = co_await WriteAll(client, bufs);
+    auto [ec, n] = co_await asio::async_write(client, rest, kNoThrow);
     client.expires_never();
+    co_return ec;
+}
+
+// The whole write: straight to the socket, awaited only for what it could not take.
+Task<error_code> WriteToClient(TcpStream& client, std::string_view head, std::string_view data, bool chunked, bool last,
+                               core::Millis timeout) {
+    const ClientWrite write(head, data, chunked, last);
+    error_code ec;
+    const std::size_t now = client.write_some_now(write.bufs, ec);
+    if (!ec && now < asio::buffer_size(write.bufs)) ec = co_await FinishWrite(client, write, now, timeout);
     co_return ec;
 }
 
@@ -159,9 +180,12 @@ private:
     bool ShowHead();
     void BuildHead(boost::optional<std::uint64_t> length, bool rewritable);
     Task<error_code> ReadSome();
+    error_code AfterRead(error_code ec) const;
     std::string_view TakePieces();
     std::string_view Observe(std::string_view piece, bool done);
     Task<error_code> Send(std::string_view data, bool last);
+    std::string_view HeadToSend() const;
+    void Sent(const error_code& ec);
     Task<error_code> RelayPieces();
     Task<error_code> RelayWhole();
     Task<void> End(const error_code& ec);
@@ -302,13 +326,18 @@ void Exchange::BuildHead(boost::optional<std::uint64_t> length, bool rewritable)
 
 Task<error_code> Exchange::ReadSome() {
     Response().body().clear();
-    error_code ec = co_await conn_->ReadSome(*parser_, OpTimeout(in_.provider.timeouts.idle));
+    auto [ec, n] = co_await conn_->ReadSomeOp(*parser_, OpTimeout(in_.provider.timeouts.idle));
+    co_return AfterRead(ec);
+}
+
+error_code Exchange::AfterRead(error_code ec) const {
+    if (ec == http::error::need_buffer) ec = {};
     // An upstream that keeps sending never hits the idle timeout: the request's own limit
     // (timeouts.total, x-llm-proxy-timeout) is checked on every read. A read cut short by the
     // deadline (not by idleness) says so too.
     if (((!ec && !parser_->is_done()) || IsTimeout(ec)) && Clock::now() + core::Millis(2) >= deadline_)
         ec = kDeadlinePassed;
-    co_return ec;
+    return ec;
 }
 
 // The bytes of the last read: views into the connection's read buffer, relayed before the
@@ -348,12 +377,20 @@ std::string_view Exchange::Observe(std::string_view piece, bool done) {
 
 // Writes to the client, the head first.
 Task<error_code> Exchange::Send(std::string_view data, bool last) {
-    const std::string_view head = head_sent_ ? std::string_view() : std::string_view(client_head_);
-    error_code ec = co_await WriteToClient(client_, head, data, framing_.chunked, last, in_.client_write_timeout);
+    const error_code ec =
+        co_await WriteToClient(client_, HeadToSend(), data, framing_.chunked, last, in_.client_write_timeout);
+    Sent(ec);
+    co_return ec;
+}
+
+std::string_view Exchange::HeadToSend() const {
+    return head_sent_ ? std::string_view() : std::string_view(client_head_);
+}
+
+void Exchange::Sent(const error_code& ec) {
     if (!head_sent_) core::GiveBack(std::move(client_head_));
     head_sent_ = true;
     if (ec) watch_.SetClientGone();
-    co_return ec;
 }
 
 // Relays the body as it arrives: whole events for a stream, pieces for anything else.
@@ -361,14 +398,24 @@ Task<error_code> Exchange::RelayPieces() {
     BuildHead(parser_->content_length(), framed_ && !in_.chain.empty());
     error_code ec;
     while (!parser_->is_done()) {
-        ec = co_await ReadSome();
+        // ReadSome's work inline: one coroutine less per event.
+        Response().body().clear();
+        auto [rec, rn] = co_await conn_->ReadSomeOp(*parser_, OpTimeout(in_.provider.timeouts.idle));
+        ec = AfterRead(rec);
         const bool done = !ec && parser_->is_done();
         const std::string_view piece = Observe(TakePieces(), done);
         if (piece.empty() && !done && (head_sent_ || ec)) {
             if (ec) break;
             continue;  // an incomplete event: wait for its end
         }
-        const error_code wec = co_await Send(piece, done);
+        // Send's work inline: a write the socket takes at once (nearly every event) costs no
+        // coroutine and no trip through the event loop.
+        const ClientWrite write(HeadToSend(), piece, framing_.chunked, done);
+        error_code wec;
+        const std::size_t now = client_.write_some_now(write.bufs, wec);
+        if (!wec && now < asio::buffer_size(write.bufs))
+            wec = co_await FinishWrite(client_, write, now, in_.client_write_timeout);
+        Sent(wec);
         if (head_.sse && !piece.empty() && !out_.first_event_at) out_.first_event_at = Clock::now();
         if (wec) co_return wec;
         if (ec) break;
