@@ -186,3 +186,23 @@ TEST(Relay, TheUsageReaderStripsTheInjectedUsageChunk) {
     ASSERT_TRUE(usage.usage().has_value());
     EXPECT_EQ(usage.usage()->total_tokens, 8);
 }
+
+// Usage named only by Ollama's eval_count (no "usage" member) is read from whichever event of a
+// block carries it, after events whose "usage":null members are still stripped; an "_" that is
+// not eval_count's (finish_reason) is passed over.
+TEST(UsageObserver, FindsEvalCountAfterNullUsageEvents) {
+    providers::openai::UsageObserver observer(/*strip_injected_usage=*/true);
+    providers::ResponseHead head;
+    observer.OnHead(head);
+    const std::string block =
+        "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+        "data: {\"choices\":[{\"delta\":{\"content\":\"!\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+        "data: {\"model\":\"llama3\",\"done\":true,\"prompt_eval_count\":26,\"eval_count\":290}\n\n";
+    const std::string relayed(observer.OnEvents(block));
+    EXPECT_EQ(relayed.find("usage"), std::string::npos) << relayed;
+    EXPECT_NE(relayed.find("\"eval_count\":290"), std::string::npos) << relayed;
+    observer.OnEnd(true);
+    ASSERT_TRUE(observer.usage());
+    EXPECT_EQ(observer.usage()->prompt_tokens, 26);
+    EXPECT_EQ(observer.usage()->completion_tokens, 290);
+}
