@@ -3,11 +3,12 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
 #include "http/wire.hpp"
-#include "http/write_all.hpp"
 
 namespace llmproxy::upstream {
 namespace {
@@ -61,19 +62,38 @@ Task<error_code> UpstreamConnection::Connect(const std::vector<tcp::endpoint>& e
 }
 
 Task<error_code> UpstreamConnection::Write(std::array<asio::const_buffer, 2> buffers, core::Millis timeout) {
+    error_code ec;
+    const std::size_t now = WriteNow(buffers, ec);
+    if (!ec && now < asio::buffer_size(buffers)) ec = co_await Write(buffers, timeout, now);
+    co_return ec;
+}
+
+std::size_t UpstreamConnection::WriteNow(const std::array<asio::const_buffer, 2>& buffers, error_code& ec) {
+    auto* plain = std::get_if<Plain>(&stream_);
+    return plain ? plain->write_some_now(buffers, ec) : 0;
+}
+
+Task<error_code> UpstreamConnection::Write(std::array<asio::const_buffer, 2> buffers, core::Millis timeout,
+                                           std::size_t skip) {
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    rest.consume(skip);
     Tcp().expires_after(timeout);
-    if (auto* plain = std::get_if<Plain>(&stream_)) co_return co_await WriteAll(*plain, buffers);
-    auto [ec, n] = co_await asio::async_write(std::get<Tls>(stream_), buffers, kNoThrow);
+    auto [ec, n] = co_await std::visit([&](auto& s) { return asio::async_write(s, rest, kNoThrow); }, stream_);
     co_return ec;
 }
 
 Task<error_code> UpstreamConnection::ReadHeader(ResponseParser& parser, core::Millis timeout, std::size_t head_limit) {
+    auto [ec, n] = co_await ReadHeaderOp(parser, timeout, head_limit);
+    co_return ec;
+}
+
+Task<std::tuple<error_code, std::size_t>> UpstreamConnection::ReadHeaderOp(ResponseParser& parser, core::Millis timeout,
+                                                                           std::size_t head_limit) {
     parser.header_limit(static_cast<std::uint32_t>(head_limit));
     wire::BoundReadBuffer(buffer_, head_limit);
     Tcp().expires_after(timeout);
-    auto [ec, n] =
-        co_await std::visit([&](auto& s) { return http::async_read_header(s, buffer_, parser, kNoThrow); }, stream_);
-    co_return ec;
+    if (auto* plain = std::get_if<Plain>(&stream_)) return http::async_read_header(*plain, buffer_, parser, kNoThrow);
+    return http::async_read_header(std::get<Tls>(stream_), buffer_, parser, kNoThrow);
 }
 
 Task<error_code> UpstreamConnection::ReadSome(ResponseParser& parser, core::Millis timeout) {

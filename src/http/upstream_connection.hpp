@@ -35,9 +35,16 @@ public:
                              core::Millis timeout);
 
     Task<error_code> Write(std::array<asio::const_buffer, 2> buffers, core::Millis timeout);
+    /// What a plain connection's socket takes of `buffers` at once (no wait, no coroutine): the
+    /// caller awaits Write for the rest (`skip` bytes in). 0 on TLS, which always goes by Write.
+    std::size_t WriteNow(const std::array<asio::const_buffer, 2>& buffers, error_code& ec);
+    Task<error_code> Write(std::array<asio::const_buffer, 2> buffers, core::Millis timeout, std::size_t skip);
     /// Reads a response head of at most `head_limit` bytes (the read buffer is bounded to it plus
     /// wire::kReadSlack for the rest of the response: see there).
     Task<error_code> ReadHeader(ResponseParser& parser, core::Millis timeout, std::size_t head_limit = 16u << 10);
+    /// The same read as Beast's operation itself, for a caller that awaits it directly.
+    Task<std::tuple<error_code, std::size_t>> ReadHeaderOp(ResponseParser& parser, core::Millis timeout,
+                                                           std::size_t head_limit);
     /// Reads and parses some body bytes: the parser's body gets views of them in this
     /// connection's read buffer, valid until the next read (see RelayBody).
     Task<error_code> ReadSome(ResponseParser& parser, core::Millis timeout);

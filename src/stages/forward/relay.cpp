@@ -117,7 +117,7 @@ Task<error_code> ReadFinalHeader(UpstreamConnection& conn, std::optional<upstrea
         parser.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(alloc));
         parser->body_limit(boost::none);  // responses are relayed, not held
         if (head_request) parser->skip(true);
-        error_code ec = co_await conn.ReadHeader(*parser, timeout, head_limit);
+        auto [ec, n] = co_await conn.ReadHeaderOp(*parser, timeout, head_limit);
         if (ec) co_return ec;
         switch (KindOfHead(parser->get().result_int())) {
             case HeadKind::kFinal:
@@ -232,7 +232,12 @@ Task<bool> Exchange::Connect() {
         watch_.SetConnection(conn_);
         const std::array<asio::const_buffer, 2> request_bytes{asio::buffer(head), asio::buffer(in_.body)};
         const auto sent_at = Clock::now();
-        error_code ec = co_await conn_->Write(request_bytes, OpTimeout(t.first_byte));
+        // Straight to the socket (a request head and body usually fit its buffer); awaited
+        // only for what it could not take.
+        error_code ec;
+        const std::size_t now = conn_->WriteNow(request_bytes, ec);
+        if (!ec && now < asio::buffer_size(request_bytes))
+            ec = co_await conn_->Write(request_bytes, OpTimeout(t.first_byte), now);
         if (!ec)
             ec = co_await ReadFinalHeader(*conn_, parser_, in_.request.get_allocator(), IsHeadRequest(),
                                           OpTimeout(t.first_byte), in_.max_response_head);
