@@ -15,6 +15,28 @@ namespace llmproxy::wire {
 /// known names are told apart without comparing strings.
 bool IsHopByHop(http::field field, std::string_view name, std::string_view connection);
 
+/// The first value of header `field` in `fields` (empty if absent), by a walk comparing the
+/// parser's field enum: on the ten-odd headers of a message that costs less than
+/// basic_fields' ordered lookup, which compares names case-insensitively.
+template <class Fields>
+std::string_view FindField(const Fields& fields, http::field field) {
+    for (const auto& f : fields) {
+        if (f.name() == field) return {f.value().data(), f.value().size()};
+    }
+    return {};
+}
+
+/// The same for a name Beast has no enum for (x-api-key, traceparent, anthropic-version...).
+template <class Fields>
+std::string_view FindUnknownField(const Fields& fields, std::string_view name) {
+    for (const auto& f : fields) {
+        if (f.name() != http::field::unknown) continue;
+        const auto n = f.name_string();
+        if (beast::iequals(std::string_view(n.data(), n.size()), name)) return {f.value().data(), f.value().size()};
+    }
+    return {};
+}
+
 /// Appends "Name: value\r\n".
 void AppendHeader(std::string& out, std::string_view name, std::string_view value);
 

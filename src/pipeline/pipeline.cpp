@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "core/request_id.hpp"
+#include "http/wire.hpp"
 #include "pipeline/finish.hpp"
 #include "pipeline/local_reply.hpp"
 #include "stages/decision_webhook.hpp"
@@ -114,8 +115,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestP
     ctx.keys = keys;
     auto& req = ctx.request();
     // Request id first: every answer, errors included, carries it.
-    auto client_id = req["x-request-id"];
-    ctx.request_id = core::MakeRequestId(std::string_view(client_id.data(), client_id.size()));
+    ctx.request_id = core::MakeRequestId(wire::FindUnknownField(req, "x-request-id"));
     ctx.keep_alive = req.keep_alive() && !rt.draining->load(std::memory_order_relaxed);
 
     co_await RunStages(ctx, client, buffer, rt);

@@ -1,4 +1,5 @@
 #include "core/secret_hash.hpp"
+#include "http/wire.hpp"
 #include "proxy/auth.hpp"
 #include "stages/auth_pipeline.hpp"
 #include "stages/stages.hpp"
@@ -6,15 +7,14 @@
 namespace llmproxy::stages {
 namespace {
 
-std::string_view Header(const ClientRequest& req, std::string_view name) {
-    auto v = req[beast::string_view(name.data(), name.size())];
-    return {v.data(), v.size()};
+std::string_view Authorization(const ClientRequest& req) {
+    return wire::FindField(req, http::field::authorization);
 }
 
 }  // namespace
 
 proxy::Credentials CredentialsOf(const ClientRequest& req) {
-    return {Header(req, "authorization"), Header(req, "x-api-key"), Header(req, "api-key")};
+    return {Authorization(req), wire::FindUnknownField(req, "x-api-key"), wire::FindUnknownField(req, "api-key")};
 }
 
 bool EndpointStage::Run(RequestContext& ctx, const pipeline::EndpointTable& table) {
@@ -24,7 +24,7 @@ bool EndpointStage::Run(RequestContext& ctx, const pipeline::EndpointTable& tabl
     auto found = table.Lookup(path, req.method());
     ctx.endpoint = found.row;
     ctx.path_param = found.param;
-    ctx.dialect = pipeline::ClientDialect(*ctx.endpoint, req.find("anthropic-version") != req.end());
+    ctx.dialect = pipeline::ClientDialect(*ctx.endpoint, !wire::FindUnknownField(req, "anthropic-version").empty());
     if (ctx.endpoint->endpoint == pipeline::Endpoint::kUnknown) {
         ctx.Refuse(core::NotFound("Unknown path: " + std::string(path), "unknown_url"));
         return false;
@@ -52,7 +52,7 @@ bool AuthStage::Admin(RequestContext& ctx) {
                                     {}});
         return false;
     }
-    std::string_view presented = Header(ctx.request(), "authorization");
+    std::string_view presented = Authorization(ctx.request());
     if (presented.size() > 7 && (presented.starts_with("Bearer ") || presented.starts_with("bearer "))) {
         presented.remove_prefix(7);
         while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);

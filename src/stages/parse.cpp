@@ -3,6 +3,7 @@
 
 #include "proxy/multipart_scan.hpp"
 #include "stages/stages.hpp"
+#include "http/wire.hpp"
 
 namespace llmproxy::stages {
 namespace {
@@ -72,8 +73,7 @@ bool ScanMultipartModel(RequestContext& ctx) {
 }
 
 bool SaysJson(const ClientRequest& req) {
-    auto ct = req[http::field::content_type];
-    const std::string_view v(ct.data(), ct.size());
+    const std::string_view v = wire::FindField(req, http::field::content_type);
     return v.find("json") != std::string_view::npos && v.find("multipart/") == std::string_view::npos;
 }
 

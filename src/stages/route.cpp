@@ -1,5 +1,6 @@
 #include "core/request_id.hpp"
 #include "core/units.hpp"
+#include "http/wire.hpp"
 #include "proxy/auth.hpp"
 #include "stages/stages.hpp"
 
@@ -46,8 +47,7 @@ bool RouteStage::Run(RequestContext& ctx) {
     routed.route = res.route;
     const std::string_view target(req.target().data(), req.target().size());
     routed.path_suffix = target.substr(3);  // after "/v1"
-    auto traceparent = req["traceparent"];
-    routed.traceparent = core::MakeTraceparent(std::string_view(traceparent.data(), traceparent.size()));
+    routed.traceparent = core::MakeTraceparent(wire::FindUnknownField(req, "traceparent"));
     if (auto timeout = RequestTimeout(req, ctx.config().routing.max_request_timeout)) {
         routed.deadline = pipeline::Clock::now() + *timeout;
     }

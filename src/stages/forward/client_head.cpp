@@ -33,8 +33,7 @@ std::string BuildClientHead(const UpstreamResponse& res, std::string_view reques
         auto reason = res.reason();
         wire::AppendStatusLine(head, res.result_int(), std::string_view(reason.data(), reason.size()));
     }
-    auto connection = res[http::field::connection];
-    std::string_view conn_sv(connection.data(), connection.size());
+    const std::string_view conn_sv = wire::FindField(res, http::field::connection);
     for (const auto& f : res) {
         auto name = f.name_string();
         std::string_view n(name.data(), name.size());

@@ -288,17 +288,16 @@ bool Exchange::HeldBack() {
 // Shows the head to the observers. False when the answer cannot be relayed as they need it.
 bool Exchange::ShowHead() {
     auto& res = Response();
-    auto ctype = res[http::field::content_type];
-    const bool sse =
-        beast::iequals(std::string_view(ctype.data(), std::min<std::size_t>(ctype.size(), 17)), "text/event-stream");
+    const std::string_view ctype = wire::FindField(res, http::field::content_type);
+    const bool sse = beast::iequals(ctype.substr(0, 17), "text/event-stream");
     head_ = ResponseHead{};
     head_.status = res.result_int();
     head_.sse = sse;
-    head_.json = ctype.find("json") != beast::string_view::npos;
+    head_.json = ctype.find("json") != std::string_view::npos;
     in_.chain.OnHead(head_);
     // Compressed although we asked for identity: relayed as it comes, metered decompressed;
     // never translated (the client would get the upstream's dialect).
-    const auto encoding = res[http::field::content_encoding];
+    const std::string_view encoding = wire::FindField(res, http::field::content_encoding);
     encoded_ = !encoding.empty() && !beast::iequals(encoding, "identity");
     if (encoded_ && head_.translated) {
         pool_.Release(std::move(conn_), false);

@@ -71,8 +71,7 @@ std::string BuildUpstreamHead(const ForwardInput& in) {
     head.append(in.upstream_target);
     head.append(" HTTP/1.1\r\n");
     wire::AppendHeader(head, "Host", p.host_header);
-    auto connection = req[http::field::connection];
-    std::string_view conn_sv(connection.data(), connection.size());
+    const std::string_view conn_sv = wire::FindField(req, http::field::connection);
     for (const auto& f : req) {
         auto name = f.name_string();
         std::string_view n(name.data(), name.size());
