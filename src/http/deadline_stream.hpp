@@ -8,6 +8,8 @@
 // closed, so that a 408 can still be written), and so does the next one until a new deadline
 // is set. Unlike basic_stream, the stream must outlive the completion of its operations (as it
 // does in a coroutine that awaits them).
+#include <type_traits>
+
 #include <boost/asio/append.hpp>
 #include <boost/asio/associator.hpp>
 #include <boost/asio/async_result.hpp>
@@ -64,35 +66,20 @@ public:
 
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-        return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-            [this](auto handler, const MutableBuffers& b) {
-                if (timed_out_) return PostTimeout(std::move(handler), std::size_t{0});
-                Begin();
-                socket_.async_read_some(b, detail::DeadlineOp<decltype(handler)>{std::move(handler), this});
-            },
-            token, buffers);
+        return Launch<void(boost::system::error_code, std::size_t)>(
+            token, [buffers](Socket& s, auto op) { s.async_read_some(buffers, std::move(op)); });
     }
 
     template <class ConstBuffers, class Token>
     auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-        return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-            [this](auto handler, const ConstBuffers& b) {
-                if (timed_out_) return PostTimeout(std::move(handler), std::size_t{0});
-                Begin();
-                socket_.async_write_some(b, detail::DeadlineOp<decltype(handler)>{std::move(handler), this});
-            },
-            token, buffers);
+        return Launch<void(boost::system::error_code, std::size_t)>(
+            token, [buffers](Socket& s, auto op) { s.async_write_some(buffers, std::move(op)); });
     }
 
     template <class Token>
     auto async_connect(const boost::asio::ip::tcp::endpoint& endpoint, Token&& token) {
-        return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
-            [this](auto handler, const boost::asio::ip::tcp::endpoint& e) {
-                if (timed_out_) return PostTimeout(std::move(handler));
-                Begin();
-                socket_.async_connect(e, detail::DeadlineOp<decltype(handler)>{std::move(handler), this});
-            },
-            token, endpoint);
+        return Launch<void(boost::system::error_code)>(
+            token, [endpoint](Socket& s, auto op) { s.async_connect(endpoint, std::move(op)); });
     }
 
     /// Writes what the socket takes now, without waiting and without a trip through the event
@@ -128,10 +115,25 @@ private:
     }
     static void Expire(DeadlineWheel::Entry& entry);
 
-    template <class Handler, class... Args>
-    static void PostTimeout(Handler&& handler, Args... args) {
-        boost::asio::post(boost::asio::append(std::forward<Handler>(handler),
-                                              boost::system::error_code(boost::beast::error::timeout), args...));
+    // Starts one socket operation (`start(socket, op)`) under the deadline; one that begins
+    // after the deadline passed ends at once with a timeout.
+    template <class Signature, class Token, class Start>
+    auto Launch(Token& token, Start start) {
+        return boost::asio::async_initiate<Token, Signature>(
+            [this, start](auto handler) {
+                if (timed_out_) {
+                    const boost::system::error_code timeout(boost::beast::error::timeout);
+                    if constexpr (std::is_same_v<Signature, void(boost::system::error_code)>) {
+                        boost::asio::post(boost::asio::append(std::move(handler), timeout));
+                    } else {
+                        boost::asio::post(boost::asio::append(std::move(handler), timeout, std::size_t{0}));
+                    }
+                    return;
+                }
+                Begin();
+                start(socket_, detail::DeadlineOp<decltype(handler)>{std::move(handler), this});
+            },
+            token);
     }
 
     Socket socket_;
