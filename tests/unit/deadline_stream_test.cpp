@@ -67,7 +67,8 @@ TEST(DeadlineStream, ReadPastItsDeadlineTimesOut) {
     const ReadResult r = ReadOnce(p);
     EXPECT_EQ(r.ec, beast::error::timeout);
     EXPECT_GE(r.took, 100ms);
-    EXPECT_LT(r.took, 100ms + 4 * DeadlineWheel::kTick + 50ms);
+    // Not much later: a tick or two, and whatever a busy CI machine adds (ASan, parallel suites).
+    EXPECT_LT(r.took, 100ms + 2 * DeadlineWheel::kTick + 400ms);
     EXPECT_TRUE(p.server->socket().is_open()) << "cancelled, not closed: a 408 can still be written";
 }
 
