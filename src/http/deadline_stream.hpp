@@ -32,8 +32,9 @@ struct DeadlineOp {
     Handler handler;
     DeadlineStream* stream;
 
-    void operator()(boost::system::error_code ec, std::size_t n);
-    void operator()(boost::system::error_code ec);
+    /// (ec, bytes) for reads and writes, (ec) for a connect.
+    template <class... Bytes>
+    void operator()(boost::system::error_code ec, Bytes... bytes);
 };
 }  // namespace detail
 
@@ -145,17 +146,11 @@ private:
 
 namespace detail {
 template <class Handler>
-void DeadlineOp<Handler>::operator()(boost::system::error_code ec, std::size_t n) {
+template <class... Bytes>
+void DeadlineOp<Handler>::operator()(boost::system::error_code ec, Bytes... bytes) {
     stream->End();
     if (ec == boost::asio::error::operation_aborted && stream->timed_out_) ec = boost::beast::error::timeout;
-    std::move(handler)(ec, n);
-}
-
-template <class Handler>
-void DeadlineOp<Handler>::operator()(boost::system::error_code ec) {
-    stream->End();
-    if (ec == boost::asio::error::operation_aborted && stream->timed_out_) ec = boost::beast::error::timeout;
-    std::move(handler)(ec);
+    std::move(handler)(ec, bytes...);
 }
 }  // namespace detail
 

@@ -3,12 +3,11 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
 #include "http/wire.hpp"
+#include "http/write_all.hpp"
 
 namespace llmproxy::upstream {
 namespace {
@@ -75,11 +74,8 @@ std::size_t UpstreamConnection::WriteNow(const std::array<asio::const_buffer, 2>
 
 Task<error_code> UpstreamConnection::Write(std::array<asio::const_buffer, 2> buffers, core::Millis timeout,
                                            std::size_t skip) {
-    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
-    rest.consume(skip);
     Tcp().expires_after(timeout);
-    auto [ec, n] = co_await std::visit([&](auto& s) { return asio::async_write(s, rest, kNoThrow); }, stream_);
-    co_return ec;
+    co_return co_await std::visit([&](auto& s) { return WriteRest(s, buffers, skip); }, stream_);
 }
 
 Task<error_code> UpstreamConnection::ReadHeader(ResponseParser& parser, core::Millis timeout, std::size_t head_limit) {

@@ -10,16 +10,20 @@
 
 namespace llmproxy {
 
+/// The rest of a write of which the socket took `done` bytes at once (any stream: TLS too).
+template <class Stream, class ConstBuffers>
+Task<error_code> WriteRest(Stream& stream, const ConstBuffers& buffers, std::size_t done) {
+    beast::buffers_suffix<ConstBuffers> rest(buffers);
+    rest.consume(done);
+    auto [ec, n] = co_await asio::async_write(stream, rest, kNoThrow);
+    co_return ec;
+}
+
 template <class ConstBuffers>
 Task<error_code> WriteAll(TcpStream& stream, const ConstBuffers& buffers) {
-    const std::size_t total = asio::buffer_size(buffers);
-    if (total == 0) co_return error_code{};
     error_code ec;
     const std::size_t now = stream.write_some_now(buffers, ec);
-    if (ec || now == total) co_return ec;
-    beast::buffers_suffix<ConstBuffers> rest(buffers);
-    rest.consume(now);
-    std::tie(ec, std::ignore) = co_await asio::async_write(stream, rest, kNoThrow);
+    if (!ec && now < asio::buffer_size(buffers)) ec = co_await WriteRest(stream, buffers, now);
     co_return ec;
 }
 

@@ -148,17 +148,17 @@ void AppendGeneratedText(std::string_view s, std::string& out) {
 }
 
 void StreamTokenCounter::AddEvents(std::string_view events) {
-    if (mode_ == Mode::kSampled && (events_seen_ >= kSampleEvents || pending_.size() >= kSampleBytes)) {
+    if (mode_ == Mode::kSampled && !Sampling()) {
         bytes_after_sample_ += events.size();  // the sample is taken: not even framed
         return;
     }
     sse::ForEachEvent(events, [&](std::string_view event) {
-        ++events_seen_;
         if (mode_ == Mode::kSampled) {
             // The first events, contiguous: text cut into scattered pieces would tokenize into
             // more tokens per byte than the stream's (a third more on prose, measured).
-            const bool read = events_seen_ <= kSampleEvents && pending_.size() < kSampleBytes;
+            const bool read = Sampling();
             (read ? sample_event_bytes_ : bytes_after_sample_) += event.size();
+            ++events_seen_;
             if (!read) return;
         }
         // Only the data lines matter; an event is "data: {...}" in practice (multi-line data

@@ -8,10 +8,11 @@
 //    the whole text at once up to rare whitespace-run boundaries;
 //  - sampled (the upstream reports usage at the end; this count serves only a stream cut before
 //    it): nothing is tokenized while the stream passes, and most events are not even read. The
-//    text of the first kSampleEvents events (up to kSampleBytes of it) is kept and tokenized only if the count is asked
-//    for; the other events are only counted in bytes, and the total is the sample's tokens scaled by the stream's event
-//    bytes (its own tokens per byte of events). Exact up to kSampleEvents events; within a few percent beyond for
-//    prose, CJK and code (stream_token_counter_test prints it).
+//    text of the first kSampleEvents events (at most kSampleBytes of it) is kept and tokenized
+//    only if the count is asked for; later events are only counted in bytes, and the total is
+//    the sample's tokens scaled by the stream's event bytes (its own tokens per byte of events).
+//    Exact for a stream within the sample; within a few percent beyond for prose, CJK and code
+//    (stream_token_counter_test prints the error).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -46,6 +47,8 @@ public:
 private:
     void CountPending(bool all);
     void AddText(std::string_view json);
+    // Sampled mode: the events being read are still within the sample.
+    bool Sampling() const { return events_seen_ < kSampleEvents && pending_.size() < kSampleBytes; }
 
     const Tokenizer& tokenizer_;
     Mode mode_;

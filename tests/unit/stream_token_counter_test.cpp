@@ -104,8 +104,8 @@ std::int64_t CountStreamed(const std::string& text, StreamTokenCounter::Mode mod
 }  // namespace
 
 // Sampled mode (the upstream reports usage; the count serves a stream cut before it): exact up
-// to kSampleEvents events; beyond, the first events' tokens per byte of events, the later events
-// not read at all. Its error on long streams of prose, CJK and code is printed and bounded.
+// to its sample (kSampleEvents events, kSampleBytes of text); beyond, the first events' tokens per byte of events, the
+// later events not read at all. Its error on long streams of prose, CJK and code is printed and bounded.
 TEST(StreamTokenCounter, SampledIsExactWhenShortAndCloseWhenLong) {
     std::string shortish;
     for (int i = 0; i < 10; ++i) shortish += "A short answer, word " + std::to_string(i) + ". ";

@@ -4,13 +4,12 @@
 #include <charconv>
 #include <cstring>
 
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/string_pool.hpp"
 #include "http/sse_framer.hpp"
 #include "http/wire.hpp"
+#include "http/write_all.hpp"
 #include "stages/forward/client_head.hpp"
 #include "stages/forward/client_watch.hpp"
 #include "stages/forward/encoded_meter.hpp"
@@ -44,10 +43,8 @@ struct ClientWrite {
 
 // What the socket did not take at once, under the client's write timeout.
 Task<error_code> FinishWrite(TcpStream& client, const ClientWrite& write, std::size_t done, core::Millis timeout) {
-    beast::buffers_suffix<std::array<asio::const_buffer, 5>> rest(write.bufs);
-    rest.consume(done);
     client.expires_after(timeout);
-    auto [ec, n] = co_await asio::async_write(client, rest, kNoThrow);
+    const error_code ec = co_await WriteRest(client, write.bufs, done);
     client.expires_never();
     co_return ec;
 }
