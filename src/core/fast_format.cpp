@@ -7,6 +7,18 @@
 namespace llmproxy::core {
 
 void AppendMillis3(std::string& out, double value) {
+    // Latencies are small and non-negative: thousandths as an integer (to_chars of a double in
+    // fixed notation costs ~300 instructions, twice a request). Anything else takes to_chars.
+    if (value >= 0 && value < 1e12) {
+        const auto thousandths = static_cast<std::int64_t>(value * 1000 + 0.5);
+        AppendInt(out, thousandths / 1000);
+        const auto fraction = static_cast<int>(thousandths % 1000);
+        const char digits[3] = {static_cast<char>('0' + fraction / 100), static_cast<char>('0' + fraction / 10 % 10),
+                                static_cast<char>('0' + fraction % 10)};
+        out += '.';
+        out.append(digits, 3);
+        return;
+    }
     char buf[48];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, 3);
     if (ec != std::errc()) {

@@ -25,9 +25,9 @@ error_code BodyBudgetExhausted() {
     return error_code(1, category);
 }
 
-Task<error_code> ReadRequestBody(TcpStream& stream, beast::flat_buffer& buffer, RequestParser& parser,
-                                 const core::ServerConfig& server, BodyBudget& budget, BodyHold& hold) {
-    if (parser.is_done()) co_return error_code{};
+std::optional<error_code> StartRequestBody(beast::flat_buffer& buffer, RequestParser& parser, BodyBudget& budget,
+                                           BodyHold& hold) {
+    if (parser.is_done()) return error_code{};
     auto& body = parser.get().body();
     if (const auto length = parser.content_length()) {
         // Address space only: the pages become memory as the bytes arrive, and are charged
@@ -35,13 +35,34 @@ Task<error_code> ReadRequestBody(TcpStream& stream, beast::flat_buffer& buffer, 
         // reused), and room for the scanner's padding, so the body is never copied while it grows.
         body = core::TakeString(static_cast<std::size_t>(*length) + kScannerPadding);
     }
+    if (!hold.Take(budget, kScannerPadding)) return BodyBudgetExhausted();
+    // A client that waits for 100 Continue has sent nothing yet: ContinueRequestBody invites it.
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) return std::nullopt;
+    // What came with the head (most bodies do), parsed here: no read operation, no trip
+    // through the event loop.
+    while (buffer.size() > 0 && !parser.is_done()) {
+        const std::size_t before = body.size();
+        error_code ec;
+        const std::size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (body.size() > before && !hold.Take(budget, body.size() - before)) return BodyBudgetExhausted();
+        if (ec == http::error::need_more) break;
+        if (ec) return ec;
+        if (used == 0) break;
+    }
+    if (parser.is_done()) return error_code{};
+    return std::nullopt;
+}
+
+Task<error_code> ContinueRequestBody(TcpStream& stream, beast::flat_buffer& buffer, RequestParser& parser,
+                                     const core::ServerConfig& server, BodyBudget& budget, BodyHold& hold) {
+    auto& body = parser.get().body();
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         stream.expires_after(server.body_timeout);
         auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue), kNoThrow);
         if (wec) co_return wec;
     }
     stream.expires_after(server.body_timeout);  // for the whole body, not per read
-    if (!hold.Take(budget, kScannerPadding)) co_return BodyBudgetExhausted();
     error_code ec;
     while (!ec && !parser.is_done()) {
         const std::size_t before = body.size();
@@ -50,6 +71,12 @@ Task<error_code> ReadRequestBody(TcpStream& stream, beast::flat_buffer& buffer, 
     }
     stream.expires_never();
     co_return ec;
+}
+
+Task<error_code> ReadRequestBody(TcpStream& stream, beast::flat_buffer& buffer, RequestParser& parser,
+                                 const core::ServerConfig& server, BodyBudget& budget, BodyHold& hold) {
+    if (auto settled = StartRequestBody(buffer, parser, budget, hold)) co_return *settled;
+    co_return co_await ContinueRequestBody(stream, buffer, parser, server, budget, hold);
 }
 
 std::optional<core::LocalReply> ReadErrorReply(const error_code& ec, const core::ServerConfig& server) {

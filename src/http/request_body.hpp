@@ -72,9 +72,18 @@ error_code BodyBudgetExhausted();
 
 /// Reads the rest of the request (after its head) into the parser: answers `Expect:
 /// 100-continue`, bounds the wait by server.body_timeout, and charges `budget` with the bytes as
-/// they arrive (an announced length that never comes costs nothing).
+/// they arrive (an announced length that never comes costs nothing). It is the two steps below.
 Task<error_code> ReadRequestBody(TcpStream& stream, beast::flat_buffer& buffer, RequestParser& parser,
                                  const core::ServerConfig& server, BodyBudget& budget, BodyHold& hold);
+
+/// ReadRequestBody's first step, without waiting: prepares the body and parses what `buffer`
+/// already holds. A value when that settles it (the body is complete, or failed); nullopt when
+/// the rest must be read: then ContinueRequestBody, once.
+std::optional<error_code> StartRequestBody(beast::flat_buffer& buffer, RequestParser& parser, BodyBudget& budget,
+                                           BodyHold& hold);
+/// ReadRequestBody's second step, after StartRequestBody returned nullopt.
+Task<error_code> ContinueRequestBody(TcpStream& stream, beast::flat_buffer& buffer, RequestParser& parser,
+                                     const core::ServerConfig& server, BodyBudget& budget, BodyHold& hold);
 
 /// Sizes the session's read buffer for `server`'s head limit (see wire::BoundReadBuffer).
 inline void BoundReadBuffer(beast::flat_buffer& buffer, const core::ServerConfig& server) {

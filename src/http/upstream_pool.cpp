@@ -68,6 +68,21 @@ Task<error_code> UpstreamPool::ResolveIfNeeded() {
     co_return error_code{};
 }
 
+std::shared_ptr<UpstreamConnection> UpstreamPool::TakeIdle() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty() && !idle_.back()->idle_watching()) {
+        auto conn = std::move(idle_.back());
+        idle_.pop_back();
+        if (now - conn->idle_since < provider_.keepalive_idle && conn->CleanForReuse()) {
+            conn->reused = true;
+            return conn;
+        }
+        conn->Close();
+        SetOpen(open_ - 1);
+    }
+    return nullptr;
+}
+
 Task<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh) {
     auto now = std::chrono::steady_clock::now();
     while (!fresh && !idle_.empty()) {

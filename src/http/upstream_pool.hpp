@@ -39,6 +39,9 @@ public:
     /// An idle connection, or a new one. Waits (up to the connect timeout) when the pool is at
     /// its cap. `fresh` skips idle connections (used to retry after a stale keep-alive).
     Task<Lease> Acquire(bool fresh);
+    /// Acquire's common case without a coroutine: the most recently idle connection, when it
+    /// is fresh and clean and not under an idle watch. Null otherwise (then Acquire).
+    std::shared_ptr<UpstreamConnection> TakeIdle();
 
     /// Returns a connection after an exchange; `reusable` = the response was read completely
     /// and both sides allow keep-alive.

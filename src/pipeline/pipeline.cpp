@@ -52,7 +52,10 @@ Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer&
         co_await handler(ctx, rt);
         co_return;
     }
-    if (!co_await BodyStage::Run(ctx, client, buffer, rt)) co_return;
+    // A body that came with its head (most do) is taken without a coroutine.
+    std::optional<bool> body_read = BodyStage::FromBuffer(ctx, buffer, rt);
+    if (!body_read) body_read = co_await BodyStage::ReadRest(ctx, client, buffer, rt);
+    if (!*body_read) co_return;
     if (!ParseStage::Run(ctx)) co_return;
     const core::HooksConfig& hooks = ctx.config().hooks;
     if (!ScriptStage::BeforeRoute(ctx, rt)) co_return;  // the script points: one branch each without scripts
@@ -68,8 +71,11 @@ Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer&
 
 // Writes the answer a stage gave (the forward stage wrote its own unless it failed before a
 // byte reached the client).
+bool HasAnswerToWrite(const RequestContext& ctx) {
+    return !ctx.client_gone && (ctx.error || ctx.local_status);
+}
+
 Task<void> WriteAnswer(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt) {
-    if (ctx.client_gone || (!ctx.error && !ctx.local_status)) co_return;
     // Answered without its body: keep the connection only if the body is small enough to drop.
     if (!ctx.parser.is_done()) {
         // A client waiting for 100 Continue is refused without it (reading its body would
@@ -119,7 +125,7 @@ Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestP
     ctx.keep_alive = req.keep_alive() && !rt.draining->load(std::memory_order_relaxed);
 
     co_await RunStages(ctx, client, buffer, rt);
-    co_await WriteAnswer(ctx, client, buffer, rt);
+    if (HasAnswerToWrite(ctx)) co_await WriteAnswer(ctx, client, buffer, rt);  // (no coroutine when relayed)
     Finish(ctx, rt);
     co_return ctx.keep_alive;
 }

@@ -42,6 +42,9 @@ struct AuthStage {
 /// Reads the body, within the worker's body memory budget (503 server_busy beyond it).
 struct BodyStage {
     static Task<bool> Run(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt);
+    /// Run's first step, without waiting: what the buffer holds. nullopt: ReadRest must follow.
+    static std::optional<bool> FromBuffer(RequestContext& ctx, beast::flat_buffer& buffer, Runtime& rt);
+    static Task<bool> ReadRest(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt);
 };
 
 /// Scans the JSON body for the few fields the gateway needs (never a DOM parse of what is only

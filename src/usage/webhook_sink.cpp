@@ -48,12 +48,17 @@ bool IsJsonObject(const std::string& line) {
 
 std::string BatchBody(const std::vector<std::string>& batch, bool single) {
     if (single) return batch.front();
-    std::string body = "[";
+    std::size_t size = batch.size() + 1;
+    for (const auto& event : batch) size += event.size();
+    std::string body;
+    body.reserve(size);  // one buffer for the batch: `body + "]"` copied it whole once more
+    body += '[';
     for (std::size_t i = 0; i < batch.size(); ++i) {
         if (i) body += ',';
         body += batch[i];
     }
-    return body + "]";
+    body += ']';
+    return body;
 }
 
 // Same events, same key: a receiver can drop a redelivered batch as a whole. The key covers the

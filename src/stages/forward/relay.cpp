@@ -102,32 +102,27 @@ void LeaseFailed(const error_code& ec, const ForwardInput& in, const upstream::U
     }
 }
 
-// Reads response heads until the final one. Interim answers (100 Continue, 102, 103 Early
-// Hints) are dropped: the final answer follows on the same connection, and leaving it unread
-// would hand it to the next request that reuses the connection. A 101 we never asked for ends
-// the exchange (kUnexpectedUpgrade).
-Task<error_code> ReadFinalHeader(UpstreamConnection& conn, std::optional<upstream::ResponseParser>& parser,
-                                 HeadAllocator alloc, bool head_request, core::Millis timeout, std::size_t head_limit) {
+// Interim answers (100 Continue, 102, 103 Early Hints) are dropped: the final answer follows
+// on the same connection, and leaving it unread would hand it to the next request that reuses
+// the connection. A 101 we never asked for ends the exchange (kUnexpectedUpgrade). True for an
+// interim head to skip; else `ec` says whether the head is the final one.
+bool SkipInterimHead(unsigned status, int interim, error_code& ec) {
     constexpr int kMaxInterim = 16;
-    for (int interim = 0;; ++interim) {
-        // The head's fields come from the client request's arena (see RequestArena).
-        parser.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(alloc));
-        parser->body_limit(boost::none);  // responses are relayed, not held
-        if (head_request) parser->skip(true);
-        auto [ec, n] = co_await conn.ReadHeaderOp(*parser, timeout, head_limit);
-        if (ec) co_return ec;
-        switch (KindOfHead(parser->get().result_int())) {
-            case HeadKind::kFinal:
-                co_return error_code{};
-            case HeadKind::kUpgrade:
-                co_return kUnexpectedUpgrade;
-            case HeadKind::kInvalid:
-                co_return kInvalidStatus;
-            case HeadKind::kInterim:
-                break;
-        }
-        if (interim == kMaxInterim) co_return kTooManyInterim;
+    switch (KindOfHead(status)) {
+        case HeadKind::kFinal:
+            return false;
+        case HeadKind::kUpgrade:
+            ec = kUnexpectedUpgrade;
+            return false;
+        case HeadKind::kInvalid:
+            ec = kInvalidStatus;
+            return false;
+        case HeadKind::kInterim:
+            break;
     }
+    if (interim < kMaxInterim) return true;
+    ec = kTooManyInterim;
+    return false;
 }
 
 // One exchange with one upstream, as Envoy's UpstreamRequest is one attempt of its router:
@@ -151,13 +146,15 @@ public:
         core::GiveBack(std::move(joined_));
     }
 
-    Task<ForwardOutcome> Run() {
-        if (!co_await Connect() || HeldBack() || !ShowHead()) co_return std::move(out_);
-        const bool whole = head_.whole_body && !head_.sse && !NoBody();
-        const error_code ec = whole ? co_await RelayWhole() : co_await RelayPieces();
-        co_await End(ec);
-        co_return std::move(out_);
-    }
+    // The steps of an exchange, in order (Forward runs them).
+    Task<bool> Connect();
+    bool HeldBack();
+    bool ShowHead();
+    bool RelaysWhole() const { return head_.whole_body && !head_.sse && !NoBody(); }
+    Task<error_code> RelayPieces();
+    Task<error_code> RelayWhole();
+    std::string_view End(const error_code& ec);
+    ForwardOutcome& outcome() { return out_; }
 
 private:
     // What an operation may take: its own limit, within what is left of the request's.
@@ -172,9 +169,9 @@ private:
     }
     UpstreamResponse& Response() { return parser_->get(); }
 
-    Task<bool> Connect();
-    bool HeldBack();
-    bool ShowHead();
+    enum class Sent { kAnswered, kFailed, kAgain };
+    Sent AfterSend(const error_code& ec, int attempt, std::string& head);
+    void NewResponseParser();
     void BuildHead(boost::optional<std::uint64_t> length, bool rewritable);
     Task<error_code> ReadSome();
     error_code AfterRead(error_code ec) const;
@@ -182,10 +179,7 @@ private:
     std::string_view Observe(std::string_view piece, bool done);
     Task<error_code> Send(std::string_view data, bool last);
     std::string_view HeadToSend() const;
-    void Sent(const error_code& ec);
-    Task<error_code> RelayPieces();
-    Task<error_code> RelayWhole();
-    Task<void> End(const error_code& ec);
+    void Wrote(const error_code& ec);
 
     TcpStream& client_;
     beast::flat_buffer& client_buffer_;
@@ -193,6 +187,7 @@ private:
     upstream::UpstreamPool& pool_;
     ClientWatchSlot& watch_;
     const Clock::time_point deadline_;
+    Clock::time_point sent_at_;
     ForwardOutcome out_;
     std::shared_ptr<UpstreamConnection> conn_;
     std::optional<upstream::ResponseParser> parser_;
@@ -206,8 +201,9 @@ private:
     ClientFraming framing_;
     std::string client_head_;
     bool head_sent_ = false;
-    std::string joined_;  // the pieces of one read, when a chunked upstream sent several chunks
-    std::string last_;    // a stream's last events and what the observers add to close it
+    std::string joined_;     // the pieces of one read, when a chunked upstream sent several chunks
+    std::string last_;       // a stream's last events and what the observers add to close it
+    std::string cut_event_;  // the in-band error event of a stream cut after it started
 };
 
 // Sends the request and reads the final head. False: out_ says why not (nothing was relayed).
@@ -215,7 +211,10 @@ Task<bool> Exchange::Connect() {
     const auto& t = in_.provider.timeouts;
     std::string head = BuildUpstreamHead(in_);
     for (int attempt = 0;; ++attempt) {
-        auto lease = co_await pool_.Acquire(attempt > 0);
+        // A pooled connection is taken without a coroutine; Acquire waits, connects, or retries.
+        upstream::UpstreamPool::Lease lease;
+        if (attempt == 0) lease.conn = pool_.TakeIdle();
+        if (!lease.conn) lease = co_await pool_.Acquire(attempt > 0);
         if (watch_.client_gone()) {
             if (lease.conn) pool_.Release(lease.conn, false);
             out_.client_aborted = true;
@@ -228,44 +227,66 @@ Task<bool> Exchange::Connect() {
         conn_ = std::move(lease.conn);
         watch_.SetConnection(conn_);
         const std::array<asio::const_buffer, 2> request_bytes{asio::buffer(head), asio::buffer(in_.body)};
-        const auto sent_at = Clock::now();
+        sent_at_ = Clock::now();
         // Straight to the socket (a request head and body usually fit its buffer); awaited
         // only for what it could not take.
         error_code ec;
         const std::size_t now = conn_->WriteNow(request_bytes, ec);
         if (!ec && now < asio::buffer_size(request_bytes))
             ec = co_await conn_->Write(request_bytes, OpTimeout(t.first_byte), now);
-        if (!ec)
-            ec = co_await ReadFinalHeader(*conn_, parser_, in_.request.get_allocator(), IsHeadRequest(),
-                                          OpTimeout(t.first_byte), in_.max_response_head);
-        if (IsProtocolError(ec)) {
-            // The upstream speaks something else on this connection: never pool it, never retry.
-            pool_.Release(std::move(conn_), false);
-            out_.error = UpstreamError(ec, in_.provider, false);
-            co_return false;
+        for (int interim = 0; !ec; ++interim) {  // heads up to the final one
+            NewResponseParser();
+            auto [rec, n] = co_await conn_->ReadHeaderOp(*parser_, OpTimeout(t.first_byte), in_.max_response_head);
+            ec = rec;
+            if (ec || !SkipInterimHead(Response().result_int(), interim, ec)) break;
         }
-        if (!ec) {
-            out_.ttfb_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
-            // An answer came: the request is never sent again, so what it took goes back now
-            // rather than when a long stream ends.
-            core::GiveBack(std::move(head));
-            if (in_.sent_body_storage) core::GiveBack(std::move(*in_.sent_body_storage));
-            co_return true;
-        }
-        // Once more only when a reused keep-alive connection turned out to be closed by the
-        // upstream before it answered (the classic keep-alive race); anything else is reported.
-        const bool retry = attempt == 0 && conn_->reused && IsStaleKeepAliveError(ec) && !watch_.client_gone();
-        pool_.Release(std::move(conn_), false);
-        if (watch_.client_gone()) {
-            out_.client_aborted = true;
-            co_return false;
-        }
-        if (!retry) {
-            out_.error = UpstreamError(ec, in_.provider, false);
-            out_.timed_out = IsTimeout(ec);
-            co_return false;
+        switch (AfterSend(ec, attempt, head)) {
+            case Sent::kAnswered:
+                co_return true;
+            case Sent::kFailed:
+                co_return false;
+            case Sent::kAgain:
+                break;
         }
     }
+}
+
+void Exchange::NewResponseParser() {
+    // The head's fields come from the client request's arena (see RequestArena).
+    parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(in_.request.get_allocator()));
+    parser_->body_limit(boost::none);  // responses are relayed, not held
+    if (IsHeadRequest()) parser_->skip(true);
+}
+
+// What the request's sending and its final head tell: answered, failed (out_ says why), or to
+// be sent again on a new connection.
+Exchange::Sent Exchange::AfterSend(const error_code& ec, int attempt, std::string& head) {
+    if (IsProtocolError(ec)) {
+        // The upstream speaks something else on this connection: never pool it, never retry.
+        pool_.Release(std::move(conn_), false);
+        out_.error = UpstreamError(ec, in_.provider, false);
+        return Sent::kFailed;
+    }
+    if (!ec) {
+        out_.ttfb_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at_).count();
+        // An answer came: the request is never sent again, so what it took goes back now
+        // rather than when a long stream ends.
+        core::GiveBack(std::move(head));
+        if (in_.sent_body_storage) core::GiveBack(std::move(*in_.sent_body_storage));
+        return Sent::kAnswered;
+    }
+    // Once more only when a reused keep-alive connection turned out to be closed by the
+    // upstream before it answered (the classic keep-alive race); anything else is reported.
+    const bool retry = attempt == 0 && conn_->reused && IsStaleKeepAliveError(ec) && !watch_.client_gone();
+    pool_.Release(std::move(conn_), false);
+    if (watch_.client_gone()) {
+        out_.client_aborted = true;
+        return Sent::kFailed;
+    }
+    if (retry) return Sent::kAgain;
+    out_.error = UpstreamError(ec, in_.provider, false);
+    out_.timed_out = IsTimeout(ec);
+    return Sent::kFailed;
 }
 
 // An answer another attempt will replace: the client never sees it. Closing the connection is
@@ -380,7 +401,7 @@ std::string_view Exchange::Observe(std::string_view piece, bool done) {
 Task<error_code> Exchange::Send(std::string_view data, bool last) {
     const error_code ec =
         co_await WriteToClient(client_, HeadToSend(), data, framing_.chunked, last, in_.client_write_timeout);
-    Sent(ec);
+    Wrote(ec);
     co_return ec;
 }
 
@@ -388,7 +409,7 @@ std::string_view Exchange::HeadToSend() const {
     return head_sent_ ? std::string_view() : std::string_view(client_head_);
 }
 
-void Exchange::Sent(const error_code& ec) {
+void Exchange::Wrote(const error_code& ec) {
     if (!head_sent_) core::GiveBack(std::move(client_head_));
     head_sent_ = true;
     if (ec) watch_.SetClientGone();
@@ -416,7 +437,7 @@ Task<error_code> Exchange::RelayPieces() {
         const std::size_t now = client_.write_some_now(write.bufs, wec);
         if (!wec && now < asio::buffer_size(write.bufs))
             wec = co_await FinishWrite(client_, write, now, in_.client_write_timeout);
-        Sent(wec);
+        Wrote(wec);
         if (head_.sse && !piece.empty() && !out_.first_event_at) out_.first_event_at = Clock::now();
         if (wec) co_return wec;
         if (ec) break;
@@ -442,22 +463,24 @@ Task<error_code> Exchange::RelayWhole() {
     co_return co_await Send(body, true);
 }
 
-Task<void> Exchange::End(const error_code& ec) {
+// Ends the exchange: the connection back to the pool (or closed), the outcome filled in. A
+// stream cut after it started returns the error event to send the client (else empty).
+std::string_view Exchange::End(const error_code& ec) {
     out_.response_started = head_sent_;
     in_.chain.OnEnd(!ec);
     if (!ec) {
         pool_.Release(std::move(conn_), parser_->keep_alive());
         out_.keep_client = framing_.keep_client;
-        co_return;
+        return {};
     }
     pool_.Release(std::move(conn_), false);
     if (watch_.client_gone()) {
         out_.client_aborted = true;
-        co_return;
+        return {};
     }
     if (!head_sent_) {
         out_.error = UpstreamError(ec, in_.provider, false);
-        co_return;
+        return {};
     }
     out_.cut = CutReason(ec);
     // The request's own time limit is not the provider's failure (a long answer, a client's
@@ -465,15 +488,12 @@ Task<void> Exchange::End(const error_code& ec) {
     out_.upstream_failed = ec != kDeadlinePassed;
     spdlog::warn("request {}: response from '{}' cut after it started ({}): {}", in_.request_id, in_.provider.name,
                  out_.cut, ec.message());
-    if (framed_ && framing_.chunked) {  // (never inside a compressed stream)
-        // Never invent the stream's end: say what happened in-band, in the client's dialect,
-        // then end the response. keep_client stays false: a truncated non-SSE body ends with
-        // the close.
-        const core::LocalReply error = StreamCutError(ec);
-        const std::string event = core::StreamErrorEvent(error, in_.request_id, in_.client_dialect);
-        const std::string_view event_view = in_.chain.OnCut(error, event);
-        co_await WriteToClient(client_, {}, event_view, true, true, in_.client_write_timeout);
-    }
+    if (!framed_ || !framing_.chunked) return {};  // (never inside a compressed stream)
+    // Never invent the stream's end: say what happened in-band, in the client's dialect, then
+    // end the response. keep_client stays false: a truncated non-SSE body ends with the close.
+    const core::LocalReply error = StreamCutError(ec);
+    cut_event_ = core::StreamErrorEvent(error, in_.request_id, in_.client_dialect);
+    return in_.chain.OnCut(error, cut_event_);
 }
 
 }  // namespace
@@ -484,8 +504,14 @@ Task<ForwardOutcome> Forward(TcpStream& client, beast::flat_buffer& client_buffe
     // A pipelined request already buffered: no watch needed (nor possible: the bytes would
     // be read out of order).
     if (client_buffer.size() == 0) watch.Arm(in.delayed_starts);
+    // The exchange's steps run here, in this one coroutine.
     Exchange exchange(client, client_buffer, in, pool, watch);
-    ForwardOutcome out = co_await exchange.Run();
+    if (co_await exchange.Connect() && !exchange.HeldBack() && exchange.ShowHead()) {
+        const error_code ec = exchange.RelaysWhole() ? co_await exchange.RelayWhole() : co_await exchange.RelayPieces();
+        const std::string_view cut_event = exchange.End(ec);
+        if (!cut_event.empty()) co_await WriteToClient(client, {}, cut_event, true, true, in.client_write_timeout);
+    }
+    ForwardOutcome out = std::move(exchange.outcome());
     if (watch.Disarm()) co_await watch.Finish(client_buffer);
     if (watch.client_gone()) out.client_aborted = true;
     co_return out;
