@@ -1,5 +1,7 @@
 #include "http/session.hpp"
 
+#include <tuple>
+
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
@@ -31,6 +33,19 @@ Task<void> WriteErrorAndClose(TcpStream& stream, unsigned status, std::string_vi
 
 // A request refused on its head: the error, then a lingering close; counted and logged by the
 // host like any answer.
+// The head when the buffer holds all of it (the keep-alive read usually brought it), parsed
+// without a read operation and its trip through the event loop. False: it must be read.
+bool ParseBufferedHead(beast::flat_buffer& buffer, RequestParser& parser, error_code& ec) {
+    if (buffer.size() == 0) return false;
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) {
+        ec = {};
+        return false;
+    }
+    return true;  // the head, or what is wrong with it
+}
+
 Task<void> RefuseHead(TcpStream& stream, SessionHost& host, const core::LocalReply& reply, const RequestParser& parser,
                       std::string_view client_ip, std::chrono::steady_clock::time_point started) {
     const core::RequestId id = core::MakeRequestId({});
@@ -103,7 +118,9 @@ Task<void> RunSession(Socket socket, SessionHost& host, std::string client_ip) {
         // The body is read later, by the request handler, once the head has passed auth.
         stream.expires_after(server.header_timeout);
         const auto started = std::chrono::steady_clock::now();
-        auto [ec, hn] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+        error_code ec;
+        if (!ParseBufferedHead(buffer, parser, ec))
+            std::tie(ec, std::ignore) = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
         stream.expires_never();
         if (ec) {
             if (auto reply = ReadErrorReply(ec, server)) {

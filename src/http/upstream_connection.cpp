@@ -104,6 +104,17 @@ Task<std::tuple<error_code, std::size_t>> UpstreamConnection::ReadSomeOp(Respons
     return http::async_read_some(std::get<Tls>(stream_), buffer_, parser, kNoThrow);
 }
 
+bool UpstreamConnection::ParseBuffered(ResponseParser& parser, error_code& ec) {
+    if (buffer_.size() == 0) return false;
+    const std::size_t used = parser.put(buffer_.data(), ec);
+    buffer_.consume(used);  // the pieces stay where they are until the next read (see RelayBody)
+    if (ec == http::error::need_more) {
+        ec = {};
+        return used > 0;
+    }
+    return true;
+}
+
 bool UpstreamConnection::CleanForReuse() const {
     return is_open() && buffer_.size() == 0;
 }

@@ -52,6 +52,10 @@ public:
     /// coroutine of its own: the relay's per-event read). Beast's need_buffer (the body piece
     /// filled the parser's view) is the caller's to take as success.
     Task<std::tuple<error_code, std::size_t>> ReadSomeOp(ResponseParser& parser, core::Millis timeout);
+    /// What ReadSome would parse from bytes already read (a body that came with its head, the
+    /// rest of a read that held several pieces), without a read operation. False: nothing
+    /// could be parsed without reading.
+    bool ParseBuffered(ResponseParser& parser, error_code& ec);
 
     /// Nothing is left unread of the last response and the socket is open: it may go back to
     /// the pool.

@@ -420,9 +420,14 @@ Task<error_code> Exchange::RelayPieces() {
     BuildHead(parser_->content_length(), framed_ && !in_.chain.empty());
     error_code ec;
     while (!parser_->is_done()) {
-        // ReadSome's work inline: one coroutine less per event.
+        // ReadSome's work inline: one coroutine less per event; none at all for bytes already
+        // read (a body that came with its head).
         Response().body().clear();
-        auto [rec, rn] = co_await conn_->ReadSomeOp(*parser_, OpTimeout(in_.provider.timeouts.idle));
+        error_code rec;
+        if (!conn_->ParseBuffered(*parser_, rec)) {
+            auto [read_ec, rn] = co_await conn_->ReadSomeOp(*parser_, OpTimeout(in_.provider.timeouts.idle));
+            rec = read_ec;
+        }
         ec = AfterRead(rec);
         const bool done = !ec && parser_->is_done();
         const std::string_view piece = Observe(TakePieces(), done);
