@@ -196,6 +196,46 @@ def allocations_per_request(tmp, name, port, script, seconds=2):
     return (after - before - idle_rate * (t1 - t0)) / (rate * seconds)
 
 
+def start_targets(args, tmp, procs):
+    """The mock upstream direct, nginx, HAProxy (when installed), llm-proxy bare and with the full
+    pipeline, each on its own port: ({name: port}, {name: pid}, {gateway name: (port, config)})."""
+    up_port, nginx_port, bare_port, full_port, hook_port, haproxy_port = (free_port() for _ in range(6))
+    start_upstream(tmp, up_port, procs)
+    start_nginx_proxy(tmp, args.workers, nginx_port, up_port, procs)
+    haproxy = start_haproxy(tmp, args.workers, haproxy_port, up_port, procs)
+    # The usage webhook's receiver: the mock's /usage endpoint (counts events, answers at once).
+    procs.append(subprocess.Popen([os.path.join(args.build, "mock_upstream"), "--listen",
+                                   f"127.0.0.1:{hook_port}", "--threads", "1"], stderr=subprocess.DEVNULL))
+    gateways = {
+        "llm-proxy bare": (bare_port, f"""
+server: {{ listen: "127.0.0.1:{bare_port}", workers: {args.workers} }}
+providers: [ {{ name: up, base_url: "http://127.0.0.1:{up_port}/v1" }} ]
+logging: {{ level: warn, access_log: "off" }}
+"""),
+        "llm-proxy full pipeline": (full_port, full_pipeline_config(full_port, up_port, hook_port, tmp, args.workers)),
+    }
+    pids = {"nginx": procs[1].pid}
+    if haproxy:
+        pids["haproxy"] = haproxy.pid
+    for name, (port, text) in gateways.items():
+        conf = os.path.join(tmp, name.replace(" ", "_") + ".yaml")
+        with open(conf, "w") as f:
+            f.write(text)
+        env = dict(os.environ)
+        if getattr(args, "allocs", False):
+            env.update(LD_PRELOAD=os.path.join(args.build, "libmalloc_count.so"),
+                       MALLOC_COUNT_FILE=os.path.join(tmp, name.replace(" ", "_") + ".allocs"))
+        procs.append(subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", conf],
+                                      stderr=subprocess.DEVNULL, env=env))
+        pids[name] = procs[-1].pid
+    for port in (up_port, nginx_port, bare_port, full_port, hook_port) + ((haproxy_port,) if haproxy else ()):
+        wait_port(port)
+    time.sleep(0.5)  # tokenizers load in the background
+    targets = {"direct": up_port, "nginx": nginx_port, **({"haproxy": haproxy_port} if haproxy else {}),
+               "llm-proxy bare": bare_port, "llm-proxy full pipeline": full_port}
+    return targets, pids, gateways
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -212,41 +252,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="llm-proxy-pipeline-bench-")
     procs = []
     try:
-        up_port, nginx_port, bare_port, full_port, hook_port, haproxy_port = (free_port() for _ in range(6))
-        start_upstream(tmp, up_port, procs)
-        start_nginx_proxy(tmp, args.workers, nginx_port, up_port, procs)
-        haproxy = start_haproxy(tmp, args.workers, haproxy_port, up_port, procs)
-        # The usage webhook's receiver: the mock's /usage endpoint (counts events, answers at once).
-        procs.append(subprocess.Popen([os.path.join(args.build, "mock_upstream"), "--listen",
-                                       f"127.0.0.1:{hook_port}", "--threads", "1"], stderr=subprocess.DEVNULL))
-        gateways = {
-            "llm-proxy bare": (bare_port, f"""
-server: {{ listen: "127.0.0.1:{bare_port}", workers: {args.workers} }}
-providers: [ {{ name: up, base_url: "http://127.0.0.1:{up_port}/v1" }} ]
-logging: {{ level: warn, access_log: "off" }}
-"""),
-            "llm-proxy full pipeline": (full_port, full_pipeline_config(full_port, up_port, hook_port, tmp, args.workers)),
-        }
-        pids = {"nginx": procs[1].pid}
-        if haproxy:
-            pids["haproxy"] = haproxy.pid
-        for name, (port, text) in gateways.items():
-            conf = os.path.join(tmp, name.replace(" ", "_") + ".yaml")
-            with open(conf, "w") as f:
-                f.write(text)
-            env = dict(os.environ)
-            if args.allocs:
-                env.update(LD_PRELOAD=os.path.join(args.build, "libmalloc_count.so"),
-                           MALLOC_COUNT_FILE=os.path.join(tmp, name.replace(" ", "_") + ".allocs"))
-            procs.append(subprocess.Popen([os.path.join(args.build, "llm-proxy"), "--config", conf],
-                                          stderr=subprocess.DEVNULL, env=env))
-            pids[name] = procs[-1].pid
-        for port in (up_port, nginx_port, bare_port, full_port, hook_port) + ((haproxy_port,) if haproxy else ()):
-            wait_port(port)
-        time.sleep(0.5)  # tokenizers load in the background
-
-        targets = {"direct": up_port, "nginx": nginx_port, **({"haproxy": haproxy_port} if haproxy else {}),
-                   "llm-proxy bare": bare_port, "llm-proxy full pipeline": full_port}
+        targets, pids, gateways = start_targets(args, tmp, procs)
         scripts = {"json": wrk_script(tmp, "json", False), "stream": wrk_script(tmp, "stream", True)}
         rps = {(k, m): [] for k in targets for m in scripts}
         cpu = {(k, m): [] for k in targets for m in scripts}
