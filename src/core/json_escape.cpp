@@ -60,6 +60,13 @@ void AppendJsonString(std::string& out, std::string_view text) {
             if (!EightPlainBytes(w)) break;
             i += 8;
         }
+        // The last few bytes as one word too, overlapping what was checked: plain, and the
+        // rest of the text is (not byte by byte).
+        if (i < text.size() && text.size() >= 8 && i + 8 > text.size()) {
+            std::uint64_t w;
+            std::memcpy(&w, text.data() + text.size() - 8, 8);
+            if (EightPlainBytes(w)) break;
+        }
         if (i >= text.size()) break;
         const auto c = static_cast<unsigned char>(text[i]);
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
