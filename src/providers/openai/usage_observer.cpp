@@ -20,8 +20,9 @@ std::size_t NullUsageMember(std::string_view event, std::size_t at) {
 
 // Appends `event` without its `"usage":null` member (present in every chunk once include_usage
 // is set). Inside JSON strings quotes are escaped, so the pattern can only be a real member.
-void AppendWithoutNullUsage(std::string& out, std::string_view event) {
-    for (std::size_t at = event.find("usage"); at != std::string_view::npos; at = event.find("usage", at)) {
+// `first` is where the event's first "usage" is (known from the block's search).
+void AppendWithoutNullUsage(std::string& out, std::string_view event, std::size_t first) {
+    for (std::size_t at = first; at != std::string_view::npos; at = event.find("usage", at)) {
         const std::size_t len = NullUsageMember(event, at);
         if (len == 0) {
             at += 5;
@@ -49,6 +50,8 @@ public:
     std::size_t Next(std::size_t from) {
         return std::min(NextOf("usage", usage_, from), NextOf("eval_count", eval_count_, from));
     }
+    /// Whether `at` (a result of Next) is a "usage".
+    bool UsageAt(std::size_t at) const { return at == usage_; }
     /// Whether "eval_count" occurs in [from, to) (known from the search Next already made).
     bool EvalCountWithin(std::size_t from, std::size_t to) {
         const std::size_t at = NextOf("eval_count", eval_count_, from);
@@ -82,8 +85,8 @@ private:
 // chunk): there is nothing to read, and no parse is spent on it. (Whether it holds Ollama's
 // eval_count is asked of the block's Mentions: searching each event for it again cost more
 // than the rest of the observer's work on it.)
-bool OnlyNullUsage(std::string_view event) {
-    for (std::size_t at = event.find("usage"); at != std::string_view::npos; at = event.find("usage", at + 5)) {
+bool OnlyNullUsage(std::string_view event, std::size_t first) {
+    for (std::size_t at = first; at != std::string_view::npos; at = event.find("usage", at + 5)) {
         if (NullUsageMember(event, at) == 0) return false;
     }
     return true;
@@ -111,11 +114,13 @@ std::string_view UsageObserver::OnEvents(std::string_view block) {
         const auto begin = static_cast<std::size_t>(event.data() - block.data());
         if (mention >= begin + event.size()) return;  // no mention in this event
         const bool eval_count = mentions.EvalCountWithin(begin, begin + event.size());
+        // The event's first "usage", when the block's next mention is one (not eval_count).
+        const std::size_t first = mentions.UsageAt(mention) ? mention - begin : event.find("usage");
         mention = mentions.Next(begin + event.size());
-        if (!eval_count && OnlyNullUsage(event)) {
+        if (!eval_count && OnlyNullUsage(event, first)) {
             if (strip_) {
                 change(begin);
-                AppendWithoutNullUsage(filtered_, event);
+                AppendWithoutNullUsage(filtered_, event, first);
                 copied_up_to = begin + event.size();
             }
             return;
@@ -132,7 +137,7 @@ std::string_view UsageObserver::OnEvents(std::string_view block) {
         if (event.find("\"usage\":null") != std::string_view::npos ||
             event.find("\"usage\": null") != std::string_view::npos) {
             change(begin);
-            AppendWithoutNullUsage(filtered_, event);
+            AppendWithoutNullUsage(filtered_, event, event.find("usage"));
             copied_up_to = begin + event.size();
         }
     });
