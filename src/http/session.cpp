@@ -31,8 +31,6 @@ Task<void> WriteErrorAndClose(TcpStream& stream, unsigned status, std::string_vi
     stream.expires_never();
 }
 
-// A request refused on its head: the error, then a lingering close; counted and logged by the
-// host like any answer.
 // The head when the buffer holds all of it (the keep-alive read usually brought it), parsed
 // without a read operation and its trip through the event loop. False: it must be read.
 bool ParseBufferedHead(beast::flat_buffer& buffer, RequestParser& parser, error_code& ec) {
@@ -46,6 +44,8 @@ bool ParseBufferedHead(beast::flat_buffer& buffer, RequestParser& parser, error_
     return true;  // the head, or what is wrong with it
 }
 
+// A request refused on its head: the error, then a lingering close; counted and logged by the
+// host like any answer.
 Task<void> RefuseHead(TcpStream& stream, SessionHost& host, const core::LocalReply& reply, const RequestParser& parser,
                       std::string_view client_ip, std::chrono::steady_clock::time_point started) {
     const core::RequestId id = core::MakeRequestId({});

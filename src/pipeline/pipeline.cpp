@@ -69,12 +69,13 @@ Task<void> RunStages(RequestContext& ctx, TcpStream& client, beast::flat_buffer&
     co_await ForwardStage::Run(ctx, client, buffer, rt);
 }
 
-// Writes the answer a stage gave (the forward stage wrote its own unless it failed before a
-// byte reached the client).
+// Whether a stage's answer is left to write: the forward stage wrote its own unless it failed
+// before a byte reached the client.
 bool HasAnswerToWrite(const RequestContext& ctx) {
     return !ctx.client_gone && (ctx.error || ctx.local_status);
 }
 
+// Writes the answer a stage gave (when HasAnswerToWrite).
 Task<void> WriteAnswer(RequestContext& ctx, TcpStream& client, beast::flat_buffer& buffer, Runtime& rt) {
     // Answered without its body: keep the connection only if the body is small enough to drop.
     if (!ctx.parser.is_done()) {
