@@ -6,11 +6,13 @@ on one keep-alive connection, and the counts are dumped.
 
 Workloads:
   json-bare   non-stream requests, no key, default logging (access log to stdout)
+  json-plain  the same with the access log off (pipeline_bench's "bare"; nginx's has none either)
   json-full   the full pipeline of pipeline_bench (key with limits, usage webhook, access log)
   stream      24-event streams (pipeline_bench's upstream), bare
   event       one event at a time (the mock, 1 ms apart): (420-event run - 20-event run) / 4,000
 
     python3 bench/callgrind_profile.py --workload json-full [--requests 1000] [--top 30]
+    python3 bench/callgrind_profile.py --target nginx --workload json-plain   (the anchor, same count)
 """
 import argparse
 import collections
@@ -68,14 +70,15 @@ def gateway_config(workload, tmp, port, up, procs, build):
         procs.append(subprocess.Popen([os.path.join(build, "mock_upstream"), "--listen", f"127.0.0.1:{hook}",
                                        "--name", "hook"], stderr=subprocess.DEVNULL))
         return pb.full_pipeline_config(port, up, hook, tmp)
-    log = 'access_log: "off"' if workload == "event" else "level: warn"
+    log = 'access_log: "off"' if workload in ("event", "json-plain") else "level: warn"
     name = "mock" if workload == "event" else "up"
     return (f'server: {{ listen: "127.0.0.1:{port}", workers: 1 }}\n'
             f'providers: [ {{ name: {name}, base_url: "http://127.0.0.1:{up}/v1" }} ]\nlogging: {{ {log} }}\n')
 
 
-def count(build, workload, requests, events=None):
-    """Runs `requests` requests under callgrind; returns (total instructions, the dump's path)."""
+def count(build, workload, requests, events=None, target="llm-proxy"):
+    """Runs `requests` requests under callgrind; returns (total instructions, the dump's path).
+    `target` nginx: the anchor, a plain reverse proxy (pipeline_bench's), counted the same way."""
     procs, tmp = [], tempfile.mkdtemp()
     try:
         up = free_port()
@@ -89,13 +92,16 @@ def count(build, workload, requests, events=None):
         with open(os.path.join(tmp, "gw.yaml"), "w") as f:
             f.write(gateway_config(workload, tmp, port, up, procs, build))
         out = os.path.join(tmp, "callgrind.out")
-        g = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-                              "--compress-strings=no", "--compress-pos=no", os.path.join(build, "llm-proxy"),
-                              "--config", os.path.join(tmp, "gw.yaml")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(g)
+        valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
+                    "--compress-strings=no", "--compress-pos=no"]
+        if target == "nginx":
+            g = pb.start_nginx_proxy(tmp, 1, port, up, procs, prefix=valgrind)
+        else:
+            g = subprocess.Popen([*valgrind, os.path.join(build, "llm-proxy"), "--config", os.path.join(tmp, "gw.yaml")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(g)
         wait_port(port, timeout=120)
-        time.sleep(3)  # the tokenizers load in the background
+        time.sleep(8)  # the tokenizers load in the background (3-5 s under callgrind)
         body = json.loads(CHAT_BODY)
         body["stream"] = workload in ("stream", "event")
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {BENCH_KEY}"}
@@ -107,8 +113,17 @@ def count(build, workload, requests, events=None):
 
         def run(n):
             for _ in range(n):
-                c.request("POST", "/v1/chat/completions", json.dumps(body), headers)
-                r = c.getresponse()
+                # nginx under callgrind now and then closes the kept-alive connection before it
+                # answers: the request is sent again on a new one (a connect in ~1 of 1000).
+                for again in (True, False):
+                    try:
+                        c.request("POST", "/v1/chat/completions", json.dumps(body), headers)
+                        r = c.getresponse()
+                        break
+                    except http.client.RemoteDisconnected:
+                        c.close()
+                        if not again:
+                            raise
                 r.read()
                 if r.status != 200:
                     raise SystemExit(f"answered {r.status}")
@@ -131,20 +146,24 @@ def count(build, workload, requests, events=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--workload", choices=["json-bare", "json-full", "stream", "event"], default="json-full")
+    ap.add_argument("--workload", choices=["json-bare", "json-plain", "json-full", "stream", "event"], default="json-full")
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--top", type=int, default=20, help="functions to list by exclusive cost")
+    ap.add_argument("--target", choices=["llm-proxy", "nginx"], default="llm-proxy",
+                    help="nginx: the anchor (a plain reverse proxy) under the same count; json-plain, stream, event")
     args = ap.parse_args()
+    if args.target == "nginx" and args.workload == "json-full":
+        ap.error("nginx has no full pipeline: use json-plain, stream or event")
     if args.workload == "event":
         streams = max(1, args.requests // 100)
-        low, _ = count(args.build, "event", streams, events=20)
-        high, dump = count(args.build, "event", streams, events=420)
+        low, _ = count(args.build, "event", streams, events=20, target=args.target)
+        high, dump = count(args.build, "event", streams, events=420, target=args.target)
         per = (high - low) / (streams * 400)
         print(f"instructions per relayed event: {per:,.0f}")
         costs = exclusive_costs(dump)
         units = streams * 420  # the split below is over the whole 420-event run
     else:
-        total, dump = count(args.build, args.workload, args.requests)
+        total, dump = count(args.build, args.workload, args.requests, target=args.target)
         units = args.requests
         print(f"instructions per request ({args.workload}): {total / units:,.0f}")
         costs = exclusive_costs(dump)

@@ -54,7 +54,7 @@ def nginx_escape(s):
     return s.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
 
 
-def start_nginx(tmp, name, workers, server_block, procs):
+def start_nginx(tmp, name, workers, server_block, procs, prefix=()):
     conf = os.path.join(tmp, f"{name}.conf")
     with open(conf, "w") as f:
         f.write(f"""
@@ -68,7 +68,7 @@ http {{
   {server_block}
 }}
 """)
-    procs.append(subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", conf, "-p", tmp],
+    procs.append(subprocess.Popen([*prefix, shutil.which("nginx") or "/usr/sbin/nginx", "-c", conf, "-p", tmp],
                                   stderr=subprocess.DEVNULL))
     return procs[-1]
 
@@ -88,8 +88,9 @@ def start_upstream(tmp, port, procs):
   }}""", procs)
 
 
-def start_nginx_proxy(tmp, workers, port, up_port, procs):
-    """nginx as a plain reverse proxy: keep-alive upstream connections, no buffering."""
+def start_nginx_proxy(tmp, workers, port, up_port, procs, prefix=()):
+    """nginx as a plain reverse proxy: keep-alive upstream connections, no buffering. `prefix`
+    runs it under another program (callgrind)."""
     return start_nginx(tmp, "proxy", workers, f"""
   upstream up {{ server 127.0.0.1:{up_port}; keepalive 256; }}
   server {{
@@ -98,7 +99,7 @@ def start_nginx_proxy(tmp, workers, port, up_port, procs):
       proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_buffering off; proxy_request_buffering off;
     }}
-  }}""", procs)
+  }}""", procs, prefix)
 
 
 def full_pipeline_config(port, up_port, hook_port, tmp, workers=1):
