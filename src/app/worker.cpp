@@ -157,12 +157,10 @@ void Worker::RecordRefusedHead(const RefusedHead& r) {
     }
 }
 
+// Not a coroutine: the request's own (HandleRequest's, which keeps the snapshots it is given).
 Task<bool> Worker::Serve(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
                          std::string_view client_ip) {
-    // Pinned for the request's whole life: a snapshot published meanwhile serves the next one.
-    std::shared_ptr<const pipeline::Upstreams> upstreams = Current();
-    std::shared_ptr<const proxy::KeySet> keys = Keys();
-    co_return co_await pipeline::HandleRequest(client, buffer, parser, upstreams, keys, runtime_, client_ip);
+    return pipeline::HandleRequest(client, buffer, parser, Current(), Keys(), runtime_, client_ip);
 }
 
 void Worker::Start(const tcp::endpoint& endpoint) {

@@ -115,11 +115,11 @@ struct ActiveRequest {
 }  // namespace
 
 Task<bool> HandleRequest(TcpStream& client, beast::flat_buffer& buffer, RequestParser& parser,
-                         const std::shared_ptr<const Upstreams>& upstreams,
-                         const std::shared_ptr<const proxy::KeySet>& keys, Runtime& rt, std::string_view client_ip) {
+                         std::shared_ptr<const Upstreams> upstreams, std::shared_ptr<const proxy::KeySet> keys,
+                         Runtime& rt, std::string_view client_ip) {
     ActiveRequest active(*rt.metrics);
-    RequestContext ctx(upstreams, parser, client_ip);
-    ctx.keys = keys;
+    RequestContext ctx(std::move(upstreams), parser, client_ip);
+    ctx.keys = std::move(keys);
     auto& req = ctx.request();
     // Request id first: every answer, errors included, carries it.
     ctx.request_id = core::MakeRequestId(wire::FindUnknownField(req, "x-request-id"));
