@@ -107,6 +107,19 @@ bool IsChatTextKey(std::string_view key) {
            key == "name";
 }
 
+// Where a chunk's text may start. In chat and completions chunks nothing before "choices" is
+// text (id, object, created, model, system_fingerprint: most of a chunk's bytes), so the scan
+// starts at its key. The pattern can only be a key: in a string value its quotes would be
+// escaped. Events that begin with their "type" (Responses API, Anthropic) are read whole: the
+// type decides which members are text.
+std::size_t TextStart(std::string_view s) {
+    const std::size_t at = s.find("choices\":");
+    if (at == std::string_view::npos || at == 0 || s[at - 1] != '"') return 0;
+    const std::size_t first = s.find_first_not_of(" \t\r\n{");
+    if (first != std::string_view::npos && s.substr(first).starts_with("\"type\"")) return 0;
+    return at - 1;
+}
+
 }  // namespace
 
 void AppendGeneratedText(std::string_view s, std::string& out) {
@@ -117,7 +130,7 @@ void AppendGeneratedText(std::string_view s, std::string& out) {
     bool responses_api = false;
     std::string_view key;
     bool expect_value = false;
-    for (std::size_t i = 0; i < s.size();) {
+    for (std::size_t i = TextStart(s); i < s.size();) {
         const char c = s[i];
         if (c == '"') {
             const std::size_t start = i;

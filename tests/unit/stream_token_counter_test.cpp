@@ -57,6 +57,28 @@ TEST(GeneratedText, PicksTheGeneratedMembersOnly) {
     EXPECT_EQ(out, "Hel");
 }
 
+// The scan starts at "choices" when a chunk has it; what only looks like it does not move it.
+TEST(GeneratedText, ReadsFromChoicesOnAndNotFromLookAlikes) {
+    std::string out;
+    AppendGeneratedText(
+        R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp",)"
+        R"("choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null})",
+        out);
+    EXPECT_EQ(out, "Hi");
+    out.clear();
+    // An escaped look-alike in a value before the real text: not a key, the text is still read.
+    AppendGeneratedText(R"({"id":"x\"choices\":[","choices":[{"delta":{"content":"A"}}]})", out);
+    EXPECT_EQ(out, "A");
+    out.clear();
+    // A text member before "choices" (no chat chunk has one) is not lost when "choices" is
+    // absent, and an event that starts with its type is read whole.
+    AppendGeneratedText(R"({"type":"response.output_text.delta","delta":"Hel","x":{"choices":[]}})", out);
+    EXPECT_EQ(out, "Hel");
+    out.clear();
+    AppendGeneratedText(R"({"content":"C","model":"m"})", out);
+    EXPECT_EQ(out, "C");
+}
+
 TEST(StreamTokenCounter, EqualsCountingTheWholeTextAndKeepsLittle) {
     std::string text;
     for (int i = 0; i < 400; ++i) {
