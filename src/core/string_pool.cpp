@@ -11,7 +11,8 @@ namespace {
 // thread, statics) are destroyed is simply freed instead of touching a destroyed list.
 struct ThreadStrings {
     std::vector<std::string>* kept = nullptr;
-    bool gone = false;  // the thread is exiting: keep nothing more
+    std::size_t kept_bytes = 0;  // the capacities of `kept`
+    bool gone = false;           // the thread is exiting: keep nothing more
 };
 thread_local constinit ThreadStrings this_thread_strings{};
 
@@ -37,24 +38,27 @@ std::vector<std::string>* Kept() {
 
 std::string TakeString(std::size_t capacity) {
     std::vector<std::string>* kept = Kept();
-    // The smallest that is large enough and not much larger (a short scan: at most kKept): a
-    // short string never takes the buffer a body needs, and a long stream never holds a buffer
-    // many times what it uses.
+    // Large enough and not much larger: a short string never takes the buffer a body needs,
+    // and a long stream never holds a buffer many times what it uses. The most recently given
+    // back first (still in cache; the scan is short when the pool holds what requests take).
     const std::size_t too_large = 2 * capacity + 256;
-    std::string* best = nullptr;
+    std::string* fit = nullptr;
     if (kept) {
-        for (std::string& k : *kept) {
-            if (k.capacity() >= capacity && k.capacity() <= too_large && (!best || k.capacity() < best->capacity()))
-                best = &k;
+        for (auto k = kept->rbegin(); k != kept->rend(); ++k) {
+            if (k->capacity() >= capacity && k->capacity() <= too_large) {
+                fit = &*k;
+                break;
+            }
         }
     }
     std::string s;
-    if (!best) {
+    if (!fit) {
         s.reserve(capacity);
         return s;
     }
-    s = std::move(*best);
-    std::swap(*best, kept->back());
+    this_thread_strings.kept_bytes -= fit->capacity();
+    s = std::move(*fit);
+    std::swap(*fit, kept->back());
     kept->pop_back();
     return s;
 }
@@ -68,12 +72,15 @@ void Reserve(std::string& s, std::size_t capacity) {
 }
 
 void GiveBack(std::string&& s) noexcept {
-    std::vector<std::string>* kept = this_thread_strings.kept;  // made by TakeString, not here (noexcept)
-    if (!kept || s.capacity() <= 15 || s.capacity() > kMaxKeptCapacity || kept->size() == kKept) {
+    ThreadStrings& t = this_thread_strings;
+    std::vector<std::string>* kept = t.kept;  // made by TakeString, not here (noexcept)
+    if (!kept || s.capacity() <= 15 || s.capacity() > kMaxKeptCapacity || kept->size() == kKept ||
+        t.kept_bytes + s.capacity() > kMaxKeptBytes) {
         std::string().swap(s);
         return;
     }
     s.clear();
+    t.kept_bytes += s.capacity();
     kept->push_back(std::move(s));  // within the reserved capacity: no allocation
 }
 

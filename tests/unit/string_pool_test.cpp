@@ -34,7 +34,7 @@ TEST(StringPool, AStringGivenBackIsTakenAgain) {
     });
 }
 
-TEST(StringPool, TheSmallestThatFitsIsTaken) {
+TEST(StringPool, TheLastGivenBackThatFitsIsTaken) {
     OnFreshThread([] {
         (void)TakeString(1);
         std::vector<const char*> buffers;
@@ -43,10 +43,11 @@ TEST(StringPool, TheSmallestThatFitsIsTaken) {
             buffers.push_back(s.data());
             GiveBack(std::move(s));
         }
-        EXPECT_EQ(TakeString(500).data(), buffers[3]);  // 520: 300 is too small, 600 and 1100 larger
+        EXPECT_EQ(TakeString(500).data(), buffers[3]);  // 520, the last given back
         EXPECT_EQ(TakeString(500).data(), buffers[2]);  // then 600
         EXPECT_EQ(TakeString(500).data(), buffers[1]);  // 1100 <= 2 * 500 + 256
-        EXPECT_EQ(TakeString(200).data(), buffers[0]);  // 300
+        EXPECT_NE(TakeString(600).data(), buffers[0]);  // 300 is too small: a new one
+        EXPECT_EQ(TakeString(100).data(), buffers[0]);  // 300 <= 2 * 100 + 256
     });
 }
 
@@ -63,20 +64,34 @@ TEST(StringPool, AMuchLargerStringIsNotTakenForAShortOne) {
     });
 }
 
-TEST(StringPool, WhatIsKeptIsBounded) {
+// How many of `count` strings given back (capacities base+1 .. base+count) come back from takes
+// of `base`: a new string for TakeString(base) has exactly `base` (addresses would not tell: a
+// freed buffer's address comes back from malloc).
+std::size_t Reused(std::size_t base, std::size_t count) {
+    for (std::size_t i = 1; i <= count; ++i) GiveBack(Sized(base + i));
+    std::size_t reused = 0;
+    std::vector<std::string> taken;
+    for (std::size_t i = 0; i < count; ++i) {
+        taken.push_back(TakeString(base));
+        if (taken.back().capacity() != base) ++reused;
+    }
+    return reused;
+}
+
+TEST(StringPool, WhatIsKeptIsBoundedInNumber) {
     OnFreshThread([] {
         (void)TakeString(1);
-        // Capacities 2001..2100 given back; a new string for TakeString(2000) has exactly 2000
-        // (addresses would not tell: a freed buffer's address comes back from malloc).
-        for (std::size_t i = 1; i <= 100; ++i) GiveBack(Sized(2000 + i));
-        std::size_t reused = 0;
-        std::vector<std::string> taken;
-        for (int i = 0; i < 100; ++i) {
-            taken.push_back(TakeString(2000));
-            if (taken.back().capacity() != 2000) ++reused;
-        }
-        EXPECT_GT(reused, 0u);
-        EXPECT_LE(reused, kKept);
+        const std::size_t reused = Reused(2000, 600);
+        EXPECT_EQ(reused, kKept);  // 256 x ~2.3 KB: within the bytes
+    });
+}
+
+TEST(StringPool, WhatIsKeptIsBoundedInBytes) {
+    OnFreshThread([] {
+        (void)TakeString(1);
+        const std::size_t reused = Reused(8000, 200);
+        EXPECT_GT(reused, 100u);
+        EXPECT_LE(reused * 8000, kMaxKeptBytes);
     });
 }
 
