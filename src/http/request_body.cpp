@@ -43,12 +43,10 @@ std::optional<error_code> StartRequestBody(beast::flat_buffer& buffer, RequestPa
     while (buffer.size() > 0 && !parser.is_done()) {
         const std::size_t before = body.size();
         error_code ec;
-        const std::size_t used = parser.put(buffer.data(), ec);
-        buffer.consume(used);
+        const std::size_t used = wire::PutBuffered(parser, buffer, ec);
         if (body.size() > before && !hold.Take(budget, body.size() - before)) return BodyBudgetExhausted();
-        if (ec == http::error::need_more) break;
         if (ec) return ec;
-        if (used == 0) break;
+        if (used == 0) break;  // the rest of a chunk line or of the body is still to come
     }
     if (parser.is_done()) return error_code{};
     return std::nullopt;

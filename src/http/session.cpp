@@ -34,14 +34,8 @@ Task<void> WriteErrorAndClose(TcpStream& stream, unsigned status, std::string_vi
 // The head when the buffer holds all of it (the keep-alive read usually brought it), parsed
 // without a read operation and its trip through the event loop. False: it must be read.
 bool ParseBufferedHead(beast::flat_buffer& buffer, RequestParser& parser, error_code& ec) {
-    if (buffer.size() == 0) return false;
-    const std::size_t used = parser.put(buffer.data(), ec);
-    buffer.consume(used);
-    if (ec == http::error::need_more) {
-        ec = {};
-        return false;
-    }
-    return true;  // the head, or what is wrong with it
+    wire::PutBuffered(parser, buffer, ec);
+    return ec || parser.is_header_done();  // what is wrong with it, or the head
 }
 
 // A request refused on its head: the error, then a lingering close; counted and logged by the

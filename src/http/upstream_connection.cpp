@@ -105,14 +105,8 @@ Task<std::tuple<error_code, std::size_t>> UpstreamConnection::ReadSomeOp(Respons
 }
 
 bool UpstreamConnection::ParseBuffered(ResponseParser& parser, error_code& ec) {
-    if (buffer_.size() == 0) return false;
-    const std::size_t used = parser.put(buffer_.data(), ec);
-    buffer_.consume(used);  // the pieces stay where they are until the next read (see RelayBody)
-    if (ec == http::error::need_more) {
-        ec = {};
-        return used > 0;
-    }
-    return true;
+    // The pieces stay where they are in the buffer until the next read (see RelayBody).
+    return wire::PutBuffered(parser, buffer_, ec) > 0 || ec;
 }
 
 bool UpstreamConnection::CleanForReuse() const {

@@ -58,6 +58,18 @@ inline void BoundReadBuffer(beast::flat_buffer& buffer, std::size_t head_limit) 
     buffer.max_size(std::max(head_limit + kReadSlack, buffer.size()));
 }
 
+/// Feeds `parser` what `buffer` already holds, without a read (a head the keep-alive read
+/// brought whole, a body that came with its head): consumes what it took. Needing more bytes is
+/// not an error here (`ec` stays clear). Returns the bytes taken.
+template <class Parser>
+std::size_t PutBuffered(Parser& parser, beast::flat_buffer& buffer, error_code& ec) {
+    if (buffer.size() == 0) return 0;
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) ec = {};
+    return used;
+}
+
 inline constexpr std::string_view kCrlf = "\r\n";
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 

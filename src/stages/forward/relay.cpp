@@ -348,7 +348,11 @@ void Exchange::BuildHead(boost::optional<std::uint64_t> length, bool rewritable)
 
 Task<error_code> Exchange::ReadSome() {
     Response().body().clear();
-    auto [ec, n] = co_await conn_->ReadSomeOp(*parser_, OpTimeout(in_.provider.timeouts.idle));
+    error_code ec;
+    if (!conn_->ParseBuffered(*parser_, ec)) {
+        auto [read_ec, n] = co_await conn_->ReadSomeOp(*parser_, OpTimeout(in_.provider.timeouts.idle));
+        ec = read_ec;
+    }
     co_return AfterRead(ec);
 }
 
